@@ -1,0 +1,232 @@
+// Command sioperf is a load tool for Socket.IO servers. It speaks Engine.IO
+// v4 / Socket.IO v5 over WebSocket itself and implements the scenarios of the
+// benchmark contract (docs BENCH-SCENARIO.md): fanout (a rate ladder to the
+// highest sustainable broadcast rate), echo (closed-loop acks), idle (server
+// memory per connection), connect (handshake rate) and chat (many rooms and
+// publishers at a fixed rate). -proto raw speaks the contract's raw WebSocket
+// mode used for the ceiling server.
+//
+// Usage:
+//
+//	sioperf <fanout|echo|idle|connect|chat> -addr 127.0.0.1:3000 [flags]
+//	sioperf summarize <dir-of-json-results>
+//
+// One JSON object per run goes to stdout with -json; a progress line goes to
+// stderr when it is a terminal; -report DIR writes a Markdown table and an
+// SVG chart of p99 latency against rate.
+//
+// Each connection has one reader goroutine blocked in Read; frames are parsed
+// in batches out of a per-connection buffer and no goroutine is started per
+// message. -procs K spreads connections over K worker processes (each
+// process may hold at most the file-descriptor limit) and -src spreads them
+// over several loopback source addresses.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the parsed command line.
+type config struct {
+	Scenario    string        `json:"scenario"`
+	Addr        string        `json:"addr"`
+	Path        string        `json:"path"`
+	Proto       string        `json:"proto"`
+	Label       string        `json:"label,omitempty"`
+	Subs        int           `json:"subs,omitempty"`
+	Pad         int           `json:"pad"`
+	Clients     int           `json:"clients,omitempty"`
+	Conns       int           `json:"conns,omitempty"`
+	Rooms       int           `json:"rooms,omitempty"`
+	Publishers  int           `json:"publishers,omitempty"`
+	Rate        float64       `json:"rate,omitempty"`
+	Start       float64       `json:"start,omitempty"`
+	Growth      float64       `json:"growth,omitempty"`
+	Bisect      int           `json:"bisect,omitempty"`
+	MaxSteps    int           `json:"max_steps,omitempty"`
+	MaxRate     float64       `json:"max_rate,omitempty"`
+	Rates       []float64     `json:"rates,omitempty"`
+	Warmup      time.Duration `json:"warmup_ns,omitempty"`
+	Step        time.Duration `json:"step_ns,omitempty"`
+	Drain       time.Duration `json:"drain_ns,omitempty"`
+	SettleMax   time.Duration `json:"settle_max_ns,omitempty"`
+	Duration    time.Duration `json:"duration_ns,omitempty"`
+	IdleSettle  time.Duration `json:"idle_settle_ns,omitempty"`
+	P99         time.Duration `json:"p99_bound_ns,omitempty"`
+	Concurrency int           `json:"concurrency"`
+	Srcs        []string      `json:"srcs,omitempty"`
+	Procs       int           `json:"procs"`
+	ServerPID   int           `json:"server_pid,omitempty"`
+	HSTimeout   time.Duration `json:"handshake_timeout_ns"`
+	RBufMax     int           `json:"rbuf_max"`
+	Timeout     time.Duration `json:"timeout_ns"`
+
+	jsonOut   bool
+	reportDir string
+	progress  string
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	return fs
+}
+
+// parseConfig parses the flags of a scenario run.
+func parseConfig(scenario string, args []string) (*config, error) {
+	c := &config{Scenario: scenario}
+	fs := newFlagSet(scenario)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:3000", "server host:port")
+	fs.StringVar(&c.Path, "path", "", "request path (default /socket.io/?EIO=4&transport=websocket, or / with -proto raw)")
+	fs.StringVar(&c.Proto, "proto", "sio", "sio (Engine.IO v4 + Socket.IO v5) or raw (contract's raw WebSocket mode)")
+	fs.StringVar(&c.Label, "label", "", "name of the server under test, copied into the results")
+	fs.IntVar(&c.Subs, "subs", 1000, "fanout/chat: subscribers")
+	fs.IntVar(&c.Pad, "pad", 64, "bytes of padding in each message")
+	fs.IntVar(&c.Clients, "clients", 1000, "echo: clients, one request in flight each")
+	fs.IntVar(&c.Conns, "conns", 10000, "idle/connect: connections")
+	fs.IntVar(&c.Rooms, "rooms", 100, "chat: rooms (subscriber i joins room i mod rooms)")
+	fs.IntVar(&c.Publishers, "publishers", 10, "chat: publisher connections")
+	fs.Float64Var(&c.Rate, "rate", 1000, "chat: published messages/s, all publishers together")
+	fs.Float64Var(&c.Start, "start", 10000, "fanout: first ladder rate, deliveries/s")
+	fs.Float64Var(&c.Growth, "growth", 1.5, "fanout: ladder growth factor")
+	fs.IntVar(&c.Bisect, "bisect", 2, "fanout: bisection steps after the first confirmed failure")
+	fs.IntVar(&c.MaxSteps, "max-steps", 30, "fanout: bound on ladder steps (<= 60)")
+	fs.Float64Var(&c.MaxRate, "max-rate", 50e6, "fanout: bound on the ladder rate, deliveries/s")
+	rates := fs.String("rates", "", "fanout: comma-separated rates to run instead of the ladder")
+	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unmeasured publishing before each step")
+	fs.DurationVar(&c.Step, "step", 4*time.Second, "fanout: measured publishing per step")
+	fs.DurationVar(&c.Drain, "drain", 2*time.Second, "time allowed after a step for deliveries to arrive")
+	fs.DurationVar(&c.SettleMax, "settle-max", 10*time.Second, "bound on waiting for late deliveries to stop between steps")
+	fs.DurationVar(&c.Duration, "duration", 8*time.Second, "echo/chat: measured duration")
+	fs.DurationVar(&c.IdleSettle, "settle", 5*time.Second, "idle: settle time before reading RSS")
+	fs.DurationVar(&c.P99, "p99", 250*time.Millisecond, "fanout/chat: p99 latency bound for a passing step")
+	fs.IntVar(&c.Concurrency, "concurrency", 256, "handshakes in flight")
+	srcs := fs.String("src", "", "comma-separated local source addresses, e.g. 127.0.0.2,127.0.0.3")
+	fs.IntVar(&c.Procs, "procs", 1, "worker processes holding the connections (>1 re-executes sioperf)")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "server pid: report its CPU (/proc/pid/stat) and RSS (/proc/pid/status)")
+	fs.DurationVar(&c.HSTimeout, "handshake-timeout", 10*time.Second, "bound on one connection's handshake")
+	fs.IntVar(&c.RBufMax, "rbuf", 64<<10, "largest per-connection read buffer, bytes")
+	fs.DurationVar(&c.Timeout, "timeout", 10*time.Minute, "bound on the whole run")
+	fs.BoolVar(&c.jsonOut, "json", false, "print one JSON object per run on stdout")
+	fs.StringVar(&c.reportDir, "report", "", "write a Markdown table and an SVG chart into this directory")
+	fs.StringVar(&c.progress, "progress", "auto", "live progress line on stderr: auto (when a terminal), on, off")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *srcs != "" {
+		c.Srcs = strings.Split(*srcs, ",")
+	}
+	if *rates != "" {
+		for _, s := range strings.Split(*rates, ",") {
+			r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || r <= 0 {
+				return nil, fmt.Errorf("bad -rates entry %q", s)
+			}
+			c.Rates = append(c.Rates, r)
+		}
+	}
+	switch c.Proto {
+	case "sio":
+		if c.Path == "" {
+			c.Path = "/socket.io/?EIO=4&transport=websocket"
+		}
+	case "raw":
+		if c.Path == "" {
+			c.Path = "/"
+		}
+	default:
+		return nil, fmt.Errorf("-proto must be sio or raw, not %q", c.Proto)
+	}
+	if c.Procs < 1 {
+		c.Procs = 1
+	}
+	if c.MaxSteps > maxSteps-4 {
+		c.MaxSteps = maxSteps - 4
+	}
+	if c.Growth <= 1 {
+		return nil, fmt.Errorf("-growth must be > 1")
+	}
+	if c.Concurrency < 1 {
+		c.Concurrency = 1
+	}
+	if c.Scenario == "fanout" {
+		c.Rooms = 1
+		c.Publishers = 1
+	}
+	if c.Scenario == "chat" && c.Proto == "raw" {
+		return nil, fmt.Errorf("chat needs rooms, which -proto raw does not have")
+	}
+	return c, nil
+}
+
+const usage = `usage:
+  sioperf <fanout|echo|idle|connect|chat> [flags]   run one scenario (-h for flags)
+  sioperf summarize [-md] <dir or files>            medians and min-max of JSON results
+`
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func realMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "worker":
+		return workerMain(args[1:])
+	case "summarize":
+		return summarizeMain(args[1:], stdout, stderr)
+	case "fanout", "echo", "idle", "connect", "chat":
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "unknown scenario %q\n%s", args[0], usage)
+		return 2
+	}
+	cfg, err := parseConfig(args[0], args[1:])
+	if err != nil {
+		fmt.Fprintln(stderr, "sioperf:", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	defer cancel()
+	prog := newProgress(stderr, cfg.progress)
+	defer prog.stop()
+	res := run(ctx, cfg, prog)
+	prog.stop()
+	if cfg.jsonOut {
+		b, err := json.Marshal(res)
+		if err != nil {
+			fmt.Fprintln(stderr, "sioperf:", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		writeText(stdout, res)
+	}
+	if cfg.reportDir != "" {
+		if err := writeReport(cfg.reportDir, res); err != nil {
+			fmt.Fprintln(stderr, "sioperf: report:", err)
+			return 1
+		}
+	}
+	if res.Error != "" {
+		fmt.Fprintln(stderr, "sioperf:", res.Error)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,98 @@
+package eio
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Transport names.
+const (
+	Polling   = "polling"
+	WebSocket = "websocket"
+)
+
+// Config configures a Server. The zero value selects Engine.IO's defaults.
+type Config struct {
+	// PingInterval is the time between server pings. Default 25 s.
+	PingInterval time.Duration
+	// PingTimeout is how long a ping may stay unanswered. Default 20 s.
+	// A silent client is dropped PingInterval+PingTimeout after its last pong.
+	PingTimeout time.Duration
+	// UpgradeTimeout bounds a polling→WebSocket upgrade. Default 10 s.
+	UpgradeTimeout time.Duration
+	// MaxPayload is maxHttpBufferSize: the largest message or polling body,
+	// in bytes, announced to clients as maxPayload. Default 1e6.
+	MaxPayload int64
+	// Transports lists the enabled transports. Default polling and websocket.
+	Transports []string
+	// DisableUpgrades stops polling sessions from upgrading (allowUpgrades: false).
+	DisableUpgrades bool
+	// AllowRequest may refuse a handshake: a non-nil error answers 403
+	// {"code":4,"message":<err>} on polling and 400 on WebSocket.
+	AllowRequest func(r *http.Request) error
+	// CORS enables CORS headers and preflight answers on polling requests.
+	CORS *CORS
+	// Cookie, when set, is sent on the handshake with the session id as
+	// its value (socket.io's `cookie` option); Name defaults to "io".
+	Cookie *http.Cookie
+	// InitialHeaders may add headers to the handshake response.
+	InitialHeaders func(h http.Header, r *http.Request)
+	// Headers may add headers to every response.
+	Headers func(h http.Header, r *http.Request)
+	// OnConnectionError observes refused requests (connection_error).
+	OnConnectionError func(r *http.Request, e *RequestError)
+	// Logger receives engine diagnostics. Nil discards.
+	Logger *slog.Logger
+}
+
+// CORS configures cross-origin polling, like the `cors` npm package.
+type CORS struct {
+	// Origins lists allowed origins; "*" allows any (answered as "*" unless
+	// Credentials is set, then the request's Origin is echoed).
+	Origins []string
+	// AllowOrigin decides per request when set; it takes precedence over Origins.
+	AllowOrigin func(origin string) bool
+	// Credentials sets Access-Control-Allow-Credentials: true.
+	Credentials bool
+	// Methods answered to preflights. Default GET,HEAD,PUT,PATCH,POST,DELETE.
+	Methods []string
+	// AllowedHeaders answered to preflights. Default: echo the request's
+	// Access-Control-Request-Headers.
+	AllowedHeaders []string
+	// ExposedHeaders sets Access-Control-Expose-Headers.
+	ExposedHeaders []string
+	// MaxAge sets Access-Control-Max-Age when > 0.
+	MaxAge time.Duration
+}
+
+func (c *Config) withDefaults() {
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = 10 * time.Second
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = 1e6
+	}
+	if len(c.Transports) == 0 {
+		c.Transports = []string{Polling, WebSocket}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+func (c *Config) enabled(t string) bool {
+	for _, x := range c.Transports {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,154 @@
+package eio
+
+import (
+	"bytes"
+	"encoding/base64"
+	"net/http"
+)
+
+var okBody = []byte("ok")
+
+// handlePolling serves a polling request for an existing session.
+func (s *Session) handlePolling(x Exchange) {
+	r := x.Request()
+	switch r.Method {
+	case http.MethodGet:
+		s.handleGet(x)
+	case http.MethodPost:
+		s.handlePost(x)
+	default:
+		s.srv.fail(x, ErrBadRequest, false)
+	}
+}
+
+func (s *Session) handleGet(x Exchange) {
+	s.mu.Lock()
+	switch {
+	case s.state == stateClosed:
+		s.mu.Unlock()
+		s.srv.fail(x, ErrUnknownSID, false)
+		return
+	case s.transport != Polling:
+		s.mu.Unlock()
+		s.srv.fail(x, ErrBadRequest, false)
+		return
+	case s.get != nil:
+		// Overlapping polls: the parked one gets a close packet, this one
+		// a bare 400, and the session ends (engine.io: "overlap from client").
+		old := s.get
+		s.get = nil
+		s.mu.Unlock()
+		old.Respond(http.StatusOK, s.pollHeaders(old.Request()), []byte{typeClose})
+		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x.Request()), nil)
+		s.closeWith(ReasonTransportError, false)
+		return
+	case s.noopNext:
+		s.noopNext = false
+		s.mu.Unlock()
+		x.Respond(http.StatusOK, s.pollHeaders(x.Request()), []byte{typeNoop})
+		return
+	}
+	s.mu.Unlock()
+	s.poll(x, nil)
+}
+
+// poll parks x as the session's GET and answers it at once if packets wait.
+func (s *Session) poll(x Exchange, _ http.Header) {
+	s.mu.Lock()
+	s.get = x
+	s.flushPollLocked()
+	parked := s.get == x
+	closing := s.state == stateClosing && !parked
+	reason := s.closeReason
+	s.mu.Unlock()
+	if parked {
+		x.OnAbort(func() { s.pollAborted(x) })
+	}
+	if closing {
+		s.finish(reason)
+	}
+}
+
+// pollAborted runs when the client of a parked GET went away.
+func (s *Session) pollAborted(x Exchange) {
+	s.mu.Lock()
+	if s.get != x {
+		s.mu.Unlock()
+		return
+	}
+	s.get = nil
+	s.mu.Unlock()
+	s.closeWith(ReasonTransportError, false)
+}
+
+func (s *Session) handlePost(x Exchange) {
+	r := x.Request()
+	if r.Header.Get("Content-Type") == "application/octet-stream" {
+		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(r), nil)
+		s.closeWith(ReasonTransportError, false)
+		return
+	}
+	s.mu.Lock()
+	switch {
+	case s.state == stateClosed:
+		s.mu.Unlock()
+		s.srv.fail(x, ErrUnknownSID, false)
+		return
+	case s.transport != Polling:
+		s.mu.Unlock()
+		s.srv.fail(x, ErrBadRequest, false)
+		return
+	case s.posting:
+		s.mu.Unlock()
+		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(r), nil)
+		s.closeWith(ReasonTransportError, false)
+		return
+	case s.state == stateClosing:
+		s.mu.Unlock()
+		s.respondOK(x)
+		return
+	}
+	s.posting = true
+	s.mu.Unlock()
+
+	s.decodePayload(x.Body())
+	s.respondOK(x)
+
+	s.mu.Lock()
+	s.posting = false
+	s.mu.Unlock()
+}
+
+func (s *Session) respondOK(x Exchange) {
+	h := s.srv.baseHeaders(x.Request())
+	h.Set("Content-Type", "text/html")
+	x.Respond(http.StatusOK, h, okBody)
+}
+
+// decodePayload processes the packets of a polling body in order.
+func (s *Session) decodePayload(body []byte) {
+	if len(body) == 0 {
+		s.closeWith(ReasonParseError, true)
+		return
+	}
+	for len(body) > 0 {
+		var rec []byte
+		if i := bytes.IndexByte(body, recordSep); i >= 0 {
+			rec, body = body[:i], body[i+1:]
+		} else {
+			rec, body = body, nil
+		}
+		if len(rec) > 0 && rec[0] == 'b' {
+			raw, err := base64.StdEncoding.AppendDecode(nil, rec[1:])
+			if err != nil {
+				s.closeWith(ReasonParseError, true)
+				return
+			}
+			s.deliver(raw, true)
+			continue
+		}
+		if !s.handlePacket(rec) {
+			return
+		}
+	}
+}

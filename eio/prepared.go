@@ -1,0 +1,63 @@
+package eio
+
+import (
+	"encoding/base64"
+
+	"github.com/gobwas/ws"
+
+	"github.com/sioloop/sioloop/wsframe"
+)
+
+// Prepared is a message (one text packet and optional binary attachments)
+// encoded once for every transport, to be sent to many sessions. It is
+// immutable after Prepare and safe to share between goroutines.
+type Prepared struct {
+	frames []byte   // WebSocket frames, header and payload, back to back
+	poll   []byte   // polling records separated by 0x1E
+	recs   []record // ends of the records in poll
+}
+
+// Prepare encodes an Engine.IO message: text (without the type byte), then
+// each binary attachment. The inputs are copied.
+func Prepare(text []byte, binaries ...[]byte) *Prepared {
+	p := &Prepared{}
+	n := wsframe.MaxHeaderSize + 1 + len(text)
+	pn := 1 + len(text)
+	for _, b := range binaries {
+		n += wsframe.MaxHeaderSize + len(b)
+		pn += 2 + base64.StdEncoding.EncodedLen(len(b))
+	}
+	p.frames = make([]byte, 0, n)
+	p.frames = appendMessageFrame(p.frames, text)
+	for _, b := range binaries {
+		p.frames = wsframe.AppendFrame(p.frames, ws.OpBinary, b)
+	}
+	p.poll = make([]byte, 0, pn)
+	p.poll = append(append(p.poll, typeMessage), text...)
+	p.recs = append(p.recs, record{end: len(p.poll)})
+	for _, b := range binaries {
+		p.poll = append(p.poll, recordSep, 'b')
+		p.poll = base64.StdEncoding.AppendEncode(p.poll, b)
+		p.recs = append(p.recs, record{end: len(p.poll), binary: true})
+	}
+	return p
+}
+
+// Frames returns the WebSocket encoding. Do not modify it.
+func (p *Prepared) Frames() []byte { return p.frames }
+
+// appendMessageFrame appends a text frame holding "4"+text.
+func appendMessageFrame(dst, text []byte) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, wsframe.MaxHeaderSize)...)
+	dst = append(dst, typeMessage)
+	dst = append(dst, text...)
+	end := start + wsframe.MaxHeaderSize
+	h := wsframe.PutHeader(dst, end, ws.OpText, 1+len(text))
+	if h != start {
+		// Close the gap left by a header shorter than the reserve.
+		n := copy(dst[start:], dst[h:])
+		dst = dst[:start+n]
+	}
+	return dst
+}

@@ -1,0 +1,338 @@
+package eio
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"hash/maphash"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/sioloop/sioloop/internal/timer"
+)
+
+// Server is an Engine.IO v4 server. It is transport-agnostic: a provider
+// (package loop, or ServeHTTP for net/http) hands it requests through Handle.
+// Its methods are safe from any goroutine.
+type Server struct {
+	cfg    Config
+	wheels []*timer.Wheel
+	seed   maphash.Seed
+
+	mu       sync.RWMutex
+	sessions map[string]*Session // guarded by mu
+	onConn   func(*Session)      // guarded by mu
+	closed   bool                // guarded by mu
+}
+
+// NewServer returns a server for cfg.
+func NewServer(cfg Config) *Server {
+	cfg.withDefaults()
+	s := &Server{cfg: cfg, sessions: make(map[string]*Session), seed: maphash.MakeSeed()}
+	// A few wheels spread timer work; one runtime timer each.
+	for i := 0; i < 8; i++ {
+		s.wheels = append(s.wheels, timer.NewWheel())
+	}
+	return s
+}
+
+// Config returns the server's configuration with defaults applied.
+func (s *Server) Config() Config { return s.cfg }
+
+// OnConnection sets the handler run for every new session, after its open
+// packet is queued and before any of its messages is delivered. Set the
+// session's OnMessage and OnClose handlers inside it.
+func (s *Server) OnConnection(f func(*Session)) {
+	s.mu.Lock()
+	s.onConn = f
+	s.mu.Unlock()
+}
+
+// Count reports the number of open sessions.
+func (s *Server) Count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sessions)
+}
+
+// Session returns the open session with id sid, or nil.
+func (s *Server) Session(sid string) *Session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sessions[sid]
+}
+
+// Close closes every session ("forced close") and refuses new ones.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	all := make([]*Session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		all = append(all, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range all {
+		ss.Close()
+	}
+}
+
+// Handle serves one request addressed to the Engine.IO path. It runs on the
+// provider's goroutine and does not block.
+func (s *Server) Handle(x Exchange) {
+	r := x.Request()
+	q := r.URL.Query()
+	upgrade := isUpgrade(r)
+
+	if s.cfg.CORS != nil && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		s.preflight(x)
+		return
+	}
+	transport := q.Get("transport")
+	if !s.cfg.enabled(transport) {
+		s.fail(x, ErrUnknownTransport, upgrade)
+		return
+	}
+	if origin := r.Header.Get("Origin"); hasCTL(origin) {
+		s.fail(x, ErrBadRequest, upgrade)
+		return
+	}
+	if sid := q.Get("sid"); sid != "" {
+		s.mu.RLock()
+		ss := s.sessions[sid]
+		s.mu.RUnlock()
+		if ss == nil {
+			s.fail(x, ErrUnknownSID, upgrade)
+			return
+		}
+		if transport == WebSocket {
+			if !upgrade || r.Method != http.MethodGet {
+				s.fail(x, ErrBadRequest, upgrade)
+				return
+			}
+			ss.handleUpgrade(x)
+			return
+		}
+		if upgrade {
+			s.fail(x, ErrBadRequest, true)
+			return
+		}
+		ss.handlePolling(x)
+		return
+	}
+	if r.Method != http.MethodGet {
+		s.fail(x, ErrBadHandshakeMethod, upgrade)
+		return
+	}
+	if transport == WebSocket && !upgrade {
+		s.fail(x, ErrBadRequest, false)
+		return
+	}
+	if transport == Polling && upgrade {
+		s.fail(x, ErrBadRequest, true)
+		return
+	}
+	if q.Get("EIO") != "4" {
+		s.fail(x, ErrUnsupportedVersion, upgrade)
+		return
+	}
+	if s.cfg.AllowRequest != nil {
+		if err := s.cfg.AllowRequest(r); err != nil {
+			e := &RequestError{Status: 403, Code: 4, Message: err.Error()}
+			if upgrade {
+				e = &RequestError{Status: 400, Code: 4, Message: err.Error()}
+			}
+			s.fail(x, e, upgrade)
+			return
+		}
+	}
+	s.handshake(x, transport)
+}
+
+func (s *Server) handshake(x Exchange, transport string) {
+	s.mu.RLock()
+	closed, onConn := s.closed, s.onConn
+	s.mu.RUnlock()
+	if closed {
+		s.fail(x, ErrBadRequest, transport == WebSocket)
+		return
+	}
+	r := x.Request()
+	ss := newSession(s, newSID(), r)
+	h := s.baseHeaders(r)
+	if s.cfg.Cookie != nil {
+		ck := *s.cfg.Cookie
+		if ck.Name == "" {
+			ck.Name = "io"
+		}
+		if ck.Path == "" {
+			ck.Path = "/"
+		}
+		ck.Value = ss.id
+		h.Add("Set-Cookie", ck.String())
+	}
+	if s.cfg.InitialHeaders != nil {
+		s.cfg.InitialHeaders(h, r)
+	}
+	if transport == WebSocket {
+		wsh := &wsHandler{s: ss}
+		c, err := x.Upgrade(wsHeaders(h), wsh)
+		if err != nil {
+			s.fail(x, ErrBadRequest, true)
+			return
+		}
+		ss.ws = c
+		ss.transport = WebSocket
+	}
+	s.mu.Lock()
+	s.sessions[ss.id] = ss
+	s.mu.Unlock()
+	ss.open()
+	if onConn != nil {
+		onConn(ss)
+	}
+	if transport == Polling {
+		ss.poll(x, h)
+	}
+}
+
+func (s *Server) remove(ss *Session) {
+	s.mu.Lock()
+	if s.sessions[ss.id] == ss {
+		delete(s.sessions, ss.id)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) wheelFor(sid string) *timer.Wheel {
+	return s.wheels[maphash.String(s.seed, sid)%uint64(len(s.wheels))]
+}
+
+// fail refuses a request. Upgrade requests get engine.io's plain-text 400
+// before any upgrade; others the JSON body.
+func (s *Server) fail(x Exchange, e *RequestError, upgrade bool) {
+	r := x.Request()
+	if s.cfg.OnConnectionError != nil {
+		s.cfg.OnConnectionError(r, e)
+	}
+	if upgrade {
+		status := e.Status
+		if status == 403 {
+			status = 400
+		}
+		h := http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
+		x.Respond(status, h, []byte(e.Message))
+		return
+	}
+	h := s.baseHeaders(r)
+	h.Set("Content-Type", "application/json")
+	x.Respond(e.Status, h, e.body())
+}
+
+// baseHeaders returns the CORS and user headers every polling response carries.
+func (s *Server) baseHeaders(r *http.Request) http.Header {
+	h := make(http.Header, 4)
+	if c := s.cfg.CORS; c != nil {
+		if origin, ok := c.allow(r.Header.Get("Origin")); ok {
+			h.Set("Access-Control-Allow-Origin", origin)
+			if origin != "*" {
+				h.Add("Vary", "Origin")
+			}
+			if c.Credentials {
+				h.Set("Access-Control-Allow-Credentials", "true")
+			}
+			if len(c.ExposedHeaders) > 0 {
+				h.Set("Access-Control-Expose-Headers", strings.Join(c.ExposedHeaders, ","))
+			}
+		}
+	}
+	if s.cfg.Headers != nil {
+		s.cfg.Headers(h, r)
+	}
+	return h
+}
+
+func (s *Server) preflight(x Exchange) {
+	r := x.Request()
+	h := s.baseHeaders(r)
+	c := s.cfg.CORS
+	methods := "GET,HEAD,PUT,PATCH,POST,DELETE"
+	if len(c.Methods) > 0 {
+		methods = strings.Join(c.Methods, ",")
+	}
+	h.Set("Access-Control-Allow-Methods", methods)
+	if len(c.AllowedHeaders) > 0 {
+		h.Set("Access-Control-Allow-Headers", strings.Join(c.AllowedHeaders, ","))
+	} else if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+		h.Set("Access-Control-Allow-Headers", rh)
+		h.Add("Vary", "Access-Control-Request-Headers")
+	}
+	if c.MaxAge > 0 {
+		h.Set("Access-Control-Max-Age", strconv.Itoa(int(c.MaxAge.Seconds())))
+	}
+	x.Respond(http.StatusNoContent, h, nil)
+}
+
+// allow decides the Access-Control-Allow-Origin value for origin.
+func (c *CORS) allow(origin string) (string, bool) {
+	if c.AllowOrigin != nil {
+		if origin != "" && c.AllowOrigin(origin) {
+			return origin, true
+		}
+		return "", false
+	}
+	for _, o := range c.Origins {
+		if o == "*" {
+			if c.Credentials && origin != "" {
+				return origin, true
+			}
+			return "*", true
+		}
+		if o == origin && origin != "" {
+			return origin, true
+		}
+	}
+	return "", false
+}
+
+// wsHeaders keeps the headers that matter on a 101 answer (no CORS).
+func wsHeaders(h http.Header) http.Header {
+	out := http.Header{}
+	for k, v := range h {
+		if strings.HasPrefix(k, "Access-Control-") || k == "Vary" {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func isUpgrade(r *http.Request) bool {
+	if r.Header.Get("Upgrade") == "" {
+		return false
+	}
+	for _, v := range r.Header.Values("Connection") {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// newSID returns a 20-character URL-safe random id, like engine.io's base64id.
+func newSID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

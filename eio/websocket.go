@@ -1,0 +1,172 @@
+package eio
+
+import (
+	"encoding/base64"
+	"net/http"
+)
+
+// wsHandler binds a WebSocket connection to a session, either as its
+// transport or as an upgrade probe.
+type wsHandler struct{ s *Session }
+
+// handleUpgrade starts a polling→WebSocket upgrade probe.
+func (s *Session) handleUpgrade(x Exchange) {
+	s.mu.Lock()
+	refuse := s.state != stateOpen || s.transport != Polling || s.probe != nil || s.srv.cfg.DisableUpgrades
+	s.mu.Unlock()
+	h := &wsHandler{s: s}
+	c, err := x.Upgrade(nil, h)
+	if err != nil {
+		s.srv.fail(x, ErrBadRequest, true)
+		return
+	}
+	if refuse {
+		// engine.io accepts the second WebSocket, then closes it at once.
+		h.s = nil
+		c.Close(0)
+		return
+	}
+	s.mu.Lock()
+	if s.state != stateOpen || s.probe != nil {
+		s.mu.Unlock()
+		h.s = nil
+		c.Close(0)
+		return
+	}
+	s.probe = c
+	if s.upTimer == nil {
+		s.upTimer = s.srv.wheelFor(s.id).NewTimer(s.upgradeTimedOut)
+	}
+	s.upTimer.Reset(s.srv.cfg.UpgradeTimeout)
+	s.mu.Unlock()
+}
+
+func (s *Session) upgradeTimedOut() {
+	s.mu.Lock()
+	p := s.probe
+	s.probe = nil
+	s.mu.Unlock()
+	if p != nil {
+		p.Close(0)
+	}
+}
+
+// OnMessage implements FrameHandler.
+func (h *wsHandler) OnMessage(c WSConn, binary bool, p []byte) {
+	s := h.s
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	isMain := s.ws == c
+	isProbe := s.probe == c
+	s.mu.Unlock()
+	switch {
+	case isMain:
+		if binary {
+			s.deliver(p, true)
+			return
+		}
+		s.handlePacket(p)
+	case isProbe:
+		s.handleProbe(c, binary, p)
+	}
+}
+
+// handleProbe runs the upgrade handshake: 2probe → 3probe, then 5.
+func (s *Session) handleProbe(c WSConn, binary bool, p []byte) {
+	switch {
+	case !binary && string(p) == "2probe":
+		c.WriteMessage(false, []byte("3probe"))
+		s.mu.Lock()
+		// Release the parked GET so the client can pause polling.
+		if x := s.get; x != nil {
+			s.get = nil
+			x.Respond(http.StatusOK, s.pollHeaders(x.Request()), []byte{typeNoop})
+		} else {
+			s.noopNext = true
+		}
+		s.mu.Unlock()
+	case !binary && len(p) == 1 && p[0] == typeUpgrade:
+		s.completeUpgrade(c)
+	default:
+		// Anything else aborts the probe; polling carries on.
+		s.mu.Lock()
+		if s.probe == c {
+			s.probe = nil
+		}
+		s.mu.Unlock()
+		c.Close(0)
+	}
+}
+
+func (s *Session) completeUpgrade(c WSConn) {
+	s.mu.Lock()
+	if s.state != stateOpen || s.probe != c {
+		s.mu.Unlock()
+		return
+	}
+	s.probe = nil
+	s.noopNext = false
+	if s.upTimer != nil {
+		s.upTimer.Stop()
+	}
+	s.transport = WebSocket
+	s.ws = c
+	// Packets queued for polling go out first, in order.
+	if s.q != nil {
+		start := 0
+		for _, r := range s.recs {
+			rec := s.q.B[start:r.end]
+			if r.binary {
+				raw, err := base64.StdEncoding.AppendDecode(nil, rec[1:])
+				if err == nil {
+					c.WriteMessage(true, raw)
+				}
+			} else {
+				c.WriteMessage(false, rec)
+			}
+			start = r.end + 1
+		}
+		s.q.Reset()
+		queuePool.Put(s.q)
+		s.q = nil
+		s.recs = nil
+	}
+	if x := s.get; x != nil {
+		s.get = nil
+		x.Respond(http.StatusOK, s.pollHeaders(x.Request()), []byte{typeNoop})
+	}
+	f := s.onUpgrade
+	s.mu.Unlock()
+	if f != nil {
+		f(WebSocket)
+	}
+}
+
+// OnClose implements FrameHandler.
+func (h *wsHandler) OnClose(c WSConn, err error) {
+	s := h.s
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	isMain := s.ws == c
+	if s.probe == c {
+		s.probe = nil
+	}
+	s.mu.Unlock()
+	if !isMain {
+		return
+	}
+	reason := ReasonTransportClose
+	if err != nil {
+		reason = ReasonTransportError
+	}
+	s.mu.Lock()
+	if s.state == stateOpen {
+		s.state = stateClosing
+	}
+	s.mu.Unlock()
+	s.finish(reason)
+}

@@ -1,0 +1,113 @@
+package timer
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestFiresInOrderAndOnTime(t *testing.T) {
+	w := NewWheel()
+	var mu sync.Mutex
+	var got []int
+	done := make(chan struct{})
+	start := time.Now()
+	var fired [3]time.Duration
+	for i, d := range []time.Duration{30 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond} {
+		i := i
+		w.NewTimer(func() {
+			mu.Lock()
+			got = append(got, i)
+			fired[i] = time.Since(start)
+			n := len(got)
+			mu.Unlock()
+			if n == 3 {
+				close(done)
+			}
+		}).Reset(d)
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("timers did not fire")
+	}
+	if got[0] != 1 || got[1] != 2 || got[2] != 0 {
+		t.Fatalf("order = %v, want [1 2 0]", got)
+	}
+	if fired[1] < 10*time.Millisecond {
+		t.Fatalf("fired early: %v", fired[1])
+	}
+}
+
+func TestStopAndReset(t *testing.T) {
+	w := NewWheel()
+	var n atomic.Int32
+	a := w.NewTimer(func() { n.Add(1) })
+	a.Reset(5 * time.Millisecond)
+	if !a.Stop() {
+		t.Fatal("Stop of pending timer returned false")
+	}
+	if a.Stop() {
+		t.Fatal("second Stop returned true")
+	}
+	b := w.NewTimer(func() { n.Add(10) })
+	b.Reset(time.Hour)
+	b.Reset(5 * time.Millisecond) // moved earlier
+	time.Sleep(50 * time.Millisecond)
+	if got := n.Load(); got != 10 {
+		t.Fatalf("n = %d, want 10", got)
+	}
+	if w.Len() != 0 {
+		t.Fatalf("Len = %d", w.Len())
+	}
+}
+
+func TestManyConcurrent(t *testing.T) {
+	w := NewWheel()
+	const N = 2000
+	var n atomic.Int32
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < N/8; i++ {
+				tm := w.NewTimer(func() { n.Add(1) })
+				tm.Reset(time.Duration(i%20) * time.Millisecond)
+				if i%4 == 0 {
+					tm.Stop()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(2 * time.Second)
+	for w.Len() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	// Stopped timers may have fired before Stop; at least the unstopped ones ran.
+	unstopped := 0
+	for i := 0; i < N/8; i++ {
+		if i%4 != 0 {
+			unstopped += 8
+		}
+	}
+	if got := n.Load(); int(got) < unstopped {
+		t.Fatalf("fired %d, want >= %d", got, unstopped)
+	}
+	if w.Len() != 0 {
+		t.Fatalf("Len = %d", w.Len())
+	}
+}
+
+func BenchmarkResetStop(b *testing.B) {
+	w := NewWheel()
+	tm := w.NewTimer(func() {})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		tm.Reset(time.Hour)
+		tm.Stop()
+	}
+}

@@ -1,0 +1,472 @@
+package loop
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/sioloop/sioloop/eio"
+	"github.com/sioloop/sioloop/internal/http1"
+	"github.com/sioloop/sioloop/wsframe"
+)
+
+const (
+	modeHTTP = iota
+	modeWS
+	modeClosed
+)
+
+// outPool holds pending outbound bytes between a write and the flush.
+var outPool bytebufferpool.Pool
+
+// errProtocol marks a connection closed for a WebSocket protocol violation.
+var errProtocol = errors.New("loop: websocket protocol error")
+
+// conn is the state of one TCP connection.
+type conn struct {
+	srv    *Server
+	lp     *Loop
+	gc     gnet.Conn // loop-only, except Close
+	remote string
+
+	// Loop-only state.
+	mode    int
+	req     http1.Request
+	limits  http1.Limits
+	busy    bool // a request awaits its response; parsing is paused
+	started time.Time
+	dec     wsframe.Decoder
+	fh      eio.FrameHandler
+	x       *exchange // request awaiting its response
+
+	mu          sync.Mutex
+	out         *bytebufferpool.ByteBuffer // guarded by mu
+	queued      bool                       // on lp.dirty; guarded by mu
+	closing     bool                       // close once out is written; guarded by mu
+	closeIssued bool                       // guarded by mu
+	dead        bool                       // OnClose ran; guarded by mu
+	closeErr    error                      // cause reported to fh; guarded by mu
+
+	backlog atomic.Int64 // bytes in out plus gnet's outbound buffer
+}
+
+func newConn(s *Server, gc gnet.Conn) *conn {
+	c := &conn{srv: s, gc: gc, lp: s.loopFor(gc.EventLoop()), started: time.Now()}
+	if a := gc.RemoteAddr(); a != nil {
+		c.remote = a.String()
+	}
+	c.limits = http1.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes, MaxBodyBytes: s.cfg.MaxBodyBytes}
+	c.dec.MaxMessageSize = s.cfg.MaxMessageBytes
+	return c
+}
+
+func (c *conn) onTraffic() gnet.Action {
+	c.process()
+	c.flush()
+	return gnet.None
+}
+
+// process parses buffered input until it runs out or must wait. Loop-only.
+func (c *conn) process() {
+	for c.mode == modeHTTP && !c.busy {
+		buf, _ := c.gc.Peek(-1)
+		if len(buf) == 0 {
+			return
+		}
+		n, err := http1.Parse(buf, &c.req, &c.limits)
+		if err != nil {
+			var he *http1.Error
+			if !errors.As(err, &he) {
+				he = http1.ErrBadRequest
+			}
+			c.failHTTP(he)
+			return
+		}
+		if n == 0 {
+			return
+		}
+		x, err := newExchange(c, &c.req)
+		_, _ = c.gc.Discard(n)
+		if err != nil {
+			c.failHTTP(http1.ErrBadRequest)
+			return
+		}
+		c.busy = true
+		c.x = x
+		c.srv.cfg.Handler(x)
+	}
+	if c.mode == modeWS {
+		c.processFrames()
+	}
+}
+
+// failHTTP answers a malformed request and closes the connection.
+func (c *conn) failHTTP(e *http1.Error) {
+	c.busy = true
+	b := outPool.Get()
+	b.B = http1.AppendError(b.B, e)
+	c.writeClose(b.B, nil)
+	outPool.Put(b)
+}
+
+// processFrames decodes every complete frame buffered. Loop-only.
+func (c *conn) processFrames() {
+	buf, _ := c.gc.Peek(-1)
+	off := 0
+	for off < len(buf) && c.mode == modeWS {
+		n, msg, ok, err := c.dec.Decode(buf[off:])
+		if err != nil {
+			code := ws.StatusProtocolError
+			var ce *wsframe.CloseError
+			if errors.As(err, &ce) {
+				code = ce.Code
+			}
+			c.closeWS(int(code), err)
+			break
+		}
+		if n == 0 {
+			break
+		}
+		if ok {
+			switch msg.Kind {
+			case wsframe.KindText, wsframe.KindBinary:
+				c.fh.OnMessage(c, msg.Kind == wsframe.KindBinary, msg.Payload)
+			case wsframe.KindPing:
+				c.write(ws.OpPong, msg.Payload)
+			case wsframe.KindClose:
+				// Echo the peer's code (none for none), then close.
+				code := int(msg.CloseCode)
+				if msg.CloseCode == ws.StatusNoStatusRcvd {
+					code = 0
+				}
+				c.closeWS(code, nil)
+			}
+		}
+		off += n
+	}
+	if off > 0 {
+		_, _ = c.gc.Discard(off)
+	}
+}
+
+// closeWS queues a close frame and closes the connection; cause (nil for a
+// clean close) is what the frame handler will see. Loop-only.
+func (c *conn) closeWS(code int, cause error) {
+	c.mode = modeClosed
+	b := outPool.Get()
+	b.B = wsframe.AppendClose(b.B, ws.StatusCode(code), "")
+	c.writeClose(b.B, cause)
+	outPool.Put(b)
+}
+
+// write frames p as one message of opcode op. Any goroutine.
+func (c *conn) write(op ws.OpCode, p []byte) {
+	c.mu.Lock()
+	if c.closing || c.dead {
+		c.mu.Unlock()
+		return
+	}
+	if c.out == nil {
+		c.out = outPool.Get()
+	}
+	c.out.B = wsframe.AppendFrame(c.out.B, op, p)
+	c.afterAppend()
+}
+
+// writeRaw queues bytes as they are. Any goroutine.
+func (c *conn) writeRaw(p []byte) {
+	c.mu.Lock()
+	if c.closing || c.dead {
+		c.mu.Unlock()
+		return
+	}
+	if c.out == nil {
+		c.out = outPool.Get()
+	}
+	c.out.B = append(c.out.B, p...)
+	c.afterAppend()
+}
+
+// writeClose queues p and closes the connection after it is written.
+func (c *conn) writeClose(p []byte, cause error) {
+	c.mu.Lock()
+	if c.closing || c.dead {
+		c.mu.Unlock()
+		return
+	}
+	if c.out == nil {
+		c.out = outPool.Get()
+	}
+	c.out.B = append(c.out.B, p...)
+	c.closing = true
+	if c.closeErr == nil {
+		c.closeErr = cause
+	}
+	c.afterAppend()
+}
+
+// afterAppend enforces the outbound cap and queues the connection for a
+// flush. Called with mu held; releases it.
+func (c *conn) afterAppend() {
+	if n := int64(len(c.out.B)) + c.backlog.Load(); n > int64(c.srv.cfg.MaxOutboundBytes) && !c.closing {
+		// Drop what is queued: the peer cannot keep up, it will not
+		// miss it, and keeping it only grows memory.
+		c.out.B = c.out.B[:0]
+		c.closing = true
+		c.closeErr = ErrSlowConsumer
+	}
+	first := !c.queued
+	c.queued = true
+	c.mu.Unlock()
+	if first {
+		c.lp.markDirty(c)
+	}
+}
+
+// flush writes the pending bytes with one syscall. Loop-only.
+func (c *conn) flush() {
+	c.mu.Lock()
+	b := c.out
+	c.out = nil
+	c.queued = false
+	closeNow := c.closing && !c.closeIssued && !c.dead
+	if closeNow {
+		c.closeIssued = true
+	}
+	dead := c.dead
+	c.mu.Unlock()
+	if b != nil {
+		if !dead {
+			_, _ = c.gc.Write(b.B)
+		}
+		outPool.Put(b)
+	}
+	if !dead {
+		c.backlog.Store(int64(c.gc.OutboundBuffered()))
+	}
+	if closeNow {
+		_ = c.gc.Close()
+	}
+}
+
+func (c *conn) onClose(err error) {
+	c.mu.Lock()
+	c.dead = true
+	c.closing = true
+	if c.out != nil {
+		outPool.Put(c.out)
+		c.out = nil
+	}
+	cause := c.closeErr
+	c.mu.Unlock()
+	mode := c.mode
+	c.mode = modeClosed
+	c.dec.Release()
+	if c.x != nil {
+		c.x.abort()
+		c.x = nil
+	}
+	if c.fh != nil {
+		if cause == nil && err != nil && mode == modeWS {
+			cause = err // reset by peer and the like
+		}
+		c.fh.OnClose(c, cause)
+		c.fh = nil
+	}
+}
+
+// WriteMessage implements eio.WSConn.
+func (c *conn) WriteMessage(binary bool, p []byte) {
+	op := ws.OpText
+	if binary {
+		op = ws.OpBinary
+	}
+	c.write(op, p)
+}
+
+// WriteFrames implements eio.WSConn.
+func (c *conn) WriteFrames(b []byte) { c.writeRaw(b) }
+
+// Close implements eio.WSConn.
+func (c *conn) Close(code int) {
+	b := outPool.Get()
+	b.B = wsframe.AppendClose(b.B, ws.StatusCode(code), "")
+	c.writeClose(b.B, nil)
+	outPool.Put(b)
+}
+
+// Buffered implements eio.WSConn.
+func (c *conn) Buffered() int {
+	c.mu.Lock()
+	n := 0
+	if c.out != nil {
+		n = len(c.out.B)
+	}
+	c.mu.Unlock()
+	return n + int(c.backlog.Load())
+}
+
+// Group implements eio.WSConn.
+func (c *conn) Group() int { return c.lp.index }
+
+// RemoteAddr implements eio.WSConn.
+func (c *conn) RemoteAddr() string { return c.remote }
+
+// exchange is one request on a conn, awaiting its response.
+type exchange struct {
+	c         *conn
+	req       *http.Request
+	body      []byte
+	keepAlive bool
+	upgrade   bool
+
+	mu        sync.Mutex
+	done      bool   // responded, upgraded or aborted; guarded by mu
+	onAbort   func() // guarded by mu
+}
+
+func newExchange(c *conn, r *http1.Request) (*exchange, error) {
+	req, err := r.ToStd(c.remote)
+	if err != nil {
+		return nil, err
+	}
+	x := &exchange{c: c, req: req, keepAlive: r.KeepAlive, upgrade: r.Upgrade}
+	if len(r.Body) > 0 {
+		x.body = bytes.Clone(r.Body)
+	}
+	return x, nil
+}
+
+func (x *exchange) Request() *http.Request { return x.req }
+func (x *exchange) Body() []byte           { return x.body }
+
+func (x *exchange) OnAbort(f func()) {
+	x.mu.Lock()
+	if x.done {
+		x.mu.Unlock()
+		return
+	}
+	x.onAbort = f
+	x.mu.Unlock()
+}
+
+func (x *exchange) abort() {
+	x.mu.Lock()
+	f := x.onAbort
+	already := x.done
+	x.done = true
+	x.onAbort = nil
+	x.mu.Unlock()
+	if !already && f != nil {
+		f()
+	}
+}
+
+// Respond implements eio.Exchange. Any goroutine.
+func (x *exchange) Respond(status int, header http.Header, body []byte) {
+	x.mu.Lock()
+	if x.done {
+		x.mu.Unlock()
+		return
+	}
+	x.done = true
+	x.onAbort = nil
+	x.mu.Unlock()
+
+	c := x.c
+	b := outPool.Get()
+	b.B = appendResponse(b.B, status, header, body, !x.keepAlive)
+	if x.keepAlive {
+		c.writeRaw(b.B)
+		c.lp.Post(func() { c.resume(x) })
+	} else {
+		c.writeClose(b.B, nil)
+	}
+	outPool.Put(b)
+}
+
+// resume continues parsing after x was answered. Loop-only.
+func (c *conn) resume(x *exchange) {
+	if c.x != x || c.mode != modeHTTP {
+		return
+	}
+	c.x = nil
+	c.busy = false
+	c.process()
+}
+
+// Upgrade implements eio.Exchange. Loop-only: called from Config.Handler.
+func (x *exchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSConn, error) {
+	c := x.c
+	key, err := wsframe.CheckHandshake(x.req.Method, func(name string) string {
+		vs := x.req.Header.Values(name)
+		switch len(vs) {
+		case 0:
+			return ""
+		case 1:
+			return vs[0]
+		}
+		return joinComma(vs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	x.mu.Lock()
+	if x.done {
+		x.mu.Unlock()
+		return nil, errors.New("loop: exchange already answered")
+	}
+	x.done = true
+	x.mu.Unlock()
+	var extra []string
+	for k, vs := range header {
+		for _, v := range vs {
+			extra = append(extra, k+": "+v)
+		}
+	}
+	b := outPool.Get()
+	b.B = wsframe.AppendUpgradeResponse(b.B, key, extra...)
+	c.writeRaw(b.B)
+	outPool.Put(b)
+	c.mode = modeWS
+	c.fh = h
+	c.busy = false
+	c.x = nil
+	return c, nil
+}
+
+func joinComma(vs []string) string {
+	n := 0
+	for _, v := range vs {
+		n += len(v) + 2
+	}
+	b := make([]byte, 0, n)
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, v...)
+	}
+	return string(b)
+}
+
+// appendResponse encodes an HTTP/1.1 response head and body.
+func appendResponse(dst []byte, status int, header http.Header, body []byte, closeConn bool) []byte {
+	hs := make([]string, 0, 2*len(header))
+	for k, vs := range header {
+		if k == "Content-Length" || k == "Connection" {
+			continue
+		}
+		for _, v := range vs {
+			hs = append(hs, k, v)
+		}
+	}
+	return http1.AppendResponse(dst, status, hs, body, closeConn)
+}

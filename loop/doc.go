@@ -1,0 +1,19 @@
+// Package loop runs HTTP/1.1 and WebSocket connections on gnet event loops.
+// It is the only package of sioloop that imports gnet.
+//
+// Goroutines. Every connection belongs to one event loop. OnTraffic parses
+// the connection's inbound bytes on that loop: HTTP requests are handed to
+// Config.Handler as eio.Exchange values, WebSocket messages to the
+// eio.FrameHandler given at upgrade. Both run on the loop and must not block.
+//
+// Writes. Write, Respond and Close may be called from any goroutine. They
+// append to the connection's pending buffer (guarded by conn.mu) and put the
+// connection on its loop's dirty list; one gnet task per loop then writes
+// every dirty connection's bytes with one write(2) each. Many messages queued
+// for one connection between two wake-ups of its loop leave in one syscall,
+// and a broadcast to many connections of one loop costs one task.
+//
+// Buffers. Bytes passed to handlers alias gnet's inbound buffer and are valid
+// only during the call. Pending outbound bytes live in pooled buffers that go
+// back to the pool after the write; an idle connection holds none.
+package loop

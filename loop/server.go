@@ -1,0 +1,208 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/logging"
+
+	"github.com/sioloop/sioloop/eio"
+)
+
+// Config configures a Server. The zero value of every field but Handler
+// selects the documented default.
+type Config struct {
+	// Addr is the TCP address to listen on, "host:port".
+	Addr string
+	// Loops is the number of event loops. Default: runtime.NumCPU().
+	Loops int
+	// MaxHeaderBytes caps the request line plus headers. Default 8192;
+	// larger heads are answered 431 and the connection closed.
+	MaxHeaderBytes int
+	// MaxBodyBytes caps a request body. Default 1e6 (socket.io's
+	// maxHttpBufferSize); larger bodies are answered 413.
+	MaxBodyBytes int64
+	// MaxMessageBytes caps one WebSocket message. Default 1e6; larger
+	// messages close the connection with 1009.
+	MaxMessageBytes int64
+	// MaxOutboundBytes caps the bytes queued for one connection and not yet
+	// taken by the kernel. A consumer that falls behind it is disconnected
+	// (ErrSlowConsumer). Default 8 MiB.
+	MaxOutboundBytes int
+	// IdleTimeout closes HTTP connections that hold an incomplete request
+	// for longer (slowloris). Default 10 s.
+	IdleTimeout time.Duration
+	// Handler receives every HTTP request, on the connection's event loop.
+	// It must not block: it answers through the Exchange, possibly later
+	// and from another goroutine.
+	Handler func(x eio.Exchange)
+	// Logger receives engine-level errors. Nil discards them.
+	Logger *slog.Logger
+}
+
+func (c *Config) withDefaults() {
+	if c.Loops <= 0 {
+		c.Loops = runtime.NumCPU()
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = 8192
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1e6
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 1e6
+	}
+	if c.MaxOutboundBytes <= 0 {
+		c.MaxOutboundBytes = 8 << 20
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// ErrSlowConsumer is the close cause of a connection whose queued outbound
+// bytes exceeded Config.MaxOutboundBytes.
+var ErrSlowConsumer = errors.New("loop: slow consumer: outbound queue full")
+
+// ErrServerClosed is returned by Serve after Stop.
+var ErrServerClosed = errors.New("loop: server closed")
+
+// Server is an HTTP/1.1 + WebSocket server on gnet event loops.
+type Server struct {
+	cfg     Config
+	handler eventHandler
+
+	mu      sync.Mutex
+	eng     gnet.Engine
+	booted  bool
+	stopped bool
+	ready   chan struct{}
+	loops   map[gnet.EventLoop]*Loop // guarded by mu
+	order   []*Loop                  // guarded by mu
+}
+
+// NewServer returns a server for cfg. Call Serve to run it.
+func NewServer(cfg Config) *Server {
+	cfg.withDefaults()
+	s := &Server{cfg: cfg, ready: make(chan struct{}), loops: make(map[gnet.EventLoop]*Loop)}
+	s.handler.srv = s
+	return s
+}
+
+// Ready is closed once the server listens.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Serve listens on Config.Addr and serves until Stop. It blocks.
+func (s *Server) Serve() error {
+	err := gnet.Run(&s.handler, "tcp://"+s.cfg.Addr,
+		gnet.WithMulticore(s.cfg.Loops > 1),
+		gnet.WithNumEventLoop(s.cfg.Loops),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithReuseAddr(true),
+		gnet.WithLoadBalancing(gnet.LeastConnections),
+		gnet.WithLogger(quietLogger{s.cfg.Logger}),
+	)
+	s.mu.Lock()
+	stopped := s.stopped
+	s.mu.Unlock()
+	if stopped {
+		return ErrServerClosed
+	}
+	if err != nil {
+		return fmt.Errorf("loop: %w", err)
+	}
+	return nil
+}
+
+// Stop closes the listener and every connection. Safe from any goroutine.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	booted, eng := s.booted, s.eng
+	s.mu.Unlock()
+	if !booted {
+		return nil
+	}
+	return eng.Stop(ctx)
+}
+
+// Connections reports the number of open connections.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.booted {
+		return 0
+	}
+	return s.eng.CountConnections()
+}
+
+// loopFor maps a gnet loop to its Loop, creating it on first use.
+func (s *Server) loopFor(el gnet.EventLoop) *Loop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.loops[el]
+	if !ok {
+		l = &Loop{el: el, index: len(s.order)}
+		s.loops[el] = l
+		s.order = append(s.order, l)
+	}
+	return l
+}
+
+type eventHandler struct {
+	gnet.BuiltinEventEngine
+	srv *Server
+}
+
+func (h *eventHandler) OnBoot(eng gnet.Engine) gnet.Action {
+	s := h.srv
+	s.mu.Lock()
+	s.eng = eng
+	s.booted = true
+	s.mu.Unlock()
+	close(s.ready)
+	return gnet.None
+}
+
+func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	c := newConn(h.srv, gc)
+	gc.SetContext(c)
+	return nil, gnet.None
+}
+
+func (h *eventHandler) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, ok := gc.Context().(*conn)
+	if !ok {
+		return gnet.Close
+	}
+	return c.onTraffic()
+}
+
+func (h *eventHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
+	if c, ok := gc.Context().(*conn); ok {
+		c.onClose(err)
+	}
+	return gnet.None
+}
+
+// quietLogger adapts gnet's logger to slog; gnet's messages are diagnostic.
+type quietLogger struct{ l *slog.Logger }
+
+func (q quietLogger) Debugf(f string, a ...any) {}
+func (q quietLogger) Infof(f string, a ...any)  {}
+func (q quietLogger) Warnf(f string, a ...any)  { q.l.Warn(fmt.Sprintf(f, a...)) }
+func (q quietLogger) Errorf(f string, a ...any) { q.l.Error(fmt.Sprintf(f, a...)) }
+func (q quietLogger) Fatalf(f string, a ...any) { q.l.Error(fmt.Sprintf(f, a...)) }
+
+var _ logging.Logger = quietLogger{}
