@@ -285,8 +285,8 @@ func (h *Hub[M]) Leave(m M, room string) {
 
 // LeaveAll removes m from every room and unregisters it; call it on
 // disconnect. It returns the rooms m was in, in join order; the slice is
-// handed over to the caller. It returns nil if m was not registered. Safe
-// from any goroutine.
+// handed over to the caller. It returns nil if m was in no room or not
+// registered. Safe from any goroutine.
 func (h *Hub[M]) LeaveAll(m M) []string {
 	ms := h.memberShard(m)
 	queued := false

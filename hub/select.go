@@ -40,7 +40,8 @@ func (h *Hub[M]) putScratch(sc *scratch[M]) {
 
 // ForEachGroup calls fn once for each group that has at least one selected
 // member, in increasing group order, with that group's recipients. Each
-// selected member appears exactly once.
+// selected member appears exactly once; the order within a group is
+// unspecified.
 //
 // The members slice is valid only until fn returns and must not be
 // modified: it is a room snapshot or pooled scratch. fn runs with no hub
@@ -197,6 +198,15 @@ func containsSnap[M Member](list []*snapshot[M], s *snapshot[M]) bool {
 // sets stay as small as one group's share.
 func (h *Hub[M]) eachMerged(sc *scratch[M], sel *Selector[M], fn func(int, []M)) {
 	last := len(sc.sel) - 1
+	// The last room is only looked up in the set, never inserted: make it
+	// the largest, since inserts cost more than lookups.
+	big := 0
+	for i, s := range sc.sel {
+		if s.n > sc.sel[big].n {
+			big = i
+		}
+	}
+	sc.sel[big], sc.sel[last] = sc.sel[last], sc.sel[big]
 	for g := 0; g < h.groups; g++ {
 		if len(sc.ex) > 0 {
 			clear(sc.excl)

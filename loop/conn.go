@@ -45,6 +45,7 @@ type conn struct {
 	dec     wsframe.Decoder
 	fh      eio.FrameHandler
 	x       *exchange // request awaiting its response
+	pre     []byte    // frame bytes not in gnet's buffer (enrolled conns)
 
 	mu          sync.Mutex
 	out         *bytebufferpool.ByteBuffer // guarded by mu
@@ -119,6 +120,13 @@ func (c *conn) failHTTP(e *http1.Error) {
 // processFrames decodes every complete frame buffered. Loop-only.
 func (c *conn) processFrames() {
 	buf, _ := c.gc.Peek(-1)
+	usePre := c.pre != nil
+	if usePre {
+		// Bytes read by net/http past the upgrade request come first.
+		c.pre = append(c.pre, buf...)
+		_, _ = c.gc.Discard(len(buf))
+		buf = c.pre
+	}
 	off := 0
 	for off < len(buf) && c.mode == modeWS {
 		n, msg, ok, err := c.dec.Decode(buf[off:])
@@ -150,6 +158,14 @@ func (c *conn) processFrames() {
 			}
 		}
 		off += n
+	}
+	if usePre {
+		if n := copy(c.pre, c.pre[off:]); n > 0 {
+			c.pre = c.pre[:n]
+		} else {
+			c.pre = nil
+		}
+		return
 	}
 	if off > 0 {
 		_, _ = c.gc.Discard(off)

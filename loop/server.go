@@ -169,14 +169,26 @@ func (h *eventHandler) OnBoot(eng gnet.Engine) gnet.Action {
 	s := h.srv
 	s.mu.Lock()
 	s.eng = eng
+	first := !s.booted
 	s.booted = true
 	s.mu.Unlock()
-	close(s.ready)
+	if first {
+		close(s.ready)
+	}
 	return gnet.None
 }
 
 func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := newConn(h.srv, gc)
+	if ad, ok := gc.Context().(*adoption); ok {
+		c.mode = modeWS
+		c.fh = ad.fh
+		c.pre = ad.pre
+		ad.c = c
+		if len(c.pre) > 0 {
+			c.lp.Post(func() { c.process(); c.flush() })
+		}
+	}
 	gc.SetContext(c)
 	return nil, gnet.None
 }

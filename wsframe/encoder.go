@@ -70,12 +70,13 @@ func AppendFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
 	return append(dst, payload...)
 }
 
-// AppendClose appends a close frame to dst. A code of 0 gives an empty
-// payload (no status code, which the peer reads as 1005); otherwise the
-// payload is the code and reason. A reason longer than 123 bytes (what fits
+// AppendClose appends a close frame to dst. A code of 0, or 1005 (which
+// means "no status code" and must never be sent, RFC 6455 §7.4.1), gives an
+// empty payload; so echoing a decoded Message.CloseCode is always right.
+// Otherwise the payload is the code and reason. A reason longer than 123 bytes (what fits
 // a control frame) is cut at the last whole UTF-8 character that fits.
 func AppendClose(dst []byte, code ws.StatusCode, reason string) []byte {
-	if code == 0 {
+	if code == 0 || code == ws.StatusNoStatusRcvd {
 		return AppendFrame(dst, ws.OpClose, nil)
 	}
 	if len(reason) > maxCloseReason {

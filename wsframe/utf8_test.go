@@ -273,7 +273,7 @@ func TestAutobahnFailFast(t *testing.T) {
 func BenchmarkUTF8Validate(b *testing.B) {
 	for _, n := range []int{133, 64 << 10} {
 		ascii := []byte(repeat("a", n))
-		mixed := []byte(repeat("h\xc3\xa9llo w\xc3\xb6rld \xf0\x9f\x98\x80", n/20+1))[:n]
+		mixed := []byte(repeat("h\xc3\xa9llo w\xc3\xb6rld \xf0\x9f\x98\x80", n/10+1))[:n]
 		for _, in := range []struct {
 			name string
 			p    []byte

@@ -339,11 +339,11 @@ type conn struct {
 	ebuf []byte // echo payload scratch
 
 	// Reader-owned state.
-	state  int
-	joinID uint64
-	rbuf   []byte
-	frag   []byte
-	fragOp ws.OpCode
+	state   int
+	joinID  uint64
+	rbuf    []byte
+	frag    []byte
+	fragOp  ws.OpCode
 	pbuf    []byte // scratch for payloads the reader sends
 	pending int    // bytes left in rbuf by the upgrade's buffered reader
 	ready   func(error)

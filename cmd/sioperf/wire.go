@@ -216,3 +216,8 @@ func ackID(p []byte) (id uint64, ok bool) {
 	}
 	return uint64(v), true
 }
+
+// appendFrameText appends a client text frame (all-zero mask).
+func appendFrameText(dst, payload []byte) []byte {
+	return appendFrame(dst, ws.OpText, true, payload)
+}

@@ -1,9 +1,6 @@
 package http1
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // Typical requests, shaped after what Chrome and engine.io-client send.
 const (
@@ -111,35 +108,40 @@ func equalResults(a, b []result) bool {
 }
 
 // drive plays the caller in loop/: it appends each chunk to a connection
-// buffer, parses as many requests as are complete, discards them, and stops
+// buffer, parses as many requests as are complete, consumes them, and stops
 // at the first error. It returns the successful results followed by the
-// error, if any, and the bytes left over.
+// error, if any, and the bytes left over. It runs in time linear in the
+// input, however many requests it holds.
 func drive(chunks [][]byte, lim *Limits) (out []result, rest []byte) {
 	var (
 		buf []byte
+		off int // start of the unconsumed bytes in buf
 		req Request
 	)
 	for _, c := range chunks {
+		// Compact as a ring buffer would; only the unconsumed tail moves.
+		buf = append(buf[:0], buf[off:]...)
+		off = 0
 		buf = append(buf, c...)
 		for {
-			n, err := Parse(buf, &req, lim)
+			n, err := Parse(buf[off:], &req, lim)
 			if err != nil {
-				return append(out, snap(n, err, &req)), buf
+				return append(out, snap(n, err, &req)), buf[off:]
 			}
 			if n == 0 {
 				break
 			}
-			if n > len(buf) {
+			if n > len(buf)-off {
 				panic("n beyond buffer")
 			}
 			out = append(out, snap(n, err, &req))
-			// Overwrite the consumed bytes, as a ring buffer would, so
-			// a view that outlived its request would be caught.
-			copy(buf, strings.Repeat("\x00", n))
-			buf = append(buf[:0], buf[n:]...)
+			// Poison the consumed bytes so a view that outlived its
+			// request would show up as a mismatch.
+			clear(buf[off : off+n])
+			off += n
 		}
 	}
-	return out, buf
+	return out, buf[off:]
 }
 
 // splitAt returns b cut into two chunks at k.

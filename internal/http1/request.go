@@ -213,7 +213,8 @@ var errUnparsed = errors.New("http1: ToStd on a request without a complete head"
 // types. Nothing in the result aliases the parsed buffer. It mirrors what a
 // net/http server hands its handlers: URL parsed from Target (CONNECT's
 // authority form included), Header keys canonicalised with Host removed into
-// Host, Close set from KeepAlive, RequestURI set to Target, ContentLength 0
+// Host, repeated identical Content-Length values folded into one,
+// "Pragma: no-cache" copied to a missing Cache-Control, Close set from KeepAlive, RequestURI set to Target, ContentLength 0
 // when absent, and Body reading a copy of r.Body (http.NoBody when empty).
 // The request carries context.Background. A target url.ParseRequestURI
 // rejects gives an error matching ErrBadRequest.
@@ -239,6 +240,16 @@ func (r *Request) ToStd(remoteAddr string) (*http.Request, error) {
 	for _, f := range r.Headers {
 		k := textproto.CanonicalMIMEHeaderKey(string(f.Name))
 		hdr[k] = append(hdr[k], string(f.Value))
+	}
+	// Parse allows repeated Content-Length only with identical values;
+	// net/http folds those into one, and so does ToStd.
+	if cl := hdr["Content-Length"]; len(cl) > 1 {
+		hdr["Content-Length"] = cl[:1]
+	}
+	// net/http maps the HTTP/1.0 "Pragma: no-cache" onto Cache-Control
+	// (RFC 9111 §5.4) for handlers that only look there.
+	if p := hdr["Pragma"]; len(p) > 0 && p[0] == "no-cache" && hdr["Cache-Control"] == nil {
+		hdr["Cache-Control"] = []string{"no-cache"}
 	}
 	// RFC 9112 §3.2.2: an absolute-form target overrides Host.
 	host := u.Host

@@ -266,6 +266,16 @@ func checkPayload(t Type, data []byte) error {
 // the reserved event names. Escapes count: "conn\u0065ct" is "connect" to
 // JSON.parse too.
 func isReserved(raw []byte) bool {
+	if body := raw[1 : len(raw)-1]; bytes.IndexByte(body, '\\') < 0 {
+		// Without escapes the bytes are the name (invalid UTF-8 cannot
+		// match an ASCII name either way).
+		for _, r := range reservedEvents {
+			if string(body) == r {
+				return true
+			}
+		}
+		return false
+	}
 	for _, r := range reservedEvents {
 		if jsonStringIs(raw, r) {
 			return true

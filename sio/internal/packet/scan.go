@@ -1,6 +1,8 @@
 package packet
 
 import (
+	"bytes"
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -72,11 +74,33 @@ func isHex(c byte) bool {
 	return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'f')
 }
 
+// SWAR helpers: test 8 string bytes at once for bytes that end a run of
+// plain string content. hasLess is exact for n <= 0x80.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+func hasZero(x uint64) uint64        { return (x - lsb) & ^x & msb }
+func hasLess(x uint64, n byte) uint64 { return (x - lsb*uint64(n)) & ^x & msb }
+
+// stringStop reports whether the 8 bytes in x hold a quote, a backslash or a
+// control character.
+func stringStop(x uint64) bool {
+	return hasLess(x, 0x20)|hasZero(x^(lsb*'"'))|hasZero(x^(lsb*'\\')) != 0
+}
+
 // scanString scans a string literal; b[i] is the opening quote.
 func scanString(b []byte, i int) (int, error) {
-	for i++; i < len(b); {
-		c := b[i]
-		switch {
+	i++
+	for {
+		for len(b)-i >= 8 && !stringStop(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			return i, ErrJSON
+		}
+		switch c := b[i]; {
 		case c == '"':
 			return i + 1, nil
 		case c == '\\':
@@ -100,7 +124,6 @@ func scanString(b []byte, i int) (int, error) {
 			i++
 		}
 	}
-	return i, ErrJSON
 }
 
 // scanNumber scans -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?. The caller
@@ -209,18 +232,18 @@ func scanObject(b []byte, i, depth int) (int, error) {
 }
 
 // jsonStringIs reports whether the valid JSON string literal raw (with its
-// quotes) decodes to s. It does not allocate for s up to 16 bytes, nor when
-// raw has no escapes.
+// quotes) decodes to s. It does not allocate when raw has no escapes and is
+// valid UTF-8, nor otherwise for s up to 16 bytes.
 func jsonStringIs(raw []byte, s string) bool {
 	body := raw[1 : len(raw)-1]
-	escaped := false
+	plain := true // no escapes, all ASCII
 	for _, c := range body {
-		if c == '\\' {
-			escaped = true
+		if c == '\\' || c >= utf8.RuneSelf {
+			plain = false
 			break
 		}
 	}
-	if !escaped {
+	if plain || (bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body)) {
 		return string(body) == s
 	}
 	// An escape is at most 6 bytes ("\uXXXX") for at least one byte of output.
@@ -332,6 +355,18 @@ func AppendQuote(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip plain ASCII 8 bytes at a time.
+		for len(s)-i >= 8 {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if x&msb != 0 || stringStop(x) {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sioloop/sioloop/sio"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    config
+		wantErr bool
+	}{
+		{name: "defaults", want: config{addr: ":3000", mode: "standalone"}},
+		{name: "PORT", env: map[string]string{"PORT": "8080"}, want: config{addr: ":8080", mode: "standalone"}},
+		{name: "flag beats PORT", args: []string{"-addr", "127.0.0.1:9000"}, env: map[string]string{"PORT": "8080"}, want: config{addr: "127.0.0.1:9000", mode: "standalone"}},
+		{name: "ticker and mode", args: []string{"-ticker", "2s", "-mode", "nethttp"}, want: config{addr: ":3000", ticker: 2 * time.Second, mode: "nethttp"}},
+		{name: "bad mode", args: []string{"-mode", "cgi"}, wantErr: true},
+		{name: "negative ticker", args: []string{"-ticker", "-1s"}, wantErr: true},
+		{name: "stray argument", args: []string{"extra"}, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseFlags(tc.args, env(tc.env), io.Discard)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if err == nil && got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidTeam(t *testing.T) {
+	tests := []struct {
+		team string
+		want bool
+	}{
+		{team: "team-red", want: true},
+		{team: "Team_Blue2", want: true},
+		{team: "", want: false},
+		{team: "a b", want: false},
+		{team: "<script>", want: false},
+		{team: strings.Repeat("x", maxTeamLen), want: true},
+		{team: strings.Repeat("x", maxTeamLen+1), want: false},
+	}
+	for _, tc := range tests {
+		if got := validTeam(tc.team); got != tc.want {
+			t.Errorf("validTeam(%q) = %v, want %v", tc.team, got, tc.want)
+		}
+	}
+}
+
+func TestPostScoreValidation(t *testing.T) {
+	srv := sio.NewServer(sio.Config{})
+	defer srv.Close()
+	tests := []struct {
+		name       string
+		target     string
+		body       string
+		wantStatus int
+	}{
+		{name: "ok", target: "/score?team=team-red", body: "42\n", wantStatus: http.StatusNoContent},
+		{name: "negative ok", target: "/score?team=team-blue", body: "-3", wantStatus: http.StatusNoContent},
+		{name: "no team", target: "/score", body: "1", wantStatus: http.StatusBadRequest},
+		{name: "bad team", target: "/score?team=a%20b", body: "1", wantStatus: http.StatusBadRequest},
+		{name: "not a number", target: "/score?team=team-red", body: "ten", wantStatus: http.StatusBadRequest},
+		{name: "empty", target: "/score?team=team-red", body: "", wantStatus: http.StatusBadRequest},
+		{name: "too large", target: "/score?team=team-red", body: strings.Repeat("1", maxScoreBody+1), wantStatus: http.StatusRequestEntityTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			postScore(srv, rec, httptest.NewRequest("POST", tc.target, strings.NewReader(tc.body)))
+			if rec.Code != tc.wantStatus {
+				t.Fatalf("status %d (%s), want %d", rec.Code, rec.Body, tc.wantStatus)
+			}
+		})
+	}
+}
+
+// TestIndexPage guards the contract with the browser test and with socket.io
+// users: the script path, io(), and the element ids.
+func TestIndexPage(t *testing.T) {
+	rec := httptest.NewRecorder()
+	serveIndex(rec, httptest.NewRequest("GET", "/", nil))
+	if ct := rec.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	page := rec.Body.String()
+	for _, want := range []string{
+		`<script src="/socket.io/socket.io.js"></script>`,
+		`io()`,
+		`io({ transports: ["polling"] })`,
+		`id="messages"`, `id="chat-input"`, `id="chat-send"`, `id="join-red"`, `id="join-blue"`,
+		`id="welcome"`, `id="score"`, `id="transport"`,
+		`"chat-message"`, `"new-chat-message"`, `"join-team-room"`, `"welcome-message"`, `"score-update"`, `"client-message"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("index.html lacks %s", want)
+		}
+	}
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// TestRunServesAndStops starts the demo in both modes, checks the page and
+// the client bundle path answer, and that cancelling the context stops it
+// cleanly. The browser behaviour is checked in interop/browser.
+func TestRunServesAndStops(t *testing.T) {
+	for _, mode := range []string{"standalone", "nethttp"} {
+		t.Run(mode, func(t *testing.T) {
+			addr := freeAddr(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var logs bytes.Buffer
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, []string{"-addr", addr, "-mode", mode}, env(nil), &lockedWriter{w: &logs}) }()
+
+			var resp *http.Response
+			var err error
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				if resp, err = http.Get("http://" + addr + "/"); err == nil {
+					break
+				}
+			}
+			if err != nil {
+				t.Fatalf("GET /: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("GET /: status %d", resp.StatusCode)
+			}
+			resp, err = http.Post("http://"+addr+"/score?team=team-red", "text/plain", strings.NewReader("7"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("POST /score: status %d", resp.StatusCode)
+			}
+			// 200 with the bundle built, 503 with instructions without it:
+			// either way sio, not the fallback mux, must answer.
+			resp, err = http.Get("http://" + addr + "/socket.io/socket.io.js")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 && resp.StatusCode != 503 {
+				t.Fatalf("GET /socket.io/socket.io.js: status %d", resp.StatusCode)
+			}
+
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("run: %v\nlogs:\n%s", err, logs.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("run did not return after cancel")
+			}
+		})
+	}
+}
+
+// lockedWriter lets the test read the demo's log while its goroutines may
+// still write to it.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

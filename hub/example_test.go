@@ -1,0 +1,50 @@
+package hub_test
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/sioloop/sioloop/hub"
+	"github.com/valyala/bytebufferpool"
+)
+
+// conn stands in for a connection handle owned by event loop loop.
+type conn struct {
+	name string
+	loop int
+}
+
+func (c *conn) Group() int { return c.loop }
+
+// Example shows a broadcast: encode once into a Prepared, hand every event
+// loop one reference and its share of the recipients, release when done.
+func Example() {
+	var frames bytebufferpool.Pool
+	h := hub.New[*conn](2)
+	alice, bob, carol := &conn{"alice", 0}, &conn{"bob", 1}, &conn{"carol", 1}
+	h.Join(alice, "lobby")
+	h.Join(bob, "lobby", "admins")
+	h.Join(carol, "admins")
+
+	p := hub.NewPrepared(&frames)
+	p.B.WriteString(`42["chat","hi"]`)
+	// socket.broadcast.to("lobby").to("admins").emit from alice's socket.
+	sel := &hub.Selector[*conn]{Rooms: []string{"lobby", "admins"}, ExceptMember: alice, HasExceptMember: true}
+	h.ForEachGroup(sel, func(loop int, members []*conn) {
+		p.Retain() // one reference per loop task
+		// A real server posts one task to the loop here; members must be
+		// copied if the task outlives this call.
+		var names []string
+		for _, c := range members {
+			names = append(names, c.name) // the task would write p.Bytes() to c
+		}
+		slices.Sort(names) // order within a loop is unspecified
+		fmt.Printf("loop %d: %v <- %s\n", loop, names, p.Bytes())
+		p.Release() // the loop task's release, after its writes
+	})
+	p.Release() // the creator's reference; the buffer goes back to frames
+	fmt.Println(h.Count(sel), "recipients")
+	// Output:
+	// loop 1: [bob carol] <- 42["chat","hi"]
+	// 2 recipients
+}

@@ -1,0 +1,206 @@
+package sio
+
+import (
+	"encoding/json"
+	"sync"
+
+	"github.com/sioloop/sioloop/eio"
+	"github.com/sioloop/sioloop/internal/timer"
+	"github.com/sioloop/sioloop/sio/internal/packet"
+)
+
+// client is one Engine.IO connection and the sockets it opened, one per
+// namespace (socket.io's Client).
+type client struct {
+	srv   *Server
+	sess  *eio.Session
+	group int
+	mb    mailbox
+	reasm packet.Reassembler // transport goroutine only
+	ct    *timer.Timer       // connect timeout
+
+	mu      sync.Mutex
+	sockets map[string]*Socket // by namespace; guarded by mu
+	closed  bool               // guarded by mu
+}
+
+func newClient(srv *Server, sess *eio.Session) *client {
+	c := &client{srv: srv, sess: sess, group: sess.Group() % srv.groups, sockets: make(map[string]*Socket, 1)}
+	c.reasm.MaxAttachmentBytes = srv.cfg.MaxHTTPBufferSize
+	c.ct = srv.wheel.NewTimer(c.connectTimedOut)
+	c.ct.Reset(srv.cfg.ConnectTimeout)
+	sess.OnMessage(c.onMessage)
+	sess.OnClose(c.onClose)
+	return c
+}
+
+func (c *client) connectTimedOut() {
+	c.mu.Lock()
+	idle := len(c.sockets) == 0 && !c.closed
+	c.mu.Unlock()
+	if idle {
+		c.sess.Close()
+	}
+}
+
+// onMessage decodes one Engine.IO message on the transport goroutine and
+// queues its handling; data is copied since the transport reuses it.
+func (c *client) onMessage(data []byte, binary bool) {
+	if binary {
+		done, p, atts, err := c.reasm.Add(data)
+		if err != nil {
+			c.protocolError()
+			return
+		}
+		if done {
+			c.mb.post(func() { c.handle(p, atts) })
+		}
+		return
+	}
+	if c.reasm.Pending() {
+		c.protocolError()
+		return
+	}
+	p, err := packet.Decode(data, c.srv.cfg.MaxAttachments)
+	if err != nil {
+		c.protocolError()
+		return
+	}
+	if p.Type.IsBinary() {
+		if err := c.reasm.Start(p); err != nil {
+			c.protocolError()
+		}
+		return
+	}
+	if p.Data != nil {
+		p.Data = append([]byte(nil), p.Data...)
+	}
+	c.mb.post(func() { c.handle(p, nil) })
+}
+
+// protocolError closes the connection, as socket.io does on any decode
+// error or invalid state.
+func (c *client) protocolError() {
+	c.reasm.Reset()
+	c.sess.Close()
+}
+
+// handle runs one packet in the mailbox.
+func (c *client) handle(p packet.Packet, atts [][]byte) {
+	c.mu.Lock()
+	s := c.sockets[p.Namespace]
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return
+	}
+	if p.Type == packet.Connect {
+		if s != nil {
+			c.sess.Close()
+			return
+		}
+		c.connect(p.Namespace, p.Data)
+		return
+	}
+	if s == nil {
+		c.sess.Close()
+		return
+	}
+	switch p.Type {
+	case packet.Disconnect:
+		s.onclose(ReasonClientNamespaceDisconnect)
+	case packet.Event, packet.BinaryEvent:
+		s.onEvent(p, atts)
+	case packet.Ack, packet.BinaryAck:
+		s.onAck(p, atts)
+	default:
+		c.sess.Close()
+	}
+}
+
+// connect admits the client into namespace name. Mailbox only.
+func (c *client) connect(name string, auth []byte) {
+	if len(auth) == 0 {
+		auth = []byte("{}")
+	}
+	ns := c.srv.namespaceFor(name, auth)
+	if ns == nil {
+		c.sendPacket(&packet.Packet{Type: packet.ConnectError, Namespace: name, ID: packet.NoID,
+			Data: []byte(`{"message":"Invalid namespace"}`)})
+		return
+	}
+	s := newSocket(ns, c, json.RawMessage(auth))
+	recovered := c.srv.recover(s, auth)
+	if !recovered || !c.srv.skipMiddlewares() {
+		if err := ns.runMiddlewares(s); err != nil {
+			c.sendPacket(&packet.Packet{Type: packet.ConnectError, Namespace: name, ID: packet.NoID,
+				Data: connectErrorData(err)})
+			return
+		}
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.sockets[name] = s
+	c.mu.Unlock()
+	c.ct.Stop()
+	ns.add(s)
+	if len(s.restore) > 0 {
+		ns.adapter.AddAll(s, s.restore)
+		s.restore = nil
+	}
+	c.srv.sendConnect(s)
+	ns.fireConnection(s)
+}
+
+// sendPacket encodes and sends a packet without attachments.
+func (c *client) sendPacket(p *packet.Packet) {
+	b := getBuf()
+	b.B = packet.AppendEncode(b.B, p)
+	c.sess.Send(b.B)
+	putBuf(b)
+}
+
+// remove forgets the socket of a namespace.
+func (c *client) remove(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.nsp.name] == s {
+		delete(c.sockets, s.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+// onClose runs when the Engine.IO session ended: every socket disconnects
+// with the engine's reason, in the mailbox so that queued events run first.
+func (c *client) onClose(reason string) {
+	c.ct.Stop()
+	c.mb.post(func() {
+		c.mu.Lock()
+		c.closed = true
+		socks := make([]*Socket, 0, len(c.sockets))
+		for _, s := range c.sockets {
+			socks = append(socks, s)
+		}
+		c.mu.Unlock()
+		for _, s := range socks {
+			s.onclose(reason)
+		}
+	})
+}
+
+// disconnectAll sends DISCONNECT for every namespace, then closes the
+// connection (socket.disconnect(true)).
+func (c *client) disconnectAll() {
+	c.mu.Lock()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.disconnectNamespace()
+	}
+	c.sess.Close()
+}

@@ -1,0 +1,115 @@
+package sio
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/sioloop/sioloop/eio"
+)
+
+// CORS configures cross-origin polling requests (socket.io's `cors` option).
+type CORS = eio.CORS
+
+// Config configures a Server. The zero value of each field selects
+// socket.io's default.
+type Config struct {
+	// Path is where the server answers. Default "/socket.io/".
+	Path string
+	// PingInterval, PingTimeout, UpgradeTimeout: Engine.IO heartbeat and
+	// upgrade timing. Defaults 25 s, 20 s, 10 s.
+	PingInterval   time.Duration
+	PingTimeout    time.Duration
+	UpgradeTimeout time.Duration
+	// ConnectTimeout closes connections that join no namespace in time.
+	// Default 45 s.
+	ConnectTimeout time.Duration
+	// MaxHTTPBufferSize caps messages and polling bodies. Default 1e6.
+	MaxHTTPBufferSize int64
+	// MaxAttachments caps binary attachments per packet. Default 10.
+	MaxAttachments int
+	// Transports lists the enabled transports. Default polling, websocket.
+	Transports []string
+	// DisableUpgrades forbids polling→WebSocket upgrades.
+	DisableUpgrades bool
+	// AllowRequest may refuse a handshake (403 on polling).
+	AllowRequest func(r *http.Request) error
+	// CORS enables CORS on polling requests.
+	CORS *CORS
+	// Cookie sets a cookie holding the Engine.IO sid on the handshake.
+	Cookie *http.Cookie
+	// DisableClientBundle stops serving /socket.io/socket.io.js and its
+	// siblings (serveClient: false).
+	DisableClientBundle bool
+	// ConnectionStateRecovery, when set, lets clients that lost their
+	// connection resume with the same socket id, rooms and missed events.
+	ConnectionStateRecovery *RecoveryConfig
+	// Loops is the number of event loops of ListenAndServe. Default: cores.
+	Loops int
+	// MaxOutboundBytes caps the bytes queued for one slow client before it
+	// is disconnected. Default 8 MiB.
+	MaxOutboundBytes int
+	// Logger receives diagnostics. Nil discards them.
+	Logger *slog.Logger
+}
+
+// RecoveryConfig configures connection state recovery.
+type RecoveryConfig struct {
+	// MaxDisconnectionDuration is how long a session is kept. Default 2 min.
+	MaxDisconnectionDuration time.Duration
+	// SkipMiddlewares skips namespace middleware for recovered sockets.
+	SkipMiddlewares bool
+}
+
+func (c *Config) withDefaults() {
+	if c.Path == "" {
+		c.Path = "/socket.io/"
+	}
+	if c.Path[len(c.Path)-1] != '/' {
+		c.Path += "/"
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 45 * time.Second
+	}
+	if c.MaxHTTPBufferSize <= 0 {
+		c.MaxHTTPBufferSize = 1e6
+	}
+	if c.MaxAttachments <= 0 {
+		c.MaxAttachments = 10
+	}
+	if r := c.ConnectionStateRecovery; r != nil && r.MaxDisconnectionDuration <= 0 {
+		r.MaxDisconnectionDuration = 2 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+func (c *Config) eioConfig() eio.Config {
+	return eio.Config{
+		PingInterval:    c.PingInterval,
+		PingTimeout:     c.PingTimeout,
+		UpgradeTimeout:  c.UpgradeTimeout,
+		MaxPayload:      c.MaxHTTPBufferSize,
+		Transports:      c.Transports,
+		DisableUpgrades: c.DisableUpgrades,
+		AllowRequest:    c.AllowRequest,
+		CORS:            c.CORS,
+		Cookie:          c.Cookie,
+		Logger:          c.Logger,
+	}
+}
+
+// Disconnect reasons, as socket.io names them.
+const (
+	ReasonTransportClose            = "transport close"
+	ReasonTransportError            = "transport error"
+	ReasonPingTimeout               = "ping timeout"
+	ReasonParseError                = "parse error"
+	ReasonForcedClose               = "forced close"
+	ReasonServerShuttingDown        = "server shutting down"
+	ReasonForcedServerClose         = "forced server close"
+	ReasonClientNamespaceDisconnect = "client namespace disconnect"
+	ReasonServerNamespaceDisconnect = "server namespace disconnect"
+)

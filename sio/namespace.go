@@ -1,0 +1,293 @@
+package sio
+
+import (
+	"encoding/json"
+	"errors"
+	"regexp"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sioloop/sioloop/sio/internal/packet"
+)
+
+// ConnectError refuses a connection from namespace middleware; the client
+// receives it as a connect_error with err.message and err.data.
+type ConnectError struct {
+	Message string
+	Data    any
+}
+
+func (e *ConnectError) Error() string { return e.Message }
+
+// connectErrorData encodes a middleware error as the CONNECT_ERROR payload.
+func connectErrorData(err error) []byte {
+	body := struct {
+		Message string `json:"message"`
+		Data    any    `json:"data,omitempty"`
+	}{Message: err.Error()}
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		body.Data = ce.Data
+	}
+	b, mErr := json.Marshal(body)
+	if mErr != nil {
+		return []byte(`{"message":"connection refused"}`)
+	}
+	return b
+}
+
+// Namespace is a communication channel that splits the logic of an
+// application over one shared connection (socket.io's Namespace).
+type Namespace struct {
+	srv     *Server
+	name    string
+	adapter Adapter
+	parent  *ParentNamespace
+	ackIDs  atomic.Int64
+
+	mu      sync.RWMutex
+	sockets map[string]*Socket    // connected sockets by id; guarded by mu
+	mws     []func(*Socket) error // guarded by mu
+	onConn  []func(*Socket)       // guarded by mu
+}
+
+func newNamespace(srv *Server, name string) *Namespace {
+	ns := &Namespace{srv: srv, name: name, sockets: make(map[string]*Socket)}
+	ns.adapter = newMemoryAdapter(ns)
+	return ns
+}
+
+// Name is the namespace name, e.g. "/" or "/admin".
+func (n *Namespace) Name() string { return n.name }
+
+// Adapter is the namespace's adapter.
+func (n *Namespace) Adapter() Adapter { return n.adapter }
+
+// Use adds a connection middleware: it runs, in order, for every socket
+// before it connects; a non-nil error refuses the connection with a
+// connect_error (use *ConnectError to send data along).
+func (n *Namespace) Use(f func(*Socket) error) *Namespace {
+	n.mu.Lock()
+	n.mws = append(n.mws, f)
+	n.mu.Unlock()
+	return n
+}
+
+// OnConnection registers f for every socket that connects (io.on("connection")).
+func (n *Namespace) OnConnection(f func(*Socket)) {
+	n.mu.Lock()
+	n.onConn = append(n.onConn, f)
+	n.mu.Unlock()
+}
+
+func (n *Namespace) runMiddlewares(s *Socket) error {
+	n.mu.RLock()
+	mws := n.mws
+	n.mu.RUnlock()
+	if n.parent != nil {
+		if err := n.parent.runMiddlewares(s); err != nil {
+			return err
+		}
+	}
+	for _, f := range mws {
+		if err := f(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *Namespace) add(s *Socket) {
+	s.mu.Lock()
+	s.connected = true
+	s.mu.Unlock()
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	n.mu.Unlock()
+	n.adapter.AddAll(s, []string{s.id})
+}
+
+func (n *Namespace) fireConnection(s *Socket) {
+	n.mu.RLock()
+	fs := n.onConn
+	n.mu.RUnlock()
+	if n.parent != nil {
+		n.parent.fireConnection(s)
+	}
+	for _, f := range fs {
+		f(s)
+	}
+}
+
+func (n *Namespace) remove(s *Socket) {
+	n.adapter.DelAll(s)
+	n.mu.Lock()
+	if n.sockets[s.id] == s {
+		delete(n.sockets, s.id)
+	}
+	n.mu.Unlock()
+}
+
+// Socket returns the connected socket with id, or nil.
+func (n *Namespace) Socket(id string) *Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.sockets[id]
+}
+
+// Sockets returns the connected sockets of this server.
+func (n *Namespace) Sockets() []*Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]*Socket, 0, len(n.sockets))
+	for _, s := range n.sockets {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (n *Namespace) nextAckID() int64 { return n.ackIDs.Add(1) - 1 }
+
+// emitTo encodes and sends an event to one socket. record keeps it for
+// connection state recovery (plain, non-volatile events only).
+func (n *Namespace) emitTo(s *Socket, name string, args []any, id int64, record bool) error {
+	text, atts, err := n.encodeEvent(name, args, id, record && id == packet.NoID, nil)
+	if err != nil {
+		return err
+	}
+	s.client.sess.Send(text, atts...)
+	return nil
+}
+
+// encodeEvent encodes an EVENT or BINARY_EVENT packet. When recoverable,
+// an offset is appended as the last argument and the packet stored.
+func (n *Namespace) encodeEvent(name string, args []any, id int64, recoverable bool, opts *BroadcastOptions) ([]byte, [][]byte, error) {
+	body, atts, err := packet.AppendArgs(nil, name, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if recoverable && n.srv.cfg.ConnectionStateRecovery != nil {
+		body = n.srv.store.record(n, body, atts, opts)
+	}
+	p := packet.Packet{Type: packet.Event, Namespace: n.name, ID: id, Data: body}
+	if len(atts) > 0 {
+		p.Type = packet.BinaryEvent
+		p.Attachments = len(atts)
+	}
+	return packet.AppendEncode(make([]byte, 0, len(body)+len(n.name)+24), &p), atts, nil
+}
+
+// To selects the sockets in rooms (io.to).
+func (n *Namespace) To(rooms ...string) BroadcastOperator {
+	return BroadcastOperator{nsp: n}.To(rooms...)
+}
+
+// In is an alias of To.
+func (n *Namespace) In(rooms ...string) BroadcastOperator { return n.To(rooms...) }
+
+// Except selects every socket but those in rooms.
+func (n *Namespace) Except(rooms ...string) BroadcastOperator {
+	return BroadcastOperator{nsp: n}.Except(rooms...)
+}
+
+// Volatile marks the broadcast as droppable.
+func (n *Namespace) Volatile() BroadcastOperator { return BroadcastOperator{nsp: n}.Volatile() }
+
+// Local restricts the broadcast to this server (no effect with the
+// in-memory adapter).
+func (n *Namespace) Local() BroadcastOperator { return BroadcastOperator{nsp: n}.Local() }
+
+// Emit sends an event to every socket of the namespace (io.emit).
+func (n *Namespace) Emit(name string, args ...any) error {
+	return BroadcastOperator{nsp: n}.Emit(name, args...)
+}
+
+// FetchSockets returns the namespace's sockets.
+func (n *Namespace) FetchSockets() []*Socket { return BroadcastOperator{nsp: n}.FetchSockets() }
+
+// SocketsJoin makes every socket of the namespace join rooms.
+func (n *Namespace) SocketsJoin(rooms ...string) { BroadcastOperator{nsp: n}.SocketsJoin(rooms...) }
+
+// SocketsLeave makes every socket of the namespace leave rooms.
+func (n *Namespace) SocketsLeave(rooms ...string) { BroadcastOperator{nsp: n}.SocketsLeave(rooms...) }
+
+// DisconnectSockets disconnects every socket of the namespace.
+func (n *Namespace) DisconnectSockets(closeConn bool) {
+	BroadcastOperator{nsp: n}.DisconnectSockets(closeConn)
+}
+
+// ParentNamespace matches namespace names dynamically (io.of(regexp) or
+// io.of(func)); each matching name becomes a child Namespace sharing the
+// parent's middleware and connection handlers.
+type ParentNamespace struct {
+	srv   *Server
+	match func(name string, auth json.RawMessage) bool
+
+	mu       sync.RWMutex
+	mws      []func(*Socket) error // guarded by mu
+	onConn   []func(*Socket)       // guarded by mu
+	children map[string]*Namespace // guarded by mu
+}
+
+// Use adds a middleware run for sockets of every child namespace.
+func (p *ParentNamespace) Use(f func(*Socket) error) *ParentNamespace {
+	p.mu.Lock()
+	p.mws = append(p.mws, f)
+	p.mu.Unlock()
+	return p
+}
+
+// OnConnection registers f for sockets of every child namespace.
+func (p *ParentNamespace) OnConnection(f func(*Socket)) {
+	p.mu.Lock()
+	p.onConn = append(p.onConn, f)
+	p.mu.Unlock()
+}
+
+// Emit sends an event to every socket of every child namespace.
+func (p *ParentNamespace) Emit(name string, args ...any) error {
+	var first error
+	for _, c := range p.Children() {
+		if err := c.Emit(name, args...); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Children lists the child namespaces created so far.
+func (p *ParentNamespace) Children() []*Namespace {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := make([]*Namespace, 0, len(p.children))
+	for _, c := range p.children {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (p *ParentNamespace) runMiddlewares(s *Socket) error {
+	p.mu.RLock()
+	mws := p.mws
+	p.mu.RUnlock()
+	for _, f := range mws {
+		if err := f(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *ParentNamespace) fireConnection(s *Socket) {
+	p.mu.RLock()
+	fs := p.onConn
+	p.mu.RUnlock()
+	for _, f := range fs {
+		f(s)
+	}
+}
+
+func regexpMatcher(re *regexp.Regexp) func(string, json.RawMessage) bool {
+	return func(name string, _ json.RawMessage) bool { return re.MatchString(name) }
+}
+

@@ -1,0 +1,284 @@
+package sio
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/sioloop/sioloop/eio"
+	"github.com/sioloop/sioloop/loop"
+)
+
+// ListenAndServe serves on addr from gnet event loops: Socket.IO under
+// Config.Path, and every other path through fallback (nil answers 404),
+// which runs on its own goroutine per request with a buffered response. It
+// blocks until Close or Shutdown, then returns loop.ErrServerClosed.
+func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
+	ls := loop.NewServer(loop.Config{
+		Addr:             addr,
+		Loops:            s.cfg.Loops,
+		MaxBodyBytes:     s.cfg.MaxHTTPBufferSize,
+		MaxMessageBytes:  s.cfg.MaxHTTPBufferSize,
+		MaxOutboundBytes: s.cfg.MaxOutboundBytes,
+		Logger:           s.cfg.Logger,
+		Handler: func(x eio.Exchange) {
+			if s.handle(x) {
+				return
+			}
+			if fallback == nil {
+				x.Respond(http.StatusNotFound, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, []byte("404 page not found\n"))
+				return
+			}
+			go serveBuffered(x, fallback)
+		},
+	})
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return loop.ErrServerClosed
+	}
+	s.ls = ls
+	s.mu.Unlock()
+	return ls.Serve()
+}
+
+// Ready returns a channel closed once ListenAndServe listens.
+func (s *Server) Ready() <-chan struct{} {
+	for {
+		s.mu.RLock()
+		ls := s.ls
+		s.mu.RUnlock()
+		if ls != nil {
+			return ls.Ready()
+		}
+		ch := make(chan struct{})
+		go func() {
+			for {
+				s.mu.RLock()
+				ls := s.ls
+				s.mu.RUnlock()
+				if ls != nil {
+					<-ls.Ready()
+					close(ch)
+					return
+				}
+				waitTick()
+			}
+		}()
+		return ch
+	}
+}
+
+// serveBuffered runs an http.Handler for an event-loop request and sends
+// its buffered response.
+func serveBuffered(x eio.Exchange, h http.Handler) {
+	r := x.Request()
+	r.Body = io.NopCloser(bytes.NewReader(x.Body()))
+	w := &bufferedWriter{header: http.Header{}}
+	defer func() {
+		if v := recover(); v != nil {
+			x.Respond(http.StatusInternalServerError, nil, []byte("internal server error\n"))
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+		}
+	}()
+	h.ServeHTTP(w, r)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.header.Get("Content-Type") == "" && w.body.Len() > 0 {
+		w.header.Set("Content-Type", http.DetectContentType(w.body.Bytes()))
+	}
+	body := w.body.Bytes()
+	if r.Method == http.MethodHead {
+		body = nil
+	}
+	x.Respond(w.status, w.header, body)
+}
+
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *bufferedWriter) Header() http.Header { return w.header }
+func (w *bufferedWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+func (w *bufferedWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(p)
+}
+
+// ServeHTTP serves Socket.IO inside a net/http server (mount it at
+// Config.Path). Polling requests are answered by net/http; WebSocket
+// connections are hijacked and moved onto event loops.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxHTTPBufferSize+1))
+	if err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if int64(len(body)) > s.cfg.MaxHTTPBufferSize {
+		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	x := &httpExchange{srv: s, w: w, r: r, body: body, done: make(chan struct{})}
+	s.Handle(x)
+	select {
+	case <-x.done:
+	case <-r.Context().Done():
+		x.abort()
+		<-x.done
+	}
+	if x.hijacked {
+		return
+	}
+	h := w.Header()
+	for k, v := range x.header {
+		h[k] = v
+	}
+	h.Set("Content-Length", itoa(len(x.respBody)))
+	w.WriteHeader(x.status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(x.respBody)
+	}
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// httpExchange adapts a net/http request to eio.Exchange.
+type httpExchange struct {
+	srv  *Server
+	w    http.ResponseWriter
+	r    *http.Request
+	body []byte
+
+	mu       sync.Mutex
+	done     chan struct{} // closed once answered, upgraded or aborted
+	finished bool          // guarded by mu
+	onAbort  func()        // guarded by mu
+	hijacked bool          // set before done is closed
+	status   int
+	header   http.Header
+	respBody []byte
+}
+
+func (x *httpExchange) Request() *http.Request { return x.r }
+func (x *httpExchange) Body() []byte           { return x.body }
+
+func (x *httpExchange) Respond(status int, header http.Header, body []byte) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.finished {
+		return
+	}
+	x.finished = true
+	x.onAbort = nil
+	x.status, x.header = status, header.Clone()
+	x.respBody = append([]byte(nil), body...)
+	close(x.done)
+}
+
+func (x *httpExchange) OnAbort(f func()) {
+	x.mu.Lock()
+	if !x.finished {
+		x.onAbort = f
+	}
+	x.mu.Unlock()
+}
+
+func (x *httpExchange) abort() {
+	x.mu.Lock()
+	if x.finished {
+		x.mu.Unlock()
+		return
+	}
+	x.finished = true
+	f := x.onAbort
+	x.onAbort = nil
+	x.status = http.StatusBadRequest
+	close(x.done)
+	x.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// errTLSUpgrade refuses WebSocket over TLS in net/http mode: gnet cannot
+// adopt a *tls.Conn. Clients then stay on polling.
+var errTLSUpgrade = errors.New("sio: WebSocket over TLS needs a TLS-terminating proxy in front (gnet cannot adopt TLS connections); polling works")
+
+func (x *httpExchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSConn, error) {
+	if x.r.TLS != nil {
+		return nil, errTLSUpgrade
+	}
+	en, err := x.srv.enroller()
+	if err != nil {
+		return nil, err
+	}
+	key, err := checkUpgrade(x.r)
+	if err != nil {
+		return nil, err
+	}
+	rc := http.NewResponseController(x.w)
+	nc, brw, err := rc.Hijack()
+	if err != nil {
+		return nil, err
+	}
+	resp := appendUpgradeResponse(nil, key, header)
+	if _, err := nc.Write(resp); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c, err := en.Enroll(nc, brw.Reader, h)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	x.mu.Lock()
+	x.finished = true
+	x.hijacked = true
+	close(x.done)
+	x.mu.Unlock()
+	return c, nil
+}
+
+func (s *Server) enroller() (*loop.Enroller, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.enroll != nil {
+		return s.enroll, nil
+	}
+	en, err := loop.NewEnroller(loop.Config{
+		Loops:            s.cfg.Loops,
+		MaxMessageBytes:  s.cfg.MaxHTTPBufferSize,
+		MaxOutboundBytes: s.cfg.MaxOutboundBytes,
+		Logger:           s.cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.enroll = en
+	return en, nil
+}

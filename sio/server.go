@@ -1,0 +1,282 @@
+package sio
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/sioloop/sioloop/eio"
+	"github.com/sioloop/sioloop/internal/clientdist"
+	"github.com/sioloop/sioloop/internal/timer"
+	"github.com/sioloop/sioloop/loop"
+	"github.com/sioloop/sioloop/sio/internal/packet"
+)
+
+// Server is a Socket.IO server (socket.io's Server). Create it with
+// NewServer, register handlers, then run it with ListenAndServe (on the
+// event loops) or mount it in net/http as an http.Handler.
+type Server struct {
+	cfg    Config
+	engine *eio.Server
+	wheel  *timer.Wheel
+	groups int
+	store  *recoveryStore
+	root   *Namespace
+
+	mu      sync.RWMutex
+	nsps    map[string]*Namespace // guarded by mu
+	parents []*ParentNamespace    // guarded by mu
+	ls      *loop.Server          // guarded by mu
+	enroll  *loop.Enroller        // guarded by mu
+	closing bool                  // guarded by mu
+}
+
+// NewServer returns a server configured by cfg.
+func NewServer(cfg Config) *Server {
+	cfg.withDefaults()
+	groups := cfg.Loops
+	if groups <= 0 {
+		groups = runtime.NumCPU()
+	}
+	s := &Server{
+		cfg:    cfg,
+		engine: eio.NewServer(cfg.eioConfig()),
+		wheel:  timer.NewWheel(),
+		groups: groups,
+		nsps:   make(map[string]*Namespace),
+	}
+	if cfg.ConnectionStateRecovery != nil {
+		s.store = newRecoveryStore(cfg.ConnectionStateRecovery.MaxDisconnectionDuration)
+	}
+	s.root = s.Of("/")
+	s.engine.OnConnection(func(sess *eio.Session) { newClient(s, sess) })
+	return s
+}
+
+// Engine is the underlying Engine.IO server.
+func (s *Server) Engine() *eio.Server { return s.engine }
+
+// Of returns the namespace name, creating it (io.of("/admin")).
+func (s *Server) Of(name string) *Namespace {
+	if name == "" || name[0] != '/' {
+		name = "/" + name
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ns, ok := s.nsps[name]; ok {
+		return ns
+	}
+	ns := newNamespace(s, name)
+	s.nsps[name] = ns
+	return ns
+}
+
+// OfRegexp declares dynamic namespaces: any name matching re is created on
+// its first connection (io.of(/^\/dynamic-\d+$/)).
+func (s *Server) OfRegexp(re *regexp.Regexp) *ParentNamespace {
+	return s.OfFunc(regexpMatcher(re))
+}
+
+// OfFunc declares dynamic namespaces decided by match, given the name and
+// the client's auth payload (io.of((name, auth, next) => ...)).
+func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *ParentNamespace {
+	p := &ParentNamespace{srv: s, match: match, children: make(map[string]*Namespace)}
+	s.mu.Lock()
+	s.parents = append(s.parents, p)
+	s.mu.Unlock()
+	return p
+}
+
+// namespaceFor finds or dynamically creates the namespace a CONNECT asks for.
+func (s *Server) namespaceFor(name string, auth []byte) *Namespace {
+	s.mu.RLock()
+	ns := s.nsps[name]
+	parents := s.parents
+	s.mu.RUnlock()
+	if ns != nil {
+		return ns
+	}
+	for _, p := range parents {
+		if !p.match(name, auth) {
+			continue
+		}
+		s.mu.Lock()
+		ns = s.nsps[name]
+		if ns == nil {
+			ns = newNamespace(s, name)
+			ns.parent = p
+			s.nsps[name] = ns
+			p.mu.Lock()
+			p.children[name] = ns
+			p.mu.Unlock()
+		}
+		s.mu.Unlock()
+		return ns
+	}
+	return nil
+}
+
+// OnConnection registers f for sockets connecting to the main namespace "/".
+func (s *Server) OnConnection(f func(*Socket)) { s.root.OnConnection(f) }
+
+// Use adds a connection middleware to the main namespace.
+func (s *Server) Use(f func(*Socket) error) *Server {
+	s.root.Use(f)
+	return s
+}
+
+// To targets rooms of the main namespace (io.to).
+func (s *Server) To(rooms ...string) BroadcastOperator { return s.root.To(rooms...) }
+
+// In is an alias of To.
+func (s *Server) In(rooms ...string) BroadcastOperator { return s.root.In(rooms...) }
+
+// Except targets every socket of the main namespace but those in rooms.
+func (s *Server) Except(rooms ...string) BroadcastOperator { return s.root.Except(rooms...) }
+
+// Volatile marks a main-namespace broadcast as droppable.
+func (s *Server) Volatile() BroadcastOperator { return s.root.Volatile() }
+
+// Local restricts a main-namespace broadcast to this server.
+func (s *Server) Local() BroadcastOperator { return s.root.Local() }
+
+// Emit sends an event to every socket of the main namespace (io.emit).
+func (s *Server) Emit(name string, args ...any) error { return s.root.Emit(name, args...) }
+
+// FetchSockets returns the sockets of the main namespace.
+func (s *Server) FetchSockets() []*Socket { return s.root.FetchSockets() }
+
+// SocketsJoin makes every socket of the main namespace join rooms.
+func (s *Server) SocketsJoin(rooms ...string) { s.root.SocketsJoin(rooms...) }
+
+// SocketsLeave makes every socket of the main namespace leave rooms.
+func (s *Server) SocketsLeave(rooms ...string) { s.root.SocketsLeave(rooms...) }
+
+// DisconnectSockets disconnects every socket of the main namespace.
+func (s *Server) DisconnectSockets(closeConn bool) { s.root.DisconnectSockets(closeConn) }
+
+// Handle serves one request from a transport provider; paths outside
+// Config.Path are answered 404. Most programs use ListenAndServe or
+// ServeHTTP instead.
+func (s *Server) Handle(x eio.Exchange) {
+	if !s.handle(x) {
+		x.Respond(http.StatusNotFound, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, []byte("404 page not found\n"))
+	}
+}
+
+// handle serves x if its path belongs to the server and reports whether it did.
+func (s *Server) handle(x eio.Exchange) bool {
+	r := x.Request()
+	if !strings.HasPrefix(r.URL.Path, s.cfg.Path) {
+		return false
+	}
+	if !s.cfg.DisableClientBundle {
+		if name, ok := clientdist.FileName(r.URL.Path, s.cfg.Path); ok {
+			rep, _ := clientdist.Resolve(name, strings.Join(r.Header.Values("Accept-Encoding"), ", "),
+				strings.Join(r.Header.Values("If-None-Match"), ", "))
+			h := http.Header{}
+			set := func(k, v string) {
+				if v != "" {
+					h.Set(k, v)
+				}
+			}
+			set("Content-Type", rep.ContentType)
+			set("Content-Encoding", rep.ContentEncoding)
+			set("Cache-Control", rep.CacheControl)
+			set("Etag", rep.ETag)
+			set("Vary", rep.Vary)
+			body := rep.Body
+			if r.Method == http.MethodHead {
+				body = nil
+			}
+			x.Respond(rep.Status, h, body)
+			return true
+		}
+	}
+	s.engine.Handle(x)
+	return true
+}
+
+// sendConnect answers a CONNECT: missed packets first (recovery), then
+// {"sid":...} (with "pid" when recovery is on).
+func (s *Server) sendConnect(sock *Socket) {
+	sock.mu.Lock()
+	missed := sock.missed
+	sock.missed = nil
+	sock.mu.Unlock()
+	for _, m := range missed {
+		sock.client.sess.Send(m.text, m.atts...)
+	}
+	// Ids are URL-safe base64: no JSON escaping needed.
+	data := make([]byte, 0, 64)
+	data = append(append(append(data, `{"sid":"`...), sock.id...), '"')
+	if sock.pid != "" {
+		data = append(append(append(data, `,"pid":"`...), sock.pid...), '"')
+	}
+	data = append(data, '}')
+	sock.client.sendPacket(&packet.Packet{Type: packet.Connect, Namespace: sock.nsp.name, ID: packet.NoID, Data: data})
+}
+
+// Close disconnects every client ("server shutting down") and stops the
+// event loops if ListenAndServe runs.
+func (s *Server) Close() error {
+	return s.Shutdown(context.Background())
+}
+
+// Shutdown disconnects every socket with reason "server shutting down",
+// closes every connection, then stops the event loops if ListenAndServe
+// runs. It waits for queued bytes to leave until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	nsps := make([]*Namespace, 0, len(s.nsps))
+	for _, ns := range s.nsps {
+		nsps = append(nsps, ns)
+	}
+	ls, en := s.ls, s.enroll
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, ns := range nsps {
+		for _, sock := range ns.Sockets() {
+			wg.Add(1)
+			sock.client.mb.post(func() {
+				defer wg.Done()
+				sock.onclose(ReasonServerShuttingDown)
+			})
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	s.engine.Close()
+	var err error
+	if ls != nil {
+		err = ls.Stop(ctx)
+	}
+	if en != nil {
+		en.Stop(ctx)
+	}
+	return err
+}
+
+var bufPool bytebufferpool.Pool
+
+func getBuf() *bytebufferpool.ByteBuffer  { return bufPool.Get() }
+func putBuf(b *bytebufferpool.ByteBuffer) { bufPool.Put(b) }
+
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}

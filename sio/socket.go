@@ -1,0 +1,457 @@
+package sio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/sioloop/sioloop/eio"
+	"github.com/sioloop/sioloop/sio/internal/packet"
+)
+
+// Handshake describes the request that opened a socket's connection
+// (socket.handshake).
+type Handshake struct {
+	Headers http.Header
+	Time    time.Time
+	Address string
+	XDomain bool
+	Secure  bool
+	Issued  int64 // unix milliseconds
+	URL     string
+	Query   url.Values
+	Auth    json.RawMessage // the CONNECT payload, {} when none
+}
+
+// ErrDisconnected is returned when emitting on a disconnected socket.
+var ErrDisconnected = errors.New("sio: socket disconnected")
+
+// ErrReservedEvent is returned when emitting a name socket.io reserves.
+var ErrReservedEvent = errors.New("sio: reserved event name")
+
+var reservedEvents = map[string]bool{
+	"connect": true, "connect_error": true, "disconnect": true, "disconnecting": true,
+	"newListener": true, "removeListener": true,
+}
+
+type handlerEntry struct {
+	f    func(*Event)
+	once bool
+}
+
+type ackFunc func(m Message, err error)
+
+// Socket is a client's connection to one namespace (socket.io's Socket).
+type Socket struct {
+	nsp    *Namespace
+	client *client
+	id     string
+	pid    string
+	hs     Handshake
+
+	mu        sync.Mutex
+	connected bool                       // guarded by mu
+	recovered bool                       // guarded by mu
+	data      any                        // guarded by mu
+	handlers  map[string][]handlerEntry  // guarded by mu
+	anyIn     []func(*Event)             // guarded by mu
+	anyOut    []func(name string, args []any)
+	uses      []func(*Event) error       // guarded by mu
+	onErr     []func(error)              // guarded by mu
+	onDisc    []func(reason string)      // guarded by mu
+	onDiscing []func(reason string)      // guarded by mu
+	acks      map[int64]ackFunc          // guarded by mu
+	missed    []missedPacket             // replayed before the CONNECT reply; guarded by mu
+	restore   []string                   // rooms to rejoin after recovery; connect only
+}
+
+func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
+	r := c.sess.Request()
+	now := time.Now()
+	s := &Socket{
+		nsp:      ns,
+		client:   c,
+		id:       newID(),
+		handlers: make(map[string][]handlerEntry),
+		hs: Handshake{
+			Headers: r.Header,
+			Time:    now,
+			Address: remoteIP(r.RemoteAddr),
+			XDomain: r.Header.Get("Origin") != "",
+			Secure:  r.TLS != nil,
+			Issued:  now.UnixMilli(),
+			URL:     r.URL.RequestURI(),
+			Query:   r.URL.Query(),
+			Auth:    auth,
+		},
+	}
+	if c.srv.cfg.ConnectionStateRecovery != nil {
+		s.pid = newID()
+	}
+	return s
+}
+
+// ID is the socket id (not the Engine.IO session id).
+func (s *Socket) ID() string { return s.id }
+
+// Namespace is the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Handshake describes the connection request.
+func (s *Socket) Handshake() *Handshake { return &s.hs }
+
+// Conn is the underlying Engine.IO session (transport name, upgrades).
+func (s *Socket) Conn() *eio.Session { return s.client.sess }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected
+}
+
+// Recovered reports whether the socket resumed a previous session through
+// connection state recovery.
+func (s *Socket) Recovered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recovered
+}
+
+// Data returns the application value attached with SetData (socket.data).
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// SetData attaches an application value to the socket. It is kept across
+// connection state recovery and visible through FetchSockets.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Group implements hub.Member: the event loop the socket was opened on.
+func (s *Socket) Group() int { return s.client.group }
+
+// On registers f for event name (socket.on).
+func (s *Socket) On(name string, f func(*Event)) { s.addHandler(name, f, false) }
+
+// Once registers f for the next event name only (socket.once).
+func (s *Socket) Once(name string, f func(*Event)) { s.addHandler(name, f, true) }
+
+func (s *Socket) addHandler(name string, f func(*Event), once bool) {
+	s.mu.Lock()
+	s.handlers[name] = append(s.handlers[name], handlerEntry{f: f, once: once})
+	s.mu.Unlock()
+}
+
+// Off removes every handler of event name (socket.removeAllListeners(name)).
+func (s *Socket) Off(name string) {
+	s.mu.Lock()
+	delete(s.handlers, name)
+	s.mu.Unlock()
+}
+
+// OnAny registers f for every incoming event, before the named handlers.
+func (s *Socket) OnAny(f func(*Event)) {
+	s.mu.Lock()
+	s.anyIn = append(s.anyIn, f)
+	s.mu.Unlock()
+}
+
+// OffAny removes every OnAny handler.
+func (s *Socket) OffAny() {
+	s.mu.Lock()
+	s.anyIn = nil
+	s.mu.Unlock()
+}
+
+// OnAnyOutgoing registers f for every event emitted to this socket.
+func (s *Socket) OnAnyOutgoing(f func(name string, args []any)) {
+	s.mu.Lock()
+	s.anyOut = append(s.anyOut, f)
+	s.mu.Unlock()
+}
+
+// Use adds a per-packet middleware (socket.use): it runs before the
+// handlers of every incoming event; an error stops the event and is passed
+// to the OnError handlers.
+func (s *Socket) Use(f func(*Event) error) {
+	s.mu.Lock()
+	s.uses = append(s.uses, f)
+	s.mu.Unlock()
+}
+
+// OnError registers f for errors returned by Use middleware.
+func (s *Socket) OnError(f func(error)) {
+	s.mu.Lock()
+	s.onErr = append(s.onErr, f)
+	s.mu.Unlock()
+}
+
+// OnDisconnect registers f, told the disconnect reason once the socket has
+// left its rooms (the "disconnect" event).
+func (s *Socket) OnDisconnect(f func(reason string)) {
+	s.mu.Lock()
+	s.onDisc = append(s.onDisc, f)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting registers f, run before the socket leaves its rooms (the
+// "disconnecting" event; Rooms still lists them).
+func (s *Socket) OnDisconnecting(f func(reason string)) {
+	s.mu.Lock()
+	s.onDiscing = append(s.onDiscing, f)
+	s.mu.Unlock()
+}
+
+// Emit sends event name with args to this socket. []byte values anywhere in
+// args travel as binary attachments.
+func (s *Socket) Emit(name string, args ...any) error {
+	if reservedEvents[name] {
+		return ErrReservedEvent
+	}
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	s.fireOutgoing(name, args)
+	return s.nsp.emitTo(s, name, args, packet.NoID, true)
+}
+
+// EmitWithAck sends event name and waits for the client's acknowledgement
+// or the end of ctx (socket.timeout(ms).emitWithAck).
+func (s *Socket) EmitWithAck(ctx context.Context, name string, args ...any) (Message, error) {
+	if reservedEvents[name] {
+		return Message{}, ErrReservedEvent
+	}
+	ch := make(chan ackResult, 1)
+	id := s.nsp.nextAckID()
+	s.mu.Lock()
+	if !s.connected {
+		s.mu.Unlock()
+		return Message{}, ErrDisconnected
+	}
+	if s.acks == nil {
+		s.acks = make(map[int64]ackFunc)
+	}
+	s.acks[id] = func(m Message, err error) { ch <- ackResult{m, err} }
+	s.mu.Unlock()
+	s.fireOutgoing(name, args)
+	if err := s.nsp.emitTo(s, name, args, id, false); err != nil {
+		s.dropAck(id)
+		return Message{}, err
+	}
+	select {
+	case r := <-ch:
+		return r.m, r.err
+	case <-ctx.Done():
+		s.dropAck(id)
+		return Message{}, ctx.Err()
+	}
+}
+
+type ackResult struct {
+	m   Message
+	err error
+}
+
+func (s *Socket) dropAck(id int64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+func (s *Socket) fireOutgoing(name string, args []any) {
+	s.mu.Lock()
+	fs := s.anyOut
+	s.mu.Unlock()
+	for _, f := range fs {
+		f(name, args)
+	}
+}
+
+// sendAck answers the client's ack id.
+func (s *Socket) sendAck(id int64, args []any) error {
+	b := getBuf()
+	defer putBuf(b)
+	body, atts, err := packet.AppendArgs(nil, "", args)
+	if err != nil {
+		return err
+	}
+	p := packet.Packet{Type: packet.Ack, Namespace: s.nsp.name, ID: id, Data: body}
+	if len(atts) > 0 {
+		p.Type = packet.BinaryAck
+		p.Attachments = len(atts)
+	}
+	b.B = packet.AppendEncode(b.B, &p)
+	s.client.sess.Send(b.B, atts...)
+	return nil
+}
+
+// Join adds the socket to rooms (socket.join).
+func (s *Socket) Join(rooms ...string) { s.nsp.adapter.AddAll(s, rooms) }
+
+// Leave removes the socket from room (socket.leave).
+func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s, room) }
+
+// Rooms lists the socket's rooms, its own id room included.
+func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s) }
+
+// To selects rooms for a broadcast that excludes this socket (socket.to).
+func (s *Socket) To(rooms ...string) BroadcastOperator {
+	return s.Broadcast().To(rooms...)
+}
+
+// In is an alias of To.
+func (s *Socket) In(rooms ...string) BroadcastOperator { return s.To(rooms...) }
+
+// Except selects everyone but rooms and this socket.
+func (s *Socket) Except(rooms ...string) BroadcastOperator {
+	return s.Broadcast().Except(rooms...)
+}
+
+// Broadcast targets every socket of the namespace but this one
+// (socket.broadcast).
+func (s *Socket) Broadcast() BroadcastOperator {
+	return BroadcastOperator{nsp: s.nsp, exceptSocket: s}
+}
+
+// Volatile sends an event that may be dropped if the client is not ready.
+func (s *Socket) Volatile() *VolatileSocket { return &VolatileSocket{s: s} }
+
+// VolatileSocket emits volatile events to one socket.
+type VolatileSocket struct{ s *Socket }
+
+// Emit sends the event unless the transport is backed up or not writable.
+func (v *VolatileSocket) Emit(name string, args ...any) error {
+	if !v.s.client.sess.Writable() {
+		return nil
+	}
+	if !v.s.Connected() {
+		return ErrDisconnected
+	}
+	v.s.fireOutgoing(name, args)
+	return v.s.nsp.emitTo(v.s, name, args, packet.NoID, false)
+}
+
+// Disconnect disconnects the socket from its namespace; with closeConn the
+// whole connection is closed too (socket.disconnect(close)).
+func (s *Socket) Disconnect(closeConn bool) {
+	s.client.mb.post(func() {
+		if closeConn {
+			s.client.disconnectAll()
+			return
+		}
+		s.disconnectNamespace()
+	})
+}
+
+// disconnectNamespace sends DISCONNECT and closes the socket. Mailbox only.
+func (s *Socket) disconnectNamespace() {
+	if !s.Connected() {
+		return
+	}
+	s.client.sendPacket(&packet.Packet{Type: packet.Disconnect, Namespace: s.nsp.name, ID: packet.NoID})
+	s.onclose(ReasonServerNamespaceDisconnect)
+}
+
+// onEvent dispatches one event. Mailbox only.
+func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
+	m, err := newMessage(p.Data, atts, false)
+	if err != nil || len(m.args) == 0 {
+		s.client.sess.Close()
+		return
+	}
+	name, err := eventName(m.args[0])
+	if err != nil {
+		s.client.sess.Close()
+		return
+	}
+	m.args = m.args[1:]
+	ev := &Event{Message: m, Name: name, socket: s, id: p.ID}
+	s.mu.Lock()
+	if !s.connected {
+		s.mu.Unlock()
+		return
+	}
+	uses, anyIn := s.uses, s.anyIn
+	hs := s.handlers[name]
+	if len(hs) > 0 {
+		kept := hs[:0:0]
+		for _, h := range hs {
+			if !h.once {
+				kept = append(kept, h)
+			}
+		}
+		if len(kept) != len(hs) {
+			s.handlers[name] = kept
+		}
+	}
+	s.mu.Unlock()
+	for _, u := range uses {
+		if err := u(ev); err != nil {
+			s.mu.Lock()
+			fs := s.onErr
+			s.mu.Unlock()
+			for _, f := range fs {
+				f(err)
+			}
+			return
+		}
+	}
+	for _, f := range anyIn {
+		f(ev)
+	}
+	for _, h := range hs {
+		h.f(ev)
+	}
+}
+
+// onAck delivers a client's acknowledgement. Mailbox only.
+func (s *Socket) onAck(p packet.Packet, atts [][]byte) {
+	s.mu.Lock()
+	f := s.acks[p.ID]
+	delete(s.acks, p.ID)
+	s.mu.Unlock()
+	if f == nil {
+		return // unknown id: ignored, as the reference does
+	}
+	m, err := newMessage(p.Data, atts, false)
+	f(m, err)
+}
+
+// onclose closes the socket for reason. Mailbox only.
+func (s *Socket) onclose(reason string) {
+	s.mu.Lock()
+	if !s.connected {
+		s.mu.Unlock()
+		return
+	}
+	s.connected = false
+	discing := s.onDiscing
+	s.mu.Unlock()
+	for _, f := range discing {
+		f(reason)
+	}
+	s.nsp.srv.persist(s, reason)
+	s.nsp.remove(s)
+	s.client.remove(s)
+	s.mu.Lock()
+	acks := s.acks
+	s.acks = nil
+	disc := s.onDisc
+	s.mu.Unlock()
+	for _, f := range acks {
+		f(Message{}, ErrDisconnected)
+	}
+	for _, f := range disc {
+		f(reason)
+	}
+}

@@ -1,0 +1,69 @@
+package wsframe
+
+import (
+	"slices"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzDecoder feeds arbitrary bytes whole, cut in two at a fuzzed position
+// and a byte at a time, under fuzzed limits. Decode must never panic or
+// consume more than it was given, every message must respect the limits
+// and the text and close rules, and all three feedings must agree.
+func FuzzDecoder(f *testing.F) {
+	for _, c := range autobahnCases() {
+		if c.small() {
+			f.Add(c.in, uint16(len(c.in)/2), uint16(0), uint8(0))
+		}
+	}
+	in, _ := mixedStream()
+	f.Add(in, uint16(17), uint16(200), uint8(3))
+	f.Add([]byte{0x82, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}, uint16(3), uint16(0), uint8(0))
+
+	f.Fuzz(func(t *testing.T, data []byte, split uint16, limit uint16, frags uint8) {
+		mk := func() *Decoder {
+			return &Decoder{MaxMessageSize: int64(limit), MaxFragments: int(frags)}
+		}
+		d := mk()
+		max := d.limit()
+		whole := run(d, data)
+		for _, e := range whole.events {
+			switch e.kind {
+			case KindText:
+				if !utf8.ValidString(e.payload) {
+					t.Fatalf("invalid UTF-8 delivered: %q", e.payload)
+				}
+				fallthrough
+			case KindBinary:
+				if int64(len(e.payload)) > max {
+					t.Fatalf("%d-byte message over the %d limit", len(e.payload), max)
+				}
+			case KindPing, KindPong:
+				if len(e.payload) > 125 {
+					t.Fatalf("%d-byte control frame", len(e.payload))
+				}
+			case KindClose:
+				if e.code != 1005 && !ValidCloseCode(e.code) || !utf8.ValidString(e.reason) {
+					t.Fatalf("bad close accepted: %v", e)
+				}
+			default:
+				t.Fatalf("message of kind %d", e.kind)
+			}
+		}
+		d.Release()
+
+		at := int(split) % (len(data) + 1)
+		if got := run(mk(), data[:at], data[at:]); !got.equal(whole) {
+			t.Fatalf("split at %d:\n got %v\nwant %v", at, got, whole)
+		}
+		if len(data) <= 4096 {
+			if got := run(mk(), chop(data, 1)...); !got.equal(whole) {
+				t.Fatalf("byte at a time:\n got %v\nwant %v", got, whole)
+			}
+		}
+		// A released Decoder must behave as a new one.
+		if got := run(d, slices.Clone(data)); !got.equal(whole) {
+			t.Fatalf("after Release:\n got %v\nwant %v", got, whole)
+		}
+	})
+}
