@@ -14,6 +14,7 @@ import (
 
 	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/internal/http1"
+	"github.com/sioloop/sioloop/internal/timer"
 	"github.com/sioloop/sioloop/wsframe"
 )
 
@@ -45,7 +46,8 @@ type conn struct {
 	dec     wsframe.Decoder
 	fh      eio.FrameHandler
 	x       *exchange // request awaiting its response
-	pre     []byte    // frame bytes not in gnet's buffer (enrolled conns)
+	idle    *timer.Timer
+	pre     []byte // frame bytes not in gnet's buffer (enrolled conns)
 
 	mu          sync.Mutex
 	out         *bytebufferpool.ByteBuffer // guarded by mu
@@ -65,7 +67,28 @@ func newConn(s *Server, gc gnet.Conn) *conn {
 	}
 	c.limits = http1.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes, MaxBodyBytes: s.cfg.MaxBodyBytes}
 	c.dec.MaxMessageSize = s.cfg.MaxMessageBytes
+	c.idle = s.wheel.NewTimer(c.idleExpired)
+	c.idle.Reset(s.cfg.IdleTimeout)
 	return c
+}
+
+// idleExpired runs on the timer wheel: close the connection if it is still
+// waiting for a request.
+func (c *conn) idleExpired() {
+	c.lp.Post(func() {
+		if c.mode == modeHTTP && !c.busy {
+			c.mu.Lock()
+			if !c.closing && !c.dead {
+				c.closing = true
+			}
+			first := !c.queued
+			c.queued = true
+			c.mu.Unlock()
+			if first {
+				c.lp.markDirty(c)
+			}
+		}
+	})
 }
 
 func (c *conn) onTraffic() gnet.Action {
@@ -101,6 +124,7 @@ func (c *conn) process() {
 		}
 		c.busy = true
 		c.x = x
+		c.idle.Stop()
 		c.srv.cfg.Handler(x)
 	}
 	if c.mode == modeWS {
@@ -284,6 +308,7 @@ func (c *conn) onClose(err error) {
 	c.mu.Unlock()
 	mode := c.mode
 	c.mode = modeClosed
+	c.idle.Stop()
 	c.dec.Release()
 	if c.x != nil {
 		c.x.abort()
@@ -343,9 +368,9 @@ type exchange struct {
 	keepAlive bool
 	upgrade   bool
 
-	mu        sync.Mutex
-	done      bool   // responded, upgraded or aborted; guarded by mu
-	onAbort   func() // guarded by mu
+	mu      sync.Mutex
+	done    bool   // responded, upgraded or aborted; guarded by mu
+	onAbort func() // guarded by mu
 }
 
 func newExchange(c *conn, r *http1.Request) (*exchange, error) {
@@ -415,6 +440,7 @@ func (c *conn) resume(x *exchange) {
 	}
 	c.x = nil
 	c.busy = false
+	c.idle.Reset(c.srv.cfg.IdleTimeout)
 	c.process()
 }
 

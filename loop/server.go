@@ -14,6 +14,7 @@ import (
 	"github.com/panjf2000/gnet/v2/pkg/logging"
 
 	"github.com/sioloop/sioloop/eio"
+	"github.com/sioloop/sioloop/internal/timer"
 )
 
 // Config configures a Server. The zero value of every field but Handler
@@ -36,8 +37,10 @@ type Config struct {
 	// taken by the kernel. A consumer that falls behind it is disconnected
 	// (ErrSlowConsumer). Default 8 MiB.
 	MaxOutboundBytes int
-	// IdleTimeout closes HTTP connections that hold an incomplete request
-	// for longer (slowloris). Default 10 s.
+	// IdleTimeout closes an HTTP connection that has not completed a
+	// request within this time of opening or of its last response: it
+	// bounds both slow senders (slowloris) and idle keep-alive connections.
+	// WebSocket connections are not affected. Default 10 s.
 	IdleTimeout time.Duration
 	// Handler receives every HTTP request, on the connection's event loop.
 	// It must not block: it answers through the Exchange, possibly later
@@ -90,12 +93,13 @@ type Server struct {
 	ready   chan struct{}
 	loops   map[gnet.EventLoop]*Loop // guarded by mu
 	order   []*Loop                  // guarded by mu
+	wheel   *timer.Wheel             // idle deadlines of HTTP connections
 }
 
 // NewServer returns a server for cfg. Call Serve to run it.
 func NewServer(cfg Config) *Server {
 	cfg.withDefaults()
-	s := &Server{cfg: cfg, ready: make(chan struct{}), loops: make(map[gnet.EventLoop]*Loop)}
+	s := &Server{cfg: cfg, ready: make(chan struct{}), loops: make(map[gnet.EventLoop]*Loop), wheel: timer.NewWheel()}
 	s.handler.srv = s
 	return s
 }
@@ -182,6 +186,7 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := newConn(h.srv, gc)
 	if ad, ok := gc.Context().(*adoption); ok {
 		c.mode = modeWS
+		c.idle.Stop()
 		c.fh = ad.fh
 		c.pre = ad.pre
 		ad.c = c

@@ -151,4 +151,3 @@ func eventName(raw []byte) (string, error) {
 	}
 	return n.String(), nil
 }
-

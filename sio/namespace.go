@@ -290,4 +290,3 @@ func (p *ParentNamespace) fireConnection(s *Socket) {
 func regexpMatcher(re *regexp.Regexp) func(string, json.RawMessage) bool {
 	return func(name string, _ json.RawMessage) bool { return re.MatchString(name) }
 }
-

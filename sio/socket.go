@@ -54,19 +54,19 @@ type Socket struct {
 	hs     Handshake
 
 	mu        sync.Mutex
-	connected bool                       // guarded by mu
-	recovered bool                       // guarded by mu
-	data      any                        // guarded by mu
-	handlers  map[string][]handlerEntry  // guarded by mu
-	anyIn     []func(*Event)             // guarded by mu
+	connected bool                      // guarded by mu
+	recovered bool                      // guarded by mu
+	data      any                       // guarded by mu
+	handlers  map[string][]handlerEntry // guarded by mu
+	anyIn     []func(*Event)            // guarded by mu
 	anyOut    []func(name string, args []any)
-	uses      []func(*Event) error       // guarded by mu
-	onErr     []func(error)              // guarded by mu
-	onDisc    []func(reason string)      // guarded by mu
-	onDiscing []func(reason string)      // guarded by mu
-	acks      map[int64]ackFunc          // guarded by mu
-	missed    []missedPacket             // replayed before the CONNECT reply; guarded by mu
-	restore   []string                   // rooms to rejoin after recovery; connect only
+	uses      []func(*Event) error  // guarded by mu
+	onErr     []func(error)         // guarded by mu
+	onDisc    []func(reason string) // guarded by mu
+	onDiscing []func(reason string) // guarded by mu
+	acks      map[int64]ackFunc     // guarded by mu
+	missed    []missedPacket        // replayed before the CONNECT reply; guarded by mu
+	restore   []string              // rooms to rejoin after recovery; connect only
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {

@@ -1,6 +1,9 @@
 package wsframe
 
 import (
+	"bufio"
+	"bytes"
+	"net/http"
 	"slices"
 	"testing"
 	"unicode/utf8"
@@ -64,6 +67,51 @@ func FuzzDecoder(f *testing.F) {
 		// A released Decoder must behave as a new one.
 		if got := run(d, slices.Clone(data)); !got.equal(whole) {
 			t.Fatalf("after Release:\n got %v\nwant %v", got, whole)
+		}
+	})
+}
+
+// FuzzCheckHandshake: arbitrary header values never panic, a key that is
+// accepted is a 24-byte base64 key, and the 101 built from it parses as
+// HTTP with the right accept value.
+func FuzzCheckHandshake(f *testing.F) {
+	f.Add("GET", "websocket", "Upgrade", "dGhlIHNhbXBsZSBub25jZQ==", "13", "chat, superchat")
+	f.Add("GET", "WebSocket, h2c", "keep-alive, upgrade", "AAAAAAAAAAAAAAAAAAAAAA==", "8", "")
+	f.Add("POST", "foo", "", "x", "7", "b      x")
+	f.Fuzz(func(t *testing.T, method, upgrade, connection, key, version, protocol string) {
+		h := headers{
+			"upgrade":                upgrade,
+			"connection":             connection,
+			"sec-websocket-key":      key,
+			"sec-websocket-version":  version,
+			"sec-websocket-protocol": protocol,
+		}
+		got, err := CheckHandshake(method, h.get)
+		if err != nil {
+			he, ok := err.(*HandshakeError)
+			if !ok || he.Status != 400 || he.Message == "" || got != "" {
+				t.Fatalf("bad refusal %#v, key %q", err, got)
+			}
+			resp := AppendHandshakeError(nil, he)
+			if _, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(resp)), nil); err != nil {
+				t.Fatalf("refusal does not parse: %v", err)
+			}
+			return
+		}
+		if len(got) != 24 || !validKey(got) {
+			t.Fatalf("accepted key %q", got)
+		}
+		extra := "Sec-WebSocket-Protocol: " + FirstSubprotocol(protocol)
+		resp := AppendUpgradeResponse(nil, got, extra)
+		r, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(resp)), nil)
+		if err != nil {
+			t.Fatalf("101 does not parse: %v\n%q", err, resp)
+		}
+		if r.StatusCode != 101 || r.Header.Get("Sec-WebSocket-Accept") != AcceptKey(got) {
+			t.Fatalf("parsed %d %v", r.StatusCode, r.Header)
+		}
+		if p := FirstSubprotocol(protocol); p != "" && r.Header.Get("Sec-WebSocket-Protocol") != p {
+			t.Fatalf("subprotocol %q, want %q", r.Header.Get("Sec-WebSocket-Protocol"), p)
 		}
 	})
 }

@@ -40,6 +40,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sioloop/sioloop/loop"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -158,7 +159,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	select {
 	case err := <-errc:
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// Both servers return a "closed" sentinel once shut down; that is
+		// the expected end, not a failure.
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, loop.ErrServerClosed) {
 			errs = append(errs, err)
 		}
 	case <-sctx.Done():

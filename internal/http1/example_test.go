@@ -2,6 +2,7 @@ package http1_test
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sioloop/sioloop/internal/http1"
 )
@@ -28,7 +29,8 @@ func Example() {
 			n, err := http1.Parse(inbound, &req, &limits)
 			if err != nil {
 				out := http1.AppendError(nil, err.(*http1.Error))
-				fmt.Printf("reject: %q\n", out[:len("HTTP/1.1 400 Bad Request")])
+				status, _, _ := strings.Cut(string(out), "\r\n")
+				fmt.Printf("reject with %q, then close: %v\n", status, err)
 				return
 			}
 			if n == 0 {
@@ -42,8 +44,8 @@ func Example() {
 	}
 	// Output:
 	// POST sid=abc body=40
-	// need 92 bytes, have 89
+	// need 98 bytes, have 95
 	// POST sid=abc body=42["a",1]
 	// need 0 bytes, have 0
-	// reject: "HTTP/1.1 400 Bad Request"
+	// reject with "HTTP/1.1 400 Bad Request", then close: http1: malformed header field name
 }

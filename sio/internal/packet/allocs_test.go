@@ -16,6 +16,7 @@ func TestAllocs(t *testing.T) {
 	split := make([][]byte, 0, 8)
 	sub := make([]byte, 0, 512)
 	atts := [][]byte{{1, 2, 3}}
+	mapArgs := []any{map[string]any{"room": "r1", "s": 1, "seq": 2, "t": int64(1700000000000000), "pad": "xxxxxxxxxxxxxxxx"}}
 	tests := []struct {
 		name string
 		max  float64
@@ -31,6 +32,7 @@ func TestAllocs(t *testing.T) {
 		{name: "ValidatePlaceholders", fn: func() { _ = ValidatePlaceholders(binary[3:], 1) }},
 		{name: "IsPlaceholder", fn: func() { _, _ = IsPlaceholder(binary[9 : len(binary)-1]) }},
 		{name: "AppendSubstituteBase64", fn: func() { sub = AppendSubstituteBase64(sub[:0], binary[3:], atts) }},
+		{name: "AppendArgs map", fn: func() { enc, _, _ = AppendArgs(enc[:0], "ev", mapArgs) }},
 		{name: "AppendArgs scalars", fn: func() { enc, _, _ = AppendArgs(enc[:0], "ev", []any{"s", 1, 2.5, true, nil}) }},
 	}
 	for _, tc := range tests {

@@ -143,43 +143,41 @@ func appendValue(dst []byte, v any, atts [][]byte, depth int) ([]byte, [][]byte,
 		if x == nil {
 			return append(dst, "null"...), atts, nil
 		}
-		dst = append(dst, '{')
-		for i, k := range sortedKeys(x) {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(AppendQuote(dst, k), ':')
-			dst, atts = appendPlaceholder(dst, x[k], atts)
-		}
-		return append(dst, '}'), atts, nil
+		return appendMap(dst, x, atts, depth)
 	case map[string]any:
 		if x == nil {
 			return append(dst, "null"...), atts, nil
 		}
-		dst = append(dst, '{')
-		for i, k := range sortedKeys(x) {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(AppendQuote(dst, k), ':')
-			if dst, atts, err = appendValue(dst, x[k], atts, depth+1); err != nil {
-				return dst, atts, err
-			}
-		}
-		return append(dst, '}'), atts, nil
+		return appendMap(dst, x, atts, depth)
 	default:
 		dst, err = appendJSON(dst, v)
 		return dst, atts, err
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// appendMap writes m with sorted keys, as encoding/json does. It lives
+// apart from appendValue so that the key buffer is on the stack only here,
+// not in every recursive frame.
+func appendMap[V any](dst []byte, m map[string]V, atts [][]byte, depth int) ([]byte, [][]byte, error) {
+	// Up to 16 keys sort without allocating.
+	var buf [16]string
+	keys := buf[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	return keys
+	dst = append(dst, '{')
+	var err error
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(AppendQuote(dst, k), ':')
+		if dst, atts, err = appendValue(dst, m[k], atts, depth+1); err != nil {
+			return dst, atts, err
+		}
+	}
+	return append(dst, '}'), atts, nil
 }
 
 // appendFloat formats f like encoding/json: shortest representation, 'e'

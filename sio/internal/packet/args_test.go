@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,8 +124,15 @@ func TestAppendArgsErrors(t *testing.T) {
 // what encoding/json (HTML escaping off) produces for the same array.
 func TestAppendArgsMatchesEncodingJSON(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
+	many := map[string]any{}
+	for i := 0; i < 40; i++ {
+		many[randString(r)+strconv.Itoa(i)] = i
+	}
 	for i := 0; i < 2000; i++ {
 		args := []any{randValue(r, 0)}
+		if i == 0 {
+			args = []any{many} // more keys than appendMap's stack buffer
+		}
 		got, atts, err := AppendArgs(nil, "", args)
 		if err != nil {
 			t.Fatal(err)

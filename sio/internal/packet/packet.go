@@ -84,20 +84,20 @@ func newErr(msg string) *Error { return &Error{msg: "packet: " + msg} }
 // The decode errors. They are exported so that callers and tests can tell
 // them apart; all of them satisfy errors.Is(err, ErrInvalid).
 var (
-	ErrEmpty            = newErr("empty packet")
-	ErrUnknownType      = newErr("unknown packet type")
-	ErrAttachments      = newErr("illegal attachments")
-	ErrTooManyAttach    = newErr("too many attachments")
-	ErrAckID            = newErr("ack id out of range")
-	ErrJSON             = newErr("invalid JSON payload")
-	ErrDepth            = newErr("JSON payload nested too deep")
-	ErrPayload          = newErr("invalid payload for packet type")
-	ErrReservedEvent    = newErr("reserved event name")
-	ErrPlaceholder      = newErr("illegal attachment placeholder")
-	ErrPending          = newErr("binary packet already pending")
-	ErrUnexpectedBinary = newErr("binary data without a pending binary packet")
-	ErrNotBinary        = newErr("not a binary packet")
-	ErrAttachmentSize   = newErr("attachments too large")
+	ErrEmpty              = newErr("empty packet")
+	ErrUnknownType        = newErr("unknown packet type")
+	ErrAttachments        = newErr("illegal attachments")
+	ErrTooManyAttachments = newErr("too many attachments")
+	ErrAckID              = newErr("ack id out of range")
+	ErrJSON               = newErr("invalid JSON payload")
+	ErrDepth              = newErr("JSON payload nested too deep")
+	ErrPayload            = newErr("invalid payload for packet type")
+	ErrReservedEvent      = newErr("reserved event name")
+	ErrPlaceholder        = newErr("illegal attachment placeholder")
+	ErrPending            = newErr("binary packet already pending")
+	ErrUnexpectedBinary   = newErr("binary data without a pending binary packet")
+	ErrNotBinary          = newErr("not a binary packet")
+	ErrAttachmentSize     = newErr("attachments too large")
 )
 
 // reservedEvents may not be used as event names (socket.io-parser
@@ -125,7 +125,8 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 //
 // The returned Data aliases b, so it is valid only as long as b is. Namespace
 // is a fresh string unless it is "/". Decode does not allocate when the
-// namespace is "/".
+// namespace is "/". On error the returned Packet is incomplete; only the
+// error is meaningful.
 func Decode(b []byte, maxAttachments int) (Packet, error) {
 	p := Packet{Namespace: "/", ID: NoID}
 	if len(b) == 0 {
@@ -144,13 +145,13 @@ func Decode(b []byte, maxAttachments int) (Packet, error) {
 		start, n := i, 0
 		for ; i < len(b) && isDigit(b[i]); i++ {
 			if n > (maxInt-9)/10 {
-				return p, ErrTooManyAttach
+				return p, ErrTooManyAttachments
 			}
 			n = n*10 + int(b[i]-'0')
 			// Stop at the first digit that exceeds the cap, so an absurd
 			// count can neither overflow nor cost time (CVE-2026-33151).
 			if n > maxAttachments {
-				return p, ErrTooManyAttach
+				return p, ErrTooManyAttachments
 			}
 		}
 		if i == start || i == len(b) || b[i] != '-' {

@@ -81,7 +81,7 @@ const (
 	msb = 0x8080808080808080
 )
 
-func hasZero(x uint64) uint64        { return (x - lsb) & ^x & msb }
+func hasZero(x uint64) uint64         { return (x - lsb) & ^x & msb }
 func hasLess(x uint64, n byte) uint64 { return (x - lsb*uint64(n)) & ^x & msb }
 
 // stringStop reports whether the 8 bytes in x hold a quote, a backslash or a

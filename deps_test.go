@@ -1,0 +1,51 @@
+package sioloop_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestLayering is a statement of policy: imports point down only. gnet is
+// imported by package loop alone (sio reaches the event loops only through
+// loop, for ListenAndServe); hub, eio and wsframe never depend on the
+// packages above them, even indirectly.
+func TestLayering(t *testing.T) {
+	const mod = "github.com/sioloop/sioloop/"
+	forbidden := map[string][]string{
+		"wsframe": {"github.com/panjf2000/gnet", mod + "eio", mod + "sio", mod + "loop", mod + "hub"},
+		"hub":     {"github.com/panjf2000/gnet", mod + "eio", mod + "sio", mod + "loop", mod + "wsframe"},
+		"eio":     {"github.com/panjf2000/gnet", mod + "sio", mod + "loop", mod + "hub"},
+	}
+	direct := map[string][]string{
+		"sio":    {"github.com/panjf2000/gnet"},
+		"hub":    {"github.com/panjf2000/gnet"},
+		"client": {"github.com/panjf2000/gnet"},
+	}
+	for pkg, bad := range direct {
+		out, err := exec.Command("go", "list", "-f", `{{join .Imports " "}}`, "./"+pkg).Output()
+		if err != nil {
+			continue // not every tree has every package yet
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, b := range bad {
+				if strings.HasPrefix(dep, b) {
+					t.Errorf("%s imports %s directly", pkg, dep)
+				}
+			}
+		}
+	}
+	for pkg, bad := range forbidden {
+		out, err := exec.Command("go", "list", "-deps", "./"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, b := range bad {
+				if dep == b || strings.HasPrefix(dep, b+"/") {
+					t.Errorf("%s imports %s (directly or not)", pkg, dep)
+				}
+			}
+		}
+	}
+}
