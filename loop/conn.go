@@ -481,6 +481,7 @@ func (x *exchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSConn, 
 	c.fh = h
 	c.busy = false
 	c.x = nil
+	c.req = http1.Request{} // a WebSocket keeps no request scratch
 	return c, nil
 }
 

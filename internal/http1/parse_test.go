@@ -251,9 +251,9 @@ func validCases() []validCase {
 		},
 		{
 			name: "missing Host on HTTP/1.1 is accepted",
-			in:   "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
+			in:   "GET / HTTP/1.1\r\nAccept: */*\r\nAccept-Charset: utf-8\r\n\r\n",
 			want: result{Method: "GET", Target: "/", Path: "/", Major: 1, Minor: 1,
-				Headers: [][2]string{{"Accept", "*/*"}}, ContentLength: -1, KeepAlive: true},
+				Headers: [][2]string{{"Accept", "*/*"}, {"Accept-Charset", "utf-8"}}, ContentLength: -1, KeepAlive: true},
 		},
 	}
 	for i := range cases {
@@ -319,6 +319,7 @@ func errorCases() []errorCase {
 		{name: "two-digit minor", in: "GET / HTTP/1.10\r\n\r\n", want: errVersionSyntax},
 		{name: "space after version", in: "GET / HTTP/1.1 \r\n\r\n", want: errVersionSyntax},
 		{name: "missing version digits", in: "GET / HTTP/1\r\n\r\n", want: errVersionSyntax},
+		{name: "letter for major version", in: "GET / HTTP/x.1\r\n\r\n", want: errVersionSyntax},
 		{name: "HTTP/2.0", in: "GET / HTTP/2.0\r\n\r\n", want: ErrVersion},
 		{name: "HTTP/2 preface", in: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", want: ErrVersion},
 		{name: "HTTP/0.9 version", in: "GET / HTTP/0.9\r\n\r\n", want: ErrVersion},

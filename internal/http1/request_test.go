@@ -99,6 +99,8 @@ func TestQuery(t *testing.T) {
 		{name: "empty query", query: "", key: "a", wantOK: false},
 		{name: "A14 bad escape", query: "x=%zz", key: "x", wantOK: false},
 		{name: "truncated escape", query: "x=%4", key: "x", wantOK: false},
+		{name: "bad second hex digit", query: "x=%4z", key: "x", wantOK: false},
+		{name: "lower-case hex", query: "p=%2f%2F", key: "p", want: "//", wantOK: true},
 		{name: "lone percent", query: "x=%", key: "x", wantOK: false},
 		{name: "bad pair skipped, later one used", query: "sid=%zz&sid=ok", key: "sid", want: "ok", wantOK: true},
 		{name: "bad escape in key", query: "%zz=1", key: "%zz", wantOK: false},

@@ -72,17 +72,20 @@ func TestSplitPipelined(t *testing.T) {
 			whole = append(whole, tc)
 		}
 	}
-	partners := []validCase{whole[0], whole[1], whole[2]} // GET, upgrade, POST
+	// Every case goes before and after the POST, whose body boundary is
+	// the interesting one; the cost is quadratic in length, so the long
+	// GET and upgrade are paired only with each other.
+	get, upgrade, post := whole[0], whole[1], whole[2]
+	pairs := [][2]validCase{{get, upgrade}, {upgrade, get}}
 	for _, a := range whole {
-		for _, b := range partners {
-			for _, pair := range [][2]validCase{{a, b}, {b, a}} {
-				first, second := pair[0], pair[1]
-				t.Run(first.name+" then "+second.name, func(t *testing.T) {
-					in := []byte(first.in + second.in)
-					checkSplits(t, in, nil, []result{first.want, second.want})
-				})
-			}
-		}
+		pairs = append(pairs, [2]validCase{a, post}, [2]validCase{post, a})
+	}
+	for _, pair := range pairs {
+		first, second := pair[0], pair[1]
+		t.Run(first.name+" then "+second.name, func(t *testing.T) {
+			in := []byte(first.in + second.in)
+			checkSplits(t, in, nil, []result{first.want, second.want})
+		})
 	}
 }
 

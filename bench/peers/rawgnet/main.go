@@ -44,7 +44,7 @@ const (
 	// maxPayload bounds one frame (the socket.io default maxPayload).
 	maxPayload = 1 << 20
 	// wsGUID is the RFC 6455 key suffix.
-	wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC11B85"
+	wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 )
 
 var (

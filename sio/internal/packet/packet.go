@@ -81,8 +81,9 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 
 func newErr(msg string) *Error { return &Error{msg: "packet: " + msg} }
 
-// The decode errors. They are exported so that callers and tests can tell
-// them apart; all of them satisfy errors.Is(err, ErrInvalid).
+// The errors of Decode, the placeholder functions and Reassembler. They are
+// exported so that callers and tests can tell them apart; all of them satisfy
+// errors.Is(err, ErrInvalid).
 var (
 	ErrEmpty              = newErr("empty packet")
 	ErrUnknownType        = newErr("unknown packet type")
@@ -290,7 +291,8 @@ func isReserved(raw []byte) bool {
 // or empty; otherwise it is always followed by a comma. The id is written when
 // it is >= 0. Data is copied verbatim and must be valid for the type (Decode
 // output always is). A BinaryEvent/BinaryAck with Attachments 0 encodes, but
-// Decode rejects it, as the reference does: send Event/Ack instead.
+// Decode rejects it, as the reference does: send Event/Ack instead. It does
+// not allocate when dst has room.
 func AppendEncode(dst []byte, p *Packet) []byte {
 	dst = append(dst, '0'+byte(p.Type))
 	if p.Type.IsBinary() {
