@@ -118,7 +118,9 @@ func writeMarkdown(w io.Writer, r *Result) {
 // writeText prints the human report on stdout when -json is not given.
 func writeText(w io.Writer, r *Result) {
 	writeMarkdown(w, r)
-	fmt.Fprintf(w, "%s: %s %s\n", r.Headline.Name, fmtRate(r.Headline.Value), r.Headline.Unit)
+	if r.Headline.Name != "" && r.Error == "" {
+		fmt.Fprintf(w, "%s: %s %s\n", r.Headline.Name, fmtRate(r.Headline.Value), r.Headline.Unit)
+	}
 }
 
 // reportBase names a run's report files.

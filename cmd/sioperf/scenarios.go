@@ -635,7 +635,9 @@ func runStep(ctx context.Context, cfg *config, cl *cluster, prog *progress, pubs
 	sr.Latency = h.Summary()
 	sr.Disconnects = final.Disconnects - before.Disconnects
 	wall := t1.Sub(t0)
-	sr.DeliveredPerS = float64(sr.Delivered) / wall.Seconds()
+	// The last message is due 1/rate before the window ends, so the
+	// nominal window is the divisor unless publishing overran it.
+	sr.DeliveredPerS = float64(sr.Delivered) / max(wall, dur).Seconds()
 	if final.LastUs > pr.firstUs && pr.firstUs > 0 {
 		sr.PeakPerS = float64(sr.Delivered) / (float64(final.LastUs-pr.firstUs) / 1e6)
 	}

@@ -107,8 +107,8 @@ func (r *Request) reset() {
 //
 // It returns n == 0 and a nil error when b holds only a prefix of a valid
 // request: call again with more bytes. Once the head is complete but the body
-// is not, req.HeaderLen and req.ContentLength are already set, so req.Len()
-// tells how many bytes to wait for. On success n is req.Len() and every view
+// is not, every head field of req is already set: req.Len() tells how many
+// bytes to wait for, and the caller may answer "Expect: 100-continue". On success n is req.Len() and every view
 // in req aliases b. On failure err is an *Error whose Status the caller should
 // answer (see AppendError) before closing; n is 0.
 //
