@@ -51,6 +51,10 @@ type memoryAdapter struct {
 	hub *hub.Hub[*Socket]
 }
 
+// NewMemoryAdapter returns the default adapter of ns: membership in a
+// sharded hub, broadcasts encoded once and written to every local recipient.
+func NewMemoryAdapter(ns *Namespace) Adapter { return newMemoryAdapter(ns) }
+
 func newMemoryAdapter(ns *Namespace) *memoryAdapter {
 	return &memoryAdapter{nsp: ns, hub: hub.New[*Socket](ns.srv.groups)}
 }

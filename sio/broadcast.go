@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/sioloop/sioloop/sio/internal/packet"
 )
@@ -28,6 +29,7 @@ type BroadcastOperator struct {
 	exceptSocket *Socket
 	volatile     bool
 	local        bool
+	timeout      time.Duration
 }
 
 func appendCopy(a []string, b []string) []string {
@@ -91,6 +93,11 @@ var ErrAckTimeout = errors.New("sio: operation has timed out")
 func (b BroadcastOperator) EmitWithAck(ctx context.Context, name string, args ...any) ([]Message, error) {
 	if reservedEvents[name] {
 		return nil, ErrReservedEvent
+	}
+	if b.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.timeout)
+		defer cancel()
 	}
 	opts := b.options()
 	id := b.nsp.nextAckID()

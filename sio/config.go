@@ -45,6 +45,9 @@ type Config struct {
 	// ConnectionStateRecovery, when set, lets clients that lost their
 	// connection resume with the same socket id, rooms and missed events.
 	ConnectionStateRecovery *RecoveryConfig
+	// Adapter creates each namespace's adapter. Default: the in-memory
+	// adapter (NewMemoryAdapter). A cluster adapter usually wraps it.
+	Adapter func(ns *Namespace) Adapter
 	// Loops is the number of event loops of ListenAndServe. Default: cores.
 	Loops int
 	// MaxOutboundBytes caps the bytes queued for one slow client before it

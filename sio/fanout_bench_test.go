@@ -34,10 +34,12 @@ type fakeExchange struct {
 	conn *fakeWS
 }
 
-func (x *fakeExchange) Request() *http.Request                     { return x.r }
-func (x *fakeExchange) Body() []byte                               { return nil }
-func (x *fakeExchange) Respond(status int, h http.Header, b []byte) { panic(fmt.Sprint("refused: ", status, string(b))) }
-func (x *fakeExchange) OnAbort(func())                             {}
+func (x *fakeExchange) Request() *http.Request { return x.r }
+func (x *fakeExchange) Body() []byte           { return nil }
+func (x *fakeExchange) Respond(status int, h http.Header, b []byte) {
+	panic(fmt.Sprint("refused: ", status, string(b)))
+}
+func (x *fakeExchange) OnAbort(func()) {}
 func (x *fakeExchange) Upgrade(h http.Header, fh eio.FrameHandler) (eio.WSConn, error) {
 	x.conn.fh = fh
 	return x.conn, nil

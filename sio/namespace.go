@@ -53,7 +53,11 @@ type Namespace struct {
 
 func newNamespace(srv *Server, name string) *Namespace {
 	ns := &Namespace{srv: srv, name: name, sockets: make(map[string]*Socket)}
-	ns.adapter = newMemoryAdapter(ns)
+	if srv.cfg.Adapter != nil {
+		ns.adapter = srv.cfg.Adapter(ns)
+	} else {
+		ns.adapter = NewMemoryAdapter(ns)
+	}
 	return ns
 }
 

@@ -33,6 +33,7 @@ type Server struct {
 	mu      sync.RWMutex
 	nsps    map[string]*Namespace // guarded by mu
 	parents []*ParentNamespace    // guarded by mu
+	onNew   []func(*Namespace)    // guarded by mu
 	ls      *loop.Server          // guarded by mu
 	enroll  *loop.Enroller        // guarded by mu
 	closing bool                  // guarded by mu
@@ -75,7 +76,19 @@ func (s *Server) Of(name string) *Namespace {
 	}
 	ns := newNamespace(s, name)
 	s.nsps[name] = ns
+	for _, f := range s.onNew {
+		go f(ns)
+	}
 	return ns
+}
+
+// OnNewNamespace registers f, told of every namespace created after this
+// call, static or dynamic (the "new_namespace" event). It runs on its own
+// goroutine.
+func (s *Server) OnNewNamespace(f func(*Namespace)) {
+	s.mu.Lock()
+	s.onNew = append(s.onNew, f)
+	s.mu.Unlock()
 }
 
 // OfRegexp declares dynamic namespaces: any name matching re is created on
@@ -116,6 +129,9 @@ func (s *Server) namespaceFor(name string, auth []byte) *Namespace {
 			p.mu.Lock()
 			p.children[name] = ns
 			p.mu.Unlock()
+			for _, f := range s.onNew {
+				go f(ns)
+			}
 		}
 		s.mu.Unlock()
 		return ns
