@@ -1,10 +1,6 @@
 package eio
 
-import (
-	"bytes"
-	"encoding/base64"
-	"net/http"
-)
+import "net/http"
 
 var okBody = []byte("ok")
 
@@ -127,28 +123,14 @@ func (s *Session) respondOK(x Exchange) {
 
 // decodePayload processes the packets of a polling body in order.
 func (s *Session) decodePayload(body []byte) {
-	if len(body) == 0 {
+	err := DecodePayload(body, func(p []byte, binary bool) bool {
+		if binary {
+			s.deliver(p, true)
+			return true
+		}
+		return s.handlePacket(p)
+	})
+	if err != nil {
 		s.closeWith(ReasonParseError, true)
-		return
-	}
-	for len(body) > 0 {
-		var rec []byte
-		if i := bytes.IndexByte(body, recordSep); i >= 0 {
-			rec, body = body[:i], body[i+1:]
-		} else {
-			rec, body = body, nil
-		}
-		if len(rec) > 0 && rec[0] == 'b' {
-			raw, err := base64.StdEncoding.AppendDecode(nil, rec[1:])
-			if err != nil {
-				s.closeWith(ReasonParseError, true)
-				return
-			}
-			s.deliver(raw, true)
-			continue
-		}
-		if !s.handlePacket(rec) {
-			return
-		}
 	}
 }

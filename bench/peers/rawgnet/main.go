@@ -430,36 +430,53 @@ func appendServerFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
 	return append(dst, payload...)
 }
 
+func newServer(addr string, maxOutbound int) *server {
+	return &server{addr: addr, maxOutbound: maxOutbound, byLoop: map[gnet.EventLoop]*loopState{}}
+}
+
+// run serves until the engine stops.
+func (s *server) run(loops int) error {
+	opts := []gnet.Option{
+		gnet.WithMulticore(true),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithReuseAddr(true),
+	}
+	if loops > 0 {
+		opts = append(opts, gnet.WithNumEventLoop(loops))
+	}
+	return gnet.Run(s, "tcp://"+s.addr, opts...)
+}
+
+// stop stops a booted engine; it reports false before boot.
+func (s *server) stop() bool {
+	s.mu.Lock()
+	eng, booted := s.eng, s.booted
+	s.mu.Unlock()
+	if !booted {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	eng.Stop(ctx)
+	return true
+}
+
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3003", "listen address")
 	loops := flag.Int("loops", 0, "event loops (0: one per CPU this process may use)")
 	maxOut := flag.Int("max-outbound", 256<<20, "close a connection whose unsent bytes exceed this")
 	flag.Parse()
 
-	s := &server{addr: *addr, maxOutbound: *maxOut, byLoop: map[gnet.EventLoop]*loopState{}}
-	opts := []gnet.Option{
-		gnet.WithMulticore(true),
-		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-		gnet.WithReuseAddr(true),
-	}
-	if *loops > 0 {
-		opts = append(opts, gnet.WithNumEventLoop(*loops))
-	}
+	s := newServer(*addr, *maxOut)
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 		<-sig
-		s.mu.Lock()
-		eng, booted := s.eng, s.booted
-		s.mu.Unlock()
-		if !booted {
+		if !s.stop() {
 			os.Exit(0)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		eng.Stop(ctx)
 	}()
-	if err := gnet.Run(s, "tcp://"+*addr, opts...); err != nil {
+	if err := s.run(*loops); err != nil {
 		fmt.Fprintln(os.Stderr, "rawgnet:", err)
 		os.Exit(1)
 	}

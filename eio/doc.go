@@ -1,0 +1,19 @@
+// Package eio is an Engine.IO v4 server: handshake, long-polling, WebSocket,
+// the upgrade between them, heartbeats and close semantics, behaving on the
+// wire as Node's engine.io 6.6.
+//
+// eio does no I/O of its own. A provider hands it HTTP requests as Exchange
+// values and WebSocket connections as WSConn values: package loop does so
+// from gnet event loops, and package sio's ServeHTTP from net/http.
+//
+// Goroutines. Server.Handle runs on the provider's goroutine (an event
+// loop) and never blocks. A Session's state is guarded by its mutex, so
+// Send, Close and the other Session methods may be called from any
+// goroutine. OnMessage handlers run on the transport's goroutine, one
+// message at a time per session, with data valid only during the call;
+// OnClose runs once. Heartbeats and upgrade deadlines run on timer wheels
+// (package internal/timer), not on a runtime timer per session.
+//
+// Bytes. Sends copy their input. A Prepared message is encoded once, for
+// both transports, and shared read-only by every session it is sent to.
+package eio

@@ -1,0 +1,327 @@
+// Socket.IO scenarios run with the real socket.io-client 4.8 against a
+// sioloop server started by the Go tests (sio_test.go).
+//
+//   node sio.mjs <scenario> <baseURL> [options as JSON]
+//
+// Each scenario reports what the client observed as one JSON line; the Go
+// test compares it with what it expects and with what the server recorded.
+import { io, Manager } from "socket.io-client";
+import { hex, plain, once, until, sleep, run } from "./lib.mjs";
+
+const [, , scenario, url, rawOpts] = process.argv;
+const opts = rawOpts ? JSON.parse(rawOpts) : {};
+
+// connect resolves once socket is connected, or rejects with the
+// connect_error (or a timeout).
+function connect(socket, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no connect within ${ms}ms`)), ms);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.once("connect_error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+// connectError resolves with the connect_error the socket is refused with.
+function connectError(socket, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no connect_error within ${ms}ms`)), ms);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      reject(new Error("connected, want connect_error"));
+    });
+    socket.once("connect_error", (err) => {
+      clearTimeout(timer);
+      resolve({ message: err.message, data: err.data === undefined ? "<undefined>" : err.data });
+    });
+  });
+}
+
+// waitUpgrade resolves once the socket's engine runs on WebSocket.
+async function waitUpgrade(socket) {
+  const engine = socket.io.engine;
+  if (engine.transport.name === "websocket") return;
+  await once(engine, "upgrade", 5000);
+}
+
+// emitAck emits with a callback ack (all ack arguments are kept, unlike
+// emitWithAck which resolves with the first one only).
+function emitAck(socket, ms, ...args) {
+  return new Promise((resolve) => socket.timeout(ms).emit(...args, (...res) => resolve(res)));
+}
+
+// basic: events and acks both ways with binary nested in objects and acks,
+// both kinds of ack timeout, and the transport seen on both sides.
+async function basic() {
+  const socket = io(url, { transports: opts.transports, reconnection: false, forceNew: true });
+  const r = { questions: [], ignored: 0 };
+  socket.on("question", (q, cb) => {
+    r.questions.push(plain(q));
+    cb({ sum: q.xs.reduce((a, b) => a + b, 0), echo: q.blob }, Buffer.from([0xbe, 0xef]));
+  });
+  socket.on("ignore-me", () => {
+    // The ack callback is deliberately never called: the server times out.
+    r.ignored++;
+  });
+  const asked = once(socket, "asked", 8000);
+  await connect(socket);
+  r.id = socket.id;
+  if (opts.expectUpgrade) await waitUpgrade(socket);
+  r.clientTransport = socket.io.engine.transport.name;
+
+  const [err, a, b] = await emitAck(
+    socket,
+    3000,
+    "echo",
+    { text: "héllo ✓ \u0000 \"q\"", bin: Buffer.from([1, 2, 3]), nested: { data: new Uint8Array([4, 5, 6]), n: 41 } },
+    Buffer.from([7, 8, 9]),
+  );
+  r.echoErr = err ? err.message : null;
+  r.echoAck = [plain(a), plain(b)];
+
+  const t0 = Date.now();
+  try {
+    await socket.timeout(200).emitWithAck("never-acked", 1);
+    r.timeoutErr = null;
+  } catch (e) {
+    r.timeoutErr = e.message;
+  }
+  r.timeoutMs = Date.now() - t0;
+
+  socket.emit("ask-me");
+  const [summary] = await asked;
+  r.asked = plain(summary);
+  r.serverTransport = await socket.timeout(3000).emitWithAck("transport");
+  r.clientTransportEnd = socket.io.engine.transport.name;
+
+  const disconnected = once(socket, "disconnect", 1000);
+  socket.disconnect();
+  [r.disconnectReason] = await disconnected;
+  return r;
+}
+
+// rooms: four clients on different transports in different rooms; one of
+// them triggers a series of broadcasts; each reports what it received.
+async function rooms() {
+  const specs = [
+    { name: "A", transports: ["polling"] },
+    { name: "B", transports: ["websocket"] },
+    { name: "C", transports: ["polling", "websocket"] },
+    { name: "D", transports: ["websocket"] },
+  ];
+  const clients = specs.map((s) => {
+    const socket = io(url, { transports: s.transports, reconnection: false, forceNew: true, auth: { name: s.name } });
+    const log = [];
+    socket.onAny((event, ...args) => {
+      log.push([event, ...args.map((x) => (typeof x === "function" ? "<ack>" : plain(x)))]);
+    });
+    socket.on("ask", (cb) => {
+      if (s.name !== "D") cb(s.name); // D never answers: the server times out on it
+    });
+    return { ...s, socket, log, ended: once(socket, "end", 10000) };
+  });
+  await Promise.all(clients.map((c) => connect(c.socket)));
+  // "ready" makes the server join the rooms before anything is broadcast.
+  await Promise.all(clients.map((c) => c.socket.timeout(3000).emitWithAck("ready")));
+  const c = clients.find((x) => x.name === "C");
+  await waitUpgrade(c.socket);
+  clients[0].socket.emit("run");
+  await Promise.all(clients.map((x) => x.ended));
+  const out = {};
+  for (const x of clients) {
+    out[x.name] = { log: x.log, transport: x.socket.io.engine.transport.name };
+    x.socket.disconnect();
+  }
+  return out;
+}
+
+// namespaces: multiplexing "/" and "/admin" on one connection, namespace
+// middleware errors with data, dynamic namespaces, unknown namespaces.
+async function namespaces() {
+  const r = {};
+  const m = new Manager(url, { reconnection: false });
+  const root = m.socket("/");
+  const admin = m.socket("/admin", { auth: { token: "secret" } });
+  const news = { root: [], admin: [], dyn: [] };
+  root.on("news", (x) => news.root.push(x));
+  admin.on("news", (x) => news.admin.push(x));
+  root.connect();
+  admin.connect();
+  await Promise.all([connect(root), connect(admin)]);
+  r.root = await root.timeout(3000).emitWithAck("whoami");
+  r.admin = await admin.timeout(3000).emitWithAck("whoami");
+
+  const fresh = (path, auth) => io(url + path, { forceNew: true, reconnection: false, auth });
+  const dyn = fresh("/dyn-42");
+  dyn.on("news", (x) => news.dyn.push(x));
+  await connect(dyn);
+  r.dyn = await dyn.timeout(3000).emitWithAck("whoami");
+
+  const refused = {
+    adminBadToken: fresh("/admin", { token: "nope" }),
+    rootDenied: fresh("/", { deny: true }),
+    dynUnlucky: fresh("/dyn-13"),
+    dynNoMatch: fresh("/dyn-x"),
+    unknown: fresh("/nope"),
+  };
+  r.errors = {};
+  for (const [k, s] of Object.entries(refused)) r.errors[k] = await connectError(s);
+
+  r.cmd = await root.timeout(3000).emitWithAck("cmd");
+  await until(() => news.root.length && news.admin.length && news.dyn.length, 3000, "news in every namespace");
+  await sleep(100); // anything misrouted would show up by now
+  r.news = news;
+  for (const s of [root, admin, dyn, ...Object.values(refused)]) s.disconnect();
+  return r;
+}
+
+// reasons: one client per disconnect cause; each reports the reason its
+// "disconnect" event gave. The server records its own side by case name.
+async function reasons() {
+  const cases = {
+    "server-disconnect": { transports: ["websocket"], act: (s) => s.emit("kick", false) },
+    "server-disconnect-close": { transports: ["websocket"], act: (s) => s.emit("kick", true) },
+    "server-disconnect-polling": { transports: ["polling"], act: (s) => s.emit("kick", false) },
+    "disconnect-sockets": { transports: ["polling", "websocket"], act: (s) => s.emit("kick-room") },
+    "client-disconnect": { transports: ["websocket"], act: (s) => s.disconnect() },
+    "client-disconnect-polling": { transports: ["polling"], act: (s) => s.disconnect() },
+    "transport-close-ws": { transports: ["websocket"], act: (s) => s.io.engine.close() },
+    "transport-close-polling": { transports: ["polling"], act: (s) => s.io.engine.close() },
+    // A packet socket.io cannot decode: the server closes the connection.
+    "forced-close": { transports: ["websocket"], act: (s) => s.io.engine.send("9garbage") },
+    // An Engine.IO packet of unknown type, sent raw on the WebSocket.
+    "parse-error": { transports: ["websocket"], act: (s) => s.io.engine.transport.ws.send("x") },
+    // In Engine.IO v4 only the server pings: a client ping is an error.
+    "transport-error": { transports: ["websocket"], act: (s) => s.io.engine._sendPacket("ping") },
+  };
+  const results = {};
+  await Promise.all(
+    Object.entries(cases).map(async ([name, c]) => {
+      const socket = io(url, { transports: c.transports, reconnection: false, forceNew: true, auth: { case: name } });
+      await connect(socket);
+      // The server has seen the socket once this ack returns.
+      await socket.timeout(3000).emitWithAck("ready");
+      const engine = socket.io.engine;
+      const engineClosed = once(engine, "close", 5000).then(
+        ([reason]) => reason,
+        () => "<engine still open>",
+      );
+      const disconnected = once(socket, "disconnect", 5000);
+      c.act(socket);
+      const [reason] = await disconnected;
+      results[name] = { reason, engine: await engineClosed };
+    }),
+  );
+  return results;
+}
+
+// silent: a client that stops answering pings (its pongs are dropped).
+async function silent() {
+  const socket = io(url, { transports: opts.transports, reconnection: false, forceNew: true });
+  const engine = socket.io.engine;
+  const send = engine._sendPacket.bind(engine);
+  let pings = 0;
+  engine._sendPacket = (type, ...rest) => {
+    if (type === "pong") {
+      pings++;
+      return;
+    }
+    send(type, ...rest);
+  };
+  await connect(socket);
+  const [reason] = await once(socket, "disconnect", 5000);
+  return { reason, pingsIgnored: pings };
+}
+
+// shutdown: the server shuts down while the client is connected.
+async function shutdown() {
+  const socket = io(url, { transports: opts.transports, reconnection: false, forceNew: true });
+  await connect(socket);
+  const disconnected = once(socket, "disconnect", 5000);
+  socket.emit("shutdown");
+  const [reason] = await disconnected;
+  return { reason };
+}
+
+// recovery: ticks stream in through io.emit, a room and the socket's own
+// room while the client drops its transport; after the reconnection the
+// session must be recovered with nothing lost or repeated.
+async function recovery() {
+  const socket = io(url, {
+    transports: opts.transports,
+    forceNew: true,
+    reconnectionDelay: 50,
+    reconnectionDelayMax: 50,
+    randomizationFactor: 0,
+  });
+  const got = { tick: [], rtick: [], ptick: [] };
+  const r = { connects: [], disconnects: [] };
+  let dropped = false;
+  socket.on("connect", () => r.connects.push({ id: socket.id, recovered: socket.recovered }));
+  socket.on("disconnect", (reason) => r.disconnects.push(reason));
+  for (const k of Object.keys(got)) {
+    socket.on(k, (i) => {
+      got[k].push(i);
+      if (k === "tick" && i === opts.dropAt && !dropped) {
+        dropped = true;
+        r.droppedTransport = socket.io.engine.transport.name;
+        socket.io.engine.close();
+      }
+    });
+  }
+  const done = once(socket, "done", 15000);
+  await connect(socket);
+  if (opts.expectUpgrade) await waitUpgrade(socket);
+  r.rooms = await socket.timeout(3000).emitWithAck("start");
+  await done;
+  r.got = got;
+  r.finalTransport = socket.io.engine.transport.name;
+  r.finalId = socket.id;
+  r.recovered = socket.recovered;
+  socket.disconnect();
+  return r;
+}
+
+// recoveryPrivate: B drops its transport; while it is away the server
+// emits to A alone and to B's old socket; B then reconnects by hand.
+async function recoveryPrivate() {
+  const mk = (name) =>
+    io(url, { transports: ["websocket"], forceNew: true, reconnection: false, auth: { name } });
+  const a = mk("A");
+  const b = mk("B");
+  const seen = { A: [], B: [] };
+  a.onAny((ev, ...args) => seen.A.push([ev, ...args]));
+  b.onAny((ev, ...args) => seen.B.push([ev, ...args]));
+  await Promise.all([connect(a), connect(b)]);
+  const helloA = once(a, "hello", 3000);
+  const helloB = once(b, "hello", 3000);
+  await a.timeout(3000).emitWithAck("greet-all");
+  await Promise.all([helloA, helloB]); // B now holds an offset to recover from
+  const idB = b.id;
+  const gone = once(b, "disconnect", 3000);
+  b.io.engine.close();
+  await gone;
+  // The server waits until it has seen B leave before emitting.
+  const emitted = await a.timeout(5000).emitWithAck("while-b-away");
+  const back = once(b, "connect", 5000);
+  b.connect();
+  await back;
+  const recovered = b.recovered;
+  await sleep(300); // replayed packets arrive right with the CONNECT reply
+  const r = { emitted, idB, idBAfter: b.id, recovered, seen };
+  a.disconnect();
+  b.disconnect();
+  return r;
+}
+
+const scenarios = { basic, rooms, namespaces, reasons, silent, shutdown, recovery, recoveryPrivate };
+if (!scenarios[scenario]) {
+  console.error(`unknown scenario ${scenario}`);
+  process.exit(2);
+}
+run(scenarios[scenario]);
