@@ -214,7 +214,7 @@ measure() { # measure SERVER CASE REPEAT
 	log "  $c/$s (repeat $r, port $port)"
 	# shellcheck disable=SC2086
 	taskset -c 0 "$BIN/sioperf" $args -proto "$proto" -addr "127.0.0.1:$port" \
-		-server-pid "$SERVER_PID" -label "$s" -json -progress off -timeout "$RUN_TIMEOUT" \
+		-server-pid "$SERVER_PID" -label "$s" -case "$c" -json -progress off -timeout "$RUN_TIMEOUT" \
 		-report "$OUT/reports/$c/r$r" >>"$OUT/$c.json" 2>"$OUT/logs/$tag.sioperf.log" ||
 		log "  $c/$s: sioperf reported an error (see logs/$tag.sioperf.log)"
 	stop_server

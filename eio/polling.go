@@ -49,19 +49,27 @@ func (s *Session) handleGet(x Exchange) {
 }
 
 // poll parks x as the session's GET and answers it at once if packets wait.
+// A session closing over polling hands out what is queued, then the close
+// packet in a response of its own.
 func (s *Session) poll(x Exchange, _ http.Header) {
 	s.mu.Lock()
 	s.get = x
+	if s.state == stateClosing {
+		if len(s.recs) > 0 {
+			s.flushPollLocked()
+			s.mu.Unlock()
+			return
+		}
+		s.respondCloseLocked()
+		s.mu.Unlock()
+		s.finish("")
+		return
+	}
 	s.flushPollLocked()
 	parked := s.get == x
-	closing := s.state == stateClosing && !parked
-	reason := s.closeReason
 	s.mu.Unlock()
 	if parked {
 		x.OnAbort(func() { s.pollAborted(x) })
-	}
-	if closing {
-		s.finish(reason)
 	}
 }
 

@@ -322,50 +322,71 @@ func (s *Session) onPong() {
 }
 
 // closeWith ends the session for reason. With notify, the client is told:
-// a close packet on polling, a close frame on WebSocket.
+// a close frame on WebSocket; on polling a close packet, sent once the
+// packets still queued have been polled (engine.io waits for "drain"),
+// in a response of its own.
 func (s *Session) closeWith(reason string, notify bool) {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
 		return
 	}
+	s.state = stateClosing
+	s.closeReason = reason
 	if s.probe != nil {
 		s.probe.Close(0)
 		s.probe = nil
 	}
 	if s.transport == WebSocket {
-		s.state = stateClosing
 		s.ws.Close(0)
 		s.mu.Unlock()
 		s.finish(reason)
 		return
 	}
-	if notify {
-		s.sendLocked(typeClose, nil)
-		if s.get == nil && reason == ReasonForcedClose && len(s.recs) > 1 {
-			// A server-side close waits for the client to poll what is
-			// still queued (as engine.io waits for "drain"), but not for
-			// longer than a ping timeout. Other closes are immediate.
-			s.state = stateClosing
-			s.closeReason = reason
+	if notify && reason == ReasonForcedClose {
+		if len(s.recs) > 0 {
+			// Let the parked (or next) poll take what is queued; the close
+			// packet follows in the poll after it. Give up after a ping
+			// timeout if the client stops polling.
+			s.flushPollLocked()
 			s.hb.Reset(s.srv.cfg.PingTimeout)
 			s.mu.Unlock()
 			return
 		}
-		s.flushPollLocked()
+		if s.get == nil {
+			s.hb.Reset(s.srv.cfg.PingTimeout)
+			s.mu.Unlock()
+			return
+		}
 	}
-	s.state = stateClosing
+	if notify {
+		s.respondCloseLocked()
+	}
 	s.mu.Unlock()
 	s.finish(reason)
 }
 
-// finish releases the session and reports reason, once.
+// respondCloseLocked answers the parked GET, if any, with a close packet.
+func (s *Session) respondCloseLocked() {
+	if x := s.get; x != nil {
+		s.get = nil
+		x.Respond(http.StatusOK, s.pollHeaders(x.Request()), []byte{typeClose})
+	}
+}
+
+// finish releases the session and reports the close reason, once: the
+// first reason recorded wins, so a transport that closes because the
+// server closed it does not overwrite why the server did.
 func (s *Session) finish(reason string) {
 	s.mu.Lock()
 	if s.state == stateClosed {
 		s.mu.Unlock()
 		return
 	}
+	if s.closeReason == "" {
+		s.closeReason = reason
+	}
+	reason = s.closeReason
 	s.state = stateClosed
 	s.hb.Stop()
 	if s.upTimer != nil {

@@ -163,10 +163,5 @@ func (h *wsHandler) OnClose(c WSConn, err error) {
 	if err != nil {
 		reason = ReasonTransportError
 	}
-	s.mu.Lock()
-	if s.state == stateOpen {
-		s.state = stateClosing
-	}
-	s.mu.Unlock()
 	s.finish(reason)
 }

@@ -76,6 +76,10 @@ func (b BroadcastOperator) Emit(name string, args ...any) error {
 		return ErrReservedEvent
 	}
 	opts := b.options()
+	if st := b.nsp.srv.store; st != nil && !b.volatile {
+		st.gate.RLock()
+		defer st.gate.RUnlock()
+	}
 	text, atts, err := b.nsp.encodeEvent(name, args, packet.NoID, !b.volatile, opts)
 	if err != nil {
 		return err

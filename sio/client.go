@@ -130,8 +130,8 @@ func (c *client) connect(name string, auth []byte) {
 		return
 	}
 	s := newSocket(ns, c, json.RawMessage(auth))
-	recovered := c.srv.recover(s, auth)
-	if !recovered || !c.srv.skipMiddlewares() {
+	claim := c.srv.claimSession(s, auth)
+	if claim == nil || !c.srv.skipMiddlewares() {
 		if err := ns.runMiddlewares(s); err != nil {
 			c.sendPacket(&packet.Packet{Type: packet.ConnectError, Namespace: name, ID: packet.NoID,
 				Data: connectErrorData(err)})
@@ -146,10 +146,10 @@ func (c *client) connect(name string, auth []byte) {
 	c.sockets[name] = s
 	c.mu.Unlock()
 	c.ct.Stop()
-	ns.add(s)
-	if len(s.restore) > 0 {
-		ns.adapter.AddAll(s, s.restore)
-		s.restore = nil
+	if claim != nil {
+		c.srv.resume(s, claim)
+	} else {
+		ns.add(s)
 	}
 	c.srv.sendConnect(s)
 	ns.fireConnection(s)

@@ -152,14 +152,24 @@ func (n *Namespace) Sockets() []*Socket {
 
 func (n *Namespace) nextAckID() int64 { return n.ackIDs.Add(1) - 1 }
 
-// emitTo encodes and sends an event to one socket. record keeps it for
-// connection state recovery (plain, non-volatile events only).
-func (n *Namespace) emitTo(s *Socket, name string, args []any, id int64, record bool) error {
-	text, atts, err := n.encodeEvent(name, args, id, record && id == packet.NoID, nil)
+// emitTo encodes and sends an event to one socket. With record, a plain
+// event is kept for connection state recovery, addressed to the socket's
+// own room as socket.io does, and is stored even if the socket is away
+// (send false) so that it is replayed when the client comes back.
+func (n *Namespace) emitTo(s *Socket, name string, args []any, id int64, record, send bool) error {
+	var opts *BroadcastOptions
+	if st := n.srv.store; record && id == packet.NoID && st != nil {
+		opts = &BroadcastOptions{Rooms: []string{s.id}}
+		st.gate.RLock()
+		defer st.gate.RUnlock()
+	}
+	text, atts, err := n.encodeEvent(name, args, id, opts != nil, opts)
 	if err != nil {
 		return err
 	}
-	s.client.sess.Send(text, atts...)
+	if send {
+		s.client.sess.Send(text, atts...)
+	}
 	return nil
 }
 

@@ -34,13 +34,12 @@ type savedSession struct {
 	at    time.Time
 }
 
-type missedPacket struct {
-	text []byte
-	atts [][]byte
-}
-
 type recoveryStore struct {
 	maxAge time.Duration
+	// gate orders recording against resuming: senders of recorded events
+	// hold it shared from recording to delivery, resume holds it
+	// exclusively.
+	gate sync.RWMutex
 
 	mu       sync.Mutex
 	seq      uint64                   // guarded by mu
@@ -118,54 +117,83 @@ func (s *Server) skipMiddlewares() bool {
 	return s.cfg.ConnectionStateRecovery != nil && s.cfg.ConnectionStateRecovery.SkipMiddlewares
 }
 
-// recover restores sock from the session its auth names, if any.
-func (s *Server) recover(sock *Socket, auth []byte) bool {
+// claim is a saved session a reconnecting client is entitled to.
+type claim struct {
+	saved  *savedSession
+	offset string
+}
+
+// claimSession checks the {pid, offset} of a CONNECT auth and, if a saved
+// session matches, takes it (socket id, pid, data) for sock.
+func (s *Server) claimSession(sock *Socket, auth []byte) *claim {
 	if s.store == nil {
-		return false
+		return nil
 	}
 	var a struct {
 		PID    string `json:"pid"`
 		Offset string `json:"offset"`
 	}
 	if json.Unmarshal(auth, &a) != nil || a.PID == "" || a.Offset == "" {
-		return false
+		return nil
 	}
 	st := s.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	saved := st.sessions[a.PID]
-	if saved == nil || saved.nsp != sock.nsp || time.Since(saved.at) > st.maxAge {
-		return false
-	}
-	start := -1
-	for i := len(st.packets) - 1; i >= 0; i-- {
-		if st.packets[i].offset == a.Offset {
-			start = i + 1
-			break
-		}
-	}
-	if start < 0 {
-		return false
+	if saved == nil || saved.nsp != sock.nsp || time.Since(saved.at) > st.maxAge || st.find(a.Offset) < 0 {
+		return nil
 	}
 	delete(st.sessions, a.PID)
-	member := make(map[string]bool, len(saved.rooms)+1)
-	member[saved.sid] = true
-	for _, r := range saved.rooms {
-		member[r] = true
-	}
-	for _, p := range st.packets[start:] {
-		if p.nsp != sock.nsp || p.exclude == saved.sid || !selects(p.rooms, p.except, member) {
-			continue
-		}
-		text, atts := encodeStored(p)
-		sock.missed = append(sock.missed, missedPacket{text: text, atts: atts})
-	}
 	sock.id = saved.sid
 	sock.pid = a.PID
 	sock.recovered = true
 	sock.data = saved.data
-	sock.restore = saved.rooms
-	return true
+	return &claim{saved: saved, offset: a.Offset}
+}
+
+// find returns the index of offset in the stored packets, or -1.
+// Called with mu held.
+func (r *recoveryStore) find(offset string) int {
+	for i := len(r.packets) - 1; i >= 0; i-- {
+		if r.packets[i].offset == offset {
+			return i
+		}
+	}
+	return -1
+}
+
+// resume puts a recovered socket back in its rooms and replays what it
+// missed. It holds the store's gate exclusively, so no event is recorded
+// meanwhile: every event is either in the replay or delivered live after
+// it, never both and never neither, and the replay comes first.
+func (s *Server) resume(sock *Socket, c *claim) {
+	st := s.store
+	st.gate.Lock()
+	defer st.gate.Unlock()
+	st.mu.Lock()
+	start := st.find(c.offset) + 1
+	var missed []storedPacket
+	if start > 0 {
+		member := make(map[string]bool, len(c.saved.rooms)+1)
+		member[c.saved.sid] = true
+		for _, r := range c.saved.rooms {
+			member[r] = true
+		}
+		for _, p := range st.packets[start:] {
+			if p.nsp == sock.nsp && p.exclude != c.saved.sid && selects(p.rooms, p.except, member) {
+				missed = append(missed, p)
+			}
+		}
+	}
+	st.mu.Unlock()
+	sock.nsp.add(sock)
+	if len(c.saved.rooms) > 0 {
+		sock.nsp.adapter.AddAll(sock, c.saved.rooms)
+	}
+	for _, p := range missed {
+		text, atts := encodeStored(p)
+		sock.client.sess.Send(text, atts...)
+	}
 }
 
 func selects(rooms, except []string, member map[string]bool) bool {

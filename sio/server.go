@@ -220,16 +220,9 @@ func (s *Server) handle(x eio.Exchange) bool {
 	return true
 }
 
-// sendConnect answers a CONNECT: missed packets first (recovery), then
-// {"sid":...} (with "pid" when recovery is on).
+// sendConnect answers a CONNECT with {"sid":...} ("pid" too when recovery
+// is on).
 func (s *Server) sendConnect(sock *Socket) {
-	sock.mu.Lock()
-	missed := sock.missed
-	sock.missed = nil
-	sock.mu.Unlock()
-	for _, m := range missed {
-		sock.client.sess.Send(m.text, m.atts...)
-	}
 	// Ids are URL-safe base64: no JSON escaping needed.
 	data := make([]byte, 0, 64)
 	data = append(append(append(data, `{"sid":"`...), sock.id...), '"')

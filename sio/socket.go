@@ -65,8 +65,6 @@ type Socket struct {
 	onDisc    []func(reason string) // guarded by mu
 	onDiscing []func(reason string) // guarded by mu
 	acks      map[int64]ackFunc     // guarded by mu
-	missed    []missedPacket        // replayed before the CONNECT reply; guarded by mu
-	restore   []string              // rooms to rejoin after recovery; connect only
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
@@ -218,11 +216,12 @@ func (s *Socket) Emit(name string, args ...any) error {
 	if reservedEvents[name] {
 		return ErrReservedEvent
 	}
-	if !s.Connected() {
+	connected := s.Connected()
+	if !connected && s.nsp.srv.store == nil {
 		return ErrDisconnected
 	}
 	s.fireOutgoing(name, args)
-	return s.nsp.emitTo(s, name, args, packet.NoID, true)
+	return s.nsp.emitTo(s, name, args, packet.NoID, true, connected)
 }
 
 // EmitWithAck sends event name and waits for the client's acknowledgement
@@ -244,7 +243,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, name string, args ...any) (Mes
 	s.acks[id] = func(m Message, err error) { ch <- ackResult{m, err} }
 	s.mu.Unlock()
 	s.fireOutgoing(name, args)
-	if err := s.nsp.emitTo(s, name, args, id, false); err != nil {
+	if err := s.nsp.emitTo(s, name, args, id, false, true); err != nil {
 		s.dropAck(id)
 		return Message{}, err
 	}
@@ -338,7 +337,7 @@ func (v *VolatileSocket) Emit(name string, args ...any) error {
 		return ErrDisconnected
 	}
 	v.s.fireOutgoing(name, args)
-	return v.s.nsp.emitTo(v.s, name, args, packet.NoID, false)
+	return v.s.nsp.emitTo(v.s, name, args, packet.NoID, false, true)
 }
 
 // Disconnect disconnects the socket from its namespace; with closeConn the

@@ -92,6 +92,11 @@ type Decoder struct {
 	// negative means DefaultMaxFragments (16384). Exceeding it fails with
 	// 1008.
 	MaxFragments int
+	// Client makes the Decoder read server-to-client frames, for the
+	// client end of a connection: frames must then be unmasked, and a
+	// masked one fails with 1002 (RFC 6455 §5.1). The zero value decodes
+	// client frames, which must be masked.
+	Client bool
 
 	err error // sticky: after a protocol error the connection is done
 
@@ -172,7 +177,11 @@ func (d *Decoder) Decode(b []byte) (n int, msg Message, ok bool, err error) {
 	default:
 		return d.fail(errReservedOpcode)
 	}
-	if b1&maskBit == 0 {
+	masked := b1&maskBit != 0
+	if masked == d.Client {
+		if d.Client {
+			return d.fail(errMasked)
+		}
 		return d.fail(errUnmasked)
 	}
 
@@ -219,11 +228,14 @@ func (d *Decoder) Decode(b []byte) (n int, msg Message, ok bool, err error) {
 		}
 	}
 
-	hsize += 4 // the masking key
-	if len(b) < hsize {
-		return 0, Message{}, false, nil
+	var mask [4]byte // all zero for unmasked server frames: XOR is then a no-op
+	if masked {
+		hsize += 4 // the masking key
+		if len(b) < hsize {
+			return 0, Message{}, false, nil
+		}
+		mask = [4]byte(b[hsize-4 : hsize])
 	}
-	mask := [4]byte(b[hsize-4 : hsize])
 	total := hsize + int(length)
 
 	text := op == ws.OpText || (op == ws.OpContinuation && d.fragOp == ws.OpText)
@@ -241,7 +253,9 @@ func (d *Decoder) Decode(b []byte) (n int, msg Message, ok bool, err error) {
 	}
 
 	payload := b[hsize:total]
-	ws.Cipher(payload, mask, 0)
+	if masked {
+		ws.Cipher(payload, mask, 0)
+	}
 	checked, checkedState := d.pendLen, d.pendUTF8
 	if checked > len(payload) { // only if the caller broke the contract on b
 		checked = 0

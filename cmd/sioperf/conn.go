@@ -129,7 +129,7 @@ func (p *pool) prepare() error {
 		if ip == nil {
 			return fmt.Errorf("sioperf: bad source address %q", s)
 		}
-		p.dialers = append(p.dialers, &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}})
+		p.dialers = append(p.dialers, &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Control: bindNoPort})
 	}
 	if len(p.dialers) == 0 {
 		p.dialers = append(p.dialers, &net.Dialer{})
@@ -349,6 +349,12 @@ type conn struct {
 	ready   func(error)
 
 	echoID atomic.Uint64 // id of the echo in flight
+
+	// Delivery counts of the current read batch, added to the shared
+	// counters once per batch rather than once per message (reader-owned).
+	bst    *stepStats
+	bn     uint64
+	btotal uint64
 }
 
 // run dials, performs the handshake and then reads until the connection
@@ -481,6 +487,7 @@ func (c *conn) readLoop() error {
 
 // consume parses whole frames from b and returns how many bytes it used.
 func (c *conn) consume(b []byte, nowUs int64) (int, error) {
+	defer c.flushBatch(nowUs)
 	off := 0
 	for off < len(b) {
 		f, n, err := parseFrame(b[off:], maxFrame)
@@ -595,10 +602,11 @@ func hasPrefix(b, prefix []byte) bool {
 	return len(b) >= len(prefix) && string(b[:len(prefix)]) == string(prefix)
 }
 
-// onDelivery records one delivered broadcast.
+// onDelivery records one delivered broadcast. Counts are batched per read
+// (flushBatch); the latency goes straight into the step's histogram.
 func (c *conn) onDelivery(m []byte, nowUs int64) {
 	p := c.p
-	p.total.Add(1)
+	c.btotal++
 	s, ok1 := intField(m, keyS)
 	t, ok2 := intField(m, keyT)
 	if !ok1 || !ok2 || s >= maxSteps {
@@ -606,8 +614,27 @@ func (c *conn) onDelivery(m []byte, nowUs int64) {
 		return
 	}
 	st := p.step(int(s))
-	st.delivered.Add(1)
+	if st != c.bst {
+		c.flushBatch(nowUs)
+		c.bst = st
+	}
+	c.bn++
 	st.hist.Record(nowUs - t)
+}
+
+// flushBatch adds the batched delivery counts to the shared counters and
+// advances the step's last-delivery time.
+func (c *conn) flushBatch(nowUs int64) {
+	if c.btotal > 0 {
+		c.p.total.Add(c.btotal)
+		c.btotal = 0
+	}
+	st := c.bst
+	if st == nil || c.bn == 0 {
+		return
+	}
+	st.delivered.Add(c.bn)
+	c.bn = 0
 	for {
 		cur := st.lastUs.Load()
 		if nowUs <= cur || st.lastUs.CompareAndSwap(cur, nowUs) {

@@ -42,6 +42,8 @@ type testServer struct {
 	dropEvery int64
 	// pingEvery, when > 0, makes the server send Engine.IO pings.
 	pingEvery time.Duration
+	// noJoinAck makes the server never acknowledge a join.
+	noJoinAck bool
 
 	ln      net.Listener
 	srv     *http.Server
@@ -221,6 +223,9 @@ func (s *testServer) onSIO(c *tsConn, msg []byte) bool {
 		}
 		s.rooms[room][c] = true
 		s.mu.Unlock()
+		if s.noJoinAck {
+			return true
+		}
 		return c.send([]byte("43"+id+`["ok"]`)) == nil
 	case "bcast":
 		var obj map[string]json.RawMessage
@@ -257,7 +262,9 @@ func (s *testServer) onSIO(c *tsConn, msg []byte) bool {
 func runTool(t *testing.T, args ...string) *Result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := realMain(append(args, "-json", "-progress", "off", "-timeout", "60s"), &out, &errb)
+	// Defaults go first so a test's own flags override them.
+	full := append([]string{args[0], "-json", "-progress", "off", "-timeout", "60s"}, args[1:]...)
+	code := realMain(full, &out, &errb)
 	var res Result
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("exit %d, bad JSON %q: %v; stderr %s", code, out.String(), err, errb.String())
@@ -353,6 +360,9 @@ func TestFanoutLadder(t *testing.T) {
 			t.Errorf("step %d: %+v", i, st)
 		}
 	}
+	if !strings.Contains(res.Note, "lower bound") {
+		t.Errorf("a ladder cut by -max-steps must say so, note %q", res.Note)
+	}
 }
 
 func TestLadderRepeatsAndBisects(t *testing.T) {
@@ -372,6 +382,9 @@ func TestLadderRepeatsAndBisects(t *testing.T) {
 	}
 	if strings.Join(phases, ",") != "grow,repeat,bisect,bisect" || fmt.Sprint(rates) != "[1000 1000 500 250]" {
 		t.Fatalf("phases %v rates %v", phases, rates)
+	}
+	if res.Note != "" || res.MaxSustainable != nil {
+		t.Fatalf("note %q max %+v", res.Note, res.MaxSustainable)
 	}
 }
 
@@ -529,6 +542,12 @@ func TestReportAndSummarize(t *testing.T) {
 		b, _ := json.Marshal(&r)
 		lines.Write(append(b, '\n'))
 	}
+	named := *res
+	cfg := *res.Config
+	cfg.Case = "mycase"
+	named.Config = &cfg
+	b, _ := json.Marshal(&named)
+	lines.Write(append(b, '\n'))
 	f := filepath.Join(dir, "runs.json")
 	os.WriteFile(f, lines.Bytes(), 0o644)
 	var out, errb bytes.Buffer
@@ -536,13 +555,48 @@ func TestReportAndSummarize(t *testing.T) {
 		t.Fatalf("summarize exit %d: %s", code, errb.String())
 	}
 	sc := bufio.NewScanner(&out)
-	found := false
+	found, foundCase := false, false
 	for sc.Scan() {
 		if strings.HasPrefix(sc.Text(), "| fanout50 | srvA | 3 | 200 (100–300)") {
 			found = true
 		}
+		if strings.HasPrefix(sc.Text(), "| mycase | srvA | 1 |") {
+			foundCase = true
+		}
 	}
-	if !found {
+	if !found || !foundCase {
 		t.Fatalf("summary:\n%s", out.String())
+	}
+}
+
+func TestTimeoutBoundsTheRun(t *testing.T) {
+	srv := newTestServer(t, false)
+	srv.noJoinAck = true
+	addr := srv.start()
+	start := time.Now()
+	res := runTool(t, "fanout", "-addr", addr, "-subs", "20", "-handshake-timeout", "1m", "-timeout", "1500ms")
+	if el := time.Since(start); el > 20*time.Second {
+		t.Fatalf("run took %v despite -timeout 1.5s", el)
+	}
+	if !strings.Contains(res.Error, "deadline") && !strings.Contains(res.Error, "timeout") {
+		t.Fatalf("error %q does not mention the timeout", res.Error)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	srv := newTestServer(t, false)
+	addr := srv.start()
+	var out, errb bytes.Buffer
+	args := []string{"fanout", "-addr", addr, "-subs", "20", "-rates", "500", "-progress", "on", "-timeout", "30s",
+		"-warmup", "600ms", "-step", "1200ms", "-drain", "500ms", "-settle-max", "300ms", "-p99", "30s"}
+	if code := realMain(args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	e := errb.String()
+	if !strings.Contains(e, "\r\033[K") || !strings.Contains(e, "step 1") || !strings.Contains(e, "delivered") {
+		t.Fatalf("progress output %q", e)
+	}
+	if !strings.Contains(out.String(), "Max sustainable") {
+		t.Fatalf("text report %q", out.String())
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ type config struct {
 	Path        string        `json:"path"`
 	Proto       string        `json:"proto"`
 	Label       string        `json:"label,omitempty"`
+	Case        string        `json:"case,omitempty"`
 	Subs        int           `json:"subs,omitempty"`
 	Pad         int           `json:"pad"`
 	Clients     int           `json:"clients,omitempty"`
@@ -69,9 +71,10 @@ type config struct {
 	RBufMax     int           `json:"rbuf_max"`
 	Timeout     time.Duration `json:"timeout_ns"`
 
-	jsonOut   bool
-	reportDir string
-	progress  string
+	jsonOut    bool
+	reportDir  string
+	progress   string
+	cpuProfile string
 }
 
 func newFlagSet(name string) *flag.FlagSet {
@@ -88,6 +91,7 @@ func parseConfig(scenario string, args []string) (*config, error) {
 	fs.StringVar(&c.Path, "path", "", "request path (default /socket.io/?EIO=4&transport=websocket, or / with -proto raw)")
 	fs.StringVar(&c.Proto, "proto", "sio", "sio (Engine.IO v4 + Socket.IO v5) or raw (contract's raw WebSocket mode)")
 	fs.StringVar(&c.Label, "label", "", "name of the server under test, copied into the results")
+	fs.StringVar(&c.Case, "case", "", "name of the measurement for summaries (default: scenario and size, e.g. fanout1k)")
 	fs.IntVar(&c.Subs, "subs", 1000, "fanout/chat: subscribers")
 	fs.IntVar(&c.Pad, "pad", 64, "bytes of padding in each message")
 	fs.IntVar(&c.Clients, "clients", 1000, "echo: clients, one request in flight each")
@@ -118,6 +122,7 @@ func parseConfig(scenario string, args []string) (*config, error) {
 	fs.BoolVar(&c.jsonOut, "json", false, "print one JSON object per run on stdout")
 	fs.StringVar(&c.reportDir, "report", "", "write a Markdown table and an SVG chart into this directory")
 	fs.StringVar(&c.progress, "progress", "auto", "live progress line on stderr: auto (when a terminal), on, off")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write this process's CPU profile to the file (to see where the load tool spends its core)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -204,6 +209,19 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
 	defer cancel()
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "sioperf:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "sioperf:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
 	prog := newProgress(stderr, cfg.progress)
 	defer prog.stop()
 	res := run(ctx, cfg, prog)

@@ -110,6 +110,9 @@ func writeMarkdown(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %.0f | %.0f%% |\n\n", c.Conns, fmtRate(c.PerS), fmtLat(c.Latency.P50Us), fmtLat(c.Latency.P90Us),
 			fmtLat(c.Latency.P99Us), fmtLat(c.Latency.MaxUs), c.ServerUsPerOp, c.ToolCPUPct)
 	}
+	if r.Note != "" {
+		fmt.Fprintf(w, "Note: %s.\n\n", r.Note)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "**Error:** %s\n\n", r.Error)
 	}
@@ -256,6 +259,9 @@ func latencySVG(r *Result) []byte {
 // caseName names a measurement for summaries: the scenario plus its size,
 // e.g. fanout1k, fanout10k, echo1k, idle10k, connect10k.
 func caseName(r *Result) string {
+	if r.Config != nil && r.Config.Case != "" {
+		return r.Config.Case
+	}
 	n := 0
 	if c := r.Config; c != nil {
 		switch r.Scenario {
@@ -348,7 +354,11 @@ func summarize(w io.Writer, results []*Result) {
 			var head, p50, p99, usop, scpu, tcpu []float64
 			var errs []string
 			unit := ""
+			capped := false
 			for _, r := range rs {
+				if r.Note != "" {
+					capped = true
+				}
 				if r.Error != "" {
 					errs = append(errs, r.Error)
 				}
@@ -380,6 +390,9 @@ func summarize(w io.Writer, results []*Result) {
 			headS := fmt.Sprintf("%s (%s–%s) %s", fmtRate(med), fmtRate(lo), fmtRate(hi), unit)
 			if unit == "bytes/conn" {
 				headS = fmt.Sprintf("%s (%s–%s) /conn", fmtBytes(med), fmtBytes(lo), fmtBytes(hi))
+			}
+			if capped {
+				headS = "≥ " + headS // some ladder never failed
 			}
 			cell := func(vs []float64, f func(float64) string) string {
 				if len(vs) == 0 {

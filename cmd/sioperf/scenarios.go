@@ -32,6 +32,10 @@ type Result struct {
 	Idle    *IdleResult    `json:"idle,omitempty"`
 	Connect *ConnectResult `json:"connect,omitempty"`
 
+	// Note qualifies the result, e.g. a ladder that hit -max-steps or
+	// -max-rate before any failure (max_sustainable is then a lower bound).
+	Note string `json:"note,omitempty"`
+
 	Error string `json:"error,omitempty"`
 }
 
@@ -69,6 +73,7 @@ type StepResult struct {
 	PeakPerS      float64 `json:"peak_per_s"`      // delivered / (last delivery - first publish)
 	Latency       Latency `json:"latency"`
 	Disconnects   int64   `json:"disconnects"`
+	PublishS      float64 `json:"publish_s"` // wall time of the measured publishing
 	ServerCPUPct  float64 `json:"server_cpu_pct,omitempty"`
 	ServerUsPerOp float64 `json:"server_us_per_delivery,omitempty"`
 	ServerRSS     int64   `json:"server_rss,omitempty"`
@@ -113,14 +118,17 @@ type ConnectResult struct {
 // cluster is the set of workers holding a scenario's connections, plus the
 // local publishers.
 type cluster struct {
-	cfg     *config
-	workers []worker
-	local   bool // the only worker is a pool in this process
-	pubs    *pool
+	cfg       *config
+	workers   []worker
+	local     bool // the only worker is a pool in this process
+	pubs      *pool
+	closeOnce sync.Once
 }
 
 func newCluster(cfg *config) (*cluster, error) {
-	cl := &cluster{cfg: cfg}
+	// The publishers' pool exists from the start (empty unless a broadcast
+	// scenario opens it) so the field never changes under the watchdog.
+	cl := &cluster{cfg: cfg, pubs: &pool{handshakes: newHist()}}
 	if cfg.Procs <= 1 {
 		cl.workers = []worker{&pool{handshakes: newHist()}}
 		cl.local = true
@@ -232,9 +240,7 @@ func (cl *cluster) stats(ctx context.Context, s int, withHist bool) (statsReply,
 			h.Merge(*r.Hist)
 		}
 	}
-	if cl.pubs != nil {
-		m.Disconnects += cl.pubs.disconnects.Load()
-	}
+	m.Disconnects += cl.pubs.disconnects.Load()
 	return m, h, nil
 }
 
@@ -247,16 +253,18 @@ func (cl *cluster) toolCPU(ctx context.Context) int64 {
 	return selfCPUNs() + st.CPUNs
 }
 
+// close closes every connection and stops the workers; it is idempotent,
+// and the first caller does the work.
 func (cl *cluster) close() {
-	if cl.pubs != nil {
+	cl.closeOnce.Do(func() {
 		cl.pubs.Close()
-	}
-	var wg sync.WaitGroup
-	for _, w := range cl.workers {
-		wg.Add(1)
-		go func() { defer wg.Done(); w.Close() }()
-	}
-	wg.Wait()
+		var wg sync.WaitGroup
+		for _, w := range cl.workers {
+			wg.Add(1)
+			go func() { defer wg.Done(); w.Close() }()
+		}
+		wg.Wait()
+	})
 }
 
 // serverCPU returns the server's CPU time, or -1 without -server-pid.
@@ -313,6 +321,10 @@ func run(ctx context.Context, cfg *config, prog *progress) *Result {
 		res.Error = err.Error()
 		return res
 	}
+	// When -timeout fires, closing every connection unblocks whatever the
+	// driver waits on (a write to a server that stopped reading, a read).
+	stopWatchdog := context.AfterFunc(ctx, cl.close)
+	defer stopWatchdog()
 	switch cfg.Scenario {
 	case "fanout", "chat":
 		err = runBroadcast(ctx, cfg, cl, prog, res)
@@ -490,8 +502,7 @@ func runBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress,
 	if _, err := openAll(ctx, cl, prog, res, cfg.Subs, joinRooms); err != nil {
 		return err
 	}
-	pubs := &pool{handshakes: newHist()}
-	cl.pubs = pubs
+	pubs := cl.pubs
 	// Publishers take global indexes after the subscribers, so they use the
 	// next source addresses, and they never join a room.
 	pr, err := pubs.Open(ctx, cl.spec(cfg.Publishers, cfg.Subs, 0, cfg.Concurrency))
@@ -556,6 +567,9 @@ func runBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress,
 			}
 			firstFail = r
 			break
+		}
+		if firstFail == 0 && ctx.Err() == nil {
+			res.Note = "ladder stopped by -max-steps or -max-rate before a confirmed failure: max_sustainable is a lower bound"
 		}
 		lo, hi := lastPass, firstFail
 		for i := 0; i < cfg.Bisect && hi > 0 && ctx.Err() == nil && s < maxSteps; i++ {
@@ -635,6 +649,7 @@ func runStep(ctx context.Context, cfg *config, cl *cluster, prog *progress, pubs
 	sr.Latency = h.Summary()
 	sr.Disconnects = final.Disconnects - before.Disconnects
 	wall := t1.Sub(t0)
+	sr.PublishS = wall.Seconds()
 	// The last message is due 1/rate before the window ends, so the
 	// nominal window is the divisor unless publishing overran it.
 	sr.DeliveredPerS = float64(sr.Delivered) / max(wall, dur).Seconds()
@@ -667,6 +682,10 @@ func runStep(ctx context.Context, cfg *config, cl *cluster, prog *progress, pubs
 	}
 	if sr.Published < sr.Planned {
 		reasons = append(reasons, fmt.Sprintf("publisher sent %d of %d planned", sr.Published, sr.Planned))
+	} else if wall > dur+dur/20+50*time.Millisecond {
+		// Writes blocked (the server is not reading fast enough) or this
+		// tool is out of CPU: the rate was not really offered.
+		reasons = append(reasons, fmt.Sprintf("publishing took %.2fs for a %v window", wall.Seconds(), dur))
 	}
 	sr.Pass = len(reasons) == 0 && ctx.Err() == nil
 	for i, r := range reasons {

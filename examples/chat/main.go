@@ -32,6 +32,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -129,23 +130,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	switch cfg.mode {
 	case "standalone":
 		go func() { errc <- srv.ListenAndServe(cfg.addr, mux) }()
+		// Log "listening" only once it is true, so a busy port reads as
+		// an error and not as a server that never answers.
+		select {
+		case <-srv.Ready():
+		case err := <-errc:
+			return errors.Join(err, srv.Close())
+		case <-ctx.Done():
+			return srv.Close()
+		}
 	case "nethttp":
 		mux.Handle("/socket.io/", srv)
 		httpSrv = &http.Server{
-			Addr:              cfg.addr,
 			Handler:           mux,
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		}
-		go func() { errc <- httpSrv.ListenAndServe() }()
+		l, err := net.Listen("tcp", cfg.addr)
+		if err != nil {
+			return errors.Join(err, srv.Close())
+		}
+		go func() { errc <- httpSrv.Serve(l) }()
 	}
 	logger.Info("chat demo listening", "url", pageURL(cfg.addr), "mode", cfg.mode)
 
 	select {
 	case err := <-errc:
-		// The listener failed (port in use, say) before any shutdown.
-		srv.Close()
-		return err
+		// Serving stopped by itself, before any shutdown was asked for.
+		return errors.Join(err, srv.Close())
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")

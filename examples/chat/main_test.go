@@ -202,3 +202,33 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestRunPortInUse checks that a busy port is reported as an error at once,
+// in both modes, rather than logged as listening.
+func TestRunPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, mode := range []string{"standalone", "nethttp"} {
+		t.Run(mode, func(t *testing.T) {
+			var logs bytes.Buffer
+			done := make(chan error, 1)
+			go func() {
+				done <- run(context.Background(), []string{"-addr", l.Addr().String(), "-mode", mode}, env(nil), &lockedWriter{w: &logs})
+			}()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Fatal("run returned nil on a busy port")
+				}
+				if strings.Contains(logs.String(), "listening") {
+					t.Fatalf("logged listening before failing:\n%s", logs.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("run did not fail on a busy port")
+			}
+		})
+	}
+}

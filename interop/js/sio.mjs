@@ -6,7 +6,7 @@
 // Each scenario reports what the client observed as one JSON line; the Go
 // test compares it with what it expects and with what the server recorded.
 import { io, Manager } from "socket.io-client";
-import { hex, plain, once, until, sleep, run } from "./lib.mjs";
+import { plain, once, until, sleep, run } from "./lib.mjs";
 
 const [, , scenario, url, rawOpts] = process.argv;
 const opts = rawOpts ? JSON.parse(rawOpts) : {};
@@ -169,8 +169,16 @@ async function namespaces() {
     dynNoMatch: fresh("/dyn-x"),
     unknown: fresh("/nope"),
   };
-  r.errors = {};
-  for (const [k, s] of Object.entries(refused)) r.errors[k] = await connectError(s);
+  // Listen on all of them at once: they are refused in any order.
+  const outcomes = Object.entries(refused).map(([k, s]) =>
+    connectError(s).then(
+      (e) => [k, e],
+      (e) => {
+        throw new Error(`${k}: ${e.message}`);
+      },
+    ),
+  );
+  r.errors = Object.fromEntries(await Promise.all(outcomes));
 
   r.cmd = await root.timeout(3000).emitWithAck("cmd");
   await until(() => news.root.length && news.admin.length && news.dyn.length, 3000, "news in every namespace");
@@ -182,13 +190,19 @@ async function namespaces() {
 
 // reasons: one client per disconnect cause; each reports the reason its
 // "disconnect" event gave. The server records its own side by case name.
+// Cases with a sibling also open "/sibling" on the same Manager (one
+// Engine.IO connection), to tell a namespace disconnect from a closed
+// connection: the sibling must survive the first and not the second.
 async function reasons() {
   const cases = {
-    "server-disconnect": { transports: ["websocket"], act: (s) => s.emit("kick", false) },
-    "server-disconnect-close": { transports: ["websocket"], act: (s) => s.emit("kick", true) },
-    "server-disconnect-polling": { transports: ["polling"], act: (s) => s.emit("kick", false) },
-    "disconnect-sockets": { transports: ["polling", "websocket"], act: (s) => s.emit("kick-room") },
-    "client-disconnect": { transports: ["websocket"], act: (s) => s.disconnect() },
+    "server-disconnect": { transports: ["websocket"], sibling: true, act: (s) => s.emit("kick", false) },
+    "server-disconnect-close": { transports: ["websocket"], sibling: true, act: (s) => s.emit("kick", true) },
+    "server-disconnect-polling": { transports: ["polling"], sibling: true, act: (s) => s.emit("kick", false) },
+    "server-disconnect-close-polling": { transports: ["polling"], sibling: true, act: (s) => s.emit("kick", true) },
+    // The DISCONNECT follows an event still in flight on polling.
+    "server-disconnect-close-after-emit-polling": { transports: ["polling"], act: (s) => s.emit("kick-after-emit") },
+    "disconnect-sockets": { transports: ["polling", "websocket"], sibling: true, act: (s) => s.emit("kick-room") },
+    "client-disconnect": { transports: ["websocket"], sibling: true, act: (s) => s.disconnect() },
     "client-disconnect-polling": { transports: ["polling"], act: (s) => s.disconnect() },
     "transport-close-ws": { transports: ["websocket"], act: (s) => s.io.engine.close() },
     "transport-close-polling": { transports: ["polling"], act: (s) => s.io.engine.close() },
@@ -202,19 +216,29 @@ async function reasons() {
   const results = {};
   await Promise.all(
     Object.entries(cases).map(async ([name, c]) => {
-      const socket = io(url, { transports: c.transports, reconnection: false, forceNew: true, auth: { case: name } });
-      await connect(socket);
+      const m = new Manager(url, { transports: c.transports, reconnection: false });
+      const socket = m.socket("/", { auth: { case: name } });
+      const sibling = c.sibling ? m.socket("/sibling", { auth: { case: name + "/sibling" } }) : null;
+      const sockets = sibling ? [socket, sibling] : [socket];
+      for (const s of sockets) s.connect();
+      await Promise.all(sockets.map((s) => connect(s)));
       // The server has seen the socket once this ack returns.
       await socket.timeout(3000).emitWithAck("ready");
-      const engine = socket.io.engine;
-      const engineClosed = once(engine, "close", 5000).then(
+      const engineClosed = once(m.engine, "close", 1000).then(
         ([reason]) => reason,
-        () => "<engine still open>",
+        () => "<open>",
       );
+      const siblingGone = sibling
+        ? once(sibling, "disconnect", 1000).then(
+            ([reason]) => reason,
+            () => "<connected>",
+          )
+        : Promise.resolve(null);
       const disconnected = once(socket, "disconnect", 5000);
       c.act(socket);
       const [reason] = await disconnected;
-      results[name] = { reason, engine: await engineClosed };
+      results[name] = { reason, sibling: await siblingGone, engine: await engineClosed };
+      for (const s of sockets) s.disconnect();
     }),
   );
   return results;
@@ -233,6 +257,8 @@ async function silent() {
     }
     send(type, ...rest);
   };
+  // The client's own heartbeat check is switched off (see eio.mjs silent).
+  engine._resetPingTimeout = () => {};
   await connect(socket);
   const [reason] = await once(socket, "disconnect", 5000);
   return { reason, pingsIgnored: pings };
@@ -269,8 +295,15 @@ async function recovery() {
       got[k].push(i);
       if (k === "tick" && i === opts.dropAt && !dropped) {
         dropped = true;
-        r.droppedTransport = socket.io.engine.transport.name;
-        socket.io.engine.close();
+        // Dropped from a timer, not from this handler: socket.io-client
+        // emits decoded packets on process.nextTick, so packets decoded
+        // with this one would land in the socket's receiveBuffer and be
+        // emitted again, after the replay, upon reconnection (a client
+        // quirk that a Node server triggers just the same).
+        setTimeout(() => {
+          r.droppedTransport = socket.io.engine.transport.name;
+          socket.io.engine.close();
+        }, 0);
       }
     });
   }
@@ -283,8 +316,9 @@ async function recovery() {
   r.finalTransport = socket.io.engine.transport.name;
   r.finalId = socket.id;
   r.recovered = socket.recovered;
+  const report = JSON.parse(JSON.stringify(r)); // before our own disconnect
   socket.disconnect();
-  return r;
+  return report;
 }
 
 // recoveryPrivate: B drops its transport; while it is away the server

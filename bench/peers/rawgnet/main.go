@@ -247,21 +247,21 @@ func (s *server) frame(cs *connState) (more bool, err error) {
 		return false, err
 	}
 	b0, b1 := hb[0], hb[1]
-	hsize := 2
-	switch b1 & 0x7f {
-	case 126:
-		hsize += 2
-	case 127:
-		hsize += 8
-	}
 	if b1&0x80 == 0 {
 		return false, errProtocol // client frames must be masked
 	}
-	hsize += 4
-	if n < hsize {
+	lsize := 2 // header bytes up to and including the length
+	switch b1 & 0x7f {
+	case 126:
+		lsize += 2
+	case 127:
+		lsize += 8
+	}
+	hsize := lsize + 4 // plus the masking key
+	if n < lsize {
 		return false, nil
 	}
-	hb, err = c.Peek(hsize)
+	hb, err = c.Peek(lsize)
 	if err != nil {
 		return false, err
 	}
@@ -277,8 +277,17 @@ func (s *server) frame(cs *connState) (more bool, err error) {
 	if b0&0x70 != 0 || (op.IsControl() && (length > 125 || !fin)) {
 		return false, errProtocol
 	}
+	// Reject an oversized frame as soon as its length is known, before its
+	// bytes pile up in the inbound buffer.
 	if length > maxPayload {
 		return false, errTooLarge
+	}
+	if n < hsize {
+		return false, nil
+	}
+	hb, err = c.Peek(hsize)
+	if err != nil {
+		return false, err
 	}
 	var mask [4]byte
 	copy(mask[:], hb[hsize-4:hsize])

@@ -2,11 +2,15 @@ module github.com/sioloop/sioloop/bench/peers/zishang
 
 go 1.26.8
 
-require github.com/zishang520/socket.io/servers/socket/v3 v3.0.6
+require (
+	github.com/gobwas/ws v1.5.0
+	github.com/zishang520/socket.io/servers/socket/v3 v3.0.6
+)
 
 require (
 	github.com/andybalholm/brotli v1.2.4 // indirect
 	github.com/dunglas/httpsfv v1.1.1 // indirect
+	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gookit/color v1.6.1 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/klauspost/compress v1.20.0 // indirect

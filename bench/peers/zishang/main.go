@@ -39,10 +39,8 @@ func lastAck(args []any) (ackFunc, []any) {
 	return nil, args
 }
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:3002", "listen address")
-	flag.Parse()
-
+// newHandler builds the Socket.IO server and its HTTP handler.
+func newHandler() (*socket.Server, http.Handler) {
 	io := socket.NewServer(nil, nil)
 	io.On("connection", func(clients ...any) {
 		s, ok := clients[0].(*socket.Socket)
@@ -82,10 +80,17 @@ func main() {
 			}
 		})
 	})
-
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", io.ServeHandler(nil))
-	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return io, mux
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3002", "listen address")
+	flag.Parse()
+
+	io, h := newHandler()
+	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 
 	go func() {
 		sig := make(chan os.Signal, 1)

@@ -1,0 +1,219 @@
+package client
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sync/atomic"
+)
+
+// Message is the arguments of an event or an acknowledgement, kept as raw
+// JSON until decoded, with their binary attachments. A Message owns its
+// bytes: it stays valid after the handler that received it returns.
+type Message struct {
+	args [][]byte // raw JSON of each argument, placeholders unresolved
+	atts [][]byte // binary attachments, in placeholder order
+}
+
+// newMessage splits the JSON array data into arguments.
+func newMessage(data []byte, atts [][]byte) (Message, error) {
+	if data == nil {
+		return Message{atts: atts}, nil
+	}
+	args, err := splitArray(data)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{args: args, atts: atts}, nil
+}
+
+// Len is the number of arguments.
+func (m *Message) Len() int { return len(m.args) }
+
+// Arg returns argument i as raw JSON; binary attachments appear as
+// {"_placeholder":true,"num":n} (see Binary). Nil if out of range.
+func (m *Message) Arg(i int) json.RawMessage {
+	if i < 0 || i >= len(m.args) {
+		return nil
+	}
+	return m.args[i]
+}
+
+// Args returns every argument as raw JSON.
+func (m *Message) Args() []json.RawMessage {
+	out := make([]json.RawMessage, len(m.args))
+	for i, a := range m.args {
+		out[i] = a
+	}
+	return out
+}
+
+// Binary returns argument i when it is a binary attachment.
+func (m *Message) Binary(i int) ([]byte, bool) {
+	if i < 0 || i >= len(m.args) || len(m.atts) == 0 {
+		return nil, false
+	}
+	if n, ok := placeholderNum(m.args[i]); ok && n < len(m.atts) {
+		return m.atts[n], true
+	}
+	return nil, false
+}
+
+// Attachments returns the binary attachments in order.
+func (m *Message) Attachments() [][]byte { return m.atts }
+
+// Decode decodes the arguments, in order, into the values pointed to by
+// ptrs (fewer pointers than arguments is fine; a nil pointer skips one).
+// Binary attachments decode into *[]byte, into []byte fields of structs,
+// and into *any (as []byte). Other values follow encoding/json.
+func (m *Message) Decode(ptrs ...any) error {
+	for i, p := range ptrs {
+		if p == nil {
+			continue
+		}
+		if i >= len(m.args) {
+			return fmt.Errorf("client: decode: argument %d missing (have %d)", i, len(m.args))
+		}
+		if err := m.decodeArg(i, p); err != nil {
+			return fmt.Errorf("client: decode argument %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (m *Message) decodeArg(i int, p any) error {
+	raw := m.args[i]
+	if bp, ok := p.(*[]byte); ok {
+		if b, ok := m.Binary(i); ok {
+			*bp = b
+			return nil
+		}
+	}
+	if len(m.atts) == 0 || !bytes.Contains(raw, []byte(`"_placeholder"`)) {
+		return json.Unmarshal(raw, p)
+	}
+	// Resolve placeholders in a generic tree: into *any the attachments
+	// appear as []byte; for other targets the tree is re-encoded, which
+	// turns them into base64 strings that encoding/json decodes into
+	// []byte fields.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	v = resolve(v, m.atts, 0)
+	if ap, ok := p.(*any); ok {
+		*ap = v
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, p)
+}
+
+// placeholderNum reports whether raw is exactly a placeholder object with
+// a valid num, and returns num.
+func placeholderNum(raw []byte) (int, bool) {
+	if len(raw) == 0 || raw[0] != '{' || !bytes.Contains(raw, []byte(`"_placeholder"`)) {
+		return 0, false
+	}
+	var ph struct {
+		Placeholder bool            `json:"_placeholder"`
+		Num         json.RawMessage `json:"num"`
+	}
+	if json.Unmarshal(raw, &ph) != nil || !ph.Placeholder {
+		return 0, false
+	}
+	return indexOf(ph.Num)
+}
+
+// indexOf parses an attachment index: an integer-valued, non-negative JSON
+// number (socket.io-parser refuses anything else, CVE-2022-2421).
+func indexOf(num []byte) (int, bool) {
+	var f float64
+	if len(num) == 0 || (num[0] != '-' && !isDigit(num[0])) || json.Unmarshal(num, &f) != nil {
+		return 0, false
+	}
+	if f < 0 || f != float64(int(f)) || f >= 1<<31 {
+		return 0, false
+	}
+	return int(f), true
+}
+
+// maxResolveDepth bounds resolve's recursion; encoding/json refuses
+// deeper input anyway.
+const maxResolveDepth = 10000
+
+// resolve replaces placeholder maps in v by their attachments.
+func resolve(v any, atts [][]byte, depth int) any {
+	if depth > maxResolveDepth {
+		return v
+	}
+	switch x := v.(type) {
+	case []any:
+		for i, e := range x {
+			x[i] = resolve(e, atts, depth+1)
+		}
+	case map[string]any:
+		if ph, ok := x["_placeholder"].(bool); ok && ph {
+			if n, ok := x["num"].(json.Number); ok {
+				if i, ok := indexOf([]byte(n)); ok && i < len(atts) {
+					return atts[i]
+				}
+			}
+		}
+		for k, e := range x {
+			x[k] = resolve(e, atts, depth+1)
+		}
+	}
+	return v
+}
+
+// Event is one event received from the server.
+type Event struct {
+	Message
+	// Name is the event name.
+	Name   string
+	socket *Socket
+	id     int64
+	acked  atomic.Bool
+}
+
+// Socket is the socket the event arrived on.
+func (e *Event) Socket() *Socket { return e.socket }
+
+// HasAck reports whether the server asked for an acknowledgement.
+func (e *Event) HasAck() bool { return e.id != noID }
+
+// Ack answers the server's acknowledgement request with args ([]byte
+// values travel as binary attachments). It is a no-op when the server
+// asked for none, and may be called once; later calls return
+// ErrAlreadyAcked. It may be called after the handler returned, from any
+// goroutine.
+func (e *Event) Ack(args ...any) error {
+	if e.id == noID {
+		return nil
+	}
+	if e.acked.Swap(true) {
+		return ErrAlreadyAcked
+	}
+	return e.socket.sendAck(e.id, args)
+}
+
+// eventName reads the first element of an event: a string, or a number
+// (socket.io accepts numeric names).
+func eventName(raw []byte) (string, error) {
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return "", err
+	}
+	return n.String(), nil
+}
