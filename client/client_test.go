@@ -529,3 +529,21 @@ func TestEmitBeforeConnect(t *testing.T) {
 		noneWithin(t, back, 100*time.Millisecond, "volatile event sent while disconnected")
 	})
 }
+
+func TestConnectURL(t *testing.T) {
+	for _, fx := range servers(t) {
+		t.Run(fx.name, func(t *testing.T) {
+			s, err := client.Connect(ctxT(t), fx.url+"/custom", client.Options{Auth: map[string]int{"n": 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.Namespace() != "/custom" || !s.Connected() {
+				t.Fatalf("namespace %q connected %v", s.Namespace(), s.Connected())
+			}
+			if _, err := client.Connect(ctxT(t), fx.url+"/nope", client.Options{}); err == nil {
+				t.Fatal("unknown namespace connected")
+			}
+		})
+	}
+}

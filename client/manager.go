@@ -283,7 +283,9 @@ func (m *Manager) engineFail(e *engine, err error) {
 	m.mu.Unlock()
 	m.opts.Logger.Debug("client: connection attempt failed", "err", err, "retry", retry)
 	for _, s := range socks {
-		s.mb.post(func() { s.onConnectFailure(err, !retry) })
+		// Final unless a retry follows or the exhausted attempts are
+		// reported next.
+		s.mb.post(func() { s.onConnectFailure(err, !retry && !failed) })
 		if failed {
 			s.mb.post(func() { s.onConnectFailure(ErrReconnectFailed, true) })
 		}
@@ -304,7 +306,7 @@ func (m *Manager) engineClose(e *engine, reason string, err error) {
 	m.mu.Unlock()
 	m.opts.Logger.Debug("client: connection closed", "reason", reason, "err", err, "retry", retry)
 	for _, s := range socks {
-		s.mb.post(func() { s.onEngineClose(e, reason, !retry) })
+		s.mb.post(func() { s.onEngineClose(e, reason, !retry && !failed) })
 		if failed {
 			s.mb.post(func() { s.onConnectFailure(ErrReconnectFailed, true) })
 		}

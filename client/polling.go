@@ -118,7 +118,7 @@ func (e *engine) openPolling(ctx context.Context) {
 	e.mu.Unlock()
 	body, err := ps.request(ctx, http.MethodGet, e.url(Polling, ""), nil)
 	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, ErrTimeout) {
+		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 			err = ErrTimeout
 		}
 		e.fail(err)
@@ -261,13 +261,13 @@ func (e *engine) kickPostLocked(ps *poller) {
 		ps.queue = nil
 	}
 	ps.posting = true
-	go e.post(ps, body)
+	go e.post(ps, body, ps.closing)
 }
 
 // post sends one POST and starts the next.
-func (e *engine) post(ps *poller, body []byte) {
+func (e *engine) post(ps *poller, body []byte, closing bool) {
 	ctx := ps.ctx
-	if ps.closing {
+	if closing {
 		// The transport is going away: do not let a dead server hold it.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, min(e.opts.Timeout, 5*time.Second))

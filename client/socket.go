@@ -416,11 +416,11 @@ func (s *Socket) sendConnect(e *engine) {
 	}
 	var data []byte
 	if auth != nil {
-		b, _, err := appendValue(nil, auth, nil, 0)
+		b, atts, err := appendValue(nil, auth, nil, 0)
 		b = bytes.TrimSpace(b)
-		if err != nil || len(b) == 0 || b[0] != '{' {
+		if err != nil || len(b) == 0 || b[0] != '{' || len(atts) > 0 {
 			if err == nil {
-				err = errors.New("client: auth must encode to a JSON object")
+				err = errors.New("client: auth must encode to a JSON object without binary")
 			}
 			s.onConnectFailure(err, true)
 			s.m.deactivate(s)
@@ -510,6 +510,9 @@ func (s *Socket) onPacket(e *engine, p packet, atts [][]byte) {
 // onConnect completes a namespace connection: buffered events first, then
 // buffered emits, then OnConnect, as socket.io-client orders them.
 func (s *Socket) onConnect(e *engine, sid, pid string) {
+	if !s.m.isActive(s) {
+		return // Disconnect was called while the answer was on its way
+	}
 	s.mu.Lock()
 	s.id = sid
 	s.recovered = pid != "" && s.pid == pid

@@ -49,7 +49,7 @@ func (e *engine) openWebSocket(ctx context.Context) {
 		switch {
 		case errors.As(err, &he):
 			err = &HandshakeError{Status: he.Status, Message: "websocket upgrade refused"}
-		case ctx.Err() != nil:
+		case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 			err = ErrTimeout
 		}
 		e.fail(err)

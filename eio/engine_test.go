@@ -19,111 +19,165 @@ const slack = 100 * time.Millisecond
 
 var fastPing = eio.Config{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond}
 
+// timed runs a timing measurement up to three times on fresh sessions.
+// measure returns "" when the event came in its window, or a description
+// of how late it was. An early event, a wrong reason or a protocol error
+// fails at once inside measure: no load makes a correct server early, but
+// a load spike on a shared machine can make one measurement late, while a
+// server that is systematically late (a coarse sweeper) misses all three.
+func timed(t *testing.T, measure func(t *testing.T) string) {
+	t.Helper()
+	var misses []string
+	for range 3 {
+		miss := measure(t)
+		if miss == "" {
+			return
+		}
+		misses = append(misses, miss)
+	}
+	t.Fatalf("late in all 3 attempts: %s", strings.Join(misses, "; "))
+}
+
 func TestHeartbeatPingsEveryInterval(t *testing.T) {
 	e := startEngine(t, fastPing, nil)
-	c, sid := e.openWS(t)
-	// Each ping is scheduled pingInterval after the previous pong arrives,
-	// so consecutive pings, answered at once, are at least pingInterval
-	// apart and at most pingInterval plus a round trip apart.
-	var last time.Time
-	for i := 0; i < 4; i++ {
-		if got := c.next(t); got != "2" {
-			t.Fatalf("got %q, want ping", got)
-		}
-		now := time.Now()
-		c.send(t, "3")
-		if i > 0 {
-			gap := now.Sub(last)
-			if gap < fastPing.PingInterval || gap > fastPing.PingInterval+slack {
-				t.Fatalf("ping %d came %v after ping %d, want %v..%v", i, gap, i-1, fastPing.PingInterval, fastPing.PingInterval+slack)
+	timed(t, func(t *testing.T) string {
+		c, sid := e.openWS(t)
+		defer c.conn.Close()
+		// Each ping is scheduled pingInterval after the previous pong
+		// arrives, so consecutive pings, answered at once, are at least
+		// pingInterval apart, and late by no more than slack.
+		var last time.Time
+		miss := ""
+		for i := 0; i < 4; i++ {
+			if got := c.next(t); got != "2" {
+				t.Fatalf("got %q, want ping", got)
 			}
+			now := time.Now()
+			c.send(t, "3")
+			if i > 0 {
+				gap := now.Sub(last)
+				if gap < fastPing.PingInterval {
+					t.Fatalf("ping %d came %v after ping %d, before pingInterval %v", i, gap, i-1, fastPing.PingInterval)
+				}
+				if gap > fastPing.PingInterval+slack && miss == "" {
+					miss = "ping " + strconv.Itoa(i) + " came " + gap.String() + " after the previous one"
+				}
+			}
+			last = now
 		}
-		last = now
-	}
-	if e.isClosed(sid) {
-		t.Fatal("session closed although every ping was answered")
-	}
+		if e.isClosed(sid) {
+			t.Fatal("session closed although every ping was answered")
+		}
+		return miss
+	})
 }
 
 func TestHeartbeatFirstPingAfterHandshake(t *testing.T) {
 	e := startEngine(t, fastPing, nil)
-	start := time.Now()
-	c, _ := e.openWS(t)
-	opened := time.Since(start)
-	if got := c.next(t); got != "2" {
-		t.Fatalf("got %q, want ping", got)
-	}
-	// The timer starts with the session, between start and opened.
-	el := time.Since(start)
-	if el < fastPing.PingInterval || el > fastPing.PingInterval+opened+slack {
-		t.Fatalf("first ping %v after the handshake began (handshake took %v), want %v..%v", el, opened, fastPing.PingInterval, fastPing.PingInterval+opened+slack)
-	}
+	timed(t, func(t *testing.T) string {
+		start := time.Now()
+		c, _ := e.openWS(t)
+		defer c.conn.Close()
+		opened := time.Since(start)
+		if got := c.next(t); got != "2" {
+			t.Fatalf("got %q, want ping", got)
+		}
+		// The timer starts with the session, between start and opened.
+		el := time.Since(start)
+		if el < fastPing.PingInterval {
+			t.Fatalf("first ping %v after the handshake began, before pingInterval", el)
+		}
+		if el > fastPing.PingInterval+opened+slack {
+			return "first ping after " + el.String() + " (handshake " + opened.String() + ")"
+		}
+		return ""
+	})
 }
 
 func TestHeartbeatTimeoutWebSocket(t *testing.T) {
 	e := startEngine(t, fastPing, nil)
-	start := time.Now()
-	c, sid := e.openWS(t)
-	opened := time.Since(start)
-	if got := c.next(t); got != "2" {
-		t.Fatalf("got %q, want ping", got)
-	}
-	// No pong: the server closes the WebSocket (no code) at
-	// pingInterval+pingTimeout after the session began.
-	c.expectClose(t, -1)
-	ev := e.closed(t, sid)
-	if ev.reason != eio.ReasonPingTimeout {
-		t.Fatalf("reason %q, want %q", ev.reason, eio.ReasonPingTimeout)
-	}
-	death := fastPing.PingInterval + fastPing.PingTimeout
-	if el := ev.at.Sub(start); el < death || el > death+opened+slack {
-		t.Fatalf("closed %v after the handshake began (handshake took %v), want %v..%v", el, opened, death, death+opened+slack)
-	}
-	if e.Session(sid) != nil || e.Count() != 0 {
-		t.Fatalf("session still registered (count %d)", e.Count())
-	}
+	timed(t, func(t *testing.T) string {
+		start := time.Now()
+		c, sid := e.openWS(t)
+		opened := time.Since(start)
+		if got := c.next(t); got != "2" {
+			t.Fatalf("got %q, want ping", got)
+		}
+		// No pong: the server closes the WebSocket (no code) at
+		// pingInterval+pingTimeout after the session began.
+		c.expectClose(t, -1)
+		ev := e.closed(t, sid)
+		if ev.reason != eio.ReasonPingTimeout {
+			t.Fatalf("reason %q, want %q", ev.reason, eio.ReasonPingTimeout)
+		}
+		if e.Session(sid) != nil {
+			t.Fatal("session still registered")
+		}
+		death := fastPing.PingInterval + fastPing.PingTimeout
+		el := ev.at.Sub(start)
+		if el < death {
+			t.Fatalf("closed %v after the handshake began, before %v", el, death)
+		}
+		if el > death+opened+slack {
+			return "closed after " + el.String() + " (handshake " + opened.String() + ")"
+		}
+		return ""
+	})
 }
 
 func TestHeartbeatTimeoutAfterPong(t *testing.T) {
 	e := startEngine(t, fastPing, nil)
-	c, sid := e.openWS(t)
-	if got := c.next(t); got != "2" {
-		t.Fatalf("got %q, want ping", got)
-	}
-	// Taken before sending: the server's deadline restarts after this.
-	pong := time.Now()
-	c.send(t, "3")
-	if got := c.next(t); got != "2" {
-		t.Fatalf("got %q, want second ping", got)
-	}
-	ev := e.closed(t, sid)
-	if ev.reason != eio.ReasonPingTimeout {
-		t.Fatalf("reason %q", ev.reason)
-	}
-	// The deadline restarts when the pong arrives (after pong was sent).
-	death := fastPing.PingInterval + fastPing.PingTimeout
-	if el := ev.at.Sub(pong); el < death || el > death+slack {
-		t.Fatalf("closed %v after the pong, want %v..%v", el, death, death+slack)
-	}
+	timed(t, func(t *testing.T) string {
+		c, sid := e.openWS(t)
+		if got := c.next(t); got != "2" {
+			t.Fatalf("got %q, want ping", got)
+		}
+		// Taken before sending: the server's deadline restarts after this.
+		pong := time.Now()
+		c.send(t, "3")
+		if got := c.next(t); got != "2" {
+			t.Fatalf("got %q, want second ping", got)
+		}
+		ev := e.closed(t, sid)
+		if ev.reason != eio.ReasonPingTimeout {
+			t.Fatalf("reason %q", ev.reason)
+		}
+		death := fastPing.PingInterval + fastPing.PingTimeout
+		el := ev.at.Sub(pong)
+		if el < death {
+			t.Fatalf("closed %v after the pong, before %v", el, death)
+		}
+		if el > death+slack {
+			return "closed " + el.String() + " after the pong"
+		}
+		return ""
+	})
 }
 
 func TestHeartbeatTimeoutPolling(t *testing.T) {
 	e := startEngine(t, fastPing, nil)
-	start := time.Now()
-	p := e.openPolling(t)
-	opened := time.Since(start)
-	// The client never polls again: the ping waits in the queue, unanswered.
-	ev := e.closed(t, p.sid)
-	if ev.reason != eio.ReasonPingTimeout {
-		t.Fatalf("reason %q", ev.reason)
-	}
-	death := fastPing.PingInterval + fastPing.PingTimeout
-	if el := ev.at.Sub(start); el < death || el > death+opened+slack {
-		t.Fatalf("closed %v after the handshake began (handshake took %v), want %v..%v", el, opened, death, death+opened+slack)
-	}
-	if status, body := p.get(t); status != 400 || body != `{"code":1,"message":"Session ID unknown"}` {
-		t.Fatalf("GET after the timeout: %d %q", status, body)
-	}
+	timed(t, func(t *testing.T) string {
+		start := time.Now()
+		p := e.openPolling(t)
+		opened := time.Since(start)
+		// The client never polls again: the ping waits in the queue.
+		ev := e.closed(t, p.sid)
+		if ev.reason != eio.ReasonPingTimeout {
+			t.Fatalf("reason %q", ev.reason)
+		}
+		if status, body := p.get(t); status != 400 || body != `{"code":1,"message":"Session ID unknown"}` {
+			t.Fatalf("GET after the timeout: %d %q", status, body)
+		}
+		death := fastPing.PingInterval + fastPing.PingTimeout
+		el := ev.at.Sub(start)
+		if el < death {
+			t.Fatalf("closed %v after the handshake began, before %v", el, death)
+		}
+		if el > death+opened+slack {
+			return "closed after " + el.String() + " (handshake " + opened.String() + ")"
+		}
+		return ""
+	})
 }
 
 func TestHeartbeatPollingPingAnswered(t *testing.T) {
@@ -252,8 +306,13 @@ func TestCloseSemantics(t *testing.T) {
 		s := p.session()
 		s.Send([]byte("last words"))
 		s.Close()
-		if status, body := p.get(t); status != 200 || body != "4last words\x1e1" {
-			t.Fatalf("GET: %d %q, want 200 \"4last words\\x1e1\"", status, body)
+		// As engine.io: the queued packets drain in one poll, the close
+		// packet comes in the next.
+		if status, body := p.get(t); status != 200 || body != "4last words" {
+			t.Fatalf("GET: %d %q, want 200 \"4last words\"", status, body)
+		}
+		if status, body := p.get(t); status != 200 || body != "1" {
+			t.Fatalf("second GET: %d %q, want 200 \"1\"", status, body)
 		}
 		if ev := e.closed(t, p.sid); ev.reason != eio.ReasonForcedClose {
 			t.Fatalf("reason %q", ev.reason)

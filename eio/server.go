@@ -158,7 +158,7 @@ func (s *Server) handshake(x Exchange, transport string) {
 		return
 	}
 	r := x.Request()
-	ss := newSession(s, newSID(), r)
+	ss := newSession(s, newSID(), x)
 	h := s.baseHeaders(r)
 	if s.cfg.Cookie != nil {
 		ck := *s.cfg.Cookie

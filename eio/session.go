@@ -1,8 +1,11 @@
 package eio
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 
@@ -42,10 +45,13 @@ type record struct {
 // Session is one Engine.IO connection, over polling, WebSocket, or polling
 // upgraded to WebSocket. Its methods are safe from any goroutine.
 type Session struct {
-	srv *Server
-	id  string
-	req *http.Request
-	hb  *timer.Timer // heartbeat: next ping, then the pong deadline
+	srv    *Server
+	id     string
+	req    *http.Request // handshake request, when head is nil
+	head   []byte        // handshake request head, when the provider gives it
+	remote string
+	tls    bool
+	hb     *timer.Timer // heartbeat: next ping, then the pong deadline
 
 	mu           sync.Mutex
 	state        int                        // guarded by mu
@@ -65,8 +71,14 @@ type Session struct {
 	onUpgrade    func(transport string)
 }
 
-func newSession(srv *Server, id string, r *http.Request) *Session {
-	s := &Session{srv: srv, id: id, req: r, transport: Polling}
+func newSession(srv *Server, id string, x Exchange) *Session {
+	r := x.Request()
+	s := &Session{srv: srv, id: id, remote: r.RemoteAddr, tls: r.TLS != nil, transport: Polling}
+	if hc, ok := x.(HeadCopier); ok {
+		s.head = hc.Head()
+	} else {
+		s.req = r
+	}
 	s.hb = srv.wheelFor(id).NewTimer(s.onHeartbeat)
 	return s
 }
@@ -74,8 +86,24 @@ func newSession(srv *Server, id string, r *http.Request) *Session {
 // ID is the session id (the Engine.IO sid).
 func (s *Session) ID() string { return s.id }
 
-// Request is the handshake request. Do not modify it.
-func (s *Session) Request() *http.Request { return s.req }
+// Request returns the handshake request (without body). Sessions served by
+// package loop keep only the request's raw head and parse it anew on each
+// call, so call it once and keep the result if you need it often.
+func (s *Session) Request() *http.Request {
+	if s.head == nil {
+		return s.req
+	}
+	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(s.head)))
+	if err != nil {
+		// The head was parsed once already; this cannot fail in practice.
+		r = &http.Request{Method: http.MethodGet, URL: &url.URL{}, Header: http.Header{}}
+	}
+	r.RemoteAddr = s.remote
+	return r
+}
+
+// RemoteAddr is the client's address, "ip:port".
+func (s *Session) RemoteAddr() string { return s.remote }
 
 // Transport is the current transport name: "polling" or "websocket".
 func (s *Session) Transport() string {

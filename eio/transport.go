@@ -57,3 +57,11 @@ type FrameHandler interface {
 	// close (close frame or EOF) and describes the failure otherwise.
 	OnClose(c WSConn, err error)
 }
+
+// HeadCopier is implemented by exchanges that can return a copy of the raw
+// request head (request line and headers). A session keeps that compact
+// copy, instead of the parsed *http.Request, and parses it again only when
+// Session.Request is called.
+type HeadCopier interface {
+	Head() []byte
+}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -38,16 +37,11 @@ type conn struct {
 	remote string
 
 	// Loop-only state.
-	mode    int
-	req     http1.Request
-	limits  http1.Limits
-	busy    bool // a request awaits its response; parsing is paused
-	started time.Time
-	dec     wsframe.Decoder
-	fh      eio.FrameHandler
-	x       *exchange // request awaiting its response
-	idle    *timer.Timer
-	pre     []byte // frame bytes not in gnet's buffer (enrolled conns)
+	mode int
+	h    *httpState // while in HTTP mode; dropped at the WebSocket upgrade
+	dec  wsframe.Decoder
+	fh   eio.FrameHandler
+	pre  []byte // frame bytes not in gnet's buffer (enrolled conns)
 
 	mu          sync.Mutex
 	out         *bytebufferpool.ByteBuffer // guarded by mu
@@ -60,23 +54,43 @@ type conn struct {
 	backlog atomic.Int64 // bytes in out plus gnet's outbound buffer
 }
 
+// httpState is what a connection needs only while it speaks HTTP: an
+// idle WebSocket connection does not carry it.
+type httpState struct {
+	req    http1.Request
+	limits http1.Limits
+	busy   bool      // a request awaits its response; parsing is paused
+	x      *exchange // the request awaiting its response
+	idle   *timer.Timer
+}
+
 func newConn(s *Server, gc gnet.Conn) *conn {
-	c := &conn{srv: s, gc: gc, lp: s.loopFor(gc.EventLoop()), started: time.Now()}
+	c := &conn{srv: s, gc: gc, lp: s.loopFor(gc.EventLoop())}
 	if a := gc.RemoteAddr(); a != nil {
 		c.remote = a.String()
 	}
-	c.limits = http1.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes, MaxBodyBytes: s.cfg.MaxBodyBytes}
 	c.dec.MaxMessageSize = s.cfg.MaxMessageBytes
-	c.idle = s.wheel.NewTimer(c.idleExpired)
-	c.idle.Reset(s.cfg.IdleTimeout)
+	c.h = &httpState{limits: http1.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes, MaxBodyBytes: s.cfg.MaxBodyBytes}}
+	c.h.idle = s.wheel.NewTimer(c.idleExpired)
+	c.h.idle.Reset(s.cfg.IdleTimeout)
 	return c
+}
+
+// enterWS switches the connection to WebSocket frames. Loop-only.
+func (c *conn) enterWS(fh eio.FrameHandler) {
+	c.mode = modeWS
+	c.fh = fh
+	if c.h != nil {
+		c.h.idle.Stop()
+		c.h = nil
+	}
 }
 
 // idleExpired runs on the timer wheel: close the connection if it is still
 // waiting for a request.
 func (c *conn) idleExpired() {
 	c.lp.Post(func() {
-		if c.mode == modeHTTP && !c.busy {
+		if c.mode == modeHTTP && c.h != nil && !c.h.busy {
 			c.mu.Lock()
 			if !c.closing && !c.dead {
 				c.closing = true
@@ -99,12 +113,13 @@ func (c *conn) onTraffic() gnet.Action {
 
 // process parses buffered input until it runs out or must wait. Loop-only.
 func (c *conn) process() {
-	for c.mode == modeHTTP && !c.busy {
+	for c.mode == modeHTTP && !c.h.busy {
 		buf, _ := c.gc.Peek(-1)
 		if len(buf) == 0 {
 			return
 		}
-		n, err := http1.Parse(buf, &c.req, &c.limits)
+		h := c.h
+		n, err := http1.Parse(buf, &h.req, &h.limits)
 		if err != nil {
 			var he *http1.Error
 			if !errors.As(err, &he) {
@@ -116,16 +131,19 @@ func (c *conn) process() {
 		if n == 0 {
 			return
 		}
-		x, err := newExchange(c, &c.req)
-		_, _ = c.gc.Discard(n)
+		x, err := newExchange(c, &h.req, buf[:h.req.HeaderLen])
 		if err != nil {
+			_, _ = c.gc.Discard(n)
 			c.failHTTP(http1.ErrBadRequest)
 			return
 		}
-		c.busy = true
-		c.x = x
-		c.idle.Stop()
+		h.busy = true
+		h.x = x
+		h.idle.Stop()
 		c.srv.cfg.Handler(x)
+		// The head stays in gnet's buffer until the handler returns.
+		x.head = nil
+		_, _ = c.gc.Discard(n)
 	}
 	if c.mode == modeWS {
 		c.processFrames()
@@ -134,7 +152,7 @@ func (c *conn) process() {
 
 // failHTTP answers a malformed request and closes the connection.
 func (c *conn) failHTTP(e *http1.Error) {
-	c.busy = true
+	c.h.busy = true
 	b := outPool.Get()
 	b.B = http1.AppendError(b.B, e)
 	c.writeClose(b.B, nil)
@@ -308,11 +326,13 @@ func (c *conn) onClose(err error) {
 	c.mu.Unlock()
 	mode := c.mode
 	c.mode = modeClosed
-	c.idle.Stop()
 	c.dec.Release()
-	if c.x != nil {
-		c.x.abort()
-		c.x = nil
+	if h := c.h; h != nil {
+		h.idle.Stop()
+		if h.x != nil {
+			h.x.abort()
+			h.x = nil
+		}
 	}
 	if c.fh != nil {
 		if cause == nil && err != nil && mode == modeWS {
@@ -364,6 +384,7 @@ func (c *conn) RemoteAddr() string { return c.remote }
 type exchange struct {
 	c         *conn
 	req       *http.Request
+	head      []byte // request line and headers; borrowed until Handler returns
 	body      []byte
 	keepAlive bool
 	upgrade   bool
@@ -373,12 +394,12 @@ type exchange struct {
 	onAbort func() // guarded by mu
 }
 
-func newExchange(c *conn, r *http1.Request) (*exchange, error) {
+func newExchange(c *conn, r *http1.Request, head []byte) (*exchange, error) {
 	req, err := r.ToStd(c.remote)
 	if err != nil {
 		return nil, err
 	}
-	x := &exchange{c: c, req: req, keepAlive: r.KeepAlive, upgrade: r.Upgrade}
+	x := &exchange{c: c, req: req, head: head, keepAlive: r.KeepAlive, upgrade: r.Upgrade}
 	if len(r.Body) > 0 {
 		x.body = bytes.Clone(r.Body)
 	}
@@ -386,6 +407,10 @@ func newExchange(c *conn, r *http1.Request) (*exchange, error) {
 }
 
 func (x *exchange) Request() *http.Request { return x.req }
+
+// Head implements eio.HeadCopier: sessions keep these bytes (a few hundred)
+// instead of the parsed request (a few kilobytes) for their lifetime.
+func (x *exchange) Head() []byte { return bytes.Clone(x.head) }
 func (x *exchange) Body() []byte           { return x.body }
 
 func (x *exchange) OnAbort(f func()) {
@@ -435,12 +460,12 @@ func (x *exchange) Respond(status int, header http.Header, body []byte) {
 
 // resume continues parsing after x was answered. Loop-only.
 func (c *conn) resume(x *exchange) {
-	if c.x != x || c.mode != modeHTTP {
+	if c.mode != modeHTTP || c.h.x != x {
 		return
 	}
-	c.x = nil
-	c.busy = false
-	c.idle.Reset(c.srv.cfg.IdleTimeout)
+	c.h.x = nil
+	c.h.busy = false
+	c.h.idle.Reset(c.srv.cfg.IdleTimeout)
 	c.process()
 }
 
@@ -477,11 +502,7 @@ func (x *exchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSConn, 
 	b.B = wsframe.AppendUpgradeResponse(b.B, key, extra...)
 	c.writeRaw(b.B)
 	outPool.Put(b)
-	c.mode = modeWS
-	c.fh = h
-	c.busy = false
-	c.x = nil
-	c.req = http1.Request{} // a WebSocket keeps no request scratch
+	c.enterWS(h)
 	return c, nil
 }
 

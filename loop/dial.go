@@ -196,6 +196,12 @@ func (d *Dialer) DialWebSocket(ctx context.Context, rawURL string, header http.H
 		if ce := ctx.Err(); ce != nil {
 			return nil, ce
 		}
+		var ne net.Error
+		if _, ok := ctx.Deadline(); ok && errors.As(err, &ne) && ne.Timeout() {
+			// The connection's deadline (ctx's) can fire just before ctx's
+			// own timer does.
+			return nil, context.DeadlineExceeded
+		}
 		return nil, err
 	}
 	_ = nc.SetDeadline(time.Time{})
@@ -606,7 +612,7 @@ func (c *clientConn) RemoteAddr() string { return c.remote }
 // serveGoroutines runs a connection gnet cannot adopt (TLS) on a reader
 // and a writer goroutine.
 func (d *Dialer) serveGoroutines(nc net.Conn, pre []byte, h eio.FrameHandler) eio.WSConn {
-	c := &goConn{d: d, nc: nc, fh: h, wake: make(chan struct{}, 1)}
+	c := &goConn{d: d, nc: nc, fh: h, wake: make(chan struct{}, 1), writerDone: make(chan struct{})}
 	c.dec.Client = true
 	c.dec.MaxMessageSize = d.cfg.MaxMessageBytes
 	if a := nc.RemoteAddr(); a != nil {
@@ -623,6 +629,8 @@ type goConn struct {
 	nc     net.Conn
 	remote string
 	wake   chan struct{} // signals the writer; capacity 1
+	// writerDone is closed when the writer goroutine ends.
+	writerDone chan struct{}
 
 	// Reader goroutine only.
 	fh  eio.FrameHandler
@@ -709,7 +717,12 @@ func (c *goConn) readLoop(pre []byte) {
 	c.closing = true
 	c.mu.Unlock()
 	c.signal()
-	c.waitWriter()
+	t := time.NewTimer(time.Second)
+	select {
+	case <-c.writerDone:
+	case <-t.C: // a peer that does not read must not hold us
+	}
+	t.Stop()
 	_ = c.nc.Close()
 	c.mu.Lock()
 	cause := c.closeErr
@@ -722,21 +735,8 @@ func (c *goConn) readLoop(pre []byte) {
 	c.fh.OnClose(c, cause)
 }
 
-// waitWriter waits, briefly, for queued bytes to leave.
-func (c *goConn) waitWriter() {
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
-		c.mu.Lock()
-		idle := len(c.out) == 0 && c.pending == 0
-		c.mu.Unlock()
-		if idle {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func (c *goConn) writeLoop() {
+	defer close(c.writerDone)
 	var b []byte
 	for range c.wake {
 		c.mu.Lock()
@@ -845,8 +845,9 @@ func (c *goConn) Buffered() int {
 	return len(c.out) + c.pending
 }
 
-// Group implements eio.WSConn: goroutine-served connections form group -1.
-func (c *goConn) Group() int { return -1 }
+// Group implements eio.WSConn: goroutine-served connections are all in
+// group 0.
+func (c *goConn) Group() int { return 0 }
 
 // RemoteAddr implements eio.WSConn.
 func (c *goConn) RemoteAddr() string { return c.remote }

@@ -185,9 +185,7 @@ func (h *eventHandler) OnBoot(eng gnet.Engine) gnet.Action {
 func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := newConn(h.srv, gc)
 	if ad, ok := gc.Context().(*adoption); ok {
-		c.mode = modeWS
-		c.idle.Stop()
-		c.fh = ad.fh
+		c.enterWS(ad.fh)
 		c.pre = ad.pre
 		ad.c = c
 		if len(c.pre) > 0 {

@@ -59,11 +59,108 @@ func newMemoryAdapter(ns *Namespace) *memoryAdapter {
 	return &memoryAdapter{nsp: ns, hub: hub.New[*Socket](ns.srv.groups)}
 }
 
-func (a *memoryAdapter) AddAll(s *Socket, rooms []string) { a.hub.Join(s, rooms...) }
-func (a *memoryAdapter) Del(s *Socket, room string)       { a.hub.Leave(s, room) }
-func (a *memoryAdapter) DelAll(s *Socket)                 { a.hub.LeaveAll(s) }
-func (a *memoryAdapter) SocketRooms(s *Socket) []string   { return a.hub.Rooms(s) }
-func (a *memoryAdapter) Rooms() []string                  { return a.hub.AllRooms() }
+// Each socket is in a room named by its id (socket.io's default). Those
+// rooms are not stored in the hub: a room per socket would cost hundreds
+// of bytes per connection, and the namespace's socket map already finds a
+// socket by id. Selections that name socket ids take a slower general path.
+
+func (a *memoryAdapter) AddAll(s *Socket, rooms []string) {
+	kept := rooms[:0:0]
+	for _, r := range rooms {
+		if r != s.id {
+			kept = append(kept, r)
+		}
+	}
+	a.hub.Join(s, kept...) // with no rooms left, this registers s
+}
+
+func (a *memoryAdapter) Del(s *Socket, room string) {
+	if room != s.id {
+		a.hub.Leave(s, room)
+	}
+}
+
+func (a *memoryAdapter) DelAll(s *Socket) { a.hub.LeaveAll(s) }
+
+func (a *memoryAdapter) SocketRooms(s *Socket) []string {
+	return append([]string{s.id}, a.hub.Rooms(s)...)
+}
+
+func (a *memoryAdapter) Rooms() []string {
+	rooms := a.hub.AllRooms()
+	for _, s := range a.nsp.Sockets() {
+		rooms = append(rooms, s.id)
+	}
+	return rooms
+}
+
+// plain reports whether opts names no socket-id room, so that the hub alone
+// can select the recipients.
+func (a *memoryAdapter) plain(opts *BroadcastOptions) bool {
+	for _, r := range opts.Rooms {
+		if a.nsp.Socket(r) != nil {
+			return false
+		}
+	}
+	for _, r := range opts.Except {
+		if a.nsp.Socket(r) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// forEach calls fn for every socket opts selects, each once.
+func (a *memoryAdapter) forEach(opts *BroadcastOptions, fn func(*Socket)) {
+	if a.plain(opts) {
+		a.hub.ForEachGroup(a.selector(opts), func(_ int, members []*Socket) {
+			for _, s := range members {
+				fn(s)
+			}
+		})
+		return
+	}
+	// io.to(socketID).emit with nothing else: one socket, no set needed.
+	if len(opts.Rooms) == 1 && len(opts.Except) == 0 {
+		if s := a.nsp.Socket(opts.Rooms[0]); s != nil && s != opts.ExceptSocket {
+			fn(s)
+		}
+		return
+	}
+	set := make(map[*Socket]struct{})
+	add := func(_ int, members []*Socket) {
+		for _, s := range members {
+			set[s] = struct{}{}
+		}
+	}
+	if len(opts.Rooms) == 0 {
+		a.hub.ForEachGroup(nil, add)
+	}
+	for _, r := range opts.Rooms {
+		if s := a.nsp.Socket(r); s != nil {
+			set[s] = struct{}{}
+		} else {
+			a.hub.ForEachGroup(&hub.Selector[*Socket]{Rooms: []string{r}}, add)
+		}
+	}
+	for _, r := range opts.Except {
+		if s := a.nsp.Socket(r); s != nil {
+			delete(set, s)
+			continue
+		}
+		a.hub.ForEachGroup(&hub.Selector[*Socket]{Rooms: []string{r}}, func(_ int, members []*Socket) {
+			for _, s := range members {
+				delete(set, s)
+			}
+		})
+	}
+	if opts.ExceptSocket != nil {
+		delete(set, opts.ExceptSocket)
+	}
+	for s := range set {
+		fn(s)
+	}
+}
 
 func (a *memoryAdapter) selector(opts *BroadcastOptions) *hub.Selector[*Socket] {
 	sel := &hub.Selector[*Socket]{Rooms: opts.Rooms, Except: opts.Except}
@@ -77,57 +174,51 @@ func (a *memoryAdapter) selector(opts *BroadcastOptions) *hub.Selector[*Socket] 
 func (a *memoryAdapter) Broadcast(text []byte, atts [][]byte, opts *BroadcastOptions) {
 	p := eio.Prepare(text, atts...)
 	volatile := opts.Volatile
-	a.hub.ForEachGroup(a.selector(opts), func(_ int, members []*Socket) {
-		for _, s := range members {
-			sess := s.client.sess
-			if volatile && !sess.Writable() {
-				continue
-			}
-			sess.SendPrepared(p)
+	a.forEach(opts, func(s *Socket) {
+		sess := s.client.sess
+		if volatile && !sess.Writable() {
+			return
 		}
+		sess.SendPrepared(p)
 	})
 }
 
 func (a *memoryAdapter) BroadcastWithAck(text []byte, atts [][]byte, opts *BroadcastOptions, id int64, onAck func(Message, error)) int {
 	p := eio.Prepare(text, atts...)
 	n := 0
-	a.hub.ForEachGroup(a.selector(opts), func(_ int, members []*Socket) {
-		for _, s := range members {
-			s.mu.Lock()
-			if !s.connected {
-				s.mu.Unlock()
-				continue
-			}
-			if s.acks == nil {
-				s.acks = make(map[int64]ackFunc)
-			}
-			s.acks[id] = ackFunc(onAck)
+	a.forEach(opts, func(s *Socket) {
+		s.mu.Lock()
+		if !s.connected {
 			s.mu.Unlock()
-			n++
-			s.client.sess.SendPrepared(p)
+			return
 		}
+		if s.acks == nil {
+			s.acks = make(map[int64]ackFunc)
+		}
+		s.acks[id] = ackFunc(onAck)
+		s.mu.Unlock()
+		n++
+		s.client.sess.SendPrepared(p)
 	})
 	return n
 }
 
 func (a *memoryAdapter) FetchSockets(opts *BroadcastOptions) []*Socket {
 	var out []*Socket
-	a.hub.ForEachGroup(a.selector(opts), func(_ int, members []*Socket) {
-		out = append(out, members...)
-	})
+	a.forEach(opts, func(s *Socket) { out = append(out, s) })
 	return out
 }
 
 func (a *memoryAdapter) AddSockets(opts *BroadcastOptions, rooms []string) {
 	for _, s := range a.FetchSockets(opts) {
-		a.hub.Join(s, rooms...)
+		a.AddAll(s, rooms)
 	}
 }
 
 func (a *memoryAdapter) DelSockets(opts *BroadcastOptions, rooms []string) {
 	for _, s := range a.FetchSockets(opts) {
 		for _, r := range rooms {
-			a.hub.Leave(s, r)
+			a.Del(s, r)
 		}
 	}
 }

@@ -20,12 +20,22 @@ type client struct {
 	ct    *timer.Timer       // connect timeout
 
 	mu      sync.Mutex
-	sockets map[string]*Socket // by namespace; guarded by mu
-	closed  bool               // guarded by mu
+	sockets []*Socket // one per namespace, usually one; guarded by mu
+	closed  bool      // guarded by mu
+}
+
+// socketLocked returns the client's socket in namespace name, or nil.
+func (c *client) socketLocked(name string) *Socket {
+	for _, s := range c.sockets {
+		if s.nsp.name == name {
+			return s
+		}
+	}
+	return nil
 }
 
 func newClient(srv *Server, sess *eio.Session) *client {
-	c := &client{srv: srv, sess: sess, group: sess.Group() % srv.groups, sockets: make(map[string]*Socket, 1)}
+	c := &client{srv: srv, sess: sess, group: sess.Group() % srv.groups}
 	c.reasm.MaxAttachmentBytes = srv.cfg.MaxHTTPBufferSize
 	c.ct = srv.wheel.NewTimer(c.connectTimedOut)
 	c.ct.Reset(srv.cfg.ConnectTimeout)
@@ -88,7 +98,7 @@ func (c *client) protocolError() {
 // handle runs one packet in the mailbox.
 func (c *client) handle(p packet.Packet, atts [][]byte) {
 	c.mu.Lock()
-	s := c.sockets[p.Namespace]
+	s := c.socketLocked(p.Namespace)
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
@@ -143,7 +153,7 @@ func (c *client) connect(name string, auth []byte) {
 		c.mu.Unlock()
 		return
 	}
-	c.sockets[name] = s
+	c.sockets = append(c.sockets, s)
 	c.mu.Unlock()
 	c.ct.Stop()
 	if claim != nil {
@@ -166,8 +176,11 @@ func (c *client) sendPacket(p *packet.Packet) {
 // remove forgets the socket of a namespace.
 func (c *client) remove(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
+	for i, x := range c.sockets {
+		if x == s {
+			c.sockets = append(c.sockets[:i:i], c.sockets[i+1:]...)
+			break
+		}
 	}
 	c.mu.Unlock()
 }
@@ -179,10 +192,7 @@ func (c *client) onClose(reason string) {
 	c.mb.post(func() {
 		c.mu.Lock()
 		c.closed = true
-		socks := make([]*Socket, 0, len(c.sockets))
-		for _, s := range c.sockets {
-			socks = append(socks, s)
-		}
+		socks := c.sockets
 		c.mu.Unlock()
 		for _, s := range socks {
 			s.onclose(reason)
@@ -194,10 +204,7 @@ func (c *client) onClose(reason string) {
 // connection (socket.disconnect(true)).
 func (c *client) disconnectAll() {
 	c.mu.Lock()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
-	}
+	socks := c.sockets
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.disconnectNamespace()

@@ -267,9 +267,15 @@ func TestReliabilityF(t *testing.T) {
 				if m == nil || m[1] != "" {
 					t.Fatalf("CONNECT reply %q, want 40{\"sid\":...}", reply)
 				}
-				ts.mu.Lock()
-				auth := ts.auth[m[2]]
-				ts.mu.Unlock()
+				// The connection handler may run just after the reply left.
+				var auth string
+				eventually(t, "the connection handler", func() bool {
+					ts.mu.Lock()
+					defer ts.mu.Unlock()
+					var ok bool
+					auth, ok = ts.auth[m[2]]
+					return ok
+				})
 				if auth != tc.auth {
 					t.Fatalf("handshake auth %q, want %q", auth, tc.auth)
 				}

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"sync"
+		"sync"
 	"time"
 
 	"github.com/sioloop/sioloop/eio"
@@ -39,6 +39,7 @@ var reservedEvents = map[string]bool{
 }
 
 type handlerEntry struct {
+	name string
 	f    func(*Event)
 	once bool
 }
@@ -51,13 +52,15 @@ type Socket struct {
 	client *client
 	id     string
 	pid    string
-	hs     Handshake
+	auth   json.RawMessage
+	issued time.Time
+	hs     *Handshake // built on first use; guarded by mu
 
 	mu        sync.Mutex
 	connected bool                      // guarded by mu
 	recovered bool                      // guarded by mu
 	data      any                       // guarded by mu
-	handlers  map[string][]handlerEntry // guarded by mu
+	handlers  []handlerEntry            // few per socket: a slice beats a map; guarded by mu
 	anyIn     []func(*Event)            // guarded by mu
 	anyOut    []func(name string, args []any)
 	uses      []func(*Event) error  // guarded by mu
@@ -68,25 +71,7 @@ type Socket struct {
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
-	r := c.sess.Request()
-	now := time.Now()
-	s := &Socket{
-		nsp:      ns,
-		client:   c,
-		id:       newID(),
-		handlers: make(map[string][]handlerEntry),
-		hs: Handshake{
-			Headers: r.Header,
-			Time:    now,
-			Address: remoteIP(r.RemoteAddr),
-			XDomain: r.Header.Get("Origin") != "",
-			Secure:  r.TLS != nil,
-			Issued:  now.UnixMilli(),
-			URL:     r.URL.RequestURI(),
-			Query:   r.URL.Query(),
-			Auth:    auth,
-		},
-	}
+	s := &Socket{nsp: ns, client: c, id: newID(), auth: auth, issued: time.Now()}
 	if c.srv.cfg.ConnectionStateRecovery != nil {
 		s.pid = newID()
 	}
@@ -99,8 +84,35 @@ func (s *Socket) ID() string { return s.id }
 // Namespace is the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
-// Handshake describes the connection request.
-func (s *Socket) Handshake() *Handshake { return &s.hs }
+// Handshake describes the connection request (socket.handshake). It is
+// built on first use, so sockets that never ask cost no copy of the
+// request; do not modify it.
+func (s *Socket) Handshake() *Handshake {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hs == nil {
+		r := s.client.sess.Request()
+		h := r.Header.Clone()
+		if h == nil {
+			h = http.Header{}
+		}
+		if r.Host != "" {
+			h.Set("Host", r.Host)
+		}
+		s.hs = &Handshake{
+			Headers: h,
+			Time:    s.issued,
+			Address: remoteIP(s.client.sess.RemoteAddr()),
+			XDomain: r.Header.Get("Origin") != "",
+			Secure:  r.TLS != nil,
+			Issued:  s.issued.UnixMilli(),
+			URL:     r.URL.RequestURI(),
+			Query:   r.URL.Query(),
+			Auth:    s.auth,
+		}
+	}
+	return s.hs
+}
 
 // Conn is the underlying Engine.IO session (transport name, upgrades).
 func (s *Socket) Conn() *eio.Session { return s.client.sess }
@@ -146,14 +158,20 @@ func (s *Socket) Once(name string, f func(*Event)) { s.addHandler(name, f, true)
 
 func (s *Socket) addHandler(name string, f func(*Event), once bool) {
 	s.mu.Lock()
-	s.handlers[name] = append(s.handlers[name], handlerEntry{f: f, once: once})
+	s.handlers = append(s.handlers, handlerEntry{name: name, f: f, once: once})
 	s.mu.Unlock()
 }
 
 // Off removes every handler of event name (socket.removeAllListeners(name)).
 func (s *Socket) Off(name string) {
 	s.mu.Lock()
-	delete(s.handlers, name)
+	kept := s.handlers[:0:0]
+	for _, h := range s.handlers {
+		if h.name != name {
+			kept = append(kept, h)
+		}
+	}
+	s.handlers = kept
 	s.mu.Unlock()
 }
 
@@ -381,17 +399,22 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 		return
 	}
 	uses, anyIn := s.uses, s.anyIn
-	hs := s.handlers[name]
-	if len(hs) > 0 {
-		kept := hs[:0:0]
-		for _, h := range hs {
-			if !h.once {
+	var hs []handlerEntry
+	once := false
+	for _, h := range s.handlers {
+		if h.name == name {
+			hs = append(hs, h)
+			once = once || h.once
+		}
+	}
+	if once {
+		kept := s.handlers[:0:0]
+		for _, h := range s.handlers {
+			if h.name != name || !h.once {
 				kept = append(kept, h)
 			}
 		}
-		if len(kept) != len(hs) {
-			s.handlers[name] = kept
-		}
+		s.handlers = kept
 	}
 	s.mu.Unlock()
 	for _, u := range uses {
@@ -454,3 +477,7 @@ func (s *Socket) onclose(reason string) {
 		f(reason)
 	}
 }
+
+// Auth is the CONNECT payload the client sent ({} when none): the auth
+// option of socket.io-client. Cheaper than Handshake().Auth.
+func (s *Socket) Auth() json.RawMessage { return s.auth }
