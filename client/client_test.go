@@ -141,6 +141,12 @@ func TestConnect(t *testing.T) {
 		} else if tr := s.Manager().Transport(); tr != client.Polling {
 			t.Fatalf("transport %q, want polling", tr)
 		}
+		// A volatile event leaves when the transport is writable.
+		back := listen(s, "echo-back")
+		if err := s.Volatile().Emit("echo", "volatile"); err != nil {
+			t.Fatal(err)
+		}
+		jsonEqual(t, next(t, back, "echo-back").Arg(0), `"volatile"`)
 		disc := make(chan string, 1)
 		s.OnDisconnect(func(r string) { disc <- r })
 		s.Disconnect()
@@ -491,8 +497,9 @@ func TestHeartbeat(t *testing.T) {
 		s, _ := connect(t, fx.url, md.options(), "/", client.SocketOptions{})
 		disc := make(chan string, 1)
 		s.OnDisconnect(func(r string) { disc <- r })
-		// The fixtures ping every 300 ms and wait 200 ms for the pong.
-		noneWithin(t, disc, 1200*time.Millisecond, "disconnect")
+		// The fixtures ping every 250 ms and give up 1 s after a ping
+		// without pong.
+		noneWithin(t, disc, 1500*time.Millisecond, "disconnect")
 		if _, err := s.EmitWithAck(ctxT(t), "ack", "alive"); err != nil {
 			t.Fatal(err)
 		}
@@ -543,6 +550,21 @@ func TestConnectURL(t *testing.T) {
 			}
 			if _, err := client.Connect(ctxT(t), fx.url+"/nope", client.Options{}); err == nil {
 				t.Fatal("unknown namespace connected")
+			}
+		})
+	}
+}
+
+func TestDisableUpgrade(t *testing.T) {
+	for _, fx := range servers(t) {
+		t.Run(fx.name, func(t *testing.T) {
+			s, _ := connect(t, fx.url, client.Options{DisableUpgrade: true}, "/", client.SocketOptions{})
+			time.Sleep(300 * time.Millisecond)
+			if tr := s.Manager().Transport(); tr != client.Polling {
+				t.Fatalf("transport %q with DisableUpgrade", tr)
+			}
+			if _, err := s.EmitWithAck(ctxT(t), "ack", 1); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

@@ -102,10 +102,8 @@ type engine struct {
 	maxPayload   int
 	upgrades     []string
 
-	hb     *timer.Timer // heartbeat: pingInterval+pingTimeout, re-armed on ping
-	ot     *timer.Timer // open timeout
-	pt     *timer.Timer // upgrade probe timeout
-	cancel context.CancelFunc
+	hb *timer.Timer // heartbeat: pingInterval+pingTimeout, re-armed on ping
+	ot *timer.Timer // open timeout
 
 	mu        sync.Mutex
 	state     engineState // guarded by mu
@@ -115,6 +113,10 @@ type engine struct {
 	probeOK   bool        // the probe answered 3probe; guarded by mu
 	poll      *poller     // the polling transport; guarded by mu
 	done      bool        // an outcome was reported to ev; guarded by mu
+	// cancel aborts the connect attempt (dial, handshake request); nil
+	// once it is over, so an open connection keeps no context alive.
+	cancel context.CancelFunc // guarded by mu
+	pt     *timer.Timer       // upgrade probe timeout, made on first probe; guarded by mu
 }
 
 func newEngine(ev engineEvents, opts *Options, base *url.URL) *engine {
@@ -122,7 +124,6 @@ func newEngine(ev engineEvents, opts *Options, base *url.URL) *engine {
 	w := wheel()
 	e.hb = w.NewTimer(func() { e.terminate(ReasonPingTimeout, nil) })
 	e.ot = w.NewTimer(func() { e.fail(ErrTimeout) })
-	e.pt = w.NewTimer(e.probeTimedOut)
 	return e
 }
 
@@ -141,6 +142,10 @@ func (e *engine) start() {
 		} else {
 			e.openPolling(ctx)
 		}
+		cancel()
+		e.mu.Lock()
+		e.cancel = nil
+		e.mu.Unlock()
 	}()
 }
 
@@ -318,26 +323,20 @@ func (e *engine) currentTransport() string {
 }
 
 // fail ends an attempt that has not opened (yet).
-func (e *engine) fail(err error) {
-	e.mu.Lock()
-	if e.state != stateOpening {
-		e.mu.Unlock()
-		return
-	}
-	e.mu.Unlock()
-	e.shutdown(false, "", err)
-}
+func (e *engine) fail(err error) { e.shutdown(false, true, "", err) }
 
 // terminate ends the connection for a transport reason.
-func (e *engine) terminate(reason string, err error) { e.shutdown(false, reason, err) }
+func (e *engine) terminate(reason string, err error) { e.shutdown(false, false, reason, err) }
 
 // close ends the connection at the client's request; nothing is reported.
-func (e *engine) close() { e.shutdown(true, ReasonForcedClose, nil) }
+func (e *engine) close() { e.shutdown(true, false, ReasonForcedClose, nil) }
 
 // shutdown closes everything once and reports the outcome unless quiet.
-func (e *engine) shutdown(quiet bool, reason string, err error) {
+// With onlyOpening it does nothing once the handshake completed (a timeout
+// racing with the open packet).
+func (e *engine) shutdown(quiet, onlyOpening bool, reason string, err error) {
 	e.mu.Lock()
-	if e.state == stateClosed {
+	if e.state == stateClosed || (onlyOpening && e.state != stateOpening) {
 		e.mu.Unlock()
 		return
 	}
@@ -347,7 +346,7 @@ func (e *engine) shutdown(quiet bool, reason string, err error) {
 	e.probe = nil
 	report := !quiet && !e.done
 	e.done = true
-	cancel := e.cancel
+	cancel, pt := e.cancel, e.pt
 	if ps != nil {
 		if quiet && wasOpen {
 			// Flush what is queued (a DISCONNECT, typically), then tell the
@@ -363,7 +362,9 @@ func (e *engine) shutdown(quiet bool, reason string, err error) {
 	e.mu.Unlock()
 	e.hb.Stop()
 	e.ot.Stop()
-	e.pt.Stop()
+	if pt != nil {
+		pt.Stop()
+	}
 	if cancel != nil {
 		cancel()
 	}

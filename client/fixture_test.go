@@ -101,8 +101,11 @@ func freeAddr() (string, error) {
 }
 
 func startGo(cfg sio.Config) (string, error) {
-	cfg.PingInterval = 300 * time.Millisecond
-	cfg.PingTimeout = 200 * time.Millisecond
+	// Short heartbeats so that a client that does not answer pings fails
+	// within a test; the timeout leaves room for a loaded machine (both
+	// sides give up pingInterval+pingTimeout after the last ping or pong).
+	cfg.PingInterval = 250 * time.Millisecond
+	cfg.PingTimeout = 750 * time.Millisecond
 	cfg.ConnectTimeout = time.Second
 	cfg.Loops = 2
 	cfg.CORS = &sio.CORS{Origins: []string{"*"}}

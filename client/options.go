@@ -120,9 +120,12 @@ func (o *Options) withDefaults() {
 		o.HTTPClient = defaultHTTPClient
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = discardLogger
 	}
 }
+
+// discardLogger is shared by every Manager without a Logger.
+var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func (o *Options) allows(transport string) bool { return slices.Contains(o.Transports, transport) }
 

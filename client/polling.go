@@ -150,7 +150,7 @@ func (e *engine) openPolling(ctx context.Context) {
 	if probe {
 		go e.runProbe()
 	}
-	e.pollLoop(ps)
+	go e.pollLoop(ps)
 }
 
 // pollLoop runs GETs until the transport closes or pauses for an upgrade.

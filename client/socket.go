@@ -99,7 +99,7 @@ func newSocket(m *Manager, nsp string, opts SocketOptions) *Socket {
 	if opts.MaxBuffered <= 0 {
 		opts.MaxBuffered = 1024
 	}
-	return &Socket{m: m, nsp: nsp, opts: opts, handlers: make(map[string][]handlerEntry), acks: make(map[int64]*ackEntry)}
+	return &Socket{m: m, nsp: nsp, opts: opts}
 }
 
 // Namespace is the socket's namespace, e.g. "/admin".
@@ -144,6 +144,9 @@ func (s *Socket) Once(name string, f func(*Event)) { s.addHandler(name, f, true)
 
 func (s *Socket) addHandler(name string, f func(*Event), once bool) {
 	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = make(map[string][]handlerEntry)
+	}
 	s.handlers[name] = append(s.handlers[name], handlerEntry{f: f, once: once})
 	s.mu.Unlock()
 }
@@ -355,7 +358,7 @@ func (s *Socket) emit(name string, args []any, volatile bool, ack func(Message, 
 	if s.connected && s.eng != nil {
 		if err := s.eng.send(text, atts); err == nil {
 			if ack != nil {
-				s.acks[p.id] = &ackEntry{f: ack, sent: true}
+				s.addAck(p.id, &ackEntry{f: ack, sent: true})
 			}
 			return p.id, nil
 		}
@@ -366,7 +369,7 @@ func (s *Socket) emit(name string, args []any, volatile bool, ack func(Message, 
 		return noID, ErrBufferFull
 	}
 	if ack != nil {
-		s.acks[p.id] = &ackEntry{f: ack}
+		s.addAck(p.id, &ackEntry{f: ack})
 	}
 	// The attachments alias the caller's slices, which may change once
 	// Emit returns: copy them.
@@ -375,6 +378,14 @@ func (s *Socket) emit(name string, args []any, volatile bool, ack func(Message, 
 	}
 	s.sendBuf = append(s.sendBuf, outPacket{text: text, atts: atts, id: p.id})
 	return p.id, nil
+}
+
+// addAck registers an ack callback. Called with mu held.
+func (s *Socket) addAck(id int64, a *ackEntry) {
+	if s.acks == nil {
+		s.acks = make(map[int64]*ackEntry)
+	}
+	s.acks[id] = a
 }
 
 // sendAck answers a server's acknowledgement request.
@@ -405,6 +416,9 @@ func (s *Socket) sendAck(id int64, args []any) error {
 // sendConnect sends CONNECT on e, with the auth payload merged with the
 // recovery state (pid and offset) as socket.io-client does.
 func (s *Socket) sendConnect(e *engine) {
+	if !s.m.isActive(s) {
+		return // disconnected meanwhile
+	}
 	var auth any
 	switch {
 	case s.opts.AuthFunc != nil:

@@ -185,8 +185,11 @@ func (e *engine) runProbe() {
 	}
 	e.probe = c
 	e.poll.paused = true
-	e.mu.Unlock()
+	if e.pt == nil {
+		e.pt = wheel().NewTimer(e.probeTimedOut)
+	}
 	e.pt.Reset(e.opts.Timeout)
+	e.mu.Unlock()
 	c.WriteMessage(false, []byte("2probe"))
 }
 
@@ -208,8 +211,8 @@ func (e *engine) maybeUpgrade() {
 		c.WriteMessage(r.binary, r.data)
 	}
 	ps.queue = nil
-	e.mu.Unlock()
 	e.pt.Stop()
+	e.mu.Unlock()
 	ps.cancel()
 }
 
@@ -231,8 +234,10 @@ func (e *engine) abortProbe(c eio.WSConn) {
 		}
 		e.kickPostLocked(ps)
 	}
+	if e.pt != nil {
+		e.pt.Stop()
+	}
 	e.mu.Unlock()
-	e.pt.Stop()
 	c.Close(1000)
 	if restart {
 		go e.pollLoop(ps)

@@ -2,6 +2,7 @@ package eio
 
 import (
 	"crypto/rand"
+	"errors"
 	"encoding/base64"
 	"hash/maphash"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/sioloop/sioloop/internal/timer"
+	"github.com/sioloop/sioloop/wsframe"
 )
 
 // Server is an Engine.IO v4 server. It is transport-agnostic: a provider
@@ -178,7 +180,7 @@ func (s *Server) handshake(x Exchange, transport string) {
 		wsh := &wsHandler{s: ss}
 		c, err := x.Upgrade(wsHeaders(h), wsh)
 		if err != nil {
-			s.fail(x, ErrBadRequest, true)
+			s.refuseUpgrade(x, err)
 			return
 		}
 		ss.ws = c
@@ -220,13 +222,33 @@ func (s *Server) fail(x Exchange, e *RequestError, upgrade bool) {
 		if status == 403 {
 			status = 400
 		}
-		h := http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
+		// Like ws and engine.io: a refused upgrade ends the connection.
+		h := http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Connection": {"close"}}
 		x.Respond(status, h, []byte(e.Message))
 		return
 	}
 	h := s.baseHeaders(r)
 	h.Set("Content-Type", "application/json")
 	x.Respond(e.Status, h, e.body())
+}
+
+// refuseUpgrade answers a WebSocket handshake the transport refused, with
+// the ws package's message (e.g. "Missing or invalid Sec-WebSocket-Key
+// header") and headers, then closes the connection.
+func (s *Server) refuseUpgrade(x Exchange, err error) {
+	var he *wsframe.HandshakeError
+	if !errors.As(err, &he) {
+		s.fail(x, ErrBadRequest, true)
+		return
+	}
+	if s.cfg.OnConnectionError != nil {
+		s.cfg.OnConnectionError(x.Request(), &RequestError{Status: he.Status, Code: 3, Message: he.Message})
+	}
+	h := http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Connection": {"close"}}
+	if name, value, ok := strings.Cut(he.Header, ":"); ok {
+		h.Set(name, strings.TrimSpace(value))
+	}
+	x.Respond(he.Status, h, []byte(he.Message))
 }
 
 // baseHeaders returns the CORS and user headers every polling response carries.

@@ -17,7 +17,7 @@ func (s *Session) handleUpgrade(x Exchange) {
 	h := &wsHandler{s: s}
 	c, err := x.Upgrade(nil, h)
 	if err != nil {
-		s.srv.fail(x, ErrBadRequest, true)
+		s.srv.refuseUpgrade(x, err)
 		return
 	}
 	if refuse {

@@ -3,6 +3,7 @@ package loop
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -335,8 +336,8 @@ func (c *conn) onClose(err error) {
 		}
 	}
 	if c.fh != nil {
-		if cause == nil && err != nil && mode == modeWS {
-			cause = err // reset by peer and the like
+		if cause == nil && err != nil && !errors.Is(err, io.EOF) && mode == modeWS {
+			cause = err // reset by peer and the like; EOF is a clean close
 		}
 		c.fh.OnClose(c, cause)
 		c.fh = nil
@@ -411,7 +412,7 @@ func (x *exchange) Request() *http.Request { return x.req }
 // Head implements eio.HeadCopier: sessions keep these bytes (a few hundred)
 // instead of the parsed request (a few kilobytes) for their lifetime.
 func (x *exchange) Head() []byte { return bytes.Clone(x.head) }
-func (x *exchange) Body() []byte           { return x.body }
+func (x *exchange) Body() []byte { return x.body }
 
 func (x *exchange) OnAbort(f func()) {
 	x.mu.Lock()
@@ -447,9 +448,10 @@ func (x *exchange) Respond(status int, header http.Header, body []byte) {
 	x.mu.Unlock()
 
 	c := x.c
+	keepAlive := x.keepAlive && header.Get("Connection") != "close"
 	b := outPool.Get()
-	b.B = appendResponse(b.B, status, header, body, !x.keepAlive)
-	if x.keepAlive {
+	b.B = appendResponse(b.B, status, header, body, !keepAlive)
+	if keepAlive {
 		c.writeRaw(b.B)
 		c.lp.Post(func() { c.resume(x) })
 	} else {

@@ -211,7 +211,7 @@ func (a *memoryAdapter) FetchSockets(opts *BroadcastOptions) []*Socket {
 
 func (a *memoryAdapter) AddSockets(opts *BroadcastOptions, rooms []string) {
 	for _, s := range a.FetchSockets(opts) {
-		a.AddAll(s, rooms)
+		s.Join(rooms...)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-		"sync"
+	"sync"
 	"time"
 
 	"github.com/sioloop/sioloop/eio"
@@ -57,11 +57,12 @@ type Socket struct {
 	hs     *Handshake // built on first use; guarded by mu
 
 	mu        sync.Mutex
-	connected bool                      // guarded by mu
-	recovered bool                      // guarded by mu
-	data      any                       // guarded by mu
-	handlers  []handlerEntry            // few per socket: a slice beats a map; guarded by mu
-	anyIn     []func(*Event)            // guarded by mu
+	connected bool           // guarded by mu
+	left      bool           // rooms left after disconnect; guarded by mu
+	recovered bool           // guarded by mu
+	data      any            // guarded by mu
+	handlers  []handlerEntry // few per socket: a slice beats a map; guarded by mu
+	anyIn     []func(*Event) // guarded by mu
 	anyOut    []func(name string, args []any)
 	uses      []func(*Event) error  // guarded by mu
 	onErr     []func(error)         // guarded by mu
@@ -312,14 +313,31 @@ func (s *Socket) sendAck(id int64, args []any) error {
 	return nil
 }
 
-// Join adds the socket to rooms (socket.join).
-func (s *Socket) Join(rooms ...string) { s.nsp.adapter.AddAll(s, rooms) }
+// Join adds the socket to rooms (socket.join). It does nothing once the
+// socket is disconnected: the check and the join are atomic with respect
+// to the disconnect, so a racing Join cannot leave a dead socket in a room.
+func (s *Socket) Join(rooms ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.connected {
+		s.nsp.adapter.AddAll(s, rooms)
+	}
+}
 
 // Leave removes the socket from room (socket.leave).
 func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s, room) }
 
-// Rooms lists the socket's rooms, its own id room included.
-func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s) }
+// Rooms lists the socket's rooms, its own id room first; none once it is
+// disconnected.
+func (s *Socket) Rooms() []string {
+	s.mu.Lock()
+	left := s.left
+	s.mu.Unlock()
+	if left {
+		return nil
+	}
+	return s.nsp.adapter.SocketRooms(s)
+}
 
 // To selects rooms for a broadcast that excludes this socket (socket.to).
 func (s *Socket) To(rooms ...string) BroadcastOperator {
@@ -466,6 +484,7 @@ func (s *Socket) onclose(reason string) {
 	s.nsp.remove(s)
 	s.client.remove(s)
 	s.mu.Lock()
+	s.left = true
 	acks := s.acks
 	s.acks = nil
 	disc := s.onDisc

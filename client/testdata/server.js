@@ -11,7 +11,7 @@ const modules = process.env.SOCKETIO_MODULES ||
   path.join(__dirname, "..", "..", "bench", "peers", "node", "node_modules");
 const { Server } = require(path.join(modules, "socket.io"));
 
-const base = { pingInterval: 300, pingTimeout: 200, connectTimeout: 1000, cors: { origin: "*" } };
+const base = { pingInterval: 250, pingTimeout: 750, connectTimeout: 1000, cors: { origin: "*" } };
 
 function app(io) {
   const onConnection = (socket) => {

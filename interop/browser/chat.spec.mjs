@@ -40,6 +40,8 @@ function expect(name, cond, detail) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const started = Date.now();
+const elapsed = () => `+${((Date.now() - started) / 1000).toFixed(3)}s`;
 
 // Functions passed to the page are serialized: they may use their argument
 // but no variable of this script.
@@ -68,9 +70,19 @@ async function waitFor(p, name, fn, arg, describe) {
 async function openPage(browser, name, query) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const p = { name, context, page, errors: [], console: [], bundleStatus: 0 };
+  const p = { name, context, page, errors: [], console: [], ws: [], bundleStatus: 0 };
   page.on("pageerror", (err) => p.errors.push(String(err)));
-  page.on("console", (msg) => p.console.push(`${msg.type()}: ${msg.text()}`));
+  page.on("console", (msg) => p.console.push(`${elapsed()} ${msg.type()}: ${msg.text()}`));
+  // WebSocket traffic as Chromium saw it, printed when an expectation
+  // fails: it tells a failed upgrade from a slow one.
+  page.on("websocket", (ws) => {
+    const note = (what) => p.ws.push(`${elapsed()} ${what}`);
+    note(`open ${ws.url()}`);
+    ws.on("framesent", (f) => note(`> ${String(f.payload).slice(0, 80)}`));
+    ws.on("framereceived", (f) => note(`< ${String(f.payload).slice(0, 80)}`));
+    ws.on("socketerror", (err) => note(`error ${err}`));
+    ws.on("close", () => note("close"));
+  });
   page.on("response", (resp) => {
     if (new URL(resp.url()).pathname === "/socket.io/socket.io.js") p.bundleStatus = resp.status();
   });
@@ -190,6 +202,7 @@ try {
   if (failed > 0) {
     for (const p of all) {
       if (p.console.length) console.log(`--- console of ${p.name}:\n${p.console.join("\n")}`);
+      if (p.ws.length) console.log(`--- WebSocket of ${p.name} (first 40 events):\n${p.ws.slice(0, 40).join("\n")}`);
     }
   }
 } catch (err) {
