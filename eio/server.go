@@ -2,8 +2,8 @@ package eio
 
 import (
 	"crypto/rand"
-	"errors"
 	"encoding/base64"
+	"errors"
 	"hash/maphash"
 	"net/http"
 	"strconv"

@@ -20,7 +20,7 @@ import (
 type echo struct{}
 
 func (echo) OnMessage(c eio.WSConn, binary bool, p []byte) { c.WriteMessage(binary, p) }
-func (echo) OnClose(eio.WSConn, error)                    {}
+func (echo) OnClose(eio.WSConn, error)                     {}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "listen address")
