@@ -80,6 +80,7 @@ type HandshakeError struct {
 	Message string
 }
 
+// Error describes the refusal.
 func (e *HandshakeError) Error() string {
 	if e.Status != 0 {
 		return fmt.Sprintf("client: handshake refused (HTTP %d): %s", e.Status, e.Message)

@@ -354,6 +354,7 @@ type ConnectError struct {
 	Data []byte
 }
 
+// Error formats the message and data.
 func (e *ConnectError) Error() string {
 	var b strings.Builder
 	b.WriteString("client: connection refused: ")

@@ -58,6 +58,16 @@ type FrameHandler interface {
 	OnClose(c WSConn, err error)
 }
 
+// FrameOpener may be implemented by a FrameHandler that must know its
+// connection before the first message arrives. The provider calls OnOpen
+// once, before any OnMessage, on the goroutine that will deliver the
+// messages. This matters when the connection is handed to another
+// goroutine (net/http's WebSocket handover to an event loop): frames may
+// then arrive before Exchange.Upgrade has returned to its caller.
+type FrameOpener interface {
+	OnOpen(c WSConn)
+}
+
 // HeadCopier is implemented by exchanges that can return a copy of the raw
 // request head (request line and headers). A session keeps that compact
 // copy, instead of the parsed *http.Request, and parses it again only when

@@ -6,39 +6,60 @@ import (
 )
 
 // wsHandler binds a WebSocket connection to a session, either as its
-// transport or as an upgrade probe.
-type wsHandler struct{ s *Session }
+// transport or as an upgrade probe. OnOpen registers the connection before
+// its first frame can arrive.
+type wsHandler struct {
+	s     *Session
+	probe bool
+}
 
-// handleUpgrade starts a polling→WebSocket upgrade probe.
+// OnOpen implements FrameOpener.
+func (h *wsHandler) OnOpen(c WSConn) {
+	s := h.s
+	if s == nil {
+		return
+	}
+	if !h.probe {
+		s.mu.Lock()
+		if s.ws == nil {
+			s.ws = c
+			s.transport = WebSocket
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	if s.state == stateOpen && s.probe == nil && s.transport == Polling {
+		s.probe = c
+		if s.upTimer == nil {
+			s.upTimer = s.srv.wheelFor(s.id).NewTimer(s.upgradeTimedOut)
+		}
+		s.upTimer.Reset(s.srv.cfg.UpgradeTimeout)
+	} else {
+		h.s = nil
+	}
+	s.mu.Unlock()
+}
+
+// handleUpgrade starts a polling→WebSocket upgrade probe. The probe is
+// registered by the handler's OnOpen, before any frame is read.
 func (s *Session) handleUpgrade(x Exchange) {
 	s.mu.Lock()
 	refuse := s.state != stateOpen || s.transport != Polling || s.probe != nil || s.srv.cfg.DisableUpgrades
 	s.mu.Unlock()
-	h := &wsHandler{s: s}
+	h := &wsHandler{s: s, probe: true}
+	if refuse {
+		h.s = nil
+	}
 	c, err := x.Upgrade(nil, h)
 	if err != nil {
 		s.srv.refuseUpgrade(x, err)
 		return
 	}
-	if refuse {
-		// engine.io accepts the second WebSocket, then closes it at once.
-		h.s = nil
+	if h.s == nil {
+		// engine.io accepts the extra WebSocket, then closes it at once.
 		c.Close(0)
-		return
 	}
-	s.mu.Lock()
-	if s.state != stateOpen || s.probe != nil {
-		s.mu.Unlock()
-		h.s = nil
-		c.Close(0)
-		return
-	}
-	s.probe = c
-	if s.upTimer == nil {
-		s.upTimer = s.srv.wheelFor(s.id).NewTimer(s.upgradeTimedOut)
-	}
-	s.upTimer.Reset(s.srv.cfg.UpgradeTimeout)
-	s.mu.Unlock()
 }
 
 func (s *Session) upgradeTimedOut() {

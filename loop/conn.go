@@ -505,6 +505,9 @@ func (x *exchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSConn, 
 	c.writeRaw(b.B)
 	outPool.Put(b)
 	c.enterWS(h)
+	if o, ok := h.(eio.FrameOpener); ok {
+		o.OnOpen(c)
+	}
 	return c, nil
 }
 

@@ -81,8 +81,9 @@ type Dialer struct {
 	cli     *gnet.Client
 	handler dialHandler
 
-	mu    sync.Mutex
-	loops map[gnet.EventLoop]*Loop // guarded by mu
+	mu      sync.Mutex
+	loops   map[gnet.EventLoop]*Loop // guarded by mu
+	goConns map[*goConn]struct{}     // TLS connections; guarded by mu
 }
 
 // NewDialer starts cfg.Loops client event loops.
@@ -108,7 +109,23 @@ func NewDialer(cfg DialerConfig) (*Dialer, error) {
 
 // Close closes every connection of the Dialer and stops its event loops.
 // Connections see OnClose with ErrDialerClosed.
-func (d *Dialer) Close() error { return d.cli.Stop() }
+func (d *Dialer) Close() error {
+	d.mu.Lock()
+	gcs := make([]*goConn, 0, len(d.goConns))
+	for c := range d.goConns {
+		gcs = append(gcs, c)
+	}
+	d.mu.Unlock()
+	for _, c := range gcs {
+		c.mu.Lock()
+		if c.closeErr == nil {
+			c.closeErr = ErrDialerClosed
+		}
+		c.mu.Unlock()
+		_ = c.nc.Close()
+	}
+	return d.cli.Stop()
+}
 
 // ErrDialerClosed is the OnClose cause of connections closed by
 // Dialer.Close.
@@ -118,6 +135,7 @@ var ErrDialerClosed = errors.New("loop: dialer closed")
 // answered Status instead of 101.
 type HandshakeError struct{ Status int }
 
+// Error names the status.
 func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("loop: websocket handshake refused with HTTP %d", e.Status)
 }
@@ -289,8 +307,6 @@ func (h *dialHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	return gnet.None
 }
-
-func (h *dialHandler) OnShutdown(gnet.Engine) {}
 
 // clientConn is the client end of a WebSocket connection on an event loop.
 type clientConn struct {
@@ -618,6 +634,12 @@ func (d *Dialer) serveGoroutines(nc net.Conn, pre []byte, h eio.FrameHandler) ei
 	if a := nc.RemoteAddr(); a != nil {
 		c.remote = a.String()
 	}
+	d.mu.Lock()
+	if d.goConns == nil {
+		d.goConns = make(map[*goConn]struct{})
+	}
+	d.goConns[c] = struct{}{}
+	d.mu.Unlock()
 	go c.writeLoop()
 	go c.readLoop(pre)
 	return c
@@ -732,6 +754,9 @@ func (c *goConn) readLoop(pre []byte) {
 	if cause == nil && !clean && rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, net.ErrClosed) {
 		cause = rerr
 	}
+	c.d.mu.Lock()
+	delete(c.d.goConns, c)
+	c.d.mu.Unlock()
 	c.fh.OnClose(c, cause)
 }
 

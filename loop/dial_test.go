@@ -363,3 +363,22 @@ func TestDialTLS(t *testing.T) {
 	d := newTestDialer(t, DialerConfig{TLSConfig: cfg})
 	exercise(t, d, "wss://"+proxy+"/ws", closes)
 }
+
+// TestDialerCloseTLS: Close also ends the goroutine-served connections.
+func TestDialerCloseTLS(t *testing.T) {
+	addr, _ := echoServer(t)
+	proxy, cfg := tlsProxy(t, addr)
+	d, err := NewDialer(DialerConfig{Loops: 1, TLSConfig: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector()
+	if _, err := d.DialWebSocket(context.Background(), "wss://"+proxy+"/", nil, col); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, col.msgs, "greeting")
+	_ = d.Close()
+	if err := recv(t, col.closed, "close"); !errors.Is(err, ErrDialerClosed) {
+		t.Fatalf("close cause %v", err)
+	}
+}

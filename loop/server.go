@@ -186,6 +186,9 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := newConn(h.srv, gc)
 	if ad, ok := gc.Context().(*adoption); ok {
 		c.enterWS(ad.fh)
+		if o, ok := ad.fh.(eio.FrameOpener); ok {
+			o.OnOpen(c)
+		}
 		c.pre = ad.pre
 		ad.c = c
 		if len(c.pre) > 0 {

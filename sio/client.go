@@ -36,6 +36,7 @@ func (c *client) socketLocked(name string) *Socket {
 
 func newClient(srv *Server, sess *eio.Session) *client {
 	c := &client{srv: srv, sess: sess, group: sess.Group() % srv.groups}
+	c.mb.workers = srv.workers
 	c.reasm.MaxAttachmentBytes = srv.cfg.MaxHTTPBufferSize
 	c.ct = srv.wheel.NewTimer(c.connectTimedOut)
 	c.ct.Reset(srv.cfg.ConnectTimeout)

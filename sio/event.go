@@ -112,6 +112,7 @@ type Event struct {
 	socket *Socket
 	id     int64
 	acked  atomic.Bool
+	argBuf [5][]byte // inline room for the name and four arguments
 }
 
 // Socket is the socket the event arrived on.
@@ -137,6 +138,9 @@ func (e *Event) Ack(args ...any) error {
 
 // eventName extracts the event name (first array element) from raw JSON.
 func eventName(raw []byte) (string, error) {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && plainASCII(raw[1:n-1]) {
+		return string(raw[1 : n-1]), nil
+	}
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -150,4 +154,15 @@ func eventName(raw []byte) (string, error) {
 		return "", err
 	}
 	return n.String(), nil
+}
+
+// plainASCII reports whether b is printable ASCII with no JSON escapes, so
+// that its JSON string form is the string itself.
+func plainASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '\\' || c == '"' {
+			return false
+		}
+	}
+	return true
 }

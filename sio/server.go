@@ -23,12 +23,13 @@ import (
 // NewServer, register handlers, then run it with ListenAndServe (on the
 // event loops) or mount it in net/http as an http.Handler.
 type Server struct {
-	cfg    Config
-	engine *eio.Server
-	wheel  *timer.Wheel
-	groups int
-	store  *recoveryStore
-	root   *Namespace
+	cfg     Config
+	engine  *eio.Server
+	wheel   *timer.Wheel
+	groups  int
+	store   *recoveryStore
+	root    *Namespace
+	workers *workerPool
 
 	mu      sync.RWMutex
 	nsps    map[string]*Namespace // guarded by mu
@@ -47,11 +48,12 @@ func NewServer(cfg Config) *Server {
 		groups = runtime.NumCPU()
 	}
 	s := &Server{
-		cfg:    cfg,
-		engine: eio.NewServer(cfg.eioConfig()),
-		wheel:  timer.NewWheel(),
-		groups: groups,
-		nsps:   make(map[string]*Namespace),
+		cfg:     cfg,
+		engine:  eio.NewServer(cfg.eioConfig()),
+		wheel:   timer.NewWheel(),
+		groups:  groups,
+		nsps:    make(map[string]*Namespace),
+		workers: newWorkerPool(),
 	}
 	if cfg.ConnectionStateRecovery != nil {
 		s.store = newRecoveryStore(cfg.ConnectionStateRecovery.MaxDisconnectionDuration)

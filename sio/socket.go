@@ -399,18 +399,20 @@ func (s *Socket) disconnectNamespace() {
 
 // onEvent dispatches one event. Mailbox only.
 func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
-	m, err := newMessage(p.Data, atts, false)
-	if err != nil || len(m.args) == 0 {
+	// The event and its argument views come in one allocation.
+	ev := &Event{socket: s, id: p.ID}
+	args, err := packet.AppendSplitArgs(ev.argBuf[:0], p.Data)
+	if err != nil || len(args) == 0 {
 		s.client.sess.Close()
 		return
 	}
-	name, err := eventName(m.args[0])
+	name, err := eventName(args[0])
 	if err != nil {
 		s.client.sess.Close()
 		return
 	}
-	m.args = m.args[1:]
-	ev := &Event{Message: m, Name: name, socket: s, id: p.ID}
+	ev.Name = name
+	ev.args, ev.atts = args[1:], atts
 	s.mu.Lock()
 	if !s.connected {
 		s.mu.Unlock()
