@@ -33,8 +33,8 @@
 //
 // An Event and its Message own their bytes (one copy per packet is made
 // off the event loop's buffer): they may be kept after the handler
-// returns. Emit copies what it sends before returning, except that []byte
-// attachments of an event that must wait for a connection are copied too.
+// returns. Emit and Event.Ack copy what they send, binary attachments
+// included, before returning: the caller may reuse its buffers.
 //
 // # Locks
 //

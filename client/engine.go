@@ -68,9 +68,6 @@ var wheel = sync.OnceValue(timer.NewWheel)
 // Options.Timeout.
 var ErrTimeout = errors.New("client: timeout")
 
-// errForced is the failure of an attempt aborted by engine.close.
-var errForced = errors.New("client: connection closed by the client")
-
 // HandshakeError is an Engine.IO handshake refused or malformed.
 type HandshakeError struct {
 	// Status is the HTTP status of a refused request, 0 otherwise.

@@ -11,10 +11,13 @@ import (
 	"github.com/sioloop/sioloop/loop"
 )
 
+// ErrServerClosed is returned by ListenAndServe after Close or Shutdown.
+var ErrServerClosed = loop.ErrServerClosed
+
 // ListenAndServe serves on addr from gnet event loops: Socket.IO under
 // Config.Path, and every other path through fallback (nil answers 404),
 // which runs on its own goroutine per request with a buffered response. It
-// blocks until Close or Shutdown, then returns loop.ErrServerClosed.
+// blocks until Close or Shutdown, then returns ErrServerClosed.
 func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 	ls := loop.NewServer(loop.Config{
 		Addr:             addr,

@@ -41,7 +41,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sioloop/sioloop/loop"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -173,7 +172,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	case err := <-errc:
 		// Both servers return a "closed" sentinel once shut down; that is
 		// the expected end, not a failure.
-		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, loop.ErrServerClosed) {
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, sio.ErrServerClosed) {
 			errs = append(errs, err)
 		}
 	case <-sctx.Done():
