@@ -34,6 +34,8 @@ REPEATS=${REPEATS:-3}
 SCALE=${SCALE:-full}
 SRC=${SRC:-127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5}
 OUT=${OUT:-$ROOT/bench/results/$(date +%F-%H%M%S)}
+# Peers are built from their own directories: OUT must not be relative.
+case $OUT in /*) ;; *) OUT=$PWD/$OUT ;; esac
 PORT_BASE=${PORT_BASE:-17000}
 RUN_TIMEOUT=${RUN_TIMEOUT:-15m}
 

@@ -44,35 +44,15 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 	}
 	s.ls = ls
 	s.mu.Unlock()
+	go func() {
+		<-ls.Ready()
+		s.readyOnce.Do(func() { close(s.ready) })
+	}()
 	return ls.Serve()
 }
 
 // Ready returns a channel closed once ListenAndServe listens.
-func (s *Server) Ready() <-chan struct{} {
-	for {
-		s.mu.RLock()
-		ls := s.ls
-		s.mu.RUnlock()
-		if ls != nil {
-			return ls.Ready()
-		}
-		ch := make(chan struct{})
-		go func() {
-			for {
-				s.mu.RLock()
-				ls := s.ls
-				s.mu.RUnlock()
-				if ls != nil {
-					<-ls.Ready()
-					close(ch)
-					return
-				}
-				waitTick()
-			}
-		}()
-		return ch
-	}
-}
+func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // serveBuffered runs an http.Handler for an event-loop request and sends
 // its buffered response.

@@ -31,13 +31,15 @@ type Server struct {
 	root    *Namespace
 	workers *workerPool
 
-	mu      sync.RWMutex
-	nsps    map[string]*Namespace // guarded by mu
-	parents []*ParentNamespace    // guarded by mu
-	onNew   []func(*Namespace)    // guarded by mu
-	ls      *loop.Server          // guarded by mu
-	enroll  *loop.Enroller        // guarded by mu
-	closing bool                  // guarded by mu
+	mu        sync.RWMutex
+	nsps      map[string]*Namespace // guarded by mu
+	parents   []*ParentNamespace    // guarded by mu
+	onNew     []func(*Namespace)    // guarded by mu
+	ready     chan struct{}         // closed once ListenAndServe listens
+	readyOnce sync.Once
+	ls        *loop.Server   // guarded by mu
+	enroll    *loop.Enroller // guarded by mu
+	closing   bool           // guarded by mu
 }
 
 // NewServer returns a server configured by cfg.
@@ -54,6 +56,7 @@ func NewServer(cfg Config) *Server {
 		groups:  groups,
 		nsps:    make(map[string]*Namespace),
 		workers: newWorkerPool(),
+		ready:   make(chan struct{}),
 	}
 	if cfg.ConnectionStateRecovery != nil {
 		s.store = newRecoveryStore(cfg.ConnectionStateRecovery.MaxDisconnectionDuration)

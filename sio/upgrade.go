@@ -3,7 +3,6 @@ package sio
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/sioloop/sioloop/wsframe"
 )
@@ -23,5 +22,3 @@ func appendUpgradeResponse(dst []byte, key string, header http.Header) []byte {
 	}
 	return wsframe.AppendUpgradeResponse(dst, key, extra...)
 }
-
-func waitTick() { time.Sleep(5 * time.Millisecond) }
