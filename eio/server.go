@@ -183,8 +183,9 @@ func (s *Server) handshake(x Exchange, transport string) {
 			s.refuseUpgrade(x, err)
 			return
 		}
-		ss.ws = c
-		ss.transport = WebSocket
+		ss.mu.Lock()
+		ss.setLiveLocked(c)
+		ss.mu.Unlock()
 	}
 	s.mu.Lock()
 	s.sessions[ss.id] = ss

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/valyala/bytebufferpool"
 
@@ -66,6 +67,12 @@ type Session struct {
 	noopNext     bool                       // answer the next GET with a noop; guarded by mu
 	awaitingPong bool                       // guarded by mu
 	closeReason  string                     // guarded by mu
+	// live is the WebSocket transport while the session is open on one,
+	// nil otherwise: SendPrepared's lock-free path for broadcasts. It is
+	// stored under mu, after any packets queued for polling were moved
+	// to the WebSocket, so a send that sees it never overtakes them.
+	live atomic.Pointer[liveWS]
+
 	onMessage    func(data []byte, binary bool)
 	onClose      func(reason string)
 	onUpgrade    func(transport string)
@@ -196,6 +203,12 @@ func (s *Session) SendBinary(b []byte) {
 
 // SendPrepared sends a message encoded once for many sessions.
 func (s *Session) SendPrepared(p *Prepared) {
+	if l := s.live.Load(); l != nil {
+		// The common case of a broadcast: no session lock. The
+		// connection drops writes once it is closing.
+		l.c.WriteFrames(p.frames)
+		return
+	}
 	s.mu.Lock()
 	if s.state == stateOpen {
 		if s.transport == WebSocket {
@@ -206,6 +219,16 @@ func (s *Session) SendPrepared(p *Prepared) {
 		}
 	}
 	s.mu.Unlock()
+}
+
+// liveWS boxes a WSConn for atomic.Pointer.
+type liveWS struct{ c WSConn }
+
+// setLiveLocked publishes the WebSocket transport. Called with mu held.
+func (s *Session) setLiveLocked(c WSConn) {
+	s.ws = c
+	s.transport = WebSocket
+	s.live.Store(&liveWS{c: c})
 }
 
 // Close closes the session from the server side (reason "forced close").
@@ -361,6 +384,7 @@ func (s *Session) closeWith(reason string, notify bool) {
 	}
 	s.state = stateClosing
 	s.closeReason = reason
+	s.live.Store(nil)
 	if s.probe != nil {
 		s.probe.Close(0)
 		s.probe = nil
@@ -416,6 +440,7 @@ func (s *Session) finish(reason string) {
 	}
 	reason = s.closeReason
 	s.state = stateClosed
+	s.live.Store(nil)
 	s.hb.Stop()
 	if s.upTimer != nil {
 		s.upTimer.Stop()

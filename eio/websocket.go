@@ -22,8 +22,7 @@ func (h *wsHandler) OnOpen(c WSConn) {
 	if !h.probe {
 		s.mu.Lock()
 		if s.ws == nil {
-			s.ws = c
-			s.transport = WebSocket
+			s.setLiveLocked(c)
 		}
 		s.mu.Unlock()
 		return
@@ -132,8 +131,8 @@ func (s *Session) completeUpgrade(c WSConn) {
 	if s.upTimer != nil {
 		s.upTimer.Stop()
 	}
-	s.transport = WebSocket
 	s.ws = c
+	s.transport = WebSocket
 	// Packets queued for polling go out first, in order.
 	if s.q != nil {
 		start := 0
@@ -158,6 +157,7 @@ func (s *Session) completeUpgrade(c WSConn) {
 		s.get = nil
 		x.Respond(http.StatusOK, s.pollHeaders(x.Request()), []byte{typeNoop})
 	}
+	s.live.Store(&liveWS{c: c})
 	f := s.onUpgrade
 	s.mu.Unlock()
 	if f != nil {

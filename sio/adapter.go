@@ -175,11 +175,10 @@ func (a *memoryAdapter) Broadcast(text []byte, atts [][]byte, opts *BroadcastOpt
 	p := eio.Prepare(text, atts...)
 	volatile := opts.Volatile
 	a.forEach(opts, func(s *Socket) {
-		sess := s.client.sess
-		if volatile && !sess.Writable() {
+		if volatile && !s.sess.Writable() {
 			return
 		}
-		sess.SendPrepared(p)
+		s.sess.SendPrepared(p)
 	})
 }
 

@@ -50,6 +50,7 @@ type ackFunc func(m Message, err error)
 type Socket struct {
 	nsp    *Namespace
 	client *client
+	sess   *eio.Session // client.sess, one pointer closer for fan-out
 	id     string
 	pid    string
 	auth   json.RawMessage
@@ -72,7 +73,7 @@ type Socket struct {
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
-	s := &Socket{nsp: ns, client: c, id: newID(), auth: auth, issued: time.Now()}
+	s := &Socket{nsp: ns, client: c, sess: c.sess, id: newID(), auth: auth, issued: time.Now()}
 	if c.srv.cfg.ConnectionStateRecovery != nil {
 		s.pid = newID()
 	}
