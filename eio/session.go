@@ -73,9 +73,9 @@ type Session struct {
 	// to the WebSocket, so a send that sees it never overtakes them.
 	live atomic.Pointer[liveWS]
 
-	onMessage    func(data []byte, binary bool)
-	onClose      func(reason string)
-	onUpgrade    func(transport string)
+	onMessage func(data []byte, binary bool)
+	onClose   func(reason string)
+	onUpgrade func(transport string)
 }
 
 func newSession(srv *Server, id string, x Exchange) *Session {
