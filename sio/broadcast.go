@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sioloop/sioloop/sio/internal/packet"
+	"github.com/sioloop/sioloop/internal/packet"
 )
 
 // BroadcastOptions says who receives a broadcast, as socket.io's adapter

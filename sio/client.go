@@ -6,7 +6,7 @@ import (
 
 	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/internal/timer"
-	"github.com/sioloop/sioloop/sio/internal/packet"
+	"github.com/sioloop/sioloop/internal/packet"
 )
 
 // client is one Engine.IO connection and the sockets it opened, one per

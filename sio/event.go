@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/sioloop/sioloop/sio/internal/packet"
+	"github.com/sioloop/sioloop/internal/packet"
 )
 
 // Message is the arguments of an event or an acknowledgement, kept as raw

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sioloop/sioloop/sio/internal/packet"
+	"github.com/sioloop/sioloop/internal/packet"
 )
 
 // Connection state recovery: plain events carry an offset as their last

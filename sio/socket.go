@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sioloop/sioloop/eio"
-	"github.com/sioloop/sioloop/sio/internal/packet"
+	"github.com/sioloop/sioloop/internal/packet"
 )
 
 // Handshake describes the request that opened a socket's connection
