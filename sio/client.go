@@ -5,8 +5,8 @@ import (
 	"sync"
 
 	"github.com/sioloop/sioloop/eio"
-	"github.com/sioloop/sioloop/internal/timer"
 	"github.com/sioloop/sioloop/internal/packet"
+	"github.com/sioloop/sioloop/internal/timer"
 )
 
 // client is one Engine.IO connection and the sockets it opened, one per

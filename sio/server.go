@@ -14,9 +14,9 @@ import (
 
 	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/internal/clientdist"
+	"github.com/sioloop/sioloop/internal/packet"
 	"github.com/sioloop/sioloop/internal/timer"
 	"github.com/sioloop/sioloop/loop"
-	"github.com/sioloop/sioloop/internal/packet"
 )
 
 // Server is a Socket.IO server (socket.io's Server). Create it with
