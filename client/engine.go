@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/sioloop/sioloop/eio"
+	"github.com/sioloop/sioloop/internal/packet"
 	"github.com/sioloop/sioloop/internal/timer"
 	"github.com/sioloop/sioloop/loop"
 )
@@ -90,7 +92,7 @@ type engine struct {
 	ev    engineEvents
 	opts  *Options
 	base  *url.URL // scheme and host of the server
-	reasm reassembler
+	reasm packet.Reassembler
 
 	// Handshake values: written before state becomes stateOpen (under mu),
 	// read-only afterwards.
@@ -119,6 +121,12 @@ type engine struct {
 
 func newEngine(ev engineEvents, opts *Options, base *url.URL) *engine {
 	e := &engine{ev: ev, opts: opts, base: base}
+	// Each attachment is one message of at most MaxMessageBytes, so this
+	// total only guards against overflow; it adds no tighter limit.
+	e.reasm.MaxAttachmentBytes = math.MaxInt64
+	if n := int64(opts.MaxAttachments); n > 0 && opts.MaxMessageBytes <= math.MaxInt64/n {
+		e.reasm.MaxAttachmentBytes = n * opts.MaxMessageBytes
+	}
 	w := wheel()
 	e.hb = w.NewTimer(func() { e.terminate(ReasonPingTimeout, nil) })
 	e.ot = w.NewTimer(func() { e.fail(ErrTimeout) })

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sioloop/sioloop/internal/packet"
 	"github.com/sioloop/sioloop/internal/timer"
 )
 
@@ -226,12 +227,17 @@ func (m *Manager) engineOpen(e *engine) {
 	}
 }
 
+// errPendingText is the client-side rule packet.Reassembler leaves to its
+// caller: socket.io-parser throws (a parse error) on a text packet while a
+// binary packet still waits for attachments.
+var errPendingText = fmt.Errorf("%w: text packet while attachments are pending", packet.ErrInvalid)
+
 // engineMessage implements engineEvents: it decodes a Socket.IO packet,
 // reassembling binary ones, and queues it for its socket. It runs on the
 // transport's goroutine.
 func (m *Manager) engineMessage(e *engine, data []byte, binary bool) {
 	if binary {
-		p, atts, done, err := e.reasm.add(data)
+		done, p, atts, err := e.reasm.Add(data)
 		if err != nil {
 			e.terminate(ReasonParseError, err)
 			return
@@ -241,26 +247,30 @@ func (m *Manager) engineMessage(e *engine, data []byte, binary bool) {
 		}
 		return
 	}
-	if e.reasm.pending() {
+	if e.reasm.Pending() {
 		e.terminate(ReasonParseError, errPendingText)
 		return
 	}
-	p, err := decodePacket(data, m.opts.MaxAttachments)
+	p, err := packet.Decode(data, m.opts.MaxAttachments)
 	if err != nil {
 		e.terminate(ReasonParseError, err)
 		return
 	}
-	if p.typ.binary() {
-		e.reasm.start(p)
+	if p.Type.IsBinary() {
+		// Start refuses bad placeholders, as socket.io-parser's
+		// reconstructPacket does ("illegal attachments").
+		if err := e.reasm.Start(p); err != nil {
+			e.terminate(ReasonParseError, err)
+		}
 		return
 	}
-	p.data = slices.Clone(p.data)
+	p.Data = slices.Clone(p.Data)
 	m.dispatch(e, p, nil)
 }
 
-func (m *Manager) dispatch(e *engine, p packet, atts [][]byte) {
+func (m *Manager) dispatch(e *engine, p packet.Packet, atts [][]byte) {
 	m.mu.Lock()
-	s := m.sockets[p.nsp]
+	s := m.sockets[p.Namespace]
 	_, active := m.active[s]
 	m.mu.Unlock()
 	if s == nil || !active {

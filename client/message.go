@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/sioloop/sioloop/internal/packet"
 )
 
 // Message is the arguments of an event or an acknowledgement, kept as raw
@@ -20,7 +22,7 @@ func newMessage(data []byte, atts [][]byte) (Message, error) {
 	if data == nil {
 		return Message{atts: atts}, nil
 	}
-	args, err := splitArray(data)
+	args, err := packet.SplitArgs(data)
 	if err != nil {
 		return Message{}, err
 	}
@@ -53,7 +55,7 @@ func (m *Message) Binary(i int) ([]byte, bool) {
 	if i < 0 || i >= len(m.args) || len(m.atts) == 0 {
 		return nil, false
 	}
-	if n, ok := placeholderNum(m.args[i]); ok && n < len(m.atts) {
+	if n, ok := packet.IsPlaceholder(m.args[i]); ok && n < len(m.atts) {
 		return m.atts[n], true
 	}
 	return nil, false
@@ -102,7 +104,7 @@ func (m *Message) decodeArg(i int, p any) error {
 	if err := dec.Decode(&v); err != nil {
 		return err
 	}
-	v = resolve(v, m.atts, 0)
+	v = packet.Resolve(v, m.atts)
 	if ap, ok := p.(*any); ok {
 		*ap = v
 		return nil
@@ -112,64 +114,6 @@ func (m *Message) decodeArg(i int, p any) error {
 		return err
 	}
 	return json.Unmarshal(b, p)
-}
-
-// placeholderNum reports whether raw is exactly a placeholder object with
-// a valid num, and returns num.
-func placeholderNum(raw []byte) (int, bool) {
-	if len(raw) == 0 || raw[0] != '{' || !bytes.Contains(raw, []byte(`"_placeholder"`)) {
-		return 0, false
-	}
-	var ph struct {
-		Placeholder bool            `json:"_placeholder"`
-		Num         json.RawMessage `json:"num"`
-	}
-	if json.Unmarshal(raw, &ph) != nil || !ph.Placeholder {
-		return 0, false
-	}
-	return indexOf(ph.Num)
-}
-
-// indexOf parses an attachment index: an integer-valued, non-negative JSON
-// number (socket.io-parser refuses anything else, CVE-2022-2421).
-func indexOf(num []byte) (int, bool) {
-	var f float64
-	if len(num) == 0 || (num[0] != '-' && !isDigit(num[0])) || json.Unmarshal(num, &f) != nil {
-		return 0, false
-	}
-	if f < 0 || f != float64(int(f)) || f >= 1<<31 {
-		return 0, false
-	}
-	return int(f), true
-}
-
-// maxResolveDepth bounds resolve's recursion; encoding/json refuses
-// deeper input anyway.
-const maxResolveDepth = 10000
-
-// resolve replaces placeholder maps in v by their attachments.
-func resolve(v any, atts [][]byte, depth int) any {
-	if depth > maxResolveDepth {
-		return v
-	}
-	switch x := v.(type) {
-	case []any:
-		for i, e := range x {
-			x[i] = resolve(e, atts, depth+1)
-		}
-	case map[string]any:
-		if ph, ok := x["_placeholder"].(bool); ok && ph {
-			if n, ok := x["num"].(json.Number); ok {
-				if i, ok := indexOf([]byte(n)); ok && i < len(atts) {
-					return atts[i]
-				}
-			}
-		}
-		for k, e := range x {
-			x[k] = resolve(e, atts, depth+1)
-		}
-	}
-	return v
 }
 
 // Event is one event received from the server.
@@ -186,7 +130,7 @@ type Event struct {
 func (e *Event) Socket() *Socket { return e.socket }
 
 // HasAck reports whether the server asked for an acknowledgement.
-func (e *Event) HasAck() bool { return e.id != noID }
+func (e *Event) HasAck() bool { return e.id != packet.NoID }
 
 // Ack answers the server's acknowledgement request with args ([]byte
 // values travel as binary attachments). It is a no-op when the server
@@ -194,7 +138,7 @@ func (e *Event) HasAck() bool { return e.id != noID }
 // ErrAlreadyAcked. It may be called after the handler returned, from any
 // goroutine.
 func (e *Event) Ack(args ...any) error {
-	if e.id == noID {
+	if e.id == packet.NoID {
 		return nil
 	}
 	if e.acked.Swap(true) {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+
+	"github.com/sioloop/sioloop/internal/packet"
 )
 
 // Errors of Socket methods.
@@ -91,7 +93,7 @@ type Socket struct {
 }
 
 type packetWithAtt struct {
-	p    packet
+	p    packet.Packet
 	atts [][]byte
 }
 
@@ -253,7 +255,7 @@ func (s *Socket) Disconnect() {
 	s.mu.Unlock()
 	if was && e != nil {
 		b := bufPool.Get()
-		b.B = appendPacket(b.B[:0], &packet{typ: pDisconnect, nsp: s.nsp, id: noID})
+		b.B = packet.AppendEncode(b.B[:0], &packet.Packet{Type: packet.Disconnect, Namespace: s.nsp, ID: packet.NoID})
 		_ = e.send(b.B, nil)
 		bufPool.Put(b)
 	}
@@ -329,55 +331,60 @@ func (v VolatileEmitter) Emit(name string, args ...any) error {
 // answer's callback and returns the ack id.
 func (s *Socket) emit(name string, args []any, volatile bool, ack func(Message, error)) (int64, error) {
 	if reservedEvents[name] {
-		return noID, ErrReservedEvent
+		return packet.NoID, ErrReservedEvent
 	}
 	b := bufPool.Get()
 	defer bufPool.Put(b)
-	body, atts, err := appendArgs(b.B[:0], true, name, args)
+	if name == "" {
+		// AppendArgs takes "" for "no name" (an ack); an event named ""
+		// still carries it, as socket.io-client sends it.
+		args = append([]any{""}, args...)
+	}
+	body, atts, err := packet.AppendArgs(b.B[:0], name, args)
 	if err != nil {
-		return noID, err
+		return packet.NoID, err
 	}
 	b.B = body
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := packet{typ: pEvent, nsp: s.nsp, id: noID, data: body}
+	p := packet.Packet{Type: packet.Event, Namespace: s.nsp, ID: packet.NoID, Data: body}
 	if ack != nil {
-		p.id = s.ids
+		p.ID = s.ids
 		s.ids++
 	}
 	if len(atts) > 0 {
-		p.typ, p.atts = pBinaryEvent, len(atts)
+		p.Type, p.Attachments = packet.BinaryEvent, len(atts)
 	}
-	text := appendPacket(nil, &p)
+	text := packet.AppendEncode(nil, &p)
 	if volatile {
 		if s.connected && s.eng != nil && s.eng.writable() {
 			_ = s.eng.send(text, atts)
 		}
-		return noID, nil
+		return packet.NoID, nil
 	}
 	if s.connected && s.eng != nil {
 		if err := s.eng.send(text, atts); err == nil {
 			if ack != nil {
-				s.addAck(p.id, &ackEntry{f: ack, sent: true})
+				s.addAck(p.ID, &ackEntry{f: ack, sent: true})
 			}
-			return p.id, nil
+			return p.ID, nil
 		}
 		// The connection just ended; the disconnect is on its way to the
 		// mailbox. Keep the packet for the next connection.
 	}
 	if len(s.sendBuf) >= s.opts.MaxBuffered {
-		return noID, ErrBufferFull
+		return packet.NoID, ErrBufferFull
 	}
 	if ack != nil {
-		s.addAck(p.id, &ackEntry{f: ack})
+		s.addAck(p.ID, &ackEntry{f: ack})
 	}
 	// The attachments alias the caller's slices, which may change once
 	// Emit returns: copy them.
 	for i, a := range atts {
 		atts[i] = bytes.Clone(a)
 	}
-	s.sendBuf = append(s.sendBuf, outPacket{text: text, atts: atts, id: p.id})
-	return p.id, nil
+	s.sendBuf = append(s.sendBuf, outPacket{text: text, atts: atts, id: p.ID})
+	return p.ID, nil
 }
 
 // addAck registers an ack callback. Called with mu held.
@@ -392,15 +399,15 @@ func (s *Socket) addAck(id int64, a *ackEntry) {
 func (s *Socket) sendAck(id int64, args []any) error {
 	b := bufPool.Get()
 	defer bufPool.Put(b)
-	body, atts, err := appendArgs(b.B[:0], false, "", args)
+	body, atts, err := packet.AppendArgs(b.B[:0], "", args)
 	if err != nil {
 		return err
 	}
-	p := packet{typ: pAck, nsp: s.nsp, id: id, data: body}
+	p := packet.Packet{Type: packet.Ack, Namespace: s.nsp, ID: id, Data: body}
 	if len(atts) > 0 {
-		p.typ, p.atts = pBinaryAck, len(atts)
+		p.Type, p.Attachments = packet.BinaryAck, len(atts)
 	}
-	text := appendPacket(nil, &p)
+	text := packet.AppendEncode(nil, &p)
 	b.B = body
 	s.mu.Lock()
 	e, ok := s.eng, s.connected
@@ -430,8 +437,11 @@ func (s *Socket) sendConnect(e *engine) {
 	}
 	var data []byte
 	if auth != nil {
-		b, atts, err := appendValue(nil, auth, nil, 0)
-		b = bytes.TrimSpace(b)
+		// Encoded as a one-element argument array, brackets dropped.
+		b, atts, err := packet.AppendArgs(nil, "", []any{auth})
+		if err == nil {
+			b = bytes.TrimSpace(b[1 : len(b)-1])
+		}
 		if err != nil || len(b) == 0 || b[0] != '{' || len(atts) > 0 {
 			if err == nil {
 				err = errors.New("client: auth must encode to a JSON object without binary")
@@ -448,9 +458,9 @@ func (s *Socket) sendConnect(e *engine) {
 	if pid != "" {
 		// Object.assign({pid, offset}, auth): the recovery fields first, so
 		// that auth's own keys win, as with the JS client.
-		m := appendString(append([]byte(nil), `{"pid":`...), pid)
+		m := packet.AppendQuote(append([]byte(nil), `{"pid":`...), pid)
 		if offset != "" {
-			m = appendString(append(m, `,"offset":`...), offset)
+			m = packet.AppendQuote(append(m, `,"offset":`...), offset)
 		}
 		if data != nil {
 			if inner := bytes.TrimSpace(data[1 : len(data)-1]); len(inner) > 0 {
@@ -459,24 +469,24 @@ func (s *Socket) sendConnect(e *engine) {
 		}
 		data = append(m, '}')
 	}
-	p := packet{typ: pConnect, nsp: s.nsp, id: noID, data: data}
-	_ = e.send(appendPacket(nil, &p), nil)
+	p := packet.Packet{Type: packet.Connect, Namespace: s.nsp, ID: packet.NoID, Data: data}
+	_ = e.send(packet.AppendEncode(nil, &p), nil)
 }
 
 // onPacket handles one packet for this namespace from connection e.
-func (s *Socket) onPacket(e *engine, p packet, atts [][]byte) {
-	switch p.typ {
-	case pConnect:
+func (s *Socket) onPacket(e *engine, p packet.Packet, atts [][]byte) {
+	switch p.Type {
+	case packet.Connect:
 		var d struct {
 			SID string `json:"sid"`
 			PID string `json:"pid"`
 		}
-		if p.data == nil || json.Unmarshal(p.data, &d) != nil || d.SID == "" {
+		if p.Data == nil || json.Unmarshal(p.Data, &d) != nil || d.SID == "" {
 			s.onConnectFailure(errors.New("client: CONNECT answer without sid (a Socket.IO v2 server?)"), false)
 			return
 		}
 		s.onConnect(e, d.SID, d.PID)
-	case pEvent, pBinaryEvent:
+	case packet.Event, packet.BinaryEvent:
 		s.mu.Lock()
 		if !s.connected {
 			s.recvBuf = append(s.recvBuf, packetWithAtt{p, atts})
@@ -485,17 +495,17 @@ func (s *Socket) onPacket(e *engine, p packet, atts [][]byte) {
 		}
 		s.mu.Unlock()
 		s.onEvent(p, atts)
-	case pAck, pBinaryAck:
+	case packet.Ack, packet.BinaryAck:
 		s.mu.Lock()
-		a := s.acks[p.id]
-		delete(s.acks, p.id)
+		a := s.acks[p.ID]
+		delete(s.acks, p.ID)
 		s.mu.Unlock()
 		if a == nil {
 			return // unknown id: ignored, as socket.io-client does
 		}
-		m, err := newMessage(p.data, atts)
+		m, err := newMessage(p.Data, atts)
 		a.f(m, err)
-	case pDisconnect:
+	case packet.Disconnect:
 		s.mu.Lock()
 		was := s.connected
 		s.eng, s.connected, s.id = nil, false, ""
@@ -504,16 +514,16 @@ func (s *Socket) onPacket(e *engine, p packet, atts [][]byte) {
 		if was {
 			s.fireDisconnect(ReasonServerDisconnect)
 		}
-	case pConnectError:
+	case packet.ConnectError:
 		ce := &ConnectError{}
-		if len(p.data) > 0 && p.data[0] == '"' {
-			_ = json.Unmarshal(p.data, &ce.Message)
-		} else if p.data != nil {
+		if len(p.Data) > 0 && p.Data[0] == '"' {
+			_ = json.Unmarshal(p.Data, &ce.Message)
+		} else if p.Data != nil {
 			var d struct {
 				Message string          `json:"message"`
 				Data    json.RawMessage `json:"data"`
 			}
-			_ = json.Unmarshal(p.data, &d)
+			_ = json.Unmarshal(p.Data, &d)
 			ce.Message, ce.Data = d.Message, d.Data
 		}
 		s.m.deactivate(s)
@@ -548,7 +558,7 @@ func (s *Socket) onConnect(e *engine, sid, pid string) {
 			if e.send(p.text, p.atts) != nil {
 				break
 			}
-			if a := s.acks[p.id]; p.id != noID && a != nil {
+			if a := s.acks[p.id]; p.id != packet.NoID && a != nil {
 				a.sent = true
 			}
 			s.sendBuf = s.sendBuf[1:]
@@ -568,8 +578,8 @@ func (s *Socket) onConnect(e *engine, sid, pid string) {
 }
 
 // onEvent runs the handlers of one event.
-func (s *Socket) onEvent(p packet, atts [][]byte) {
-	m, err := newMessage(p.data, atts)
+func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
+	m, err := newMessage(p.Data, atts)
 	if err != nil || len(m.args) == 0 {
 		return
 	}
@@ -578,7 +588,7 @@ func (s *Socket) onEvent(p packet, atts [][]byte) {
 		return
 	}
 	m.args = m.args[1:]
-	ev := &Event{Message: m, Name: name, socket: s, id: p.id}
+	ev := &Event{Message: m, Name: name, socket: s, id: p.ID}
 	s.mu.Lock()
 	if s.pid != "" && len(m.args) > 0 {
 		// Connection state recovery: the server appends an offset to its
