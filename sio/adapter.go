@@ -56,7 +56,13 @@ type memoryAdapter struct {
 func NewMemoryAdapter(ns *Namespace) Adapter { return newMemoryAdapter(ns) }
 
 func newMemoryAdapter(ns *Namespace) *memoryAdapter {
-	return &memoryAdapter{nsp: ns, hub: hub.New[*Socket](ns.srv.groups)}
+	hooks := hub.Hooks[*Socket]{
+		OnCreateRoom: func(room string) { ns.rooms.fire(&ns.rooms.create, room, "") },
+		OnDeleteRoom: func(room string) { ns.rooms.fire(&ns.rooms.del, room, "") },
+		OnJoinRoom:   func(room string, s *Socket) { ns.rooms.fire(&ns.rooms.join, room, s.id) },
+		OnLeaveRoom:  func(room string, s *Socket) { ns.rooms.fire(&ns.rooms.leave, room, s.id) },
+	}
+	return &memoryAdapter{nsp: ns, hub: hub.NewWithHooks[*Socket](ns.srv.groups, hooks)}
 }
 
 // Each socket is in a room named by its id (socket.io's default). Those

@@ -44,6 +44,7 @@ type Namespace struct {
 	adapter Adapter
 	parent  *ParentNamespace
 	ackIDs  atomic.Int64
+	rooms   roomListeners
 
 	mu      sync.RWMutex
 	sockets map[string]*Socket    // connected sockets by id; guarded by mu
@@ -109,6 +110,9 @@ func (n *Namespace) add(s *Socket) {
 	n.sockets[s.id] = s
 	n.mu.Unlock()
 	n.adapter.AddAll(s, []string{s.id})
+	// The socket's own room is not stored in the hub; announce it here.
+	n.rooms.fire(&n.rooms.create, s.id, "")
+	n.rooms.fire(&n.rooms.join, s.id, s.id)
 }
 
 func (n *Namespace) fireConnection(s *Socket) {
@@ -125,6 +129,8 @@ func (n *Namespace) fireConnection(s *Socket) {
 
 func (n *Namespace) remove(s *Socket) {
 	n.adapter.DelAll(s)
+	n.rooms.fire(&n.rooms.leave, s.id, s.id)
+	n.rooms.fire(&n.rooms.del, s.id, "")
 	n.mu.Lock()
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
