@@ -10,6 +10,7 @@ type RequestError struct {
 	Message string
 }
 
+// Error implements error.
 func (e *RequestError) Error() string { return "eio: " + e.Message }
 
 func (e *RequestError) body() []byte {
