@@ -53,6 +53,15 @@ func (s *Session) handleGet(x Exchange) {
 // packet in a response of its own.
 func (s *Session) poll(x Exchange, _ http.Header) {
 	s.mu.Lock()
+	// handleGet checked these without holding the lock until now: a probe
+	// may have asked to release this poll, or the upgrade may have
+	// completed, in between. Parking the GET then would stall the client.
+	if s.state == stateOpen && (s.noopNext || s.transport != Polling) {
+		s.noopNext = false
+		s.mu.Unlock()
+		x.Respond(http.StatusOK, s.pollHeaders(x.Request()), []byte{typeNoop})
+		return
+	}
 	s.get = x
 	if s.state == stateClosing {
 		if len(s.recs) > 0 {
