@@ -545,7 +545,11 @@ func TestSIOPingTimeout(t *testing.T) {
 			if r := rec.wait(t, "disconnect", 1, 3*time.Second); r[0] != sio.ReasonPingTimeout {
 				t.Errorf("server reason %q after %s ms, want %q", r[0], rec.get("after"), sio.ReasonPingTimeout)
 			}
-			checkPingDeadline(t, rec.get("after")[0], interval+timeout, 150*time.Millisecond)
+			// OnConnection runs an unknown CONNECT round trip after the
+			// heartbeat started (hundreds of ms under -race over polling), so
+			// only the upper bound means something here; TestEIOPingTimeout
+			// checks the deadline from the session's own start.
+			checkPingDeadline(t, rec.get("after")[0], interval+timeout, interval+timeout)
 			if got.PingsIgnored != 1 {
 				t.Errorf("client ignored %d pings before the drop, want 1", got.PingsIgnored)
 			}
@@ -559,10 +563,8 @@ func TestSIOPingTimeout(t *testing.T) {
 // checkPingDeadline checks that a silent client was dropped at
 // pingInterval+pingTimeout after its handshake: no earlier than early before
 // it, and late only by scheduling slack (generous for -race on a shared
-// machine). Socket.IO tests measure from OnConnection, which runs one
-// CONNECT round trip after the Engine.IO session (and its heartbeat)
-// started, so they allow that round trip as early; Engine.IO tests measure
-// from the session's own start and allow only timer granularity.
+// machine). Engine.IO tests measure from the session's own start and allow
+// only timer granularity as early.
 func checkPingDeadline(t *testing.T, afterMs string, want, early time.Duration) {
 	t.Helper()
 	var ms int64
