@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sync/atomic"
@@ -52,13 +51,10 @@ func (m *Message) Args() []json.RawMessage {
 
 // Binary returns argument i when it is a binary attachment.
 func (m *Message) Binary(i int) ([]byte, bool) {
-	if i < 0 || i >= len(m.args) || len(m.atts) == 0 {
+	if i < 0 || i >= len(m.args) {
 		return nil, false
 	}
-	if n, ok := packet.IsPlaceholder(m.args[i]); ok && n < len(m.atts) {
-		return m.atts[n], true
-	}
-	return nil, false
+	return packet.BinaryArg(m.args[i], m.atts)
 }
 
 // Attachments returns the binary attachments in order.
@@ -84,36 +80,7 @@ func (m *Message) Decode(ptrs ...any) error {
 }
 
 func (m *Message) decodeArg(i int, p any) error {
-	raw := m.args[i]
-	if bp, ok := p.(*[]byte); ok {
-		if b, ok := m.Binary(i); ok {
-			*bp = b
-			return nil
-		}
-	}
-	if len(m.atts) == 0 || !bytes.Contains(raw, []byte(`"_placeholder"`)) {
-		return json.Unmarshal(raw, p)
-	}
-	// Resolve placeholders in a generic tree: into *any the attachments
-	// appear as []byte; for other targets the tree is re-encoded, which
-	// turns them into base64 strings that encoding/json decodes into
-	// []byte fields.
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return err
-	}
-	v = packet.Resolve(v, m.atts)
-	if ap, ok := p.(*any); ok {
-		*ap = v
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, p)
+	return packet.DecodeArg(m.args[i], m.atts, p)
 }
 
 // Event is one event received from the server.
@@ -145,19 +112,4 @@ func (e *Event) Ack(args ...any) error {
 		return ErrAlreadyAcked
 	}
 	return e.socket.sendAck(e.id, args)
-}
-
-// eventName reads the first element of an event: a string, or a number
-// (socket.io accepts numeric names).
-func eventName(raw []byte) (string, error) {
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err
-	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return "", err
-	}
-	return n.String(), nil
 }

@@ -583,7 +583,7 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 	if err != nil || len(m.args) == 0 {
 		return
 	}
-	name, err := eventName(m.args[0])
+	name, err := packet.EventName(m.args[0])
 	if err != nil {
 		return
 	}

@@ -53,10 +53,7 @@ func (m *Message) Binary(i int) ([]byte, bool) {
 	if i < 0 || i >= len(m.args) {
 		return nil, false
 	}
-	if n, ok := packet.IsPlaceholder(m.args[i]); ok && n < len(m.atts) {
-		return m.atts[n], true
-	}
-	return nil, false
+	return packet.BinaryArg(m.args[i], m.atts)
 }
 
 // Attachments returns the binary attachments in order.
@@ -82,25 +79,7 @@ func (m *Message) Decode(ptrs ...any) error {
 }
 
 func (m *Message) decodeArg(i int, p any) error {
-	raw := m.args[i]
-	if bp, ok := p.(*[]byte); ok {
-		if b, ok := m.Binary(i); ok {
-			*bp = b
-			return nil
-		}
-	}
-	if len(m.atts) == 0 {
-		return json.Unmarshal(raw, p)
-	}
-	if ap, ok := p.(*any); ok {
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
-		*ap = packet.Resolve(v, m.atts)
-		return nil
-	}
-	return json.Unmarshal(packet.SubstituteBase64(raw, m.atts), p)
+	return packet.DecodeArg(m.args[i], m.atts, p)
 }
 
 // Event is one event received from a client. It is valid only until its
@@ -134,35 +113,4 @@ func (e *Event) Ack(args ...any) error {
 		return ErrAlreadyAcked
 	}
 	return e.socket.sendAck(e.id, args)
-}
-
-// eventName extracts the event name (first array element) from raw JSON.
-func eventName(raw []byte) (string, error) {
-	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && plainASCII(raw[1:n-1]) {
-		return string(raw[1 : n-1]), nil
-	}
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", err
-		}
-		return s, nil
-	}
-	// socket.io accepts numeric event names.
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return "", err
-	}
-	return n.String(), nil
-}
-
-// plainASCII reports whether b is printable ASCII with no JSON escapes, so
-// that its JSON string form is the string itself.
-func plainASCII(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c >= 0x7f || c == '\\' || c == '"' {
-			return false
-		}
-	}
-	return true
 }

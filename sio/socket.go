@@ -407,7 +407,7 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 		s.client.sess.Close()
 		return
 	}
-	name, err := eventName(args[0])
+	name, err := packet.EventName(args[0])
 	if err != nil {
 		s.client.sess.Close()
 		return
