@@ -221,6 +221,19 @@ func (s *Session) SendPrepared(p *Prepared) {
 	s.mu.Unlock()
 }
 
+// SendPreparedBatch sends several prepared messages in order; frames must
+// be the concatenation of their Frames(). A session open on a WebSocket
+// takes frames in one write.
+func (s *Session) SendPreparedBatch(frames []byte, ps []*Prepared) {
+	if l := s.live.Load(); l != nil {
+		l.c.WriteFrames(frames)
+		return
+	}
+	for _, p := range ps {
+		s.SendPrepared(p)
+	}
+}
+
 // liveWS boxes a WSConn for atomic.Pointer.
 type liveWS struct{ c WSConn }
 

@@ -255,3 +255,23 @@ func (h *Hub[M]) eachMerged(sc *scratch[M], sel *Selector[M], fn func(int, []M))
 	clear(sc.excl)
 	clear(sc.seen)
 }
+
+// Snapshot returns the recipients of a selection of one room (or everyone)
+// with no Except rooms, bucketed by group (index g holds the members whose
+// Group() is g), and true. The result is an immutable snapshot: it stays
+// valid after the call and may be kept (a deferred broadcast walks it
+// later), but must not be modified; ExceptMember is not applied. Other
+// selections report false: use ForEachGroup. A room that does not exist
+// yields nil, true. Safe from any goroutine; it does not allocate.
+func (h *Hub[M]) Snapshot(sel *Selector[M]) ([][]M, bool) {
+	if sel != nil && (len(sel.Rooms) > 1 || len(sel.Except) > 0) {
+		return nil, false
+	}
+	r := &h.all
+	if sel != nil && len(sel.Rooms) == 1 {
+		if r = h.lookup(sel.Rooms[0]); r == nil {
+			return nil, true
+		}
+	}
+	return r.load(h.groups).groups, true
+}

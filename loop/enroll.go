@@ -73,5 +73,8 @@ func (e *Enroller) Enroll(nc net.Conn, rd *bufio.Reader, fh eio.FrameHandler) (e
 	return ad.c, nil
 }
 
+// Loop returns the loop with index i, or nil (see Server.Loop).
+func (e *Enroller) Loop(i int) *Loop { return e.srv.Loop(i) }
+
 // Stop closes every enrolled connection.
 func (e *Enroller) Stop(context.Context) { _ = e.cli.Stop() }

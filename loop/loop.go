@@ -3,6 +3,7 @@ package loop
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -11,28 +12,59 @@ import (
 // loop to network I/O; the rest is picked up by a fresh task.
 const maxRounds = 8
 
-// Loop is the per-event-loop work queue. Tasks and dirty connections posted
-// from any goroutine are drained by a single gnet task, so bursts coalesce.
+// Op is work queued on a Loop with Defer. Ops run on the loop goroutine one
+// at a time, in the order they were queued.
+type Op interface{ Run() }
+
+// Merger is an Op that can absorb the op queued right after it, so that
+// one Run does the work of both (a broadcast walking its recipients once
+// for several messages). Merge reports whether next was absorbed; an
+// absorbed op is not run on its own.
+type Merger interface {
+	Op
+	Merge(next Op) bool
+}
+
+// funcOp adapts a func to Op; a func value is pointer-shaped, so the
+// conversion does not allocate.
+type funcOp func()
+
+func (f funcOp) Run() { f() }
+
+// Loop is the per-event-loop work queue. Ops and dirty connections posted
+// from any goroutine are drained by a single gnet task, so bursts coalesce:
+// ops queued while the loop writes are run (and merged) together, then
+// every connection they dirtied is written once.
 type Loop struct {
 	el    gnet.EventLoop
 	index int
 
-	mu        sync.Mutex
-	tasks     []func() // guarded by mu
-	dirty     []*conn  // guarded by mu
-	scheduled bool     // a drain task is queued or running; guarded by mu
+	// pending counts ops queued and not yet finished. A writer that must
+	// stay ordered behind queued ops (see Pending) reads it without a lock.
+	pending atomic.Int64
 
-	spareTasks []func() // loop-only
-	spareDirty []*conn  // loop-only
+	mu        sync.Mutex
+	ops       []Op    // guarded by mu
+	dirty     []*conn // guarded by mu
+	scheduled bool    // a drain task is queued or running; guarded by mu
+
+	spareOps   []Op    // loop-only
+	spareDirty []*conn // loop-only
 }
 
 // Index is the loop's position among the server's loops.
 func (l *Loop) Index() int { return l.index }
 
-// Post runs f on the loop goroutine. Safe from any goroutine.
-func (l *Loop) Post(f func()) {
+// Post runs f on the loop goroutine, in order with Defer. Safe from any
+// goroutine.
+func (l *Loop) Post(f func()) { l.Defer(funcOp(f)) }
+
+// Defer queues op to run on the loop goroutine after every op queued
+// before it. Safe from any goroutine, including ops themselves.
+func (l *Loop) Defer(op Op) {
+	l.pending.Add(1)
 	l.mu.Lock()
-	l.tasks = append(l.tasks, f)
+	l.ops = append(l.ops, op)
 	wake := !l.scheduled
 	l.scheduled = true
 	l.mu.Unlock()
@@ -40,6 +72,11 @@ func (l *Loop) Post(f func()) {
 		l.wake()
 	}
 }
+
+// Pending reports whether ops are queued or running. A goroutine that
+// queued an op and then writes to a connection directly would overtake it;
+// it checks Pending first and queues the write as an op instead.
+func (l *Loop) Pending() bool { return l.pending.Load() > 0 }
 
 func (l *Loop) markDirty(c *conn) {
 	l.mu.Lock()
@@ -54,9 +91,11 @@ func (l *Loop) markDirty(c *conn) {
 
 func (l *Loop) wake() {
 	if err := l.el.Execute(context.Background(), l); err != nil {
-		// The loop is shutting down; nothing will run again. Drop the work.
+		// The loop is shutting down; nothing will run again. Drop the
+		// work, and stop ordering writes behind it.
 		l.mu.Lock()
-		l.tasks, l.dirty, l.scheduled = nil, nil, false
+		l.pending.Add(-int64(len(l.ops)))
+		l.ops, l.dirty, l.scheduled = nil, nil, false
 		l.mu.Unlock()
 	}
 }
@@ -65,25 +104,37 @@ func (l *Loop) wake() {
 func (l *Loop) Run(context.Context) error {
 	for round := 0; round < maxRounds; round++ {
 		l.mu.Lock()
-		tasks, dirty := l.tasks, l.dirty
-		if len(tasks) == 0 && len(dirty) == 0 {
+		ops, dirty := l.ops, l.dirty
+		if len(ops) == 0 && len(dirty) == 0 {
 			l.scheduled = false
 			l.mu.Unlock()
 			return nil
 		}
-		l.tasks, l.dirty = l.spareTasks, l.spareDirty
+		l.ops, l.dirty = l.spareOps, l.spareDirty
 		l.mu.Unlock()
-		for i, f := range tasks {
-			f()
-			tasks[i] = nil
-		}
+		runOps(ops)
+		l.pending.Add(-int64(len(ops)))
+		clear(ops)
 		for i, c := range dirty {
 			c.flush()
 			dirty[i] = nil
 		}
-		l.spareTasks, l.spareDirty = tasks[:0], dirty[:0]
+		l.spareOps, l.spareDirty = ops[:0], dirty[:0]
 	}
 	// Still busy: let the loop poll the network, then continue.
 	l.wake()
 	return nil
+}
+
+// runOps runs ops in order, letting each Merger absorb the ops after it.
+func runOps(ops []Op) {
+	for i := 0; i < len(ops); i++ {
+		op := ops[i]
+		if m, ok := op.(Merger); ok {
+			for i+1 < len(ops) && m.Merge(ops[i+1]) {
+				i++
+			}
+		}
+		op.Run()
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -93,6 +94,7 @@ type Server struct {
 	ready   chan struct{}
 	loops   map[gnet.EventLoop]*Loop // guarded by mu
 	order   []*Loop                  // guarded by mu
+	byIndex atomic.Pointer[[]*Loop]  // copy of order for lock-free Loop
 	wheel   *timer.Wheel             // idle deadlines of HTTP connections
 }
 
@@ -151,6 +153,17 @@ func (s *Server) Connections() int {
 	return s.eng.CountConnections()
 }
 
+// Loop returns the loop with index i (the Group of its connections), or
+// nil if no connection has used it yet. Safe from any goroutine; it takes
+// no lock.
+func (s *Server) Loop(i int) *Loop {
+	all := s.byIndex.Load()
+	if all == nil || i < 0 || i >= len(*all) {
+		return nil
+	}
+	return (*all)[i]
+}
+
 // loopFor maps a gnet loop to its Loop, creating it on first use.
 func (s *Server) loopFor(el gnet.EventLoop) *Loop {
 	s.mu.Lock()
@@ -160,6 +173,8 @@ func (s *Server) loopFor(el gnet.EventLoop) *Loop {
 		l = &Loop{el: el, index: len(s.order)}
 		s.loops[el] = l
 		s.order = append(s.order, l)
+		all := append([]*Loop(nil), s.order...)
+		s.byIndex.Store(&all)
 	}
 	return l
 }

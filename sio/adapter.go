@@ -179,12 +179,29 @@ func (a *memoryAdapter) selector(opts *BroadcastOptions) *hub.Selector[*Socket] 
 
 func (a *memoryAdapter) Broadcast(text []byte, atts [][]byte, opts *BroadcastOptions) {
 	p := eio.Prepare(text, atts...)
+	if a.plain(opts) {
+		if groups, ok := a.hub.Snapshot(a.selector(opts)); ok {
+			// One room or everyone: hand each loop its share (ordered.go).
+			for g, ms := range groups {
+				if len(ms) == 0 {
+					continue
+				}
+				op := newBroadcastOp(ms[:len(ms):len(ms)], opts.ExceptSocket, opts.Volatile, p)
+				if l := a.nsp.srv.loopOf(g); l != nil {
+					l.Defer(op)
+				} else {
+					op.Run()
+				}
+			}
+			return
+		}
+	}
 	volatile := opts.Volatile
 	a.forEach(opts, func(s *Socket) {
 		if volatile && !s.sess.Writable() {
 			return
 		}
-		s.sess.SendPrepared(p)
+		s.client.sendPrepared(p)
 	})
 }
 
@@ -203,7 +220,7 @@ func (a *memoryAdapter) BroadcastWithAck(text []byte, atts [][]byte, opts *Broad
 		s.acks[id] = ackFunc(onAck)
 		s.mu.Unlock()
 		n++
-		s.client.sess.SendPrepared(p)
+		s.client.sendPrepared(p)
 	})
 	return n
 }

@@ -50,7 +50,7 @@ func (c *client) connectTimedOut() {
 	idle := len(c.sockets) == 0 && !c.closed
 	c.mu.Unlock()
 	if idle {
-		c.sess.Close()
+		c.closeSession()
 	}
 }
 
@@ -93,7 +93,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 // error or invalid state.
 func (c *client) protocolError() {
 	c.reasm.Reset()
-	c.sess.Close()
+	c.closeSession()
 }
 
 // handle runs one packet in the mailbox.
@@ -107,14 +107,14 @@ func (c *client) handle(p packet.Packet, atts [][]byte) {
 	}
 	if p.Type == packet.Connect {
 		if s != nil {
-			c.sess.Close()
+			c.closeSession()
 			return
 		}
 		c.connect(p.Namespace, p.Data)
 		return
 	}
 	if s == nil {
-		c.sess.Close()
+		c.closeSession()
 		return
 	}
 	switch p.Type {
@@ -125,7 +125,7 @@ func (c *client) handle(p packet.Packet, atts [][]byte) {
 	case packet.Ack, packet.BinaryAck:
 		s.onAck(p, atts)
 	default:
-		c.sess.Close()
+		c.closeSession()
 	}
 }
 
@@ -170,7 +170,7 @@ func (c *client) connect(name string, auth []byte) {
 func (c *client) sendPacket(p *packet.Packet) {
 	b := getBuf()
 	b.B = packet.AppendEncode(b.B, p)
-	c.sess.Send(b.B)
+	c.send(b.B)
 	putBuf(b)
 }
 
@@ -210,5 +210,5 @@ func (c *client) disconnectAll() {
 	for _, s := range socks {
 		s.disconnectNamespace()
 	}
-	c.sess.Close()
+	c.closeSession()
 }

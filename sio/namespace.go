@@ -174,7 +174,7 @@ func (n *Namespace) emitTo(s *Socket, name string, args []any, id int64, record,
 		return err
 	}
 	if send {
-		s.client.sess.Send(text, atts...)
+		s.client.send(text, atts...)
 	}
 	return nil
 }

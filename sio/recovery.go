@@ -192,7 +192,7 @@ func (s *Server) resume(sock *Socket, c *claim) {
 	}
 	for _, p := range missed {
 		text, atts := encodeStored(p)
-		sock.client.sess.Send(text, atts...)
+		sock.client.send(text, atts...)
 	}
 }
 

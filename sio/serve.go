@@ -44,6 +44,7 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 	}
 	s.ls = ls
 	s.mu.Unlock()
+	s.setLoops(ls)
 	go func() {
 		<-ls.Ready()
 		s.readyOnce.Do(func() { close(s.ready) })
@@ -263,5 +264,6 @@ func (s *Server) enroller() (*loop.Enroller, error) {
 		return nil, err
 	}
 	s.enroll = en
+	s.setLoops(en)
 	return en, nil
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/valyala/bytebufferpool"
 
@@ -37,9 +38,10 @@ type Server struct {
 	onNew     []func(*Namespace)    // guarded by mu
 	ready     chan struct{}         // closed once ListenAndServe listens
 	readyOnce sync.Once
-	ls        *loop.Server   // guarded by mu
-	enroll    *loop.Enroller // guarded by mu
-	closing   bool           // guarded by mu
+	ls        *loop.Server            // guarded by mu
+	enroll    *loop.Enroller          // guarded by mu
+	closing   bool                    // guarded by mu
+	loops     atomic.Pointer[loopSet] // event loops ordering writes per group (ordered.go)
 }
 
 // NewServer returns a server configured by cfg.
@@ -272,6 +274,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 	}
+	s.drainLoops(ctx)
 	s.engine.Close()
 	var err error
 	if ls != nil {

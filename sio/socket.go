@@ -310,7 +310,7 @@ func (s *Socket) sendAck(id int64, args []any) error {
 		p.Attachments = len(atts)
 	}
 	b.B = packet.AppendEncode(b.B, &p)
-	s.client.sess.Send(b.B, atts...)
+	s.client.send(b.B, atts...)
 	return nil
 }
 
@@ -404,12 +404,12 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 	ev := &Event{socket: s, id: p.ID}
 	args, err := packet.AppendSplitArgs(ev.argBuf[:0], p.Data)
 	if err != nil || len(args) == 0 {
-		s.client.sess.Close()
+		s.client.closeSession()
 		return
 	}
 	name, err := packet.EventName(args[0])
 	if err != nil {
-		s.client.sess.Close()
+		s.client.closeSession()
 		return
 	}
 	ev.Name = name

@@ -7,16 +7,27 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"log"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
 
 	"github.com/sioloop/sioloop/sio"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3001", "listen address")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGINT or SIGTERM")
 	flag.Parse()
+	if *cpuProfile != "" {
+		stop := startProfile(*cpuProfile)
+		defer stop()
+	}
 	srv := sio.NewServer(sio.Config{})
 	srv.OnConnection(func(s *sio.Socket) {
 		s.On("join", func(ev *sio.Event) {
@@ -43,5 +54,28 @@ func main() {
 		})
 	})
 	log.Printf("sioloop scenario server on %s", *addr)
-	log.Fatal(srv.ListenAndServe(*addr, nil))
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		_ = srv.Shutdown(context.Background())
+	}()
+	if err := srv.ListenAndServe(*addr, nil); err != nil && !errors.Is(err, sio.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// startProfile starts a CPU profile into path and returns its stop function.
+func startProfile(path string) func() {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }

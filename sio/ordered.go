@@ -1,0 +1,172 @@
+package sio
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/sioloop/sioloop/eio"
+	"github.com/sioloop/sioloop/loop"
+)
+
+// Broadcasts are deferred to event loops so that they can be merged.
+//
+// A plain broadcast (one room or everyone, no except rooms) does not walk
+// its recipients on the emitting goroutine. It takes the room's immutable
+// snapshot, already bucketed by group, and queues one broadcastOp per group
+// on that group's loop. The loop runs queued ops before writing its
+// connections, and consecutive broadcasts to the same snapshot are merged:
+// when messages arrive faster than the loop writes, each recipient is
+// visited once for all of them and its frames leave in one write.
+//
+// Every other write to a socket must stay behind the broadcasts queued
+// before it (socket.io delivers a socket's packets in emit order). So
+// while its group's loop has queued ops, a client's direct send (emit, ack,
+// connect, disconnect, close) is queued there too, as an op, instead of
+// being written at once. A goroutine that queued a broadcast sees its own
+// increment of the loop's pending count, so its later sends cannot
+// overtake it.
+
+// loopSource finds the event loop of a group: a *loop.Server or a
+// *loop.Enroller.
+type loopSource interface{ Loop(i int) *loop.Loop }
+
+type loopSet struct{ src loopSource }
+
+// setLoops records the first loop source; later ones are ignored, so that a
+// group always maps to one loop.
+func (s *Server) setLoops(src loopSource) {
+	s.loops.CompareAndSwap(nil, &loopSet{src: src})
+}
+
+// loopOf returns the loop that orders writes to group g, or nil when the
+// server runs no loops (writes are then direct).
+func (s *Server) loopOf(g int) *loop.Loop {
+	ls := s.loops.Load()
+	if ls == nil {
+		return nil
+	}
+	return ls.src.Loop(g)
+}
+
+// queuedLoop returns the client's loop if writes must queue behind ops on it.
+func (c *client) queuedLoop() *loop.Loop {
+	if l := c.srv.loopOf(c.group); l != nil && l.Pending() {
+		return l
+	}
+	return nil
+}
+
+// send sends a message (text and attachments) in order with queued
+// broadcasts. The inputs are copied if the send is deferred.
+func (c *client) send(text []byte, atts ...[]byte) {
+	l := c.queuedLoop()
+	if l == nil {
+		c.sess.Send(text, atts...)
+		return
+	}
+	text = bytes.Clone(text)
+	atts = cloneAll(atts)
+	l.Post(func() { c.sess.Send(text, atts...) })
+}
+
+// sendPrepared sends a prepared message in order with queued broadcasts.
+func (c *client) sendPrepared(p *eio.Prepared) {
+	if l := c.queuedLoop(); l != nil {
+		l.Post(func() { c.sess.SendPrepared(p) })
+		return
+	}
+	c.sess.SendPrepared(p)
+}
+
+// closeSession closes the connection after the writes queued before it.
+func (c *client) closeSession() {
+	if l := c.queuedLoop(); l != nil {
+		l.Post(c.sess.Close)
+		return
+	}
+	c.sess.Close()
+}
+
+func cloneAll(bs [][]byte) [][]byte {
+	if len(bs) == 0 {
+		return nil
+	}
+	out := make([][]byte, len(bs))
+	for i, b := range bs {
+		out[i] = bytes.Clone(b)
+	}
+	return out
+}
+
+// broadcastOp delivers one or more broadcasts to one group's share of a
+// room snapshot. It runs on the group's loop.
+type broadcastOp struct {
+	members  []*Socket // immutable snapshot slice
+	except   *Socket   // socket.broadcast's sender, or nil
+	volatile bool
+	preps    []*eio.Prepared
+	frames   []byte // WebSocket frames of every prep, back to back
+	owned    bool   // frames was allocated by Merge (else it is preps[0]'s)
+}
+
+func newBroadcastOp(members []*Socket, except *Socket, volatile bool, p *eio.Prepared) *broadcastOp {
+	o := &broadcastOp{members: members, except: except, volatile: volatile, frames: p.Frames()}
+	o.preps = append(o.preps, p)
+	return o
+}
+
+// Merge absorbs a broadcast to the same recipients.
+func (o *broadcastOp) Merge(next loop.Op) bool {
+	n, ok := next.(*broadcastOp)
+	if !ok || n.except != o.except || n.volatile != o.volatile || !sameMembers(n.members, o.members) {
+		return false
+	}
+	if !o.owned {
+		o.frames = append(make([]byte, 0, 4*len(o.frames)+len(n.frames)), o.frames...)
+		o.owned = true
+	}
+	o.frames = append(o.frames, n.frames...)
+	o.preps = append(o.preps, n.preps...)
+	return true
+}
+
+func sameMembers(a, b []*Socket) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// Run writes the frames to every member.
+func (o *broadcastOp) Run() {
+	for _, s := range o.members {
+		if s == o.except {
+			continue
+		}
+		if o.volatile && !s.client.sess.Writable() {
+			continue
+		}
+		s.client.sess.SendPreparedBatch(o.frames, o.preps)
+	}
+}
+
+var _ loop.Merger = (*broadcastOp)(nil)
+
+// drainLoops waits until no loop has queued ops (broadcasts and writes
+// behind them), or ctx ends, so that closing connections does not drop them.
+func (s *Server) drainLoops(ctx context.Context) {
+	for {
+		busy := false
+		for g := 0; g < s.groups; g++ {
+			if l := s.loopOf(g); l != nil && l.Pending() {
+				busy = true
+			}
+		}
+		if !busy {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
