@@ -12,6 +12,8 @@ import (
 	"errors"
 	"flag"
 	"log"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -23,6 +25,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3001", "listen address")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGINT or SIGTERM")
+	debug := flag.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/ on the same address")
 	flag.Parse()
 	if *cpuProfile != "" {
 		stop := startProfile(*cpuProfile)
@@ -60,7 +63,11 @@ func main() {
 		<-sig
 		_ = srv.Shutdown(context.Background())
 	}()
-	if err := srv.ListenAndServe(*addr, nil); err != nil && !errors.Is(err, sio.ErrServerClosed) {
+	var fallback http.Handler
+	if *debug {
+		fallback = http.DefaultServeMux // net/http/pprof registers there
+	}
+	if err := srv.ListenAndServe(*addr, fallback); err != nil && !errors.Is(err, sio.ErrServerClosed) {
 		log.Fatal(err)
 	}
 }
