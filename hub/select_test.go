@@ -227,3 +227,60 @@ func TestBulkJoinThenLeave(t *testing.T) {
 		t.Fatalf("after leaves got %d members starting at %v", len(got), got[:1])
 	}
 }
+
+// snapIDs flattens a Snapshot result into sorted member ids, checking that
+// every member sits in its own group's bucket.
+func snapIDs(t *testing.T, groups [][]*tm) []int {
+	t.Helper()
+	var ids []int
+	for g, ms := range groups {
+		for _, m := range ms {
+			if m.g != g {
+				t.Errorf("member %d of group %d in bucket %d", m.id, m.g, g)
+			}
+			ids = append(ids, m.id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func TestSnapshot(t *testing.T) {
+	h := New[*tm](3)
+	ms := newMembers(6, 3)
+	for _, m := range ms[:4] {
+		h.Join(m, "r")
+	}
+	h.Join(ms[4], "other")
+
+	if _, ok := h.Snapshot(&Selector[*tm]{Rooms: []string{"r", "other"}}); ok {
+		t.Error("Snapshot of a union reported ok")
+	}
+	if _, ok := h.Snapshot(&Selector[*tm]{Rooms: []string{"r"}, Except: []string{"other"}}); ok {
+		t.Error("Snapshot with except rooms reported ok")
+	}
+	if g, ok := h.Snapshot(&Selector[*tm]{Rooms: []string{"nope"}}); !ok || g != nil {
+		t.Errorf("Snapshot of a missing room = %v, %v; want nil, true", g, ok)
+	}
+	all, ok := h.Snapshot(nil)
+	if !ok || !slices.Equal(snapIDs(t, all), []int{0, 1, 2, 3, 4}) {
+		t.Errorf("Snapshot(everyone) = %v, %v", snapIDs(t, all), ok)
+	}
+
+	snap, ok := h.Snapshot(&Selector[*tm]{Rooms: []string{"r"}})
+	if !ok || !slices.Equal(snapIDs(t, snap), []int{0, 1, 2, 3}) {
+		t.Fatalf("Snapshot(r) = %v, %v", snapIDs(t, snap), ok)
+	}
+	// A kept snapshot does not change when the room does: a deferred
+	// broadcast reaches exactly the members of the moment it was sent.
+	h.Join(ms[5], "r")
+	h.Leave(ms[0], "r")
+	h.Join(ms[4], "r")
+	if got := snapIDs(t, snap); !slices.Equal(got, []int{0, 1, 2, 3}) {
+		t.Errorf("kept snapshot changed to %v", got)
+	}
+	now, _ := h.Snapshot(&Selector[*tm]{Rooms: []string{"r"}})
+	if got := snapIDs(t, now); !slices.Equal(got, []int{1, 2, 3, 4, 5}) {
+		t.Errorf("fresh snapshot = %v, want [1 2 3 4 5]", got)
+	}
+}

@@ -14,8 +14,8 @@ import (
 // direct emit to the caller, then "last" and a disconnect: the broadcasts
 // are deferred to the event loop, so the direct emits must queue behind
 // them for the caller to see b0 d0 b1 d1 ...
-func orderServer(t *testing.T) *testServer {
-	return startServer(t, sio.Config{}, func(srv *sio.Server) {
+func orderServer(t *testing.T, loops int) *testServer {
+	return startServer(t, sio.Config{Loops: loops}, func(srv *sio.Server) {
 		srv.OnConnection(func(s *sio.Socket) {
 			s.On("join", func(ev *sio.Event) {
 				s.Join("r")
@@ -64,7 +64,13 @@ func wantOrder(msgs []string, n int, direct bool) error {
 }
 
 func TestBroadcastThenEmitOrderWebSocket(t *testing.T) {
-	ts := orderServer(t)
+	for _, loops := range []int{1, 4} {
+		t.Run(fmt.Sprintf("loops=%d", loops), func(t *testing.T) { testOrderWebSocket(t, loops) })
+	}
+}
+
+func testOrderWebSocket(t *testing.T, loops int) {
+	ts := orderServer(t, loops)
 	const n = 300
 	var members []*wsClient
 	for i := 0; i < 6; i++ {
@@ -97,7 +103,13 @@ func TestBroadcastThenEmitOrderWebSocket(t *testing.T) {
 }
 
 func TestBroadcastThenEmitOrderPolling(t *testing.T) {
-	ts := orderServer(t)
+	for _, loops := range []int{1, 4} {
+		t.Run(fmt.Sprintf("loops=%d", loops), func(t *testing.T) { testOrderPolling(t, loops) })
+	}
+}
+
+func testOrderPolling(t *testing.T, loops int) {
+	ts := orderServer(t, loops)
 	const n = 200
 	ws, _ := ts.connectWS(t)
 	ws.autoPong = true
