@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/sioloop/sioloop/eio"
+	"github.com/sioloop/sioloop/loop"
 )
 
 // maxSteps bounds the step numbers a pool tracks; "s" values at or above it
@@ -22,6 +25,15 @@ const maxSteps = 64
 
 // maxFrame bounds one incoming frame (the socket.io default maxPayload).
 const maxFrame = 1 << 20
+
+// How a pool reads its connections (-io).
+const (
+	// ioLoop serves connections on the event loops of a loop.Dialer: no
+	// goroutine per connection.
+	ioLoop = "loop"
+	// ioGoroutine gives each connection a reader goroutine blocked in Read.
+	ioGoroutine = "goroutine"
+)
 
 // openSpec tells a pool which connections to open. It crosses the worker pipe
 // as JSON.
@@ -37,6 +49,7 @@ type openSpec struct {
 	HandshakeTimeout time.Duration `json:"handshake_timeout"`
 	RBufMax          int           `json:"rbuf_max"`
 	Pad              int           `json:"pad"`
+	IO               string        `json:"io,omitempty"` // ioLoop (default) or ioGoroutine
 }
 
 // openResult reports how opening went.
@@ -79,20 +92,25 @@ type stepStats struct {
 	hist      *Hist
 }
 
-// pool holds one process's share of connections. Each connection has one
+// pool holds one process's share of connections. With -io loop (the
+// default) they live on the event loops of one loop.Dialer, which reads
+// them and calls each connection's OnMessage on a loop goroutine: an open
+// connection holds no goroutine. With -io goroutine each connection has one
 // reader goroutine that blocks in Read with a buffer that grows only while
-// reads fill it, so thousands of idle connections cost little and a busy one
-// parses many frames per read(2); no goroutine is ever started per message.
+// reads fill it. Either way, no goroutine is ever started per message.
 type pool struct {
 	spec    openSpec
 	u       *url.URL
 	dialers []*net.Dialer
 	padding []byte
 
-	mu    sync.Mutex // guards conns
-	conns []*conn
+	mu    sync.Mutex   // guards conns and ld
+	conns []*conn      // connections whose handshake completed (-io loop), or dialed ones
+	ld    *loop.Dialer // -io loop: created by the first Open, stopped by Close
 
-	readers sync.WaitGroup
+	// live counts connections that have not ended: reader goroutines
+	// (-io goroutine), or connections whose OnClose has not run (-io loop).
+	live    sync.WaitGroup
 	closing atomic.Bool
 
 	steps       [maxSteps]atomic.Pointer[stepStats]
@@ -143,8 +161,33 @@ func (p *pool) prepare() error {
 	if p.spec.Concurrency <= 0 {
 		p.spec.Concurrency = 256
 	}
+	switch p.spec.IO {
+	case "":
+		p.spec.IO = ioLoop
+	case ioLoop, ioGoroutine:
+	default:
+		return fmt.Errorf("sioperf: -io must be %s or %s, not %q", ioLoop, ioGoroutine, p.spec.IO)
+	}
 	p.padding = pad(p.spec.Pad)
 	return nil
+}
+
+// dialer returns the pool's loop.Dialer, starting it on first use.
+func (p *pool) dialer() (*loop.Dialer, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ld != nil {
+		return p.ld, nil
+	}
+	ld, err := loop.NewDialer(loop.DialerConfig{
+		MaxMessageBytes: maxFrame,
+		NetDial:         netDial,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.ld = ld
+	return ld, nil
 }
 
 func (p *pool) step(s int) *stepStats {
@@ -162,16 +205,26 @@ func (p *pool) step(s int) *stepStats {
 }
 
 // Open dials spec.Count connections with at most spec.Concurrency handshakes
-// in flight and waits until each is ready or failed, or ctx ends.
+// in flight and waits until each is ready or failed, or ctx ends. With -io
+// loop, a goroutine exists per connection only while it dials; done, which
+// frees the handshake slot, then runs on the connection's event loop.
 func (p *pool) Open(ctx context.Context, spec openSpec) (openResult, error) {
 	p.spec = spec
 	if err := p.prepare(); err != nil {
 		return openResult{}, err
 	}
+	var ld *loop.Dialer
+	if p.spec.IO == ioLoop {
+		var err error
+		if ld, err = p.dialer(); err != nil {
+			return openResult{}, err
+		}
+	}
 	var (
 		res     openResult
 		resMu   sync.Mutex
-		wg      sync.WaitGroup
+		wg      sync.WaitGroup // handshakes not yet done
+		dialing sync.WaitGroup // -io loop: dialing goroutines not yet ended
 		sem     = make(chan struct{}, p.spec.Concurrency)
 		errSeen = map[string]bool{}
 	)
@@ -210,16 +263,31 @@ loop:
 			break
 		}
 		idx := p.spec.First + i
-		c := &conn{p: p, idx: idx}
+		c := &conn{p: p, idx: idx, viaLoop: ld != nil, start: time.Now(), done: done}
 		if p.spec.Rooms > 0 {
 			c.room = "r" + strconv.Itoa(idx%p.spec.Rooms+1)
 		}
+		if p.spec.Raw {
+			c.state = stReady // raw mode has no handshake past the upgrade
+		}
 		wg.Add(1)
-		p.readers.Add(1)
-		go c.run(ctx, done)
+		p.live.Add(1)
+		if ld != nil {
+			dialing.Add(1)
+			go func() {
+				defer dialing.Done()
+				c.dialLoop(ctx, ld)
+			}()
+		} else {
+			go c.run(ctx)
+		}
 	}
 	waitCh := make(chan struct{})
-	go func() { wg.Wait(); close(waitCh) }()
+	go func() {
+		wg.Wait()
+		dialing.Wait()
+		close(waitCh)
+	}()
 	select {
 	case <-waitCh:
 	case <-ctx.Done():
@@ -294,25 +362,47 @@ func (p *pool) Echo(ctx context.Context, dur time.Duration) (echoReply, error) {
 	}, ctx.Err()
 }
 
-// Close closes every connection and waits (bounded) for the readers.
+// Close closes every connection and waits (bounded) for them to end. With
+// -io loop, ready connections get a close frame; after a grace period the
+// Dialer is stopped, which ends the rest (those still in their handshake).
 func (p *pool) Close() error {
 	p.closing.Store(true)
 	p.mu.Lock()
-	for _, c := range p.conns {
-		c.nc.Close()
-	}
+	conns := append([]*conn(nil), p.conns...)
+	ld := p.ld
 	p.mu.Unlock()
+	for _, c := range conns {
+		if c.viaLoop {
+			c.wmu.Lock()
+			w := c.wsc
+			c.wmu.Unlock()
+			w.Close(1000)
+		} else {
+			c.nc.Close()
+		}
+	}
 	done := make(chan struct{})
-	go func() { p.readers.Wait(); close(done) }()
+	go func() { p.live.Wait(); close(done) }()
+	if ld != nil {
+		t := time.NewTimer(2 * time.Second)
+		select {
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
+		ld.Close()
+	}
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
 	select {
 	case <-done:
 		return nil
-	case <-time.After(10 * time.Second):
-		return errors.New("sioperf: readers did not exit within 10s")
+	case <-t.C:
+		return errors.New("sioperf: connections did not end within 10s")
 	}
 }
 
-// conns returns the open connections (used for publishers).
+// list returns the open connections (used for publishers).
 func (p *pool) list() []*conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -327,16 +417,32 @@ const (
 	stReady
 )
 
-// conn is one client WebSocket connection.
-type conn struct {
-	p    *pool
-	nc   net.Conn
-	idx  int
-	room string
+// Phases of conn.phase: the handshake ends exactly once, ready or failed.
+const (
+	phHandshake int32 = iota
+	phReady
+	phFailed
+)
 
-	wmu  sync.Mutex // guards wbuf, ebuf and writes to nc
+// conn is one client WebSocket connection. Its reader (the reader goroutine
+// with -io goroutine, the event loop's OnMessage with -io loop) owns the
+// handshake state and the delivery batch; only one runs at a time.
+type conn struct {
+	p       *pool
+	nc      net.Conn // -io goroutine
+	idx     int
+	room    string
+	viaLoop bool // -io loop
+
+	start time.Time                     // handshake start
+	done  func(*conn, time.Time, error) // called once when the handshake ends
+	phase atomic.Int32                  // phHandshake, phReady or phFailed
+	timer atomic.Pointer[time.Timer]    // -io loop: handshake deadline
+
+	wmu  sync.Mutex // guards wbuf, ebuf, wsc and writes to nc
 	wbuf []byte
-	ebuf []byte // echo payload scratch
+	ebuf []byte     // echo payload scratch
+	wsc  eio.WSConn // -io loop: the connection, once known
 
 	// Reader-owned state.
 	state   int
@@ -344,9 +450,10 @@ type conn struct {
 	rbuf    []byte
 	frag    []byte
 	fragOp  ws.OpCode
-	pbuf    []byte // scratch for payloads the reader sends
-	pending int    // bytes left in rbuf by the upgrade's buffered reader
-	ready   func(error)
+	pbuf    []byte     // scratch for payloads the reader sends
+	pending int        // bytes left in rbuf by the upgrade's buffered reader
+	lw      eio.WSConn // -io loop: the connection, as OnMessage received it
+	failed  error      // -io loop: the protocol error that closed it
 
 	echoID atomic.Uint64 // id of the echo in flight
 
@@ -357,29 +464,43 @@ type conn struct {
 	btotal uint64
 }
 
-// run dials, performs the handshake and then reads until the connection
-// ends. done is called exactly once, when the handshake completes or fails.
-func (c *conn) run(ctx context.Context, done func(*conn, time.Time, error)) {
-	p := c.p
-	defer p.readers.Done()
-	start := time.Now()
-	c.ready = func(err error) {
-		if c.ready == nil {
-			return
-		}
-		c.ready = nil
-		done(c, start, err)
-	}
-	err := c.dial(ctx, start)
+var (
+	errPoolClosing      = errors.New("sioperf: pool closing")
+	errHandshakeTimeout = errors.New("sioperf: handshake timed out")
+)
+
+// finish ends the handshake with err (nil: ready) and reports it to done,
+// unless it has already ended; it reports whether this call ended it.
+func (c *conn) finish(err error) bool {
+	ph := phReady
 	if err != nil {
-		c.ready(err)
+		ph = phFailed
+	}
+	if !c.phase.CompareAndSwap(phHandshake, ph) {
+		return false
+	}
+	if t := c.timer.Load(); t != nil {
+		t.Stop()
+	}
+	c.done(c, c.start, err)
+	return true
+}
+
+// run (-io goroutine) dials, performs the handshake and then reads until
+// the connection ends.
+func (c *conn) run(ctx context.Context) {
+	p := c.p
+	defer p.live.Done()
+	err := c.dial(ctx, c.start)
+	if err != nil {
+		c.finish(err)
 		return
 	}
 	p.mu.Lock()
 	if p.closing.Load() {
 		p.mu.Unlock()
 		c.nc.Close()
-		c.ready(errors.New("sioperf: pool closing"))
+		c.finish(errPoolClosing)
 		return
 	}
 	p.conns = append(p.conns, c)
@@ -388,11 +509,11 @@ func (c *conn) run(ctx context.Context, done func(*conn, time.Time, error)) {
 		c.becomeReady()
 	}
 	err = c.readLoop()
-	if c.ready != nil {
+	if c.phase.Load() == phHandshake {
 		if err == nil {
 			err = io.ErrUnexpectedEOF
 		}
-		c.ready(fmt.Errorf("sioperf: handshake: %w", err))
+		c.finish(fmt.Errorf("sioperf: handshake: %w", err))
 		c.nc.Close()
 		return
 	}
@@ -434,10 +555,16 @@ func (c *conn) dial(ctx context.Context, start time.Time) error {
 	return nil
 }
 
+// becomeReady ends a successful handshake. Called by the reader (in raw
+// mode, with -io goroutine, by run before it starts reading).
 func (c *conn) becomeReady() {
 	c.state = stReady
+	if c.viaLoop {
+		c.readyLoop()
+		return
+	}
 	c.nc.SetDeadline(time.Time{})
-	c.ready(nil)
+	c.finish(nil)
 }
 
 // readLoop reads and dispatches frames until an error. Each Read is followed
@@ -674,12 +801,22 @@ func (c *conn) sendEcho(nowUs int64) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.ebuf = appendEcho(c.ebuf[:0], c.p.spec.Raw, id, nowUs, c.p.padding)
+	if c.viaLoop {
+		c.wsc.WriteMessage(false, c.ebuf)
+		return
+	}
 	c.wbuf = appendFrame(c.wbuf[:0], ws.OpText, true, c.ebuf)
 	c.nc.Write(c.wbuf)
 }
 
 // writeFrame writes one client frame; write errors surface as read errors.
+// With -io loop it is called from OnMessage only, and sends a data message
+// (the loop answers pings and close frames itself).
 func (c *conn) writeFrame(op ws.OpCode, payload []byte) {
+	if c.viaLoop {
+		c.lw.WriteMessage(op == ws.OpBinary, payload)
+		return
+	}
 	c.wmu.Lock()
 	c.wbuf = appendFrame(c.wbuf[:0], op, true, payload)
 	c.nc.Write(c.wbuf)

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/sioloop/sioloop/wsframe"
 )
 
 // deliveryBatch returns n server frames of delivered broadcasts for step s,
@@ -101,6 +109,177 @@ func BenchmarkConsumeDeliveries(b *testing.B) {
 		copy(buf, batch)
 		if _, err := c.consume(buf, 2000); err != nil {
 			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/delivery")
+}
+
+// fakeWS is an eio.WSConn that records what the load tool writes.
+type fakeWS struct {
+	mu     sync.Mutex
+	sent   []string
+	closed int
+}
+
+func (f *fakeWS) WriteMessage(_ bool, p []byte) {
+	f.mu.Lock()
+	f.sent = append(f.sent, string(p))
+	f.mu.Unlock()
+}
+func (f *fakeWS) WriteFrames([]byte) { panic("sioperf writes messages, not frames") }
+func (f *fakeWS) Close(int) {
+	f.mu.Lock()
+	f.closed++
+	f.mu.Unlock()
+}
+func (f *fakeWS) Buffered() int      { return 0 }
+func (f *fakeWS) Group() int         { return 0 }
+func (f *fakeWS) RemoteAddr() string { return "fake" }
+func (f *fakeWS) last() (string, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.sent) == 0 {
+		return "", 0
+	}
+	return f.sent[len(f.sent)-1], len(f.sent)
+}
+
+// loopConn returns a conn on the -io loop path whose handshake outcome is
+// recorded in *got.
+func loopConn(p *pool, room string, got *[]error) *conn {
+	return &conn{p: p, viaLoop: true, room: room, start: time.Now(),
+		done: func(_ *conn, _ time.Time, err error) { *got = append(*got, err) }}
+}
+
+func TestLoopHandshakeAndDeliveries(t *testing.T) {
+	p := &pool{handshakes: newHist()}
+	var got []error
+	c := loopConn(p, "r1", &got)
+	w := &fakeWS{}
+	steps := []struct{ in, wantSent string }{
+		{`0{"sid":"a","pingInterval":25000}`, "40"},
+		{`40{"sid":"b"}`, `421["join","r1"]`},
+		{"2", "3"}, // a heartbeat during the handshake is answered too
+		{`431["ok"]`, "3"},
+	}
+	for _, s := range steps {
+		c.OnMessage(w, false, []byte(s.in))
+		if last, _ := w.last(); last != s.wantSent {
+			t.Fatalf("after %q sent %q, want %q", s.in, last, s.wantSent)
+		}
+	}
+	if len(got) != 1 || got[0] != nil || c.phase.Load() != phReady {
+		t.Fatalf("handshake outcome %v phase %d", got, c.phase.Load())
+	}
+	if l := p.list(); len(l) != 1 || l[0] != c || c.wsc != w {
+		t.Fatal("a ready connection is not in the pool with its WSConn")
+	}
+	// Deliveries are counted at once: the loop gives no end-of-read call.
+	now := clockUs()
+	for i := 0; i < 10; i++ {
+		c.OnMessage(w, false, appendBcast(nil, true, "r1", 4, int64(i), now-1000, pad(8)))
+	}
+	st := p.steps[4].Load()
+	if st == nil || st.delivered.Load() != 10 || p.total.Load() != 10 || st.hist.Count() != 10 {
+		t.Fatalf("deliveries: step %v total %d", st, p.total.Load())
+	}
+	if lat := st.hist.Max(); lat < 1000 || lat > 10_000_000 {
+		t.Fatalf("latency %dµs for a message stamped 1ms ago", lat)
+	}
+	if st.lastUs.Load() < now {
+		t.Fatalf("last delivery %d before %d", st.lastUs.Load(), now)
+	}
+	// Echo: an ack for the request in flight sends the next request.
+	p.echoHist.Store(newHist())
+	p.echoEndUs.Store(clockUs() + 60e6)
+	c.sendEcho(clockUs())
+	_, n := w.last()
+	stamp := strconv.FormatInt(clockUs(), 10)
+	c.OnMessage(w, false, []byte(`437[{"t":`+stamp+`}]`)) // not the id in flight
+	c.OnMessage(w, false, []byte(`431[{"t":`+stamp+`}]`))
+	last, n2 := w.last()
+	if p.echoDone.Load() != 1 || p.echoBad.Load() != 1 || n2 != n+1 || !strings.HasPrefix(last, `422["echo",{"t":`) {
+		t.Fatalf("echo done %d bad %d, sent %q", p.echoDone.Load(), p.echoBad.Load(), last)
+	}
+	// A Socket.IO disconnect is a protocol error: counted, the connection
+	// closed, and nothing after it handled.
+	c.OnMessage(w, false, []byte("41"))
+	c.OnMessage(w, false, appendBcast(nil, true, "r1", 4, 99, now, pad(8)))
+	if p.protoErrors.Load() != 1 || w.closed != 1 || p.total.Load() != 10 {
+		t.Fatalf("proto errors %d closes %d total %d", p.protoErrors.Load(), w.closed, p.total.Load())
+	}
+	p.live.Add(1)
+	c.OnClose(w, nil)
+	if p.disconnects.Load() != 1 {
+		t.Fatalf("disconnects %d", p.disconnects.Load())
+	}
+}
+
+func TestLoopHandshakeFailures(t *testing.T) {
+	p := &pool{handshakes: newHist()}
+	// A connect error ends the handshake with that error when the
+	// connection closes.
+	var got []error
+	c := loopConn(p, "", &got)
+	w := &fakeWS{}
+	c.OnMessage(w, false, []byte(`0{}`))
+	c.OnMessage(w, false, []byte(`44{"message":"denied"}`))
+	p.live.Add(1)
+	c.OnClose(w, nil)
+	if len(got) != 1 || !errors.Is(got[0], errConnectErr) || w.closed != 1 || p.disconnects.Load() != 0 {
+		t.Fatalf("outcome %v closes %d disconnects %d", got, w.closed, p.disconnects.Load())
+	}
+	// A connection that closes mid-handshake fails it, once.
+	got = nil
+	c = loopConn(p, "r2", &got)
+	c.OnMessage(w, false, []byte(`0{}`))
+	p.live.Add(1)
+	c.OnClose(w, nil)
+	if len(got) != 1 || !errors.Is(got[0], io.ErrUnexpectedEOF) {
+		t.Fatalf("outcome %v", got)
+	}
+	// The handshake deadline wins over a late ack.
+	got = nil
+	c = loopConn(p, "r3", &got)
+	c.OnMessage(w, false, []byte(`0{}`))
+	c.OnMessage(w, false, []byte(`40{}`))
+	if !c.finish(errHandshakeTimeout) {
+		t.Fatal("finish did not end a running handshake")
+	}
+	c.OnMessage(w, false, []byte(`431["ok"]`))
+	if len(got) != 1 || got[0] != errHandshakeTimeout || c.phase.Load() != phFailed {
+		t.Fatalf("outcome %v phase %d", got, c.phase.Load())
+	}
+	for _, x := range p.list() {
+		if x == c {
+			t.Fatal("a timed-out connection joined the pool")
+		}
+	}
+}
+
+// BenchmarkLoopDeliveries is BenchmarkConsumeDeliveries for the -io loop
+// path: the same 64-frame read decoded by a wsframe.Decoder, as the event
+// loop does, and each message handed to OnMessage.
+func BenchmarkLoopDeliveries(b *testing.B) {
+	p := &pool{handshakes: newHist()}
+	c := &conn{p: p, state: stReady, viaLoop: true}
+	w := &fakeWS{}
+	batch := deliveryBatch(64, 1, 1000)
+	buf := make([]byte, len(batch))
+	dec := wsframe.Decoder{Client: true, MaxMessageSize: maxFrame}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(batch)))
+	for b.Loop() {
+		copy(buf, batch)
+		for off := 0; off < len(buf); {
+			n, msg, ok, err := dec.Decode(buf[off:])
+			if err != nil || n == 0 {
+				b.Fatal(n, err)
+			}
+			off += n
+			if ok {
+				c.OnMessage(w, false, msg.Payload)
+			}
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/delivery")

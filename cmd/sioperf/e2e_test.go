@@ -275,6 +275,9 @@ func runTool(t *testing.T, args ...string) *Result {
 	return &res
 }
 
+// ioModes are the receive paths; end-to-end tests run on both.
+var ioModes = []string{ioLoop, ioGoroutine}
+
 // quick holds fast ladder timings for tests.
 var quick = []string{"-warmup", "150ms", "-step", "400ms", "-drain", "1s", "-settle-max", "1s"}
 
@@ -283,47 +286,53 @@ var quick = []string{"-warmup", "150ms", "-step", "400ms", "-drain", "1s", "-set
 var lax = []string{"-p99", "30s"}
 
 func TestFanoutFixedRates(t *testing.T) {
-	for _, raw := range []bool{false, true} {
-		t.Run(map[bool]string{false: "sio", true: "raw"}[raw], func(t *testing.T) {
-			srv := newTestServer(t, raw)
-			addr := srv.start()
-			proto := "sio"
-			if raw {
-				proto = "raw"
-			}
-			args := append([]string{"fanout", "-addr", addr, "-proto", proto, "-subs", "200", "-rates", "2000,6000", "-server-pid", strconv.Itoa(os.Getpid()), "-label", "test"}, append(lax, quick...)...)
-			res := runTool(t, args...)
-			if res.Error != "" {
-				t.Fatalf("error: %s", res.Error)
-			}
-			if len(res.Steps) != 2 {
-				t.Fatalf("%d steps", len(res.Steps))
-			}
-			for _, st := range res.Steps {
-				if !st.Pass || st.Lost != 0 || st.Delivered == 0 || st.Delivered != st.Expected {
-					t.Errorf("step %+v", st)
-				}
-				if st.Expected != uint64(st.Published)*200 {
-					t.Errorf("expected %d for %d published", st.Expected, st.Published)
-				}
-				if st.Latency.Count != st.Delivered || st.Latency.P99Us == 0 {
-					t.Errorf("latency %+v", st.Latency)
-				}
-				if st.ServerCPUPct <= 0 {
-					t.Errorf("server CPU not measured: %+v", st)
-				}
-			}
-			// 6000/s over 200 subscribers for 0.4 s is 12 messages.
-			if got := res.Steps[1].Planned; got != 12 {
-				t.Errorf("planned %d messages, want 12", got)
-			}
-			if res.MaxSustainable == nil || res.MaxSustainable.TargetPerS != 6000 || res.PeakThroughputPerS <= 0 {
-				t.Errorf("max sustainable %+v peak %v", res.MaxSustainable, res.PeakThroughputPerS)
-			}
-			if res.Headline.Value != res.MaxSustainable.DeliveredPerS {
-				t.Errorf("headline %+v", res.Headline)
-			}
-		})
+	for _, mode := range ioModes {
+		for _, raw := range []bool{false, true} {
+			t.Run(mode+"/"+map[bool]string{false: "sio", true: "raw"}[raw], func(t *testing.T) {
+				testFanoutFixedRates(t, mode, raw)
+			})
+		}
+	}
+}
+
+func testFanoutFixedRates(t *testing.T, mode string, raw bool) {
+	srv := newTestServer(t, raw)
+	addr := srv.start()
+	proto := "sio"
+	if raw {
+		proto = "raw"
+	}
+	args := append([]string{"fanout", "-addr", addr, "-io", mode, "-proto", proto, "-subs", "200", "-rates", "2000,6000", "-server-pid", strconv.Itoa(os.Getpid()), "-label", "test"}, append(lax, quick...)...)
+	res := runTool(t, args...)
+	if res.Error != "" {
+		t.Fatalf("error: %s", res.Error)
+	}
+	if len(res.Steps) != 2 {
+		t.Fatalf("%d steps", len(res.Steps))
+	}
+	for _, st := range res.Steps {
+		if !st.Pass || st.Lost != 0 || st.Delivered == 0 || st.Delivered != st.Expected {
+			t.Errorf("step %+v", st)
+		}
+		if st.Expected != uint64(st.Published)*200 {
+			t.Errorf("expected %d for %d published", st.Expected, st.Published)
+		}
+		if st.Latency.Count != st.Delivered || st.Latency.P99Us == 0 {
+			t.Errorf("latency %+v", st.Latency)
+		}
+		if st.ServerCPUPct <= 0 {
+			t.Errorf("server CPU not measured: %+v", st)
+		}
+	}
+	// 6000/s over 200 subscribers for 0.4 s is 12 messages.
+	if got := res.Steps[1].Planned; got != 12 {
+		t.Errorf("planned %d messages, want 12", got)
+	}
+	if res.MaxSustainable == nil || res.MaxSustainable.TargetPerS != 6000 || res.PeakThroughputPerS <= 0 {
+		t.Errorf("max sustainable %+v peak %v", res.MaxSustainable, res.PeakThroughputPerS)
+	}
+	if res.Headline.Value != res.MaxSustainable.DeliveredPerS {
+		t.Errorf("headline %+v", res.Headline)
 	}
 }
 
@@ -389,9 +398,15 @@ func TestLadderRepeatsAndBisects(t *testing.T) {
 }
 
 func TestChat(t *testing.T) {
+	for _, mode := range ioModes {
+		t.Run(mode, func(t *testing.T) { testChat(t, mode) })
+	}
+}
+
+func testChat(t *testing.T, mode string) {
 	srv := newTestServer(t, false)
 	addr := srv.start()
-	res := runTool(t, "chat", "-addr", addr, "-subs", "300", "-rooms", "7", "-publishers", "4", "-rate", "400",
+	res := runTool(t, "chat", "-addr", addr, "-io", mode, "-subs", "300", "-rooms", "7", "-publishers", "4", "-rate", "400",
 		"-duration", "600ms", "-warmup", "100ms", "-drain", "1s", "-settle-max", "500ms", "-src", "127.0.0.2,127.0.0.3", "-p99", "30s")
 	if res.Error != "" {
 		t.Fatal(res.Error)
@@ -419,28 +434,36 @@ func TestChat(t *testing.T) {
 }
 
 func TestEcho(t *testing.T) {
-	for _, raw := range []bool{false, true} {
-		t.Run(map[bool]string{false: "sio", true: "raw"}[raw], func(t *testing.T) {
-			srv := newTestServer(t, raw)
-			addr := srv.start()
-			proto := map[bool]string{false: "sio", true: "raw"}[raw]
-			res := runTool(t, "echo", "-addr", addr, "-proto", proto, "-clients", "100", "-duration", "700ms")
-			if res.Error != "" {
-				t.Fatal(res.Error)
-			}
-			e := res.Echo
-			if e.Completed < 100 || e.Mismatched != 0 || e.Latency.Count != e.Completed || e.RoundTripsPerS <= 0 {
-				t.Fatalf("echo %+v", e)
-			}
-		})
+	for _, mode := range ioModes {
+		for _, raw := range []bool{false, true} {
+			t.Run(mode+"/"+map[bool]string{false: "sio", true: "raw"}[raw], func(t *testing.T) {
+				srv := newTestServer(t, raw)
+				addr := srv.start()
+				proto := map[bool]string{false: "sio", true: "raw"}[raw]
+				res := runTool(t, "echo", "-addr", addr, "-io", mode, "-proto", proto, "-clients", "100", "-duration", "700ms")
+				if res.Error != "" {
+					t.Fatal(res.Error)
+				}
+				e := res.Echo
+				if e.Completed < 100 || e.Mismatched != 0 || e.Latency.Count != e.Completed || e.RoundTripsPerS <= 0 {
+					t.Fatalf("echo %+v", e)
+				}
+			})
+		}
 	}
 }
 
 func TestIdleAnswersHeartbeats(t *testing.T) {
+	for _, mode := range ioModes {
+		t.Run(mode, func(t *testing.T) { testIdleAnswersHeartbeats(t, mode) })
+	}
+}
+
+func testIdleAnswersHeartbeats(t *testing.T, mode string) {
 	srv := newTestServer(t, false)
 	srv.pingEvery = 150 * time.Millisecond
 	addr := srv.start()
-	res := runTool(t, "idle", "-addr", addr, "-conns", "300", "-settle", "700ms", "-server-pid", strconv.Itoa(os.Getpid()))
+	res := runTool(t, "idle", "-addr", addr, "-io", mode, "-conns", "300", "-settle", "700ms", "-server-pid", strconv.Itoa(os.Getpid()))
 	if res.Error != "" {
 		t.Fatal(res.Error)
 	}
@@ -566,6 +589,27 @@ func TestReportAndSummarize(t *testing.T) {
 	}
 	if !found || !foundCase {
 		t.Fatalf("summary:\n%s", out.String())
+	}
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	for _, mode := range ioModes {
+		t.Run(mode, func(t *testing.T) {
+			srv := newTestServer(t, false)
+			srv.noJoinAck = true
+			addr := srv.start()
+			start := time.Now()
+			res := runTool(t, "fanout", "-addr", addr, "-io", mode, "-subs", "20", "-handshake-timeout", "300ms", "-rates", "1000")
+			if el := time.Since(start); el > 10*time.Second {
+				t.Fatalf("run took %v with a 300ms handshake timeout", el)
+			}
+			if res.Open == nil || res.Open.Failed != 20 || res.Open.Opened != 0 || len(res.Open.Errors) == 0 {
+				t.Fatalf("open %+v, error %q", res.Open, res.Error)
+			}
+			if e := res.Open.Errors[0]; !strings.Contains(e, "timed out") && !strings.Contains(e, "timeout") {
+				t.Fatalf("error %q does not name the timeout", e)
+			}
+		})
 	}
 }
 

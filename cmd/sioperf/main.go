@@ -15,11 +15,15 @@
 // stderr when it is a terminal; -report DIR writes a Markdown table and an
 // SVG chart of p99 latency against rate.
 //
-// Each connection has one reader goroutine blocked in Read; frames are parsed
-// in batches out of a per-connection buffer and no goroutine is started per
-// message. -procs K spreads connections over K worker processes (each
-// process may hold at most the file-descriptor limit) and -src spreads them
-// over several loopback source addresses.
+// Connections are served by gnet event loops (package loop's Dialer, as in
+// the Go client): the receive path holds no goroutine per connection and
+// starts none per message. -io goroutine selects the former path instead,
+// one reader goroutine per connection blocked in Read, parsing frames in
+// batches out of a per-connection buffer. Publishers always use blocking
+// writes on their own goroutine, so a server that stops reading slows them
+// down. -procs K spreads connections over K worker processes (each process
+// may hold at most the file-descriptor limit) and -src spreads them over
+// several loopback source addresses.
 package main
 
 import (
@@ -69,6 +73,7 @@ type config struct {
 	ServerPID   int           `json:"server_pid,omitempty"`
 	HSTimeout   time.Duration `json:"handshake_timeout_ns"`
 	RBufMax     int           `json:"rbuf_max"`
+	IO          string        `json:"io"`
 	Timeout     time.Duration `json:"timeout_ns"`
 
 	jsonOut    bool
@@ -117,7 +122,8 @@ func parseConfig(scenario string, args []string) (*config, error) {
 	fs.IntVar(&c.Procs, "procs", 1, "worker processes holding the connections (>1 re-executes sioperf)")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "server pid: report its CPU (/proc/pid/stat) and RSS (/proc/pid/status)")
 	fs.DurationVar(&c.HSTimeout, "handshake-timeout", 10*time.Second, "bound on one connection's handshake")
-	fs.IntVar(&c.RBufMax, "rbuf", 64<<10, "largest per-connection read buffer, bytes")
+	fs.IntVar(&c.RBufMax, "rbuf", 64<<10, "largest per-connection read buffer, bytes (-io goroutine)")
+	fs.StringVar(&c.IO, "io", ioLoop, "receive path: loop (event loops, no goroutine per connection) or goroutine (a reader goroutine per connection)")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	fs.BoolVar(&c.jsonOut, "json", false, "print one JSON object per run on stdout")
 	fs.StringVar(&c.reportDir, "report", "", "write a Markdown table and an SVG chart into this directory")
@@ -152,6 +158,9 @@ func parseConfig(scenario string, args []string) (*config, error) {
 		}
 	default:
 		return nil, fmt.Errorf("-proto must be sio or raw, not %q", c.Proto)
+	}
+	if c.IO != ioLoop && c.IO != ioGoroutine {
+		return nil, fmt.Errorf("-io must be %s or %s, not %q", ioLoop, ioGoroutine, c.IO)
 	}
 	if c.Procs < 1 {
 		c.Procs = 1

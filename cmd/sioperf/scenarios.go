@@ -158,6 +158,7 @@ func (cl *cluster) spec(count, first, rooms, concurrency int) openSpec {
 		HandshakeTimeout: cl.cfg.HSTimeout,
 		RBufMax:          cl.cfg.RBufMax,
 		Pad:              cl.cfg.Pad,
+		IO:               cl.cfg.IO,
 	}
 }
 
@@ -504,8 +505,13 @@ func runBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress,
 	}
 	pubs := cl.pubs
 	// Publishers take global indexes after the subscribers, so they use the
-	// next source addresses, and they never join a room.
-	pr, err := pubs.Open(ctx, cl.spec(cfg.Publishers, cfg.Subs, 0, cfg.Concurrency))
+	// next source addresses, and they never join a room. They write with
+	// blocking writes under a deadline (conn.writeBatch), so they are on
+	// the goroutine path whatever -io says: a server that stops reading
+	// then slows the publisher down, which fails the step.
+	pspec := cl.spec(cfg.Publishers, cfg.Subs, 0, cfg.Concurrency)
+	pspec.IO = ioGoroutine
+	pr, err := pubs.Open(ctx, pspec)
 	if err != nil {
 		return err
 	}
