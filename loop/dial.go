@@ -47,6 +47,10 @@ type DialerConfig struct {
 	TLSConfig *tls.Config
 	// Logger receives engine-level errors. Nil discards them.
 	Logger *slog.Logger
+	// MaskKey draws the masking key of each frame sent. Default: random
+	// keys, as RFC 6455 §10.3 requires of clients exposed to untrusted
+	// intermediaries. A load tool on loopback may use a fixed key.
+	MaskKey func() [4]byte
 }
 
 func (c *DialerConfig) withDefaults() {
@@ -65,6 +69,9 @@ func (c *DialerConfig) withDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.MaskKey == nil {
+		c.MaskKey = maskKey
 	}
 }
 
@@ -415,7 +422,7 @@ func (c *clientConn) processFrames() {
 func (c *clientConn) sendClose(code ws.StatusCode, cause error) {
 	c.closed = true
 	b := outPool.Get()
-	b.B = wsframe.AppendClientClose(b.B, code, "", maskKey())
+	b.B = wsframe.AppendClientClose(b.B, code, "", c.d.cfg.MaskKey())
 	c.writeClose(b.B, cause)
 	outPool.Put(b)
 }
@@ -438,7 +445,7 @@ func (c *clientConn) write(op ws.OpCode, p []byte) {
 	if c.out == nil {
 		c.out = outPool.Get()
 	}
-	c.out.B = wsframe.AppendClientFrame(c.out.B, op, p, maskKey())
+	c.out.B = wsframe.AppendClientFrame(c.out.B, op, p, c.d.cfg.MaskKey())
 	c.afterAppend()
 }
 
@@ -555,13 +562,13 @@ func (c *clientConn) WriteFrames(b []byte) {
 	if c.out == nil {
 		c.out = outPool.Get()
 	}
-	c.out.B = appendMasked(c.out.B, b)
+	c.out.B = appendMasked(c.out.B, b, c.d.cfg.MaskKey)
 	c.afterAppend()
 }
 
 // appendMasked re-encodes unmasked frames as masked ones. It stops at the
 // first incomplete frame.
-func appendMasked(dst, b []byte) []byte {
+func appendMasked(dst, b []byte, key func() [4]byte) []byte {
 	for len(b) >= 2 {
 		b0, l7 := b[0], int(b[1]&0x7F)
 		h, n := 2, l7
@@ -590,10 +597,10 @@ func appendMasked(dst, b []byte) []byte {
 		if b0&0x80 == 0 {
 			// Not final: keep the fragment's header bits as they are.
 			at := len(dst)
-			dst = wsframe.AppendClientFrame(dst, ws.OpCode(b0&0x0F), b[h:h+n], maskKey())
+			dst = wsframe.AppendClientFrame(dst, ws.OpCode(b0&0x0F), b[h:h+n], key())
 			dst[at] = b0
 		} else {
-			dst = wsframe.AppendClientFrame(dst, ws.OpCode(b0&0x0F), b[h:h+n], maskKey())
+			dst = wsframe.AppendClientFrame(dst, ws.OpCode(b0&0x0F), b[h:h+n], key())
 		}
 		b = b[h+n:]
 	}
@@ -603,7 +610,7 @@ func appendMasked(dst, b []byte) []byte {
 // Close implements eio.WSConn: a close frame, then the TCP close.
 func (c *clientConn) Close(code int) {
 	b := outPool.Get()
-	b.B = wsframe.AppendClientClose(b.B, ws.StatusCode(code), "", maskKey())
+	b.B = wsframe.AppendClientClose(b.B, ws.StatusCode(code), "", c.d.cfg.MaskKey())
 	c.writeClose(b.B, nil)
 	outPool.Put(b)
 }
@@ -811,7 +818,7 @@ func (c *goConn) closeWith(code ws.StatusCode, cause error) {
 		c.mu.Unlock()
 		return
 	}
-	c.out = wsframe.AppendClientClose(c.out, code, "", maskKey())
+	c.out = wsframe.AppendClientClose(c.out, code, "", c.d.cfg.MaskKey())
 	c.closing = true
 	if c.closeErr == nil {
 		c.closeErr = cause
@@ -834,7 +841,7 @@ func (c *goConn) write(op ws.OpCode, p []byte) {
 		_ = c.nc.Close()
 		return
 	}
-	c.out = wsframe.AppendClientFrame(c.out, op, p, maskKey())
+	c.out = wsframe.AppendClientFrame(c.out, op, p, c.d.cfg.MaskKey())
 	c.mu.Unlock()
 	c.signal()
 }
@@ -855,7 +862,7 @@ func (c *goConn) WriteFrames(b []byte) {
 		c.mu.Unlock()
 		return
 	}
-	c.out = appendMasked(c.out, b)
+	c.out = appendMasked(c.out, b, c.d.cfg.MaskKey)
 	c.mu.Unlock()
 	c.signal()
 }

@@ -382,3 +382,36 @@ func TestDialerCloseTLS(t *testing.T) {
 		t.Fatalf("close cause %v", err)
 	}
 }
+
+// TestAppendMaskedKey checks that WriteFrames re-masks each frame with the
+// Dialer's MaskKey (a load tool sets the contract's all-zero key) and keeps
+// a fragment's header bits.
+func TestAppendMaskedKey(t *testing.T) {
+	var src []byte
+	src = wsframe.AppendFrame(src, ws.OpText, []byte("hello"))
+	first := len(src)
+	src = wsframe.AppendFrame(src, ws.OpBinary, []byte{1, 2, 3})
+	src[first] &^= 0x80 // not final
+	keys := [][4]byte{{1, 2, 3, 4}, {0, 0, 0, 0}}
+	n := 0
+	out := appendMasked(nil, src, func() [4]byte { k := keys[n%len(keys)]; n++; return k })
+	if n != 2 {
+		t.Fatalf("MaskKey called %d times, want 2", n)
+	}
+	h1, err := ws.ReadHeader(bytes.NewReader(out))
+	if err != nil || !h1.Masked || h1.Mask != keys[0] || h1.OpCode != ws.OpText || !h1.Fin {
+		t.Fatalf("first header %+v, %v", h1, err)
+	}
+	p := append([]byte(nil), out[2+4:2+4+5]...)
+	ws.Cipher(p, h1.Mask, 0)
+	if string(p) != "hello" {
+		t.Fatalf("first payload %q", p)
+	}
+	h2, err := ws.ReadHeader(bytes.NewReader(out[2+4+5:]))
+	if err != nil || h2.Mask != keys[1] || h2.OpCode != ws.OpBinary || h2.Fin {
+		t.Fatalf("second header %+v, %v", h2, err)
+	}
+	if got := out[2+4+5+2+4:]; !bytes.Equal(got, []byte{1, 2, 3}) {
+		t.Fatalf("zero-key payload %v, want it unchanged", got)
+	}
+}

@@ -182,6 +182,7 @@ func (p *pool) dialer() (*loop.Dialer, error) {
 	ld, err := loop.NewDialer(loop.DialerConfig{
 		MaxMessageBytes: maxFrame,
 		NetDial:         netDial,
+		MaskKey:         zeroMask,
 	})
 	if err != nil {
 		return nil, err

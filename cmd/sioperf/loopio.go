@@ -17,9 +17,12 @@ import (
 // close frames) and hand each message to conn.OnMessage on the loop
 // goroutine. OnMessage runs the same onMessage as the goroutine path; it
 // never blocks: its writes (the handshake, the join, pongs, the next echo)
-// are queued by the loop and leave in one write(2) per wake-up. The Dialer
-// masks them with random keys: the contract's all-zero key (appendFrame)
-// holds for publishers and for -io goroutine only.
+// are queued by the loop and leave in one write(2) per wake-up. Like the
+// goroutine path (appendFrame), the Dialer masks them with the contract's
+// all-zero key (zeroMask).
+
+// zeroMask is the benchmark contract's masking key for every client frame.
+func zeroMask() [4]byte { return [4]byte{} }
 
 // srcDialerKey is the context key under which dialLoop passes the source
 // address dialer of one connection to netDial.
