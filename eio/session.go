@@ -51,11 +51,16 @@ type Session struct {
 	req    *http.Request // handshake request, when head is nil
 	head   []byte        // handshake request head, when the provider gives it
 	remote string
-	tls    bool
 	hb     *timer.Timer // heartbeat: next ping, then the pong deadline
 
-	mu           sync.Mutex
-	state        int                        // guarded by mu
+	mu sync.Mutex
+	// The small fields sit together so that a Session fits a 256-byte
+	// allocation class (one per connection).
+	state        uint8                      // guarded by mu
+	tls          bool                       // immutable
+	posting      bool                       // a POST is being processed; guarded by mu
+	noopNext     bool                       // answer the next GET with a noop; guarded by mu
+	awaitingPong bool                       // guarded by mu
 	transport    string                     // guarded by mu
 	ws           WSConn                     // current WebSocket; guarded by mu
 	probe        WSConn                     // WebSocket being upgraded to; guarded by mu
@@ -63,9 +68,6 @@ type Session struct {
 	q            *bytebufferpool.ByteBuffer // queued polling records; guarded by mu
 	recs         []record                   // guarded by mu
 	get          Exchange                   // parked polling GET; guarded by mu
-	posting      bool                       // a POST is being processed; guarded by mu
-	noopNext     bool                       // answer the next GET with a noop; guarded by mu
-	awaitingPong bool                       // guarded by mu
 	closeReason  string                     // guarded by mu
 	// live is the WebSocket transport while the session is open on one,
 	// nil otherwise: SendPrepared's lock-free path for broadcasts. It is

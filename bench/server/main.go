@@ -16,6 +16,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 
@@ -26,7 +27,11 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3001", "listen address")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGINT or SIGTERM")
 	debug := flag.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/ on the same address")
+	memRate := flag.Int("memprofilerate", 0, "set runtime.MemProfileRate (1 records every allocation; 0 keeps the default)")
 	flag.Parse()
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
 	if *cpuProfile != "" {
 		stop := startProfile(*cpuProfile)
 		defer stop()
