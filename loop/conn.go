@@ -6,11 +6,9 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"sync/atomic"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
-	"github.com/valyala/bytebufferpool"
 
 	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/internal/http1"
@@ -23,9 +21,6 @@ const (
 	modeWS
 	modeClosed
 )
-
-// outPool holds pending outbound bytes between a write and the flush.
-var outPool bytebufferpool.Pool
 
 // errProtocol marks a connection closed for a WebSocket protocol violation.
 var errProtocol = errors.New("loop: websocket protocol error")
@@ -44,15 +39,7 @@ type conn struct {
 	fh   eio.FrameHandler
 	pre  []byte // frame bytes not in gnet's buffer (enrolled conns)
 
-	mu          sync.Mutex
-	out         *bytebufferpool.ByteBuffer // guarded by mu
-	queued      bool                       // on lp.dirty; guarded by mu
-	closing     bool                       // close once out is written; guarded by mu
-	closeIssued bool                       // guarded by mu
-	dead        bool                       // OnClose ran; guarded by mu
-	closeErr    error                      // cause reported to fh; guarded by mu
-
-	backlog atomic.Int64 // bytes in out plus gnet's outbound buffer
+	ob outbox // pending writes; queued means on lp.dirty
 }
 
 // httpState is what a connection needs only while it speaks HTTP: an
@@ -91,17 +78,8 @@ func (c *conn) enterWS(fh eio.FrameHandler) {
 // waiting for a request.
 func (c *conn) idleExpired() {
 	c.lp.Post(func() {
-		if c.mode == modeHTTP && c.h != nil && !c.h.busy {
-			c.mu.Lock()
-			if !c.closing && !c.dead {
-				c.closing = true
-			}
-			first := !c.queued
-			c.queued = true
-			c.mu.Unlock()
-			if first {
-				c.lp.markDirty(c)
-			}
+		if c.mode == modeHTTP && c.h != nil && !c.h.busy && c.ob.appendClose(nil, nil, c.srv.cfg.MaxOutboundBytes) {
+			c.lp.markDirty(c)
 		}
 	})
 }
@@ -227,104 +205,40 @@ func (c *conn) closeWS(code int, cause error) {
 
 // write frames p as one message of opcode op. Any goroutine.
 func (c *conn) write(op ws.OpCode, p []byte) {
-	c.mu.Lock()
-	if c.closing || c.dead {
-		c.mu.Unlock()
-		return
+	if c.ob.begin() {
+		c.ob.out.B = wsframe.AppendFrame(c.ob.out.B, op, p)
+		c.commit()
 	}
-	if c.out == nil {
-		c.out = outPool.Get()
-	}
-	c.out.B = wsframe.AppendFrame(c.out.B, op, p)
-	c.afterAppend()
 }
 
 // writeRaw queues bytes as they are. Any goroutine.
 func (c *conn) writeRaw(p []byte) {
-	c.mu.Lock()
-	if c.closing || c.dead {
-		c.mu.Unlock()
-		return
+	if c.ob.begin() {
+		c.ob.out.B = append(c.ob.out.B, p...)
+		c.commit()
 	}
-	if c.out == nil {
-		c.out = outPool.Get()
-	}
-	c.out.B = append(c.out.B, p...)
-	c.afterAppend()
 }
 
 // writeClose queues p and closes the connection after it is written.
 func (c *conn) writeClose(p []byte, cause error) {
-	c.mu.Lock()
-	if c.closing || c.dead {
-		c.mu.Unlock()
-		return
+	if c.ob.appendClose(p, cause, c.srv.cfg.MaxOutboundBytes) {
+		c.lp.markDirty(c)
 	}
-	if c.out == nil {
-		c.out = outPool.Get()
-	}
-	c.out.B = append(c.out.B, p...)
-	c.closing = true
-	if c.closeErr == nil {
-		c.closeErr = cause
-	}
-	c.afterAppend()
 }
 
-// afterAppend enforces the outbound cap and queues the connection for a
-// flush. Called with mu held; releases it.
-func (c *conn) afterAppend() {
-	if n := int64(len(c.out.B)) + c.backlog.Load(); n > int64(c.srv.cfg.MaxOutboundBytes) && !c.closing {
-		// Drop what is queued: the peer cannot keep up, it will not
-		// miss it, and keeping it only grows memory.
-		c.out.B = c.out.B[:0]
-		c.closing = true
-		c.closeErr = ErrSlowConsumer
-	}
-	first := !c.queued
-	c.queued = true
-	c.mu.Unlock()
-	if first {
+// commit ends an append begun with c.ob.begin and queues the connection
+// for its loop's flush.
+func (c *conn) commit() {
+	if c.ob.commit(c.srv.cfg.MaxOutboundBytes) {
 		c.lp.markDirty(c)
 	}
 }
 
 // flush writes the pending bytes with one syscall. Loop-only.
-func (c *conn) flush() {
-	c.mu.Lock()
-	b := c.out
-	c.out = nil
-	c.queued = false
-	closeNow := c.closing && !c.closeIssued && !c.dead
-	if closeNow {
-		c.closeIssued = true
-	}
-	dead := c.dead
-	c.mu.Unlock()
-	if b != nil {
-		if !dead {
-			_, _ = c.gc.Write(b.B)
-		}
-		outPool.Put(b)
-	}
-	if !dead {
-		c.backlog.Store(int64(c.gc.OutboundBuffered()))
-	}
-	if closeNow {
-		_ = c.gc.Close()
-	}
-}
+func (c *conn) flush() { c.ob.flush(c.gc) }
 
 func (c *conn) onClose(err error) {
-	c.mu.Lock()
-	c.dead = true
-	c.closing = true
-	if c.out != nil {
-		outPool.Put(c.out)
-		c.out = nil
-	}
-	cause := c.closeErr
-	c.mu.Unlock()
+	cause, _ := c.ob.kill()
 	mode := c.mode
 	c.mode = modeClosed
 	c.dec.Release()
@@ -365,15 +279,7 @@ func (c *conn) Close(code int) {
 }
 
 // Buffered implements eio.WSConn.
-func (c *conn) Buffered() int {
-	c.mu.Lock()
-	n := 0
-	if c.out != nil {
-		n = len(c.out.B)
-	}
-	c.mu.Unlock()
-	return n + int(c.backlog.Load())
-}
+func (c *conn) Buffered() int { return c.ob.buffered() }
 
 // Group implements eio.WSConn.
 func (c *conn) Group() int { return c.lp.index }

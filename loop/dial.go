@@ -18,7 +18,6 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
-	"github.com/valyala/bytebufferpool"
 
 	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/wsframe"
@@ -329,16 +328,8 @@ type clientConn struct {
 	pre    []byte // frame bytes read with the handshake response
 	closed bool   // a close frame was seen or sent; no more messages
 
-	mu          sync.Mutex
-	out         *bytebufferpool.ByteBuffer // guarded by mu
-	queued      bool                       // a flush is posted; guarded by mu
-	closing     bool                       // close once out is written; guarded by mu
-	closeIssued bool                       // guarded by mu
-	dead        bool                       // OnClose ran; guarded by mu
-	gotClose    bool                       // the peer's close frame arrived; guarded by mu
-	closeErr    error                      // cause reported to fh; guarded by mu
-
-	backlog atomic.Int64 // bytes in gnet's outbound buffer at the last flush
+	ob       outbox      // pending writes; queued means a flush is posted
+	gotClose atomic.Bool // the peer's close frame arrived
 }
 
 func newClientConn(d *Dialer, lp *Loop, gc gnet.Conn, fh eio.FrameHandler) *clientConn {
@@ -394,9 +385,7 @@ func (c *clientConn) processFrames() {
 		case wsframe.KindPing:
 			c.write(ws.OpPong, msg.Payload)
 		case wsframe.KindClose:
-			c.mu.Lock()
-			c.gotClose = true
-			c.mu.Unlock()
+			c.gotClose.Store(true)
 			code := msg.CloseCode
 			if code == ws.StatusNoStatusRcvd {
 				code = 0
@@ -437,89 +426,32 @@ func maskKey() [4]byte {
 
 // write frames p as one masked message of opcode op. Any goroutine.
 func (c *clientConn) write(op ws.OpCode, p []byte) {
-	c.mu.Lock()
-	if c.closing || c.dead {
-		c.mu.Unlock()
-		return
+	if c.ob.begin() {
+		c.ob.out.B = wsframe.AppendClientFrame(c.ob.out.B, op, p, c.d.cfg.MaskKey())
+		c.commit()
 	}
-	if c.out == nil {
-		c.out = outPool.Get()
-	}
-	c.out.B = wsframe.AppendClientFrame(c.out.B, op, p, c.d.cfg.MaskKey())
-	c.afterAppend()
 }
 
 // writeClose queues p and closes the connection after it is written.
 func (c *clientConn) writeClose(p []byte, cause error) {
-	c.mu.Lock()
-	if c.closing || c.dead {
-		c.mu.Unlock()
-		return
+	if c.ob.appendClose(p, cause, c.d.cfg.MaxOutboundBytes) {
+		c.lp.Post(c.flushFn)
 	}
-	if c.out == nil {
-		c.out = outPool.Get()
-	}
-	c.out.B = append(c.out.B, p...)
-	c.closing = true
-	if c.closeErr == nil {
-		c.closeErr = cause
-	}
-	c.afterAppend()
 }
 
-// afterAppend enforces the outbound cap and schedules a flush. Called with
-// mu held; releases it.
-func (c *clientConn) afterAppend() {
-	if n := int64(len(c.out.B)) + c.backlog.Load(); n > int64(c.d.cfg.MaxOutboundBytes) && !c.closing {
-		c.out.B = c.out.B[:0]
-		c.closing = true
-		c.closeErr = ErrSlowConsumer
-	}
-	first := !c.queued
-	c.queued = true
-	c.mu.Unlock()
-	if first {
+// commit ends an append begun with c.ob.begin and posts the flush.
+func (c *clientConn) commit() {
+	if c.ob.commit(c.d.cfg.MaxOutboundBytes) {
 		c.lp.Post(c.flushFn)
 	}
 }
 
 // flush writes the pending bytes with one syscall. Loop-only.
-func (c *clientConn) flush() {
-	c.mu.Lock()
-	b := c.out
-	c.out = nil
-	c.queued = false
-	closeNow := c.closing && !c.closeIssued && !c.dead
-	if closeNow {
-		c.closeIssued = true
-	}
-	dead := c.dead
-	c.mu.Unlock()
-	if b != nil {
-		if !dead {
-			_, _ = c.gc.Write(b.B)
-		}
-		outPool.Put(b)
-	}
-	if !dead {
-		c.backlog.Store(int64(c.gc.OutboundBuffered()))
-	}
-	if closeNow {
-		_ = c.gc.Close()
-	}
-}
+func (c *clientConn) flush() { c.ob.flush(c.gc) }
 
 func (c *clientConn) onClose(err error) {
-	c.mu.Lock()
-	c.dead = true
-	c.closing = true
-	if c.out != nil {
-		outPool.Put(c.out)
-		c.out = nil
-	}
-	cause := c.closeErr
-	clean := c.gotClose || c.closeIssued
-	c.mu.Unlock()
+	cause, closeIssued := c.ob.kill()
+	clean := c.gotClose.Load() || closeIssued
 	c.closed = true
 	c.dec.Release()
 	c.pre = nil
@@ -554,16 +486,10 @@ func (c *clientConn) WriteMessage(binary bool, p []byte) {
 // WriteFrames implements eio.WSConn: b holds complete unmasked frames;
 // each is sent masked.
 func (c *clientConn) WriteFrames(b []byte) {
-	c.mu.Lock()
-	if c.closing || c.dead {
-		c.mu.Unlock()
-		return
+	if c.ob.begin() {
+		c.ob.out.B = appendMasked(c.ob.out.B, b, c.d.cfg.MaskKey)
+		c.commit()
 	}
-	if c.out == nil {
-		c.out = outPool.Get()
-	}
-	c.out.B = appendMasked(c.out.B, b, c.d.cfg.MaskKey)
-	c.afterAppend()
 }
 
 // appendMasked re-encodes unmasked frames as masked ones. It stops at the
@@ -616,15 +542,7 @@ func (c *clientConn) Close(code int) {
 }
 
 // Buffered implements eio.WSConn.
-func (c *clientConn) Buffered() int {
-	c.mu.Lock()
-	n := 0
-	if c.out != nil {
-		n = len(c.out.B)
-	}
-	c.mu.Unlock()
-	return n + int(c.backlog.Load())
-}
+func (c *clientConn) Buffered() int { return c.ob.buffered() }
 
 // Group implements eio.WSConn.
 func (c *clientConn) Group() int { return c.lp.index }
