@@ -7,11 +7,14 @@
 // eio.FrameHandler given at upgrade. Both run on the loop and must not block.
 //
 // Writes. Write, Respond and Close may be called from any goroutine. They
-// append to the connection's pending buffer (guarded by conn.mu) and put the
-// connection on its loop's dirty list; one gnet task per loop then writes
-// every dirty connection's bytes with one write(2) each. Many messages queued
-// for one connection between two wake-ups of its loop leave in one syscall,
-// and a broadcast to many connections of one loop costs one task.
+// append to the connection's pending buffer (its outbox) and put the
+// connection on its loop's dirty list; one gnet task per loop then runs the
+// ops queued on the loop (Loop.Defer: consecutive ops that implement Merger
+// are merged, so several broadcasts to the same members walk them once) and
+// writes every dirty connection's bytes with one write(2) each. Many
+// messages queued for one connection between two wake-ups of its loop leave
+// in one syscall. Loop.Pending lets a writer that must stay ordered behind
+// queued ops queue its write as an op too.
 //
 // Buffers. Bytes passed to handlers alias gnet's inbound buffer and are valid
 // only during the call. Pending outbound bytes live in pooled buffers that go
