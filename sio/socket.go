@@ -38,10 +38,27 @@ var reservedEvents = map[string]bool{
 	"newListener": true, "removeListener": true,
 }
 
-type handlerEntry struct {
-	name string
-	f    func(*Event)
-	once bool
+// listenerKind says which of a socket's callbacks a listener is.
+type listenerKind uint8
+
+const (
+	onEventKind         listenerKind = iota // f is func(*Event), for event name
+	onceEventKind                           // the same, removed when it fires
+	onAnyKind                               // func(*Event)
+	onAnyOutgoingKind                       // func(name string, args []any)
+	useKind                                 // func(*Event) error
+	onErrorKind                             // func(error)
+	onDisconnectKind                        // func(reason string)
+	onDisconnectingKind                     // func(reason string)
+)
+
+// listener is one registered callback. Every kind lives in one slice: a
+// socket usually has a few, and seven slice headers per connection cost
+// more than the few bytes of kind and name an entry carries.
+type listener struct {
+	kind listenerKind
+	name string // event name (onEventKind, onceEventKind)
+	f    any
 }
 
 type ackFunc func(m Message, err error)
@@ -61,15 +78,9 @@ type Socket struct {
 	connected bool           // guarded by mu
 	left      bool           // rooms left after disconnect; guarded by mu
 	recovered bool           // guarded by mu
-	data      any            // guarded by mu
-	handlers  []handlerEntry // few per socket: a slice beats a map; guarded by mu
-	anyIn     []func(*Event) // guarded by mu
-	anyOut    []func(name string, args []any)
-	uses      []func(*Event) error  // guarded by mu
-	onErr     []func(error)         // guarded by mu
-	onDisc    []func(reason string) // guarded by mu
-	onDiscing []func(reason string) // guarded by mu
-	acks      map[int64]ackFunc     // guarded by mu
+	data      any               // guarded by mu
+	listeners []listener        // in registration order; guarded by mu (append-only, or replaced)
+	acks      map[int64]ackFunc // guarded by mu
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
@@ -153,81 +164,81 @@ func (s *Socket) SetData(v any) {
 func (s *Socket) Group() int { return s.client.group }
 
 // On registers f for event name (socket.on).
-func (s *Socket) On(name string, f func(*Event)) { s.addHandler(name, f, false) }
+func (s *Socket) On(name string, f func(*Event)) { s.listen(onEventKind, name, f) }
 
 // Once registers f for the next event name only (socket.once).
-func (s *Socket) Once(name string, f func(*Event)) { s.addHandler(name, f, true) }
+func (s *Socket) Once(name string, f func(*Event)) { s.listen(onceEventKind, name, f) }
 
-func (s *Socket) addHandler(name string, f func(*Event), once bool) {
+// listen registers f (of the type kind says).
+func (s *Socket) listen(kind listenerKind, name string, f any) {
 	s.mu.Lock()
-	s.handlers = append(s.handlers, handlerEntry{name: name, f: f, once: once})
+	s.listeners = append(s.listeners, listener{kind: kind, name: name, f: f})
 	s.mu.Unlock()
+}
+
+// removeLocked drops the listeners drop selects, into a new array so that
+// snapshots taken before stay intact. Called with mu held.
+func (s *Socket) removeLocked(drop func(l *listener) bool) {
+	kept := s.listeners[:0:0]
+	for i := range s.listeners {
+		if !drop(&s.listeners[i]) {
+			kept = append(kept, s.listeners[i])
+		}
+	}
+	s.listeners = kept
+}
+
+// snapshot returns the listeners as of now; the slice is never modified.
+func (s *Socket) snapshot() []listener {
+	s.mu.Lock()
+	ls := s.listeners
+	s.mu.Unlock()
+	return ls
 }
 
 // Off removes every handler of event name (socket.removeAllListeners(name)).
 func (s *Socket) Off(name string) {
 	s.mu.Lock()
-	kept := s.handlers[:0:0]
-	for _, h := range s.handlers {
-		if h.name != name {
-			kept = append(kept, h)
-		}
-	}
-	s.handlers = kept
+	s.removeLocked(func(l *listener) bool { return l.kind <= onceEventKind && l.name == name })
 	s.mu.Unlock()
 }
 
 // OnAny registers f for every incoming event, before the named handlers.
-func (s *Socket) OnAny(f func(*Event)) {
-	s.mu.Lock()
-	s.anyIn = append(s.anyIn, f)
-	s.mu.Unlock()
-}
+func (s *Socket) OnAny(f func(*Event)) { s.listen(onAnyKind, "", f) }
 
 // OffAny removes every OnAny handler.
 func (s *Socket) OffAny() {
 	s.mu.Lock()
-	s.anyIn = nil
+	s.removeLocked(func(l *listener) bool { return l.kind == onAnyKind })
 	s.mu.Unlock()
 }
 
 // OnAnyOutgoing registers f for every event emitted to this socket.
-func (s *Socket) OnAnyOutgoing(f func(name string, args []any)) {
-	s.mu.Lock()
-	s.anyOut = append(s.anyOut, f)
-	s.mu.Unlock()
-}
+func (s *Socket) OnAnyOutgoing(f func(name string, args []any)) { s.listen(onAnyOutgoingKind, "", f) }
 
 // Use adds a per-packet middleware (socket.use): it runs before the
 // handlers of every incoming event; an error stops the event and is passed
 // to the OnError handlers.
-func (s *Socket) Use(f func(*Event) error) {
-	s.mu.Lock()
-	s.uses = append(s.uses, f)
-	s.mu.Unlock()
-}
+func (s *Socket) Use(f func(*Event) error) { s.listen(useKind, "", f) }
 
 // OnError registers f for errors returned by Use middleware.
-func (s *Socket) OnError(f func(error)) {
-	s.mu.Lock()
-	s.onErr = append(s.onErr, f)
-	s.mu.Unlock()
-}
+func (s *Socket) OnError(f func(error)) { s.listen(onErrorKind, "", f) }
 
 // OnDisconnect registers f, told the disconnect reason once the socket has
 // left its rooms (the "disconnect" event).
-func (s *Socket) OnDisconnect(f func(reason string)) {
-	s.mu.Lock()
-	s.onDisc = append(s.onDisc, f)
-	s.mu.Unlock()
-}
+func (s *Socket) OnDisconnect(f func(reason string)) { s.listen(onDisconnectKind, "", f) }
 
 // OnDisconnecting registers f, run before the socket leaves its rooms (the
 // "disconnecting" event; Rooms still lists them).
-func (s *Socket) OnDisconnecting(f func(reason string)) {
-	s.mu.Lock()
-	s.onDiscing = append(s.onDiscing, f)
-	s.mu.Unlock()
+func (s *Socket) OnDisconnecting(f func(reason string)) { s.listen(onDisconnectingKind, "", f) }
+
+// fireReason calls the kind's func(reason string) listeners of ls.
+func fireReason(ls []listener, kind listenerKind, reason string) {
+	for _, l := range ls {
+		if l.kind == kind {
+			l.f.(func(string))(reason)
+		}
+	}
 }
 
 // Emit sends event name with args to this socket. []byte values anywhere in
@@ -288,11 +299,10 @@ func (s *Socket) dropAck(id int64) {
 }
 
 func (s *Socket) fireOutgoing(name string, args []any) {
-	s.mu.Lock()
-	fs := s.anyOut
-	s.mu.Unlock()
-	for _, f := range fs {
-		f(name, args)
+	for _, l := range s.snapshot() {
+		if l.kind == onAnyOutgoingKind {
+			l.f.(func(string, []any))(name, args)
+		}
 	}
 }
 
@@ -419,41 +429,37 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 		s.mu.Unlock()
 		return
 	}
-	uses, anyIn := s.uses, s.anyIn
-	var hs []handlerEntry
-	once := false
-	for _, h := range s.handlers {
-		if h.name == name {
-			hs = append(hs, h)
-			once = once || h.once
+	// ls is this event's view: a once handler removed below still runs.
+	ls := s.listeners
+	for _, l := range ls {
+		if l.kind == onceEventKind && l.name == name {
+			s.removeLocked(func(l *listener) bool { return l.kind == onceEventKind && l.name == name })
+			break
 		}
-	}
-	if once {
-		kept := s.handlers[:0:0]
-		for _, h := range s.handlers {
-			if h.name != name || !h.once {
-				kept = append(kept, h)
-			}
-		}
-		s.handlers = kept
 	}
 	s.mu.Unlock()
-	for _, u := range uses {
-		if err := u(ev); err != nil {
-			s.mu.Lock()
-			fs := s.onErr
-			s.mu.Unlock()
-			for _, f := range fs {
-				f(err)
+	for _, l := range ls {
+		if l.kind != useKind {
+			continue
+		}
+		if err := l.f.(func(*Event) error)(ev); err != nil {
+			for _, l := range s.snapshot() {
+				if l.kind == onErrorKind {
+					l.f.(func(error))(err)
+				}
 			}
 			return
 		}
 	}
-	for _, f := range anyIn {
-		f(ev)
+	for _, l := range ls {
+		if l.kind == onAnyKind {
+			l.f.(func(*Event))(ev)
+		}
 	}
-	for _, h := range hs {
-		h.f(ev)
+	for _, l := range ls {
+		if l.kind <= onceEventKind && l.name == name {
+			l.f.(func(*Event))(ev)
+		}
 	}
 }
 
@@ -478,11 +484,9 @@ func (s *Socket) onclose(reason string) {
 		return
 	}
 	s.connected = false
-	discing := s.onDiscing
+	ls := s.listeners
 	s.mu.Unlock()
-	for _, f := range discing {
-		f(reason)
-	}
+	fireReason(ls, onDisconnectingKind, reason)
 	s.nsp.srv.persist(s, reason)
 	s.nsp.remove(s)
 	s.client.remove(s)
@@ -490,14 +494,12 @@ func (s *Socket) onclose(reason string) {
 	s.left = true
 	acks := s.acks
 	s.acks = nil
-	disc := s.onDisc
+	ls = s.listeners
 	s.mu.Unlock()
 	for _, f := range acks {
 		f(Message{}, ErrDisconnected)
 	}
-	for _, f := range disc {
-		f(reason)
-	}
+	fireReason(ls, onDisconnectKind, reason)
 }
 
 // Auth is the CONNECT payload the client sent ({} when none): the auth
