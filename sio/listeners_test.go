@@ -69,7 +69,7 @@ func TestListeners(t *testing.T) {
 	want := []string{
 		"any:a", "a1", "a-once", "a2", // Once fires with the others, in order
 		"any:a", "a1", "a2", // then it is gone
-		"error:no",   // Use stops the event: no OnAny, no handler
+		"error:no", // Use stops the event: no OnAny, no handler
 		"any:ping", "out:pong",
 		"any:off", "off", // Off and OffAny: the last "a" reaches nobody
 		"disconnecting:", // Rooms lists the socket's own room and "room"

@@ -75,9 +75,9 @@ type Socket struct {
 	hs     *Handshake // built on first use; guarded by mu
 
 	mu        sync.Mutex
-	connected bool           // guarded by mu
-	left      bool           // rooms left after disconnect; guarded by mu
-	recovered bool           // guarded by mu
+	connected bool              // guarded by mu
+	left      bool              // rooms left after disconnect; guarded by mu
+	recovered bool              // guarded by mu
 	data      any               // guarded by mu
 	listeners []listener        // in registration order; guarded by mu (append-only, or replaced)
 	acks      map[int64]ackFunc // guarded by mu
