@@ -1,14 +1,14 @@
 // Command server is sioloop's implementation of the benchmark scenario
 // contract (../shared/docs/BENCH-SCENARIO.md, summarized in BENCHMARKS.md):
 // events "join" (ack after the join), "bcast" (io.to(room).emit("msg", obj))
-// and "echo" (ack with the same arguments). It uses only the public sio API.
+// and "echo" (ack with the same arguments), registered by package
+// bench/scenario on the public sio API.
 //
 //	go run ./bench/server -addr 127.0.0.1:3001
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"log"
@@ -20,6 +20,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/sioloop/sioloop/bench/scenario"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -37,30 +38,7 @@ func main() {
 		defer stop()
 	}
 	srv := sio.NewServer(sio.Config{})
-	srv.OnConnection(func(s *sio.Socket) {
-		s.On("join", func(ev *sio.Event) {
-			var room string
-			if err := ev.Decode(&room); err != nil {
-				return
-			}
-			s.Join(room)
-			_ = ev.Ack("ok")
-		})
-		s.On("bcast", func(ev *sio.Event) {
-			var target struct {
-				Room string `json:"room"`
-			}
-			obj := ev.Arg(0)
-			if err := json.Unmarshal(obj, &target); err != nil {
-				return
-			}
-			// The raw JSON object is forwarded as is: no re-encoding.
-			_ = srv.To(target.Room).Emit("msg", obj)
-		})
-		s.On("echo", func(ev *sio.Event) {
-			_ = ev.Ack(ev.Arg(0))
-		})
-	})
+	scenario.Register(srv)
 	log.Printf("sioloop scenario server on %s", *addr)
 	go func() {
 		sig := make(chan os.Signal, 1)

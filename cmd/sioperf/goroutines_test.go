@@ -2,43 +2,21 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/sioloop/sioloop/bench/scenario"
 	"github.com/sioloop/sioloop/sio"
 )
 
 // startBenchServer runs sioloop's scenario server in this process: the
-// handlers of bench/server/main.go on a sio.Server.
+// handlers of bench/server (package bench/scenario) on a sio.Server.
 func startBenchServer(t *testing.T) string {
 	t.Helper()
 	srv := sio.NewServer(sio.Config{})
-	srv.OnConnection(func(s *sio.Socket) {
-		s.On("join", func(ev *sio.Event) {
-			var room string
-			if err := ev.Decode(&room); err != nil {
-				return
-			}
-			s.Join(room)
-			_ = ev.Ack("ok")
-		})
-		s.On("bcast", func(ev *sio.Event) {
-			var target struct {
-				Room string `json:"room"`
-			}
-			obj := ev.Arg(0)
-			if err := json.Unmarshal(obj, &target); err != nil {
-				return
-			}
-			_ = srv.To(target.Room).Emit("msg", obj)
-		})
-		s.On("echo", func(ev *sio.Event) {
-			_ = ev.Ack(ev.Arg(0))
-		})
-	})
+	scenario.Register(srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
