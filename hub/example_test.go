@@ -48,3 +48,28 @@ func Example() {
 	// loop 1: [bob carol] <- 42["chat","hi"]
 	// 2 recipients
 }
+
+// ExampleHub_Snapshot keeps a room's recipients for later: a broadcast that
+// is delivered after the call (by a queued task) reaches exactly the
+// members of the moment it was sent.
+func ExampleHub_Snapshot() {
+	h := hub.New[*conn](2)
+	alice, bob := &conn{"alice", 0}, &conn{"bob", 1}
+	h.Join(alice, "lobby")
+	h.Join(bob, "lobby")
+
+	groups, ok := h.Snapshot(&hub.Selector[*conn]{Rooms: []string{"lobby"}})
+	h.Leave(bob, "lobby") // after the broadcast: bob still gets it
+	h.Join(&conn{"carol", 1}, "lobby")
+
+	for loop, members := range groups {
+		for _, c := range members {
+			fmt.Printf("loop %d task writes to %s\n", loop, c.name)
+		}
+	}
+	fmt.Println(ok, h.Size("lobby"), "members now")
+	// Output:
+	// loop 0 task writes to alice
+	// loop 1 task writes to bob
+	// true 2 members now
+}
