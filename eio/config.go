@@ -45,6 +45,17 @@ type Config struct {
 	OnConnectionError func(r *http.Request, e *RequestError)
 	// Logger receives engine diagnostics. Nil discards.
 	Logger *slog.Logger
+	// MaxPendingSessions bounds the sessions opened by a handshake whose
+	// client has sent nothing since (no poll, no POST, no frame): without a
+	// bound, a flood of handshakes that are never followed up holds a
+	// session each until the ping timeout. Further handshakes are refused
+	// with 503 until some are followed up or time out. Default 16384;
+	// negative: no bound.
+	MaxPendingSessions int
+	// MaxPendingSessionsPerIP is the same bound per client address.
+	// Default 1024; negative: no bound. Behind a proxy every client has
+	// the proxy's address: raise it or disable it there.
+	MaxPendingSessionsPerIP int
 }
 
 // CORS configures cross-origin polling, like the `cors` npm package.
@@ -85,6 +96,12 @@ func (c *Config) withDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.MaxPendingSessions == 0 {
+		c.MaxPendingSessions = 16384
+	}
+	if c.MaxPendingSessionsPerIP == 0 {
+		c.MaxPendingSessionsPerIP = 1024
 	}
 }
 

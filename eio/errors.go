@@ -30,6 +30,10 @@ var (
 	ErrBadRequest         = &RequestError{400, 3, "Bad request"}
 	ErrForbidden          = &RequestError{403, 4, "Forbidden"}
 	ErrUnsupportedVersion = &RequestError{400, 5, "Unsupported protocol version"}
+	// ErrTooManyPending refuses a handshake past Config.MaxPendingSessions
+	// or MaxPendingSessionsPerIP (not an engine.io error: the reference
+	// has no such bound).
+	ErrTooManyPending = &RequestError{503, 4, "Too many pending sessions"}
 )
 
 // Close reasons reported to Session.OnClose, as engine.io names them.

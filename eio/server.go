@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"hash/maphash"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,12 +27,16 @@ type Server struct {
 	sessions map[string]*Session // guarded by mu
 	onConn   func(*Session)      // guarded by mu
 	closed   bool                // guarded by mu
+
+	pendMu     sync.Mutex
+	pending    int            // sessions not followed up yet; guarded by pendMu
+	pendingFor map[string]int // the same per client address; guarded by pendMu
 }
 
 // NewServer returns a server for cfg.
 func NewServer(cfg Config) *Server {
 	cfg.withDefaults()
-	s := &Server{cfg: cfg, sessions: make(map[string]*Session), seed: maphash.MakeSeed()}
+	s := &Server{cfg: cfg, sessions: make(map[string]*Session), seed: maphash.MakeSeed(), pendingFor: make(map[string]int)}
 	// A few wheels spread timer work; one runtime timer each.
 	for i := 0; i < 8; i++ {
 		s.wheels = append(s.wheels, timer.NewWheel())
@@ -107,6 +112,7 @@ func (s *Server) Handle(x Exchange) {
 			s.fail(x, ErrUnknownSID, upgrade)
 			return
 		}
+		ss.followedUp()
 		if transport == WebSocket {
 			if !upgrade || r.Method != http.MethodGet {
 				s.fail(x, ErrBadRequest, upgrade)
@@ -160,7 +166,13 @@ func (s *Server) handshake(x Exchange, transport string) {
 		return
 	}
 	r := x.Request()
+	ip := hostOf(r.RemoteAddr)
+	if !s.admitPending(ip) {
+		s.fail(x, ErrTooManyPending, transport == WebSocket)
+		return
+	}
 	ss := newSession(s, newSID(), x)
+	ss.pending = true
 	h := s.baseHeaders(r)
 	if s.cfg.Cookie != nil {
 		ck := *s.cfg.Cookie
@@ -180,6 +192,7 @@ func (s *Server) handshake(x Exchange, transport string) {
 		wsh := &wsHandler{s: ss}
 		c, err := x.Upgrade(wsHeaders(h), wsh)
 		if err != nil {
+			ss.followedUp()
 			s.refuseUpgrade(x, err)
 			return
 		}
@@ -197,6 +210,42 @@ func (s *Server) handshake(x Exchange, transport string) {
 	if transport == Polling {
 		ss.poll(x, h)
 	}
+}
+
+// admitPending counts a new session as pending for client address ip, or
+// reports false if a bound is reached.
+func (s *Server) admitPending(ip string) bool {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	if max := s.cfg.MaxPendingSessions; max > 0 && s.pending >= max {
+		return false
+	}
+	if max := s.cfg.MaxPendingSessionsPerIP; max > 0 && s.pendingFor[ip] >= max {
+		return false
+	}
+	s.pending++
+	s.pendingFor[ip]++
+	return true
+}
+
+// releasePending undoes admitPending once the session is followed up or gone.
+func (s *Server) releasePending(ip string) {
+	s.pendMu.Lock()
+	s.pending--
+	if n := s.pendingFor[ip] - 1; n > 0 {
+		s.pendingFor[ip] = n
+	} else {
+		delete(s.pendingFor, ip)
+	}
+	s.pendMu.Unlock()
+}
+
+// hostOf is the address part of a RemoteAddr ("ip:port").
+func hostOf(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
 }
 
 func (s *Server) remove(ss *Session) {

@@ -61,6 +61,7 @@ type Session struct {
 	posting      bool                       // a POST is being processed; guarded by mu
 	noopNext     bool                       // answer the next GET with a noop; guarded by mu
 	awaitingPong bool                       // guarded by mu
+	pending      bool                       // counted as not followed up (Server.admitPending); guarded by mu
 	transport    string                     // guarded by mu
 	ws           WSConn                     // current WebSocket; guarded by mu
 	probe        WSConn                     // WebSocket being upgraded to; guarded by mu
@@ -90,6 +91,18 @@ func newSession(srv *Server, id string, x Exchange) *Session {
 	}
 	s.hb = srv.wheelFor(id).NewTimer(s.onHeartbeat)
 	return s
+}
+
+// followedUp ends the session's pending state: the client sent a request
+// or a frame (or the session is gone).
+func (s *Session) followedUp() {
+	s.mu.Lock()
+	was := s.pending
+	s.pending = false
+	s.mu.Unlock()
+	if was {
+		s.srv.releasePending(hostOf(s.remote))
+	}
 }
 
 // ID is the session id (the Engine.IO sid).
@@ -455,6 +468,8 @@ func (s *Session) finish(reason string) {
 	}
 	reason = s.closeReason
 	s.state = stateClosed
+	wasPending := s.pending
+	s.pending = false
 	s.live.Store(nil)
 	s.hb.Stop()
 	if s.upTimer != nil {
@@ -477,6 +492,9 @@ func (s *Session) finish(reason string) {
 	}
 	f := s.onClose
 	s.mu.Unlock()
+	if wasPending {
+		s.srv.releasePending(hostOf(s.remote))
+	}
 	s.srv.remove(s)
 	if f != nil {
 		f(reason)

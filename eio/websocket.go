@@ -80,7 +80,12 @@ func (h *wsHandler) OnMessage(c WSConn, binary bool, p []byte) {
 	s.mu.Lock()
 	isMain := s.ws == c
 	isProbe := s.probe == c
+	pending := s.pending && isMain
+	s.pending = s.pending && !isMain
 	s.mu.Unlock()
+	if pending {
+		s.srv.releasePending(hostOf(s.remote))
+	}
 	switch {
 	case isMain:
 		if binary {

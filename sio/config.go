@@ -53,6 +53,12 @@ type Config struct {
 	// MaxOutboundBytes caps the bytes queued for one slow client before it
 	// is disconnected. Default 8 MiB.
 	MaxOutboundBytes int
+	// MaxPendingSessions and MaxPendingSessionsPerIP bound the Engine.IO
+	// sessions whose client has sent nothing since the handshake, in all
+	// and per client address (eio.Config has the details). Defaults 16384
+	// and 1024; negative: no bound.
+	MaxPendingSessions      int
+	MaxPendingSessionsPerIP int
 	// Logger receives diagnostics. Nil discards them.
 	Logger *slog.Logger
 }
@@ -101,6 +107,9 @@ func (c *Config) eioConfig() eio.Config {
 		CORS:            c.CORS,
 		Cookie:          c.Cookie,
 		Logger:          c.Logger,
+
+		MaxPendingSessions:      c.MaxPendingSessions,
+		MaxPendingSessionsPerIP: c.MaxPendingSessionsPerIP,
 	}
 }
 
