@@ -217,6 +217,27 @@ func TestEIOLargeMessage(t *testing.T) {
 func TestEIOUpgradeUnderTraffic(t *testing.T) {
 	t.Parallel()
 	requireNode(t)
+	// Whether the upgrade lands mid-stream in both directions is up to
+	// timing (on a loaded machine the probe can finish before the first
+	// poll returns anything). A run where it did not proves nothing about
+	// ordering, so it is repeated, up to three times; any ordering or loss
+	// error fails at once.
+	for attempt := 1; ; attempt++ {
+		midStream := upgradeUnderTraffic(t)
+		if t.Failed() || midStream {
+			return
+		}
+		if attempt == 3 {
+			t.Fatal("the upgrade never happened mid-stream in both directions in 3 runs")
+		}
+		t.Logf("run %d: the upgrade was not mid-stream in both directions; running again", attempt)
+	}
+}
+
+// upgradeUnderTraffic runs one stream across an upgrade and checks order
+// and completeness; it reports whether the upgrade happened mid-stream in
+// both directions.
+func upgradeUnderTraffic(t *testing.T) (midStream bool) {
 	type result struct {
 		received []int // client numbers, in arrival order
 		atUp     int   // client messages received when the upgrade completed
@@ -306,15 +327,12 @@ func TestEIOUpgradeUnderTraffic(t *testing.T) {
 	if got.Own != res.sent || got.ServerSent != res.sent || !got.OwnInOrder {
 		t.Errorf("client got %d of the server's %d (it announced %d), in order: %v", got.Own, res.sent, got.ServerSent, got.OwnInOrder)
 	}
-	// The upgrade must have happened mid-stream in both directions, or the
-	// test proved nothing about ordering across it.
-	if res.atUp <= 0 || res.atUp >= got.Sent || got.SentAtUpgrade <= 0 {
-		t.Errorf("client stream: server had %d of %d when upgraded (client had sent %d): not mid-stream", res.atUp, got.Sent, got.SentAtUpgrade)
-	}
-	if res.sentAtUp <= 0 || res.sentAtUp >= res.sent || got.ReceivedAtUpgrade <= 0 {
-		t.Errorf("server stream: %d of %d sent at upgrade, client had received %d: not mid-stream", res.sentAtUp, res.sent, got.ReceivedAtUpgrade)
-	}
 	t.Logf("client sent %d (%d before its upgrade event), server sent %d (%d before its upgrade)", got.Sent, got.SentAtUpgrade, res.sent, res.sentAtUp)
+	// The upgrade must have happened mid-stream in both directions, or the
+	// run proved nothing about ordering across it.
+	clientMid := res.atUp > 0 && res.atUp < got.Sent && got.SentAtUpgrade > 0
+	serverMid := res.sentAtUp > 0 && res.sentAtUp < res.sent && got.ReceivedAtUpgrade > 0
+	return clientMid && serverMid
 }
 
 // TestEIOPingTimeout drops a client that stops answering pings, on time.
