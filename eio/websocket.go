@@ -80,8 +80,10 @@ func (h *wsHandler) OnMessage(c WSConn, binary bool, p []byte) {
 	s.mu.Lock()
 	isMain := s.ws == c
 	isProbe := s.probe == c
-	pending := s.pending && isMain
-	s.pending = s.pending && !isMain
+	pending := isMain && s.pending // the first frame ends the pending state
+	if pending {
+		s.pending = false
+	}
 	s.mu.Unlock()
 	if pending {
 		s.srv.releasePending(hostOf(s.remote))
