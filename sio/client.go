@@ -36,7 +36,7 @@ func (c *client) socketLocked(name string) *Socket {
 
 func newClient(srv *Server, sess *eio.Session) *client {
 	c := &client{srv: srv, sess: sess, group: sess.Group() % srv.groups}
-	c.mb.workers = srv.workers
+	c.mb.c = c
 	c.reasm.MaxAttachmentBytes = srv.cfg.MaxHTTPBufferSize
 	c.ct = srv.wheel.NewTimer(c.connectTimedOut)
 	c.ct.Reset(srv.cfg.ConnectTimeout)
@@ -64,7 +64,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 			return
 		}
 		if done {
-			c.mb.post(func() { c.handle(p, atts) })
+			c.mb.postPacket(p, atts)
 		}
 		return
 	}
@@ -86,7 +86,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 	if p.Data != nil {
 		p.Data = append([]byte(nil), p.Data...)
 	}
-	c.mb.post(func() { c.handle(p, nil) })
+	c.mb.postPacket(p, nil)
 }
 
 // protocolError closes the connection, as socket.io does on any decode

@@ -3,29 +3,56 @@ package sio
 import (
 	"sync"
 	"time"
+
+	"github.com/sioloop/sioloop/internal/packet"
 )
 
+// job is one unit of a connection's callback work: a received packet to
+// handle, or a func. A packet travels by value, so receiving one costs no
+// closure.
+type job struct {
+	f    func() // run f; when nil, handle p
+	p    packet.Packet
+	atts [][]byte
+}
+
+// jobBatch is a mailbox queue's storage. Batches are pooled rather than
+// kept per mailbox, so an idle connection holds no queue at all.
+type jobBatch struct{ jobs []job }
+
+var batchPool = sync.Pool{New: func() any { return new(jobBatch) }}
+
 // mailbox runs a connection's callbacks one at a time, in order, off the
-// event loops. A goroutine serves it only while work is queued, so an idle
-// connection costs no goroutine.
+// event loops. It is drained by a worker of the server's pool only while
+// work is queued, so an idle connection costs no goroutine.
 type mailbox struct {
-	workers *workerPool
+	c *client
 
 	mu      sync.Mutex
-	q       []func() // guarded by mu
-	spare   []func() // guarded by mu
-	running bool     // guarded by mu
+	q       *jobBatch // nil when empty; guarded by mu
+	running bool      // queued in the pool or being drained; guarded by mu
+}
+
+// postPacket queues a received packet for client.handle. Safe from any
+// goroutine.
+func (m *mailbox) postPacket(p packet.Packet, atts [][]byte) {
+	m.push(job{p: p, atts: atts})
 }
 
 // post queues f. Safe from any goroutine.
-func (m *mailbox) post(f func()) {
+func (m *mailbox) post(f func()) { m.push(job{f: f}) }
+
+func (m *mailbox) push(j job) {
 	m.mu.Lock()
-	m.q = append(m.q, f)
+	if m.q == nil {
+		m.q = batchPool.Get().(*jobBatch)
+	}
+	m.q.jobs = append(m.q.jobs, j)
 	start := !m.running
 	m.running = true
 	m.mu.Unlock()
 	if start {
-		m.workers.start(m)
+		m.c.srv.workers.start(m)
 	}
 }
 
@@ -33,58 +60,158 @@ func (m *mailbox) post(f func()) {
 func (m *mailbox) run() {
 	for {
 		m.mu.Lock()
-		batch := m.q
-		if len(batch) == 0 {
+		b := m.q
+		if b == nil {
 			m.running = false
 			m.mu.Unlock()
 			return
 		}
-		m.q = m.spare
+		m.q = nil
 		m.mu.Unlock()
-		for i, f := range batch {
-			f()
-			batch[i] = nil
+		for i := range b.jobs {
+			j := &b.jobs[i]
+			if j.f != nil {
+				j.f()
+			} else {
+				m.c.handle(j.p, j.atts)
+			}
+			*j = job{}
 		}
-		m.mu.Lock()
-		m.spare = batch[:0]
-		m.mu.Unlock()
+		b.jobs = b.jobs[:0]
+		batchPool.Put(b)
 	}
 }
 
-// workerIdle is how long a worker goroutine waits for another mailbox
+// workerIdle is how long a worker goroutine stays parked without work
 // before it exits.
 const workerIdle = 2 * time.Second
 
-// workerPool keeps the goroutines that drained a mailbox for a while, so
-// the next burst of events reuses a goroutine whose stack has already
-// grown, instead of paying for a new one (measured: stack growth of fresh
-// goroutines was ~8% of server CPU in the echo benchmark). The number of
-// workers follows the number of connections with work at the same time.
+// workerPool drains mailboxes with a set of goroutines that follows the
+// number of mailboxes needing a goroutine at the same time.
+//
+// Mailboxes with work wait in one FIFO run queue. The pool keeps at least
+// one worker awake and not committed to a mailbox (searching) while the
+// queue is not empty, the way the Go scheduler keeps a spinning thread: a
+// worker that takes a mailbox wakes another only if the queue still holds
+// work and nobody else is searching. So a burst of events for many
+// connections costs one or two goroutine wake-ups, not one per connection,
+// while a callback that blocks (on I/O, a channel, EmitWithAck) parks its
+// worker and lets a searching one take the next mailbox: a slow callback
+// still delays only its own connection.
+//
+// Parked workers are reused most recently parked first, so a burst runs
+// on goroutines whose stacks have already grown (fresh goroutines growing
+// their stacks cost ~8% of server CPU in the echo benchmark). Workers
+// parked for workerIdle exit.
 type workerPool struct {
-	idle chan *mailbox // unbuffered: a send succeeds only if a worker waits
+	idle time.Duration // workerIdle, shorter in tests
+
+	mu        sync.Mutex
+	queue     []*mailbox // guarded by mu; queue[head:] waits
+	head      int        // guarded by mu
+	searching int        // workers awake and not draining a mailbox; guarded by mu
+	parked    []*worker  // guarded by mu; most recently parked last
+	reaping   bool       // a reap is scheduled; guarded by mu
 }
 
-func newWorkerPool() *workerPool { return &workerPool{idle: make(chan *mailbox)} }
+type worker struct {
+	wake  chan bool // true: work; false: exit
+	since time.Time // when it parked; guarded by the pool's mu
+}
 
-// start has m drained by a parked worker, or by a new one.
+func newWorkerPool() *workerPool { return &workerPool{idle: workerIdle} }
+
+// start queues m, whose running flag was just set, to be drained.
 func (p *workerPool) start(m *mailbox) {
-	select {
-	case p.idle <- m:
-	default:
-		go p.work(m)
+	p.mu.Lock()
+	p.queue = append(p.queue, m)
+	if p.searching == 0 {
+		p.wakeLocked()
+	}
+	p.mu.Unlock()
+}
+
+// wakeLocked adds a searching worker: a parked one, or a new goroutine.
+func (p *workerPool) wakeLocked() {
+	p.searching++
+	if n := len(p.parked); n > 0 {
+		w := p.parked[n-1]
+		p.parked[n-1] = nil
+		p.parked = p.parked[:n-1]
+		w.wake <- true // buffered, and w is parked: never blocks
+		return
+	}
+	go p.work(&worker{wake: make(chan bool, 1)})
+}
+
+// popLocked takes the first queued mailbox, or returns nil.
+func (p *workerPool) popLocked() *mailbox {
+	if p.head == len(p.queue) {
+		return nil
+	}
+	m := p.queue[p.head]
+	p.queue[p.head] = nil
+	p.head++
+	switch {
+	case p.head == len(p.queue):
+		p.queue, p.head = p.queue[:0], 0
+	case p.head >= 256 && 2*p.head >= len(p.queue):
+		// Never empty under steady load: reclaim the consumed front.
+		n := copy(p.queue, p.queue[p.head:])
+		clear(p.queue[n:])
+		p.queue, p.head = p.queue[:n], 0
+	}
+	return m
+}
+
+// work is a worker's life; w counts as searching on entry.
+func (p *workerPool) work(w *worker) {
+	p.mu.Lock()
+	for {
+		m := p.popLocked()
+		if m == nil {
+			p.searching--
+			w.since = time.Now()
+			p.parked = append(p.parked, w)
+			if !p.reaping {
+				p.reaping = true
+				time.AfterFunc(p.idle, p.reap)
+			}
+			p.mu.Unlock()
+			if !<-w.wake {
+				return
+			}
+			p.mu.Lock()
+			continue
+		}
+		p.searching--
+		if p.head < len(p.queue) && p.searching == 0 {
+			p.wakeLocked()
+		}
+		p.mu.Unlock()
+		m.run()
+		p.mu.Lock()
+		p.searching++
 	}
 }
 
-func (p *workerPool) work(m *mailbox) {
-	t := time.NewTimer(workerIdle)
-	defer t.Stop()
-	for {
-		m.run()
-		t.Reset(workerIdle)
-		select {
-		case m = <-p.idle:
-		case <-t.C:
-			return
-		}
+// reap ends the workers parked for workerIdle or longer (the oldest are
+// first in parked), and reschedules itself while any stay parked.
+func (p *workerPool) reap() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	n := 0
+	for n < len(p.parked) && now.Sub(p.parked[n].since) >= p.idle {
+		p.parked[n].wake <- false
+		n++
 	}
+	rest := copy(p.parked, p.parked[n:])
+	clear(p.parked[rest:])
+	p.parked = p.parked[:rest]
+	if len(p.parked) == 0 {
+		p.reaping = false
+		return
+	}
+	time.AfterFunc(p.idle-now.Sub(p.parked[0].since), p.reap)
 }
