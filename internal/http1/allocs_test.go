@@ -17,6 +17,7 @@ func TestAllocs(t *testing.T) {
 	scratch := make([]byte, 0, 128)
 	dst := make([]byte, 0, 1024)
 	vals := make([][]byte, 0, 4)
+	head := Head(wsUpgrade)
 	tests := []struct {
 		name string
 		fn   func()
@@ -30,6 +31,12 @@ func TestAllocs(t *testing.T) {
 		{name: "HasToken", fn: func() { _ = req.HasToken("Upgrade", "websocket") }},
 		{name: "AppendValues", fn: func() { vals = req.AppendValues(vals[:0], "Connection") }},
 		{name: "AppendQuery", fn: func() { scratch, _ = req.AppendQuery(scratch[:0], "sid") }},
+		{name: "Head.Method", fn: func() { _ = head.Method() }},
+		{name: "Head.Path", fn: func() { _ = head.Path() }},
+		{name: "Head.Get", fn: func() { _, _ = head.Get("sec-websocket-key") }},
+		{name: "Head.Combined single", fn: func() { _ = head.Combined("Connection") }},
+		{name: "Head.Combined absent", fn: func() { _ = head.Combined("Cookie") }},
+		{name: "Head.Query", fn: func() { _, _ = head.Query("transport") }},
 		{name: "AppendResponse", fn: func() {
 			dst = AppendResponse(dst[:0], 101, []string{"Upgrade", "websocket", "Connection", "Upgrade"}, nil, false)
 		}},

@@ -74,3 +74,40 @@ func BenchmarkAppendResponse(b *testing.B) {
 	}
 	b.SetBytes(int64(len(dst)))
 }
+
+// BenchmarkHandshakeRead compares the two ways a provider can let the
+// engine read a WebSocket handshake it must keep past the parse buffer:
+// a *http.Request from ToStd, or a Head copy read in place.
+func BenchmarkHandshakeRead(b *testing.B) {
+	in := []byte(wsUpgrade)
+	var req Request
+	if _, err := Parse(in, &req, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("ToStd", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := req.ToStd("127.0.0.1:1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			q := r.URL.Query()
+			if q.Get("transport") != "websocket" || q.Get("EIO") != "4" || r.Header.Get("Origin") == "" ||
+				r.Header.Get("Upgrade") == "" || len(r.Header.Values("Connection")) != 1 {
+				b.Fatal("wrong values")
+			}
+		}
+	})
+	b.Run("Head", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h := Head(in[:req.HeaderLen])
+			transport, _ := h.Query("transport")
+			eio, _ := h.Query("EIO")
+			origin, _ := h.Get("Origin")
+			if transport != "websocket" || eio != "4" || origin == "" || h.Combined("Upgrade") == "" || h.Combined("Connection") == "" {
+				b.Fatal("wrong values")
+			}
+		}
+	})
+}

@@ -40,8 +40,22 @@ func lower(c byte) byte {
 	return c
 }
 
+// text is a byte sequence that the lookups accept either as the parsed
+// buffer ([]byte) or as an owned copy of a head (string).
+type text interface{ ~string | ~[]byte }
+
+// indexByte returns the index of the first c in s, or -1.
+func indexByte[S text](s S, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
 // equalFold reports whether b and s are equal under ASCII case folding.
-func equalFold(b []byte, s string) bool {
+func equalFold[S text](b S, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
@@ -57,7 +71,7 @@ func equalFold(b []byte, s string) bool {
 func isOWS(c byte) bool { return c == ' ' || c == '\t' }
 
 // trimOWS removes leading and trailing SP and HTAB.
-func trimOWS(b []byte) []byte {
+func trimOWS[S text](b S) S {
 	for len(b) > 0 && isOWS(b[0]) {
 		b = b[1:]
 	}

@@ -121,6 +121,8 @@ func checkRequest(t *testing.T, in []byte, req *Request, maxHead, maxHeaders int
 		}
 	}
 
+	checkHead(t, in[:req.HeaderLen], req)
+
 	// Round trip: writing the request out canonically and parsing it again
 	// gives the same request.
 	canon := serialize(req)

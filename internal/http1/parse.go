@@ -94,6 +94,12 @@ type Request struct {
 	Body []byte
 }
 
+// Reset empties r for reuse, keeping the capacity of Headers but dropping
+// every view into the previous buffer, so that a Request kept for later
+// (in a sync.Pool, say) does not keep that buffer alive. Parse resets r
+// itself; call Reset when putting r away.
+func (r *Request) Reset() { r.reset() }
+
 func (r *Request) reset() {
 	// Clearing the used entries drops references to the previous buffer so
 	// the reused slice does not keep it alive.

@@ -108,28 +108,34 @@ func (r *Request) AppendQuery(dst []byte, key string) ([]byte, bool) {
 // queryValue returns the still-encoded value of the first well-formed pair
 // whose decoded key equals key.
 func (r *Request) queryValue(key string) ([]byte, bool) {
-	q := r.RawQuery
+	return lookupQuery(r.RawQuery, key)
+}
+
+// lookupQuery returns the still-encoded value of the first well-formed pair
+// of the raw query q whose decoded key equals key.
+func lookupQuery[S text](q S, key string) (S, bool) {
 	for len(q) > 0 {
 		pair := q
-		if i := bytes.IndexByte(q, '&'); i >= 0 {
+		if i := indexByte(q, '&'); i >= 0 {
 			pair, q = q[:i], q[i+1:]
 		} else {
-			q = nil
+			q = q[len(q):]
 		}
 		// url.ParseQuery rejects ';' since Go 1.17 because proxies
 		// disagreed about it as a separator; skip such pairs the same way.
-		if len(pair) == 0 || bytes.IndexByte(pair, ';') >= 0 {
+		if len(pair) == 0 || indexByte(pair, ';') >= 0 {
 			continue
 		}
 		k, v := pair, pair[len(pair):]
-		if i := bytes.IndexByte(pair, '='); i >= 0 {
+		if i := indexByte(pair, '='); i >= 0 {
 			k, v = pair[:i], pair[i+1:]
 		}
 		if validEscapes(k) && validEscapes(v) && keyEqual(k, key) {
 			return v, true
 		}
 	}
-	return nil, false
+	var none S
+	return none, false
 }
 
 func unhex(c byte) (byte, bool) {
@@ -145,7 +151,7 @@ func unhex(c byte) (byte, bool) {
 }
 
 // validEscapes reports whether every '%' in s starts a two-digit hex escape.
-func validEscapes(s []byte) bool {
+func validEscapes[S text](s S) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] != '%' {
 			continue
@@ -166,7 +172,7 @@ func validEscapes(s []byte) bool {
 
 // keyEqual compares the query-decoded form of enc, whose escapes are known
 // to be valid, with key, without materialising the decoded bytes.
-func keyEqual(enc []byte, key string) bool {
+func keyEqual[S text](enc S, key string) bool {
 	j := 0
 	for i := 0; i < len(enc); i++ {
 		c := enc[i]
@@ -189,7 +195,7 @@ func keyEqual(enc []byte, key string) bool {
 
 // appendUnescape appends the query-decoded form of s, whose escapes are
 // known to be valid, to dst.
-func appendUnescape(dst, s []byte) []byte {
+func appendUnescape[S text](dst []byte, s S) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch c {
