@@ -6,8 +6,7 @@ var okBody = []byte("ok")
 
 // handlePolling serves a polling request for an existing session.
 func (s *Session) handlePolling(x Exchange) {
-	r := x.Request()
-	switch r.Method {
+	switch x.Method() {
 	case http.MethodGet:
 		s.handleGet(x)
 	case http.MethodPost:
@@ -34,14 +33,14 @@ func (s *Session) handleGet(x Exchange) {
 		old := s.get
 		s.get = nil
 		s.mu.Unlock()
-		old.Respond(http.StatusOK, s.pollHeaders(old.Request()), []byte{typeClose})
-		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x.Request()), nil)
+		old.Respond(http.StatusOK, s.pollHeaders(old), []byte{typeClose})
+		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
 		s.closeWith(ReasonTransportError, false)
 		return
 	case s.noopNext:
 		s.noopNext = false
 		s.mu.Unlock()
-		x.Respond(http.StatusOK, s.pollHeaders(x.Request()), []byte{typeNoop})
+		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
 		return
 	}
 	s.mu.Unlock()
@@ -59,7 +58,7 @@ func (s *Session) poll(x Exchange, _ http.Header) {
 	if s.state == stateOpen && (s.noopNext || s.transport != Polling) {
 		s.noopNext = false
 		s.mu.Unlock()
-		x.Respond(http.StatusOK, s.pollHeaders(x.Request()), []byte{typeNoop})
+		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
 		return
 	}
 	s.get = x
@@ -95,9 +94,8 @@ func (s *Session) pollAborted(x Exchange) {
 }
 
 func (s *Session) handlePost(x Exchange) {
-	r := x.Request()
-	if r.Header.Get("Content-Type") == "application/octet-stream" {
-		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(r), nil)
+	if x.Header("Content-Type") == "application/octet-stream" {
+		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
 		s.closeWith(ReasonTransportError, false)
 		return
 	}
@@ -113,7 +111,7 @@ func (s *Session) handlePost(x Exchange) {
 		return
 	case s.posting:
 		s.mu.Unlock()
-		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(r), nil)
+		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
 		s.closeWith(ReasonTransportError, false)
 		return
 	case s.state == stateClosing:
@@ -133,7 +131,7 @@ func (s *Session) handlePost(x Exchange) {
 }
 
 func (s *Session) respondOK(x Exchange) {
-	h := s.srv.baseHeaders(x.Request())
+	h := s.srv.baseHeaders(x)
 	h.Set("Content-Type", "text/html")
 	x.Respond(http.StatusOK, h, okBody)
 }

@@ -86,25 +86,28 @@ func (s *Server) Close() {
 
 // Handle serves one request addressed to the Engine.IO path. It runs on the
 // provider's goroutine and does not block.
+//
+// It reads the request through Exchange's cheap accessors and calls
+// Exchange.Request only for the configured callbacks that take a
+// *http.Request.
 func (s *Server) Handle(x Exchange) {
-	r := x.Request()
-	q := r.URL.Query()
-	upgrade := isUpgrade(r)
+	method := x.Method()
+	upgrade := isUpgrade(x)
 
-	if s.cfg.CORS != nil && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+	if s.cfg.CORS != nil && method == http.MethodOptions && x.Header("Access-Control-Request-Method") != "" {
 		s.preflight(x)
 		return
 	}
-	transport := q.Get("transport")
+	transport := x.Query("transport")
 	if !s.cfg.enabled(transport) {
 		s.fail(x, ErrUnknownTransport, upgrade)
 		return
 	}
-	if origin := r.Header.Get("Origin"); hasCTL(origin) {
+	if origin := x.Header("Origin"); hasCTL(origin) {
 		s.fail(x, ErrBadRequest, upgrade)
 		return
 	}
-	if sid := q.Get("sid"); sid != "" {
+	if sid := x.Query("sid"); sid != "" {
 		s.mu.RLock()
 		ss := s.sessions[sid]
 		s.mu.RUnlock()
@@ -114,7 +117,7 @@ func (s *Server) Handle(x Exchange) {
 		}
 		ss.followedUp()
 		if transport == WebSocket {
-			if !upgrade || r.Method != http.MethodGet {
+			if !upgrade || method != http.MethodGet {
 				s.fail(x, ErrBadRequest, upgrade)
 				return
 			}
@@ -128,7 +131,7 @@ func (s *Server) Handle(x Exchange) {
 		ss.handlePolling(x)
 		return
 	}
-	if r.Method != http.MethodGet {
+	if method != http.MethodGet {
 		s.fail(x, ErrBadHandshakeMethod, upgrade)
 		return
 	}
@@ -140,12 +143,12 @@ func (s *Server) Handle(x Exchange) {
 		s.fail(x, ErrBadRequest, true)
 		return
 	}
-	if q.Get("EIO") != "4" {
+	if x.Query("EIO") != "4" {
 		s.fail(x, ErrUnsupportedVersion, upgrade)
 		return
 	}
 	if s.cfg.AllowRequest != nil {
-		if err := s.cfg.AllowRequest(r); err != nil {
+		if err := s.cfg.AllowRequest(x.Request()); err != nil {
 			e := &RequestError{Status: 403, Code: 4, Message: err.Error()}
 			if upgrade {
 				e = &RequestError{Status: 400, Code: 4, Message: err.Error()}
@@ -165,15 +168,19 @@ func (s *Server) handshake(x Exchange, transport string) {
 		s.fail(x, ErrBadRequest, transport == WebSocket)
 		return
 	}
-	r := x.Request()
-	ip := hostOf(r.RemoteAddr)
+	ip := hostOf(x.RemoteAddr())
 	if !s.admitPending(ip) {
 		s.fail(x, ErrTooManyPending, transport == WebSocket)
 		return
 	}
 	ss := newSession(s, newSID(), x)
 	ss.pending = true
-	h := s.baseHeaders(r)
+	// The handshake headers; nil, not an empty map, when nothing is
+	// configured that could add one.
+	var h http.Header
+	if s.cfg.CORS != nil || s.cfg.Headers != nil || s.cfg.Cookie != nil || s.cfg.InitialHeaders != nil {
+		h = s.baseHeaders(x)
+	}
 	if s.cfg.Cookie != nil {
 		ck := *s.cfg.Cookie
 		if ck.Name == "" {
@@ -186,7 +193,7 @@ func (s *Server) handshake(x Exchange, transport string) {
 		h.Add("Set-Cookie", ck.String())
 	}
 	if s.cfg.InitialHeaders != nil {
-		s.cfg.InitialHeaders(h, r)
+		s.cfg.InitialHeaders(h, x.Request())
 	}
 	if transport == WebSocket {
 		wsh := &wsHandler{s: ss}
@@ -263,9 +270,8 @@ func (s *Server) wheelFor(sid string) *timer.Wheel {
 // fail refuses a request. Upgrade requests get engine.io's plain-text 400
 // before any upgrade; others the JSON body.
 func (s *Server) fail(x Exchange, e *RequestError, upgrade bool) {
-	r := x.Request()
 	if s.cfg.OnConnectionError != nil {
-		s.cfg.OnConnectionError(r, e)
+		s.cfg.OnConnectionError(x.Request(), e)
 	}
 	if upgrade {
 		status := e.Status
@@ -277,7 +283,7 @@ func (s *Server) fail(x Exchange, e *RequestError, upgrade bool) {
 		x.Respond(status, h, []byte(e.Message))
 		return
 	}
-	h := s.baseHeaders(r)
+	h := s.baseHeaders(x)
 	h.Set("Content-Type", "application/json")
 	x.Respond(e.Status, h, e.body())
 }
@@ -301,11 +307,12 @@ func (s *Server) refuseUpgrade(x Exchange, err error) {
 	x.Respond(he.Status, h, []byte(he.Message))
 }
 
-// baseHeaders returns the CORS and user headers every polling response carries.
-func (s *Server) baseHeaders(r *http.Request) http.Header {
+// baseHeaders returns the CORS and user headers every polling response
+// carries, in a new map that the caller may add to.
+func (s *Server) baseHeaders(x Exchange) http.Header {
 	h := make(http.Header, 4)
 	if c := s.cfg.CORS; c != nil {
-		if origin, ok := c.allow(r.Header.Get("Origin")); ok {
+		if origin, ok := c.allow(x.Header("Origin")); ok {
 			h.Set("Access-Control-Allow-Origin", origin)
 			if origin != "*" {
 				h.Add("Vary", "Origin")
@@ -319,14 +326,13 @@ func (s *Server) baseHeaders(r *http.Request) http.Header {
 		}
 	}
 	if s.cfg.Headers != nil {
-		s.cfg.Headers(h, r)
+		s.cfg.Headers(h, x.Request())
 	}
 	return h
 }
 
 func (s *Server) preflight(x Exchange) {
-	r := x.Request()
-	h := s.baseHeaders(r)
+	h := s.baseHeaders(x)
 	c := s.cfg.CORS
 	methods := "GET,HEAD,PUT,PATCH,POST,DELETE"
 	if len(c.Methods) > 0 {
@@ -335,7 +341,7 @@ func (s *Server) preflight(x Exchange) {
 	h.Set("Access-Control-Allow-Methods", methods)
 	if len(c.AllowedHeaders) > 0 {
 		h.Set("Access-Control-Allow-Headers", strings.Join(c.AllowedHeaders, ","))
-	} else if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+	} else if rh := x.Header("Access-Control-Request-Headers"); rh != "" {
 		h.Set("Access-Control-Allow-Headers", rh)
 		h.Add("Vary", "Access-Control-Request-Headers")
 	}
@@ -367,27 +373,33 @@ func (c *CORS) allow(origin string) (string, bool) {
 	return "", false
 }
 
-// wsHeaders keeps the headers that matter on a 101 answer (no CORS).
+// wsHeaders keeps the headers that matter on a 101 answer (no CORS); nil
+// when none is left.
 func wsHeaders(h http.Header) http.Header {
-	out := http.Header{}
+	var out http.Header
 	for k, v := range h {
 		if strings.HasPrefix(k, "Access-Control-") || k == "Vary" {
 			continue
+		}
+		if out == nil {
+			out = make(http.Header, len(h))
 		}
 		out[k] = v
 	}
 	return out
 }
 
-func isUpgrade(r *http.Request) bool {
-	if r.Header.Get("Upgrade") == "" {
+// isUpgrade reports whether x asks for a protocol upgrade: an Upgrade
+// header, and "upgrade" among the Connection tokens.
+func isUpgrade(x Exchange) bool {
+	if x.Header("Upgrade") == "" {
 		return false
 	}
-	for _, v := range r.Header.Values("Connection") {
-		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
-				return true
-			}
+	for v := x.Header("Connection"); v != ""; {
+		var tok string
+		tok, v, _ = strings.Cut(v, ",")
+		if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+			return true
 		}
 	}
 	return false

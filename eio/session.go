@@ -2,11 +2,11 @@ package eio
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -48,8 +48,8 @@ type record struct {
 type Session struct {
 	srv    *Server
 	id     string
-	req    *http.Request // handshake request, when head is nil
-	head   []byte        // handshake request head, when the provider gives it
+	req    *http.Request // handshake request, when head is ""
+	head   string        // handshake request head, when the provider gives it
 	remote string
 	hb     *timer.Timer // heartbeat: next ping, then the pong deadline
 
@@ -57,7 +57,6 @@ type Session struct {
 	// The small fields sit together so that a Session fits a 256-byte
 	// allocation class (one per connection).
 	state        uint8                      // guarded by mu
-	tls          bool                       // immutable
 	posting      bool                       // a POST is being processed; guarded by mu
 	noopNext     bool                       // answer the next GET with a noop; guarded by mu
 	awaitingPong bool                       // guarded by mu
@@ -82,12 +81,11 @@ type Session struct {
 }
 
 func newSession(srv *Server, id string, x Exchange) *Session {
-	r := x.Request()
-	s := &Session{srv: srv, id: id, remote: r.RemoteAddr, tls: r.TLS != nil, transport: Polling}
+	s := &Session{srv: srv, id: id, remote: x.RemoteAddr(), transport: Polling}
 	if hc, ok := x.(HeadCopier); ok {
 		s.head = hc.Head()
 	} else {
-		s.req = r
+		s.req = x.Request()
 	}
 	s.hb = srv.wheelFor(id).NewTimer(s.onHeartbeat)
 	return s
@@ -112,10 +110,10 @@ func (s *Session) ID() string { return s.id }
 // package loop keep only the request's raw head and parse it anew on each
 // call, so call it once and keep the result if you need it often.
 func (s *Session) Request() *http.Request {
-	if s.head == nil {
+	if s.head == "" {
 		return s.req
 	}
-	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(s.head)))
+	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(s.head)))
 	if err != nil {
 		// The head was parsed once already; this cannot fail in practice.
 		r = &http.Request{Method: http.MethodGet, URL: &url.URL{}, Header: http.Header{}}
@@ -321,7 +319,7 @@ func (s *Session) flushPollLocked() {
 	end := s.recs[n-1].end
 	x := s.get
 	s.get = nil
-	x.Respond(http.StatusOK, s.pollHeaders(x.Request()), s.q.B[:end])
+	x.Respond(http.StatusOK, s.pollHeaders(x), s.q.B[:end])
 	if n == len(s.recs) {
 		s.q.B = s.q.B[:0]
 		s.recs = s.recs[:0]
@@ -339,8 +337,8 @@ func (s *Session) flushPollLocked() {
 	}
 }
 
-func (s *Session) pollHeaders(r *http.Request) http.Header {
-	h := s.srv.baseHeaders(r)
+func (s *Session) pollHeaders(x Exchange) http.Header {
+	h := s.srv.baseHeaders(x)
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
 	return h
@@ -450,7 +448,7 @@ func (s *Session) closeWith(reason string, notify bool) {
 func (s *Session) respondCloseLocked() {
 	if x := s.get; x != nil {
 		s.get = nil
-		x.Respond(http.StatusOK, s.pollHeaders(x.Request()), []byte{typeClose})
+		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeClose})
 	}
 }
 
@@ -481,7 +479,7 @@ func (s *Session) finish(reason string) {
 	}
 	if s.get != nil {
 		// A client-side close releases the parked poll with a noop.
-		s.get.Respond(http.StatusOK, s.pollHeaders(s.get.Request()), []byte{typeNoop})
+		s.get.Respond(http.StatusOK, s.pollHeaders(s.get), []byte{typeNoop})
 		s.get = nil
 	}
 	if s.q != nil {

@@ -6,11 +6,37 @@ import "net/http"
 // engine by a transport provider (package loop for the event-loop server, the
 // net/http adapter for mounted servers).
 //
-// Request and Body are owned by the Exchange: Body is valid until Respond or
-// Upgrade is called. Respond and OnAbort may be called from any goroutine;
-// Upgrade only from inside the call that delivered the Exchange.
+// The accessors (Method through Request) may be called from any goroutine,
+// also after the call that delivered the Exchange returned, for as long as
+// the Exchange is referenced. Method, Path, Query, Header and RemoteAddr are
+// the cheap ones, meant for every request: a provider answers them without
+// building a *http.Request. Body is valid until Respond or Upgrade is
+// called. Respond and OnAbort may be called from any goroutine; Upgrade
+// only from inside the call that delivered the Exchange.
 type Exchange interface {
-	// Request is the parsed request. Its Body field is not used; see Body.
+	// Method is the request method, such as "GET".
+	Method() string
+	// Path is the path of the request-target, percent-decoded as in
+	// url.URL.Path.
+	Path() string
+	// Query returns the first value of the query parameter key,
+	// percent-decoded with '+' read as a space; "" when there is none.
+	// It agrees with Request().URL.Query().Get(key).
+	Query(key string) string
+	// Header returns the value of the header fields named key, compared
+	// case-insensitively. A repeated field is returned as its values
+	// joined with ", " in arrival order, the single field RFC 9110 §5.3
+	// says they are equivalent to, so token lists such as Connection read
+	// correctly however the client split them. "" when there is none.
+	Header(key string) string
+	// RemoteAddr is the client's address, "ip:port".
+	RemoteAddr() string
+	// Request returns the request as a *http.Request, for code written
+	// against net/http (user callbacks such as Config.AllowRequest, an
+	// http.Handler). It may be costly: a provider that does not hold one
+	// builds it on the first call (a few allocations, about 2 KB) and
+	// returns the same value afterwards. Its Body field may already have
+	// been read; use Body.
 	Request() *http.Request
 	// Body is the complete request body (Content-Length bytes).
 	Body() []byte
@@ -68,10 +94,11 @@ type FrameOpener interface {
 	OnOpen(c WSConn)
 }
 
-// HeadCopier is implemented by exchanges that can return a copy of the raw
-// request head (request line and headers). A session keeps that compact
-// copy, instead of the parsed *http.Request, and parses it again only when
-// Session.Request is called.
+// HeadCopier is implemented by exchanges that hold the raw request head
+// (request line and header lines, as received) as a string. A session keeps
+// that compact string, shared with the exchange since strings are
+// immutable, instead of a parsed *http.Request, and parses it again only
+// when Session.Request is called.
 type HeadCopier interface {
-	Head() []byte
+	Head() string
 }

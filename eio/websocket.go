@@ -109,7 +109,7 @@ func (s *Session) handleProbe(c WSConn, binary bool, p []byte) {
 		// Release the parked GET so the client can pause polling.
 		if x := s.get; x != nil {
 			s.get = nil
-			x.Respond(http.StatusOK, s.pollHeaders(x.Request()), []byte{typeNoop})
+			x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
 		} else {
 			s.noopNext = true
 		}
@@ -162,7 +162,7 @@ func (s *Session) completeUpgrade(c WSConn) {
 	}
 	if x := s.get; x != nil {
 		s.get = nil
-		x.Respond(http.StatusOK, s.pollHeaders(x.Request()), []byte{typeNoop})
+		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
 	}
 	s.live.Store(&liveWS{c: c})
 	f := s.onUpgrade

@@ -43,7 +43,11 @@ type conn struct {
 }
 
 // httpState is what a connection needs only while it speaks HTTP: an
-// idle WebSocket connection does not carry it.
+// idle WebSocket connection does not carry it. States are pooled
+// (statePool), so that a new connection parses into an http1.Request whose
+// Headers have already grown; nothing outside the connection's loop
+// points into one (exchanges copy the head), so it is recycled as soon as
+// the connection upgrades or closes.
 type httpState struct {
 	req    http1.Request
 	limits http1.Limits
@@ -52,26 +56,52 @@ type httpState struct {
 	idle   *timer.Timer
 }
 
+// maxPooledHeaders bounds the Headers capacity a pooled state keeps: a
+// request with unusually many fields does not pin its array in the pool.
+const maxPooledHeaders = 32
+
+var statePool = sync.Pool{New: func() any { return new(httpState) }}
+
 func newConn(s *Server, gc gnet.Conn) *conn {
 	c := &conn{srv: s, gc: gc, lp: s.loopFor(gc.EventLoop())}
 	if a := gc.RemoteAddr(); a != nil {
 		c.remote = a.String()
 	}
 	c.dec.MaxMessageSize = s.cfg.MaxMessageBytes
-	c.h = &httpState{limits: http1.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes, MaxBodyBytes: s.cfg.MaxBodyBytes}}
-	c.h.idle = s.wheel.NewTimer(c.idleExpired)
-	c.h.idle.Reset(s.cfg.IdleTimeout)
+	h := statePool.Get().(*httpState)
+	h.limits = http1.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes, MaxBodyBytes: s.cfg.MaxBodyBytes}
+	// The timer is not pooled with the state: its callback is bound to
+	// this conn, and one that fires as the conn upgrades or closes may
+	// still run after the state went back to the pool.
+	h.idle = s.wheel.NewTimer(c.idleExpired)
+	h.idle.Reset(s.cfg.IdleTimeout)
+	c.h = h
 	return c
+}
+
+// releaseHTTP drops the connection's HTTP state and returns it to the
+// pool. Loop-only; the caller has dealt with h.x.
+func (c *conn) releaseHTTP() {
+	h := c.h
+	if h == nil {
+		return
+	}
+	c.h = nil
+	h.idle.Stop()
+	h.req.Reset() // drops the views into gnet's buffer
+	req := h.req
+	if cap(req.Headers) > maxPooledHeaders {
+		req.Headers = nil
+	}
+	*h = httpState{req: req}
+	statePool.Put(h)
 }
 
 // enterWS switches the connection to WebSocket frames. Loop-only.
 func (c *conn) enterWS(fh eio.FrameHandler) {
 	c.mode = modeWS
 	c.fh = fh
-	if c.h != nil {
-		c.h.idle.Stop()
-		c.h = nil
-	}
+	c.releaseHTTP()
 }
 
 // idleExpired runs on the timer wheel: close the connection if it is still
@@ -110,7 +140,7 @@ func (c *conn) process() {
 		if n == 0 {
 			return
 		}
-		x, err := newExchange(c, &h.req, buf[:h.req.HeaderLen])
+		x, err := newExchange(c, &h.req, buf)
 		if err != nil {
 			_, _ = c.gc.Discard(n)
 			c.failHTTP(http1.ErrBadRequest)
@@ -119,9 +149,9 @@ func (c *conn) process() {
 		h.busy = true
 		h.x = x
 		h.idle.Stop()
+		// The handler may upgrade the connection, which recycles h: it
+		// must not be used past this point.
 		c.srv.cfg.Handler(x)
-		// The head stays in gnet's buffer until the handler returns.
-		x.head = nil
 		_, _ = c.gc.Discard(n)
 	}
 	if c.mode == modeWS {
@@ -243,10 +273,11 @@ func (c *conn) onClose(err error) {
 	c.mode = modeClosed
 	c.dec.Release()
 	if h := c.h; h != nil {
-		h.idle.Stop()
-		if h.x != nil {
-			h.x.abort()
-			h.x = nil
+		x := h.x
+		h.x = nil
+		c.releaseHTTP()
+		if x != nil {
+			x.abort()
 		}
 	}
 	if c.fh != nil {
@@ -287,37 +318,106 @@ func (c *conn) Group() int { return c.lp.index }
 // RemoteAddr implements eio.WSConn.
 func (c *conn) RemoteAddr() string { return c.remote }
 
-// exchange is one request on a conn, awaiting its response.
+// exchange is one request on a conn, awaiting its response. It owns a copy
+// of the request head, so its accessors need nothing from the connection
+// and work from any goroutine at any time; the *http.Request is built
+// only if Request is called.
 type exchange struct {
 	c         *conn
-	req       *http.Request
-	head      []byte // request line and headers; borrowed until Handler returns
+	head      http1.Head // request line and headers, leading empty lines removed
 	body      []byte
 	keepAlive bool
 	upgrade   bool
 
 	mu      sync.Mutex
-	done    bool   // responded, upgraded or aborted; guarded by mu
-	onAbort func() // guarded by mu
+	req     *http.Request // built by Request, or by newExchange for an unusual target; guarded by mu
+	done    bool          // responded, upgraded or aborted; guarded by mu
+	onAbort func()        // guarded by mu
 }
 
-func newExchange(c *conn, r *http1.Request, head []byte) (*exchange, error) {
-	req, err := r.ToStd(c.remote)
-	if err != nil {
-		return nil, err
+// newExchange copies the request Parse just read from buf into an exchange.
+// An origin-form target without escapes in its path (every Engine.IO
+// request) is served from the head alone. Any other target is checked, and
+// its path decoded, by building the *http.Request at once, which refuses
+// exactly what net/http would.
+func newExchange(c *conn, r *http1.Request, buf []byte) (*exchange, error) {
+	head := buf[:r.HeaderLen]
+	for len(head) >= 2 && head[0] == '\r' && head[1] == '\n' {
+		head = head[2:] // empty lines before the request line (RFC 9112 §2.2)
 	}
-	x := &exchange{c: c, req: req, head: head, keepAlive: r.KeepAlive, upgrade: r.Upgrade}
+	x := &exchange{c: c, head: http1.Head(head), keepAlive: r.KeepAlive, upgrade: r.Upgrade}
 	if len(r.Body) > 0 {
 		x.body = bytes.Clone(r.Body)
+	}
+	if len(r.Path) == 0 || r.Path[0] != '/' || bytes.IndexByte(r.Path, '%') >= 0 {
+		req, err := r.ToStd(c.remote)
+		if err != nil {
+			return nil, err
+		}
+		x.req = req
 	}
 	return x, nil
 }
 
-func (x *exchange) Request() *http.Request { return x.req }
+// Method implements eio.Exchange.
+func (x *exchange) Method() string { return x.head.Method() }
 
-// Head implements eio.HeadCopier: sessions keep these bytes (a few hundred)
-// instead of the parsed request (a few kilobytes) for their lifetime.
-func (x *exchange) Head() []byte { return bytes.Clone(x.head) }
+// Path implements eio.Exchange.
+func (x *exchange) Path() string {
+	x.mu.Lock()
+	req := x.req
+	x.mu.Unlock()
+	if req != nil {
+		// Built by newExchange when the path needs decoding, or by
+		// Request; URL.Path is then the decoded path.
+		return req.URL.Path
+	}
+	return x.head.Path()
+}
+
+// Query implements eio.Exchange.
+func (x *exchange) Query(key string) string {
+	v, _ := x.head.Query(key)
+	return v
+}
+
+// Header implements eio.Exchange.
+func (x *exchange) Header(key string) string { return x.head.Combined(key) }
+
+// RemoteAddr implements eio.Exchange.
+func (x *exchange) RemoteAddr() string { return x.c.remote }
+
+// Request implements eio.Exchange: the request is parsed again from the
+// copied head and body on the first call.
+func (x *exchange) Request() *http.Request {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.req == nil {
+		buf := make([]byte, 0, len(x.head)+len(x.body))
+		buf = append(append(buf, x.head...), x.body...)
+		// The bytes were accepted once by Parse and, when the target was
+		// unusual, by ToStd; under limits that admit their size they are
+		// accepted again, so neither call can fail here.
+		var r http1.Request
+		lim := http1.Limits{MaxHeaderBytes: len(x.head) + 1, MaxBodyBytes: int64(len(x.body)) + 1}
+		if _, err := http1.Parse(buf, &r, &lim); err != nil {
+			panic("loop: request head no longer parses: " + err.Error())
+		}
+		req, err := r.ToStd(x.c.remote)
+		if err != nil {
+			panic("loop: request no longer converts: " + err.Error())
+		}
+		x.req = req
+	}
+	return x.req
+}
+
+// Head implements eio.HeadCopier: sessions keep this string (a few hundred
+// bytes) instead of the parsed request (a few kilobytes) for their
+// lifetime. It is the exchange's own copy; strings are immutable.
+func (x *exchange) Head() string { return string(x.head) }
+
+// Body implements eio.Exchange.
 func (x *exchange) Body() []byte { return x.body }
 
 func (x *exchange) OnAbort(f func()) {
@@ -380,16 +480,7 @@ func (c *conn) resume(x *exchange) {
 // Upgrade implements eio.Exchange. Loop-only: called from Config.Handler.
 func (x *exchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSConn, error) {
 	c := x.c
-	key, err := wsframe.CheckHandshake(x.req.Method, func(name string) string {
-		vs := x.req.Header.Values(name)
-		switch len(vs) {
-		case 0:
-			return ""
-		case 1:
-			return vs[0]
-		}
-		return joinComma(vs)
-	})
+	key, err := wsframe.CheckHandshake(x.Method(), x.Header)
 	if err != nil {
 		return nil, err
 	}
@@ -415,21 +506,6 @@ func (x *exchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSConn, 
 		o.OnOpen(c)
 	}
 	return c, nil
-}
-
-func joinComma(vs []string) string {
-	n := 0
-	for _, v := range vs {
-		n += len(v) + 2
-	}
-	b := make([]byte, 0, n)
-	for i, v := range vs {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = append(b, v...)
-	}
-	return string(b)
 }
 
 // appendResponse encodes an HTTP/1.1 response head and body.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,6 +35,13 @@ type fakeExchange struct {
 	conn *fakeWS
 }
 
+func (x *fakeExchange) Method() string          { return x.r.Method }
+func (x *fakeExchange) Path() string            { return x.r.URL.Path }
+func (x *fakeExchange) Query(key string) string { return x.r.URL.Query().Get(key) }
+func (x *fakeExchange) Header(key string) string {
+	return strings.Join(x.r.Header.Values(key), ", ")
+}
+func (x *fakeExchange) RemoteAddr() string     { return x.r.RemoteAddr }
 func (x *fakeExchange) Request() *http.Request { return x.r }
 func (x *fakeExchange) Body() []byte           { return nil }
 func (x *fakeExchange) Respond(status int, h http.Header, b []byte) {

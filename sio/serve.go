@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/sioloop/sioloop/eio"
@@ -158,6 +160,9 @@ type httpExchange struct {
 	r    *http.Request
 	body []byte
 
+	queryOnce sync.Once
+	query     url.Values // r.URL.Query(), parsed on first use
+
 	mu       sync.Mutex
 	done     chan struct{} // closed once answered, upgraded or aborted
 	finished bool          // guarded by mu
@@ -168,8 +173,35 @@ type httpExchange struct {
 	respBody []byte
 }
 
+// Method implements eio.Exchange.
+func (x *httpExchange) Method() string { return x.r.Method }
+
+// Path implements eio.Exchange.
+func (x *httpExchange) Path() string { return x.r.URL.Path }
+
+// Query implements eio.Exchange; the query is parsed once.
+func (x *httpExchange) Query(key string) string {
+	x.queryOnce.Do(func() { x.query = x.r.URL.Query() })
+	return x.query.Get(key)
+}
+
+// Header implements eio.Exchange.
+func (x *httpExchange) Header(key string) string {
+	vs := x.r.Header.Values(key)
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return strings.Join(vs, ", ")
+}
+
+// RemoteAddr implements eio.Exchange.
+func (x *httpExchange) RemoteAddr() string { return x.r.RemoteAddr }
+
+// Request implements eio.Exchange: net/http's own request.
 func (x *httpExchange) Request() *http.Request { return x.r }
-func (x *httpExchange) Body() []byte           { return x.body }
+
+// Body implements eio.Exchange.
+func (x *httpExchange) Body() []byte { return x.body }
 
 func (x *httpExchange) Respond(status int, header http.Header, body []byte) {
 	x.mu.Lock()

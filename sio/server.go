@@ -196,14 +196,13 @@ func (s *Server) Handle(x eio.Exchange) {
 
 // handle serves x if its path belongs to the server and reports whether it did.
 func (s *Server) handle(x eio.Exchange) bool {
-	r := x.Request()
-	if !strings.HasPrefix(r.URL.Path, s.cfg.Path) {
+	path := x.Path()
+	if !strings.HasPrefix(path, s.cfg.Path) {
 		return false
 	}
 	if !s.cfg.DisableClientBundle {
-		if name, ok := clientdist.FileName(r.URL.Path, s.cfg.Path); ok {
-			rep, _ := clientdist.Resolve(name, strings.Join(r.Header.Values("Accept-Encoding"), ", "),
-				strings.Join(r.Header.Values("If-None-Match"), ", "))
+		if name, ok := clientdist.FileName(path, s.cfg.Path); ok {
+			rep, _ := clientdist.Resolve(name, x.Header("Accept-Encoding"), x.Header("If-None-Match"))
 			h := http.Header{}
 			set := func(k, v string) {
 				if v != "" {
@@ -216,7 +215,7 @@ func (s *Server) handle(x eio.Exchange) bool {
 			set("Etag", rep.ETag)
 			set("Vary", rep.Vary)
 			body := rep.Body
-			if r.Method == http.MethodHead {
+			if x.Method() == http.MethodHead {
 				body = nil
 			}
 			x.Respond(rep.Status, h, body)
