@@ -16,8 +16,8 @@ type client struct {
 	sess  *eio.Session
 	group int
 	mb    mailbox
-	reasm packet.Reassembler // transport goroutine only
-	ct    *timer.Timer       // connect timeout
+	reasm *packet.Reassembler // while a binary packet is incomplete; transport goroutine only
+	ct    *timer.Timer        // connect timeout, nil once stopped; guarded by mu after newClient
 
 	mu      sync.Mutex
 	sockets []*Socket // one per namespace, usually one; guarded by mu
@@ -37,7 +37,6 @@ func (c *client) socketLocked(name string) *Socket {
 func newClient(srv *Server, sess *eio.Session) *client {
 	c := &client{srv: srv, sess: sess, group: sess.Group() % srv.groups}
 	c.mb.c = c
-	c.reasm.MaxAttachmentBytes = srv.cfg.MaxHTTPBufferSize
 	c.ct = srv.wheel.NewTimer(c.connectTimedOut)
 	c.ct.Reset(srv.cfg.ConnectTimeout)
 	sess.OnMessage(c.onMessage)
@@ -54,21 +53,38 @@ func (c *client) connectTimedOut() {
 	}
 }
 
+// stopConnectTimer stops the connect timeout and drops it: a connected
+// client does not keep it.
+func (c *client) stopConnectTimer() {
+	c.mu.Lock()
+	t := c.ct
+	c.ct = nil
+	c.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
+}
+
 // onMessage decodes one Engine.IO message on the transport goroutine and
 // queues its handling; data is copied since the transport reuses it.
 func (c *client) onMessage(data []byte, binary bool) {
 	if binary {
+		if c.reasm == nil {
+			c.protocolError() // an attachment nobody announced
+			return
+		}
 		done, p, atts, err := c.reasm.Add(data)
 		if err != nil {
 			c.protocolError()
 			return
 		}
 		if done {
+			c.reasm = nil
 			c.mb.postPacket(p, atts)
 		}
 		return
 	}
-	if c.reasm.Pending() {
+	if c.reasm != nil {
 		c.protocolError()
 		return
 	}
@@ -78,6 +94,9 @@ func (c *client) onMessage(data []byte, binary bool) {
 		return
 	}
 	if p.Type.IsBinary() {
+		// Binary packets are rare: the reassembler exists only while one
+		// is incomplete, so idle connections do not carry it.
+		c.reasm = &packet.Reassembler{MaxAttachmentBytes: c.srv.cfg.MaxHTTPBufferSize}
 		if err := c.reasm.Start(p); err != nil {
 			c.protocolError()
 		}
@@ -92,7 +111,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 // protocolError closes the connection, as socket.io does on any decode
 // error or invalid state.
 func (c *client) protocolError() {
-	c.reasm.Reset()
+	c.reasm = nil
 	c.closeSession()
 }
 
@@ -156,7 +175,7 @@ func (c *client) connect(name string, auth []byte) {
 	}
 	c.sockets = append(c.sockets, s)
 	c.mu.Unlock()
-	c.ct.Stop()
+	c.stopConnectTimer()
 	if claim != nil {
 		c.srv.resume(s, claim)
 	} else {
@@ -189,7 +208,7 @@ func (c *client) remove(s *Socket) {
 // onClose runs when the Engine.IO session ended: every socket disconnects
 // with the engine's reason, in the mailbox so that queued events run first.
 func (c *client) onClose(reason string) {
-	c.ct.Stop()
+	c.stopConnectTimer()
 	c.mb.post(func() {
 		c.mu.Lock()
 		c.closed = true
