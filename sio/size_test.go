@@ -5,10 +5,19 @@ import (
 	"unsafe"
 )
 
-// TestSocketSize guards the per-connection footprint: one Socket per
-// connection and namespace must stay within the 176-byte allocation class.
-func TestSocketSize(t *testing.T) {
-	if n := unsafe.Sizeof(Socket{}); n > 176 {
-		t.Errorf("Socket is %d bytes, want <= 176", n)
+// TestPerConnectionSizes guards the per-connection footprint: each of these
+// is allocated once per connection (the Socket once per namespace), and
+// must stay within its allocation class.
+func TestPerConnectionSizes(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		size, max uintptr
+	}{
+		{"Socket", unsafe.Sizeof(Socket{}), 160},
+		{"client", unsafe.Sizeof(client{}), 112},
+	} {
+		if c.size > c.max {
+			t.Errorf("%s is %d bytes, want <= %d", c.name, c.size, c.max)
+		}
 	}
 }

@@ -71,7 +71,7 @@ type Socket struct {
 	id     string
 	pid    string
 	auth   json.RawMessage
-	issued time.Time
+	issued int64 // unix nanoseconds; a time.Time would take the Socket past 160 bytes
 	hs     *Handshake // built on first use; guarded by mu
 
 	mu        sync.Mutex
@@ -84,7 +84,7 @@ type Socket struct {
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
-	s := &Socket{nsp: ns, client: c, sess: c.sess, id: newID(), auth: auth, issued: time.Now()}
+	s := &Socket{nsp: ns, client: c, sess: c.sess, id: newID(), auth: auth, issued: time.Now().UnixNano()}
 	if c.srv.cfg.ConnectionStateRecovery != nil {
 		s.pid = newID()
 	}
@@ -114,11 +114,11 @@ func (s *Socket) Handshake() *Handshake {
 		}
 		s.hs = &Handshake{
 			Headers: h,
-			Time:    s.issued,
+			Time:    time.Unix(0, s.issued),
 			Address: remoteIP(s.client.sess.RemoteAddr()),
 			XDomain: r.Header.Get("Origin") != "",
 			Secure:  r.TLS != nil,
-			Issued:  s.issued.UnixMilli(),
+			Issued:  s.issued / int64(time.Millisecond),
 			URL:     r.URL.RequestURI(),
 			Query:   r.URL.Query(),
 			Auth:    s.auth,
@@ -172,6 +172,11 @@ func (s *Socket) Once(name string, f func(*Event)) { s.listen(onceEventKind, nam
 // listen registers f (of the type kind says).
 func (s *Socket) listen(kind listenerKind, name string, f any) {
 	s.mu.Lock()
+	if s.listeners == nil {
+		// Sockets usually get a few handlers at once: one array for the
+		// first four instead of three that become garbage as it grows.
+		s.listeners = make([]listener, 0, 4)
+	}
 	s.listeners = append(s.listeners, listener{kind: kind, name: name, f: f})
 	s.mu.Unlock()
 }
