@@ -101,22 +101,25 @@ type Decoder struct {
 	err error // sticky: after a protocol error the connection is done
 
 	// State of the fragmented message under way; fragOp is 0 when none is.
-	fragOp  ws.OpCode
 	frags   int
 	msgLen  int64
-	msgUTF8 utf8State
 	scratch *bytebufferpool.ByteBuffer
-	// completed is set when the last Message aliased scratch; the buffer
-	// goes back to the pool at the next Decode call.
-	completed bool
 
 	// Validation of a text frame that has arrived only in part, so that
 	// invalid UTF-8 fails the connection before the rest of the frame is
 	// waited for. pendLen payload bytes of the frame at the start of b have
 	// been checked (on an unmasked copy: b is not touched until the frame is
 	// whole), ending in pendUTF8.
-	pendLen  int
+	pendLen int
+
+	// The one-byte fields sit together: a Decoder lives in every
+	// connection, and padding would cost a word for each.
+	fragOp   ws.OpCode
+	msgUTF8  utf8State
 	pendUTF8 utf8State
+	// completed is set when the last Message aliased scratch; the buffer
+	// goes back to the pool at the next Decode call.
+	completed bool
 }
 
 // Decode consumes at most one frame from the start of b.
