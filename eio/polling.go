@@ -50,7 +50,7 @@ func (s *Session) handleGet(x Exchange) {
 // poll parks x as the session's GET and answers it at once if packets wait.
 // A session closing over polling hands out what is queued, then the close
 // packet in a response of its own.
-func (s *Session) poll(x Exchange, _ http.Header) {
+func (s *Session) poll(x Exchange, h http.Header) {
 	s.mu.Lock()
 	// handleGet checked these without holding the lock until now: a probe
 	// may have asked to release this poll, or the upgrade may have
@@ -73,7 +73,7 @@ func (s *Session) poll(x Exchange, _ http.Header) {
 		s.finish("")
 		return
 	}
-	s.flushPollLocked()
+	s.flushPollHeadersLocked(h)
 	parked := s.get == x
 	s.mu.Unlock()
 	if parked {

@@ -307,7 +307,11 @@ func (s *Session) appendRecordsLocked(p *Prepared) {
 
 // flushPollLocked answers the parked GET with as many queued packets as
 // fit in maxPayload (at least one).
-func (s *Session) flushPollLocked() {
+func (s *Session) flushPollLocked() { s.flushPollHeadersLocked(nil) }
+
+// flushPollHeadersLocked is flushPollLocked answering with the headers h
+// (the handshake's: CORS, cookie, InitialHeaders) when h is not nil.
+func (s *Session) flushPollHeadersLocked(h http.Header) {
 	if s.get == nil || len(s.recs) == 0 {
 		return
 	}
@@ -319,7 +323,12 @@ func (s *Session) flushPollLocked() {
 	end := s.recs[n-1].end
 	x := s.get
 	s.get = nil
-	x.Respond(http.StatusOK, s.pollHeaders(x), s.q.B[:end])
+	if h == nil {
+		h = s.pollHeaders(x)
+	} else {
+		setPollHeaders(h)
+	}
+	x.Respond(http.StatusOK, h, s.q.B[:end])
 	if n == len(s.recs) {
 		s.q.B = s.q.B[:0]
 		s.recs = s.recs[:0]
@@ -339,9 +348,13 @@ func (s *Session) flushPollLocked() {
 
 func (s *Session) pollHeaders(x Exchange) http.Header {
 	h := s.srv.baseHeaders(x)
+	setPollHeaders(h)
+	return h
+}
+
+func setPollHeaders(h http.Header) {
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
-	return h
 }
 
 // open queues the open packet and starts the heartbeat.
