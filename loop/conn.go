@@ -35,7 +35,7 @@ type conn struct {
 	// Loop-only state.
 	mode int
 	h    *httpState // while in HTTP mode; dropped at the WebSocket upgrade
-	dec  wsframe.Decoder
+	dec  *wsframe.Decoder // only while a message is under way (decPool)
 	fh   eio.FrameHandler
 	pre  []byte // frame bytes not in gnet's buffer (enrolled conns)
 
@@ -62,12 +62,16 @@ const maxPooledHeaders = 32
 
 var statePool = sync.Pool{New: func() any { return new(httpState) }}
 
+// decPool holds frame decoders. A connection takes one when frames arrive
+// and gives it back once they are consumed, unless a fragmented message is
+// under way: an idle WebSocket connection keeps none (80 bytes each).
+var decPool = sync.Pool{New: func() any { return new(wsframe.Decoder) }}
+
 func newConn(s *Server, gc gnet.Conn) *conn {
 	c := &conn{srv: s, gc: gc, lp: s.loopFor(gc.EventLoop())}
 	if a := gc.RemoteAddr(); a != nil {
 		c.remote = a.String()
 	}
-	c.dec.MaxMessageSize = s.cfg.MaxMessageBytes
 	h := statePool.Get().(*httpState)
 	h.limits = http1.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes, MaxBodyBytes: s.cfg.MaxBodyBytes}
 	// The timer is not pooled with the state: its callback is bound to
@@ -178,6 +182,11 @@ func (c *conn) processFrames() {
 		_, _ = c.gc.Discard(len(buf))
 		buf = c.pre
 	}
+	if c.dec == nil {
+		c.dec = decPool.Get().(*wsframe.Decoder)
+		c.dec.MaxMessageSize = c.srv.cfg.MaxMessageBytes
+	}
+	defer c.putDecoder()
 	off := 0
 	for off < len(buf) && c.mode == modeWS {
 		n, msg, ok, err := c.dec.Decode(buf[off:])
@@ -220,6 +229,17 @@ func (c *conn) processFrames() {
 	}
 	if off > 0 {
 		_, _ = c.gc.Discard(off)
+	}
+}
+
+// putDecoder gives the decoder back to decPool unless the next frames
+// depend on its state. Messages it returned are invalid afterwards; the
+// frame handler copies what it keeps. Loop-only.
+func (c *conn) putDecoder() {
+	if d := c.dec; d != nil && (d.Between() || c.mode != modeWS) {
+		d.Release()
+		decPool.Put(d)
+		c.dec = nil
 	}
 }
 
@@ -271,7 +291,7 @@ func (c *conn) onClose(err error) {
 	cause, _ := c.ob.kill()
 	mode := c.mode
 	c.mode = modeClosed
-	c.dec.Release()
+	c.putDecoder()
 	if h := c.h; h != nil {
 		x := h.x
 		h.x = nil

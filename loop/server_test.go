@@ -496,6 +496,31 @@ func TestWebSocketEcho(t *testing.T) {
 	eventually(t, "connection count 0", func() bool { return srv.Connections() == 0 })
 }
 
+// A connection keeps its frame decoder only while a fragmented message is
+// under way: fragments that arrive in separate reads, with a character
+// split between them and a ping in the middle, still make one message, and
+// the messages after it decode as usual.
+func TestWebSocketFragmentsAcrossReads(t *testing.T) {
+	_, addr, conns := wsServer(t, loop.Config{}, false)
+	c := upgrade(t, addr)
+	rec := (<-conns).rec
+	for _, part := range [][]byte{
+		frameBytes(true, 0, ws.OpText, []byte("before"), false),
+		frameBytes(false, 0, ws.OpText, []byte("caf\xc3"), false),
+		frameBytes(true, 0, ws.OpPing, []byte("p"), false),
+		frameBytes(false, 0, ws.OpContinuation, []byte("\xa9 "), false),
+		frameBytes(true, 0, ws.OpContinuation, []byte("au lait"), false),
+		frameBytes(true, 0, ws.OpText, []byte("after"), false),
+	} {
+		c.write(t, string(part))
+		time.Sleep(5 * time.Millisecond) // one read each
+	}
+	eventually(t, "three messages", func() bool { return len(rec.messages()) == 3 })
+	if got := strings.Join(rec.messages(), "|"); got != "before|caf\u00e9 au lait|after" {
+		t.Fatalf("handler saw %q", got)
+	}
+}
+
 // I5: a frame whose 14-byte header (64-bit length, mask) arrives one byte
 // per TCP segment is parsed correctly.
 func TestWebSocketHeaderTrickle(t *testing.T) {

@@ -369,6 +369,16 @@ func ValidCloseCode(code ws.StatusCode) bool {
 	return false
 }
 
+// Between reports whether d holds nothing that the next frames depend on:
+// no fragmented message under way and no error. (A frame received in part
+// is only checked ahead; a fresh Decoder checks it again from its start.)
+// A Decoder that is Between can be Released and replaced by a fresh one
+// with the same limits without changing what is decoded next, so a
+// connection need not keep a Decoder while it is idle.
+func (d *Decoder) Between() bool {
+	return d.err == nil && d.fragOp == 0
+}
+
 // Release returns the scratch buffer to its pool and resets the Decoder to
 // its zero state, keeping the limits. Call it when the connection closes;
 // Message views into scratch are invalid afterwards. It is safe to call

@@ -212,3 +212,54 @@ func TestValidCloseCode(t *testing.T) {
 		}
 	}
 }
+
+// A connection may drop its Decoder whenever it is Between frames and
+// decode on with a fresh one: for every way of splitting the input into
+// two reads, that must give exactly what one Decoder gives.
+func TestBetweenAllowsAFreshDecoder(t *testing.T) {
+	streams := map[string][]byte{
+		"fragments": streamOf(firstF(ws.OpText, "frag\xc3"), pingF("x"), contF("\xa9 more", true), textF("next")),
+		"bad utf8":  streamOf(textF("ok"), firstF(ws.OpText, "a\xff"), contF("b", true)),
+		"plain":     streamOf(textF("one"), binF([]byte("two")), textF("three")),
+	}
+	run := func(in []byte, cut int, swap bool) (out []string) {
+		d := new(Decoder)
+		var pending []byte
+		for _, chunk := range [][]byte{in[:cut], in[cut:]} {
+			pending = append(pending, chunk...)
+			for {
+				n, m, ok, err := d.Decode(pending)
+				if err != nil {
+					return append(out, "error "+err.Error())
+				}
+				if n == 0 {
+					break
+				}
+				if ok {
+					out = append(out, m.Kind.String()+" "+string(m.Payload))
+				}
+				pending = pending[n:]
+			}
+			if swap && d.Between() {
+				d.Release()
+				d = new(Decoder)
+			}
+		}
+		return out
+	}
+	for name, in := range streams {
+		for cut := 0; cut <= len(in); cut++ {
+			want, got := run(slices.Clone(in), cut, false), run(slices.Clone(in), cut, true)
+			if !slices.Equal(want, got) {
+				t.Fatalf("%s cut at %d: with a fresh decoder %q, with one %q", name, cut, got, want)
+			}
+		}
+	}
+	var d Decoder
+	if !d.Between() {
+		t.Fatal("zero Decoder is not Between")
+	}
+	if _, _, _, err := d.Decode(firstF(ws.OpText, "a").bytes()); err != nil || d.Between() {
+		t.Fatalf("mid-message Decoder reports Between (err %v)", err)
+	}
+}
