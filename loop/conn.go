@@ -34,7 +34,7 @@ type conn struct {
 
 	// Loop-only state.
 	mode int
-	h    *httpState // while in HTTP mode; dropped at the WebSocket upgrade
+	h    *httpState       // while in HTTP mode; dropped at the WebSocket upgrade
 	dec  *wsframe.Decoder // only while a message is under way (decPool)
 	fh   eio.FrameHandler
 	pre  []byte // frame bytes not in gnet's buffer (enrolled conns)
