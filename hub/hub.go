@@ -62,7 +62,10 @@ type Hub[M Member] struct {
 // memberShard holds the room lists of the members that hash to it.
 type memberShard[M Member] struct {
 	mu   sync.Mutex
-	recs map[M]memberRec // guarded by mu; a member is registered iff it has an entry
+	// recs holds the registered members; guarded by mu. A member in no
+	// room maps to nil: most connections are in none, and a pointer-sized
+	// entry costs a fraction of a record's.
+	recs map[M]*memberRec
 	_    [48]byte        // pads to 64 bytes so neighbouring shards rarely share a cache line
 }
 
@@ -78,6 +81,9 @@ type memberRec struct {
 const setThreshold = 16
 
 func (r *memberRec) has(name string) bool {
+	if r == nil {
+		return false
+	}
 	if r.set != nil {
 		_, ok := r.set[name]
 		return ok
@@ -142,7 +148,7 @@ func NewWithHooks[M Member](groups int, hooks Hooks[M]) *Hub[M] {
 	h.all.sh = &h.allShard
 	h.all.members = make(map[M]struct{})
 	for i := range h.members {
-		h.members[i].recs = make(map[M]memberRec)
+		h.members[i].recs = make(map[M]*memberRec)
 	}
 	h.scratch.New = func() any { return newScratch[M]() }
 	return h
@@ -187,6 +193,9 @@ func (h *Hub[M]) Join(m M, rooms ...string) {
 		}
 		sh := h.roomShard(name)
 		canonical, q := h.joinLocked(sh, name, m)
+		if rec == nil {
+			rec = new(memberRec)
+		}
 		rec.add(canonical)
 		queued = queued || q
 	}
@@ -270,11 +279,13 @@ func (h *Hub[M]) Leave(m M, room string) {
 	ms := h.memberShard(m)
 	ms.mu.Lock()
 	rec, ok := ms.recs[m]
-	if !ok || !rec.remove(room) {
+	if !ok || rec == nil || !rec.remove(room) {
 		ms.mu.Unlock()
 		return
 	}
-	ms.recs[m] = rec
+	if len(rec.rooms) == 0 {
+		ms.recs[m] = nil
+	}
 	sh := h.roomShard(room)
 	queued := h.leaveLocked(sh, room, m)
 	ms.mu.Unlock()
@@ -297,7 +308,11 @@ func (h *Hub[M]) LeaveAll(m M) []string {
 		return nil
 	}
 	delete(ms.recs, m)
-	for _, name := range rec.rooms {
+	var rooms []string
+	if rec != nil {
+		rooms = rec.rooms
+	}
+	for _, name := range rooms {
 		sh := h.roomShard(name)
 		if h.leaveLocked(sh, name, m) {
 			queued = true
@@ -310,7 +325,7 @@ func (h *Hub[M]) LeaveAll(m M) []string {
 	if queued {
 		h.drainHooks()
 	}
-	return rec.rooms
+	return rooms
 }
 
 // Rooms returns a copy of the rooms m is in, in join order, or nil if m is
@@ -320,7 +335,7 @@ func (h *Hub[M]) Rooms(m M) []string {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	rec := ms.recs[m]
-	if len(rec.rooms) == 0 {
+	if rec == nil || len(rec.rooms) == 0 {
 		return nil
 	}
 	return append([]string(nil), rec.rooms...)
