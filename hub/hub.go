@@ -61,12 +61,12 @@ type Hub[M Member] struct {
 
 // memberShard holds the room lists of the members that hash to it.
 type memberShard[M Member] struct {
-	mu   sync.Mutex
+	mu sync.Mutex
 	// recs holds the registered members; guarded by mu. A member in no
 	// room maps to nil: most connections are in none, and a pointer-sized
 	// entry costs a fraction of a record's.
 	recs map[M]*memberRec
-	_    [48]byte        // pads to 64 bytes so neighbouring shards rarely share a cache line
+	_    [48]byte // pads to 64 bytes so neighbouring shards rarely share a cache line
 }
 
 // memberRec is the set of rooms one member is in, in join order.
