@@ -198,7 +198,7 @@ func (a *memoryAdapter) Broadcast(text []byte, atts [][]byte, opts *BroadcastOpt
 	}
 	volatile := opts.Volatile
 	a.forEach(opts, func(s *Socket) {
-		if volatile && !s.sess.Writable() {
+		if volatile && !s.client.sess.Writable() {
 			return
 		}
 		s.client.sendPrepared(p)

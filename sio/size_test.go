@@ -13,7 +13,7 @@ func TestPerConnectionSizes(t *testing.T) {
 		name      string
 		size, max uintptr
 	}{
-		{"Socket", unsafe.Sizeof(Socket{}), 160},
+		{"Socket", unsafe.Sizeof(Socket{}), 144},
 		{"client", unsafe.Sizeof(client{}), 112},
 	} {
 		if c.size > c.max {
