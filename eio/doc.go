@@ -9,10 +9,16 @@
 // Goroutines. Server.Handle runs on the provider's goroutine (an event
 // loop) and never blocks. A Session's state is guarded by its mutex, so
 // Send, Close and the other Session methods may be called from any
-// goroutine. OnMessage handlers run on the transport's goroutine, one
-// message at a time per session, with data valid only during the call;
-// OnClose runs once. Heartbeats and upgrade deadlines run on timer wheels
-// (package internal/timer), not on a runtime timer per session.
+// goroutine. A session's Handler (Session.SetHandler, or the funcs given
+// to OnMessage, OnClose and OnUpgrade) is told of its messages on the
+// transport's goroutine, one message at a time per session, with data
+// valid only during the call; OnClose runs once. Heartbeats and upgrade
+// deadlines run on timer wheels (package internal/timer), not on a
+// runtime timer per session.
+//
+// Memory. A Session is small (128 bytes) since most connections are on
+// WebSocket: the long-polling queue, parked GET and upgrade probe live in
+// a separate struct that a session has only while it is on polling.
 //
 // Bytes. Sends copy their input. A Prepared message is encoded once, for
 // both transports, and shared read-only by every session it is sent to.

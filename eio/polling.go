@@ -23,19 +23,19 @@ func (s *Session) handleGet(x Exchange) {
 		s.mu.Unlock()
 		s.srv.fail(x, ErrUnknownSID, false)
 		return
-	case s.transport != Polling:
+	case s.transport != tPolling:
 		s.mu.Unlock()
 		s.srv.fail(x, ErrBadRequest, false)
 		return
-	case s.get != nil:
+	case s.poll.get != nil:
 		// Overlapping polls: the parked one gets a close packet, this one
 		// a bare 400, and the session ends (engine.io: "overlap from client").
-		old := s.get
-		s.get = nil
+		old := s.poll.get
+		s.poll.get = nil
 		s.mu.Unlock()
 		old.Respond(http.StatusOK, s.pollHeaders(old), []byte{typeClose})
 		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
-		s.closeWith(ReasonTransportError, false)
+		s.closeWith(codeTransportError, false)
 		return
 	case s.noopNext:
 		s.noopNext = false
@@ -44,37 +44,50 @@ func (s *Session) handleGet(x Exchange) {
 		return
 	}
 	s.mu.Unlock()
-	s.poll(x, nil)
+	s.park(x, nil)
 }
 
-// poll parks x as the session's GET and answers it at once if packets wait.
-// A session closing over polling hands out what is queued, then the close
-// packet in a response of its own.
-func (s *Session) poll(x Exchange, h http.Header) {
+// park parks x as the session's GET and answers it at once if packets
+// wait; h, when not nil, holds the headers to answer with (the
+// handshake's). A session closing over polling hands out what is queued,
+// then the close packet in a response of its own.
+func (s *Session) park(x Exchange, h http.Header) {
 	s.mu.Lock()
-	// handleGet checked these without holding the lock until now: a probe
-	// may have asked to release this poll, or the upgrade may have
-	// completed, in between. Parking the GET then would stall the client.
-	if s.state == stateOpen && (s.noopNext || s.transport != Polling) {
+	// handleGet checked the state without holding the lock until now: a
+	// probe may have asked to release this poll, the upgrade may have
+	// completed, or the session may have ended, in between. Parking the
+	// GET then would stall the client.
+	switch {
+	case s.state == stateOpen && (s.noopNext || s.transport != tPolling):
 		s.noopNext = false
 		s.mu.Unlock()
 		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
 		return
-	}
-	s.get = x
-	if s.state == stateClosing {
-		if len(s.recs) > 0 {
-			s.flushPollLocked()
+	case s.state == stateClosed:
+		s.mu.Unlock()
+		s.srv.fail(x, ErrUnknownSID, false)
+		return
+	case s.state == stateClosing:
+		if s.queuedLocked() {
+			s.poll.get = x
+			s.flushPollHeadersLocked(h)
 			s.mu.Unlock()
 			return
 		}
-		s.respondCloseLocked()
 		s.mu.Unlock()
-		s.finish("")
+		if h == nil {
+			h = s.pollHeaders(x)
+		} else {
+			setPollHeaders(h)
+		}
+		x.Respond(http.StatusOK, h, []byte{typeClose})
+		s.finish(codeNone)
 		return
 	}
+	// Open on polling.
+	s.poll.get = x
 	s.flushPollHeadersLocked(h)
-	parked := s.get == x
+	parked := s.poll.get == x
 	s.mu.Unlock()
 	if parked {
 		x.OnAbort(func() { s.pollAborted(x) })
@@ -84,19 +97,19 @@ func (s *Session) poll(x Exchange, h http.Header) {
 // pollAborted runs when the client of a parked GET went away.
 func (s *Session) pollAborted(x Exchange) {
 	s.mu.Lock()
-	if s.get != x {
+	if s.poll == nil || s.poll.get != x {
 		s.mu.Unlock()
 		return
 	}
-	s.get = nil
+	s.poll.get = nil
 	s.mu.Unlock()
-	s.closeWith(ReasonTransportError, false)
+	s.closeWith(codeTransportError, false)
 }
 
 func (s *Session) handlePost(x Exchange) {
 	if x.Header("Content-Type") == "application/octet-stream" {
 		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
-		s.closeWith(ReasonTransportError, false)
+		s.closeWith(codeTransportError, false)
 		return
 	}
 	s.mu.Lock()
@@ -105,14 +118,14 @@ func (s *Session) handlePost(x Exchange) {
 		s.mu.Unlock()
 		s.srv.fail(x, ErrUnknownSID, false)
 		return
-	case s.transport != Polling:
+	case s.transport != tPolling:
 		s.mu.Unlock()
 		s.srv.fail(x, ErrBadRequest, false)
 		return
 	case s.posting:
 		s.mu.Unlock()
 		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
-		s.closeWith(ReasonTransportError, false)
+		s.closeWith(codeTransportError, false)
 		return
 	case s.state == stateClosing:
 		s.mu.Unlock()
@@ -146,6 +159,6 @@ func (s *Session) decodePayload(body []byte) {
 		return s.handlePacket(p)
 	})
 	if err != nil {
-		s.closeWith(ReasonParseError, true)
+		s.closeWith(codeParseError, true)
 	}
 }

@@ -49,7 +49,7 @@ func (s *Server) Config() Config { return s.cfg }
 
 // OnConnection sets the handler run for every new session, after its open
 // packet is queued and before any of its messages is delivered. Set the
-// session's OnMessage and OnClose handlers inside it.
+// session's handler (Session.SetHandler, or OnMessage and OnClose) inside it.
 func (s *Server) OnConnection(f func(*Session)) {
 	s.mu.Lock()
 	s.onConn = f
@@ -173,7 +173,11 @@ func (s *Server) handshake(x Exchange, transport string) {
 		s.fail(x, ErrTooManyPending, transport == WebSocket)
 		return
 	}
-	ss := newSession(s, newSID(), x)
+	kind := tPolling
+	if transport == WebSocket {
+		kind = tWebSocket
+	}
+	ss := newSession(s, newSID(), x, kind)
 	ss.pending = true
 	// The handshake headers; nil, not an empty map, when nothing is
 	// configured that could add one.
@@ -196,15 +200,16 @@ func (s *Server) handshake(x Exchange, transport string) {
 		s.cfg.InitialHeaders(h, x.Request())
 	}
 	if transport == WebSocket {
-		wsh := &wsHandler{s: ss}
-		c, err := x.Upgrade(wsHeaders(h), wsh)
+		c, err := x.Upgrade(wsHeaders(h), (*wsTransport)(ss))
 		if err != nil {
 			ss.followedUp()
 			s.refuseUpgrade(x, err)
 			return
 		}
 		ss.mu.Lock()
-		ss.setLiveLocked(c)
+		if !ss.isWS(c) { // else OnOpen did it
+			ss.setLiveLocked(c)
+		}
 		ss.mu.Unlock()
 	}
 	s.mu.Lock()
@@ -215,7 +220,7 @@ func (s *Server) handshake(x Exchange, transport string) {
 		onConn(ss)
 	}
 	if transport == Polling {
-		ss.poll(x, h)
+		ss.park(x, h)
 	}
 }
 

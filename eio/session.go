@@ -37,10 +37,82 @@ const recordSep = 0x1e
 
 var queuePool, scratchPool bytebufferpool.Pool
 
-// record locates one queued polling packet in Session.q.
+// record locates one queued polling packet in pollState.q.
 type record struct {
 	end    int
 	binary bool // "b"+base64 record
+}
+
+// transportKind is a session's current transport.
+type transportKind uint8
+
+const (
+	tPolling transportKind = iota
+	tWebSocket
+)
+
+// name is the transport's Engine.IO name: Polling or WebSocket.
+func (t transportKind) name() string {
+	if t == tWebSocket {
+		return WebSocket
+	}
+	return Polling
+}
+
+// closeCode is a close reason, stored in a byte; its string is one of the
+// Reason constants.
+type closeCode uint8
+
+const (
+	codeNone closeCode = iota // no reason recorded yet
+	codeTransportClose
+	codeTransportError
+	codePingTimeout
+	codeParseError
+	codeForcedClose
+)
+
+var closeReasons = [...]string{
+	codeNone:           "",
+	codeTransportClose: ReasonTransportClose,
+	codeTransportError: ReasonTransportError,
+	codePingTimeout:    ReasonPingTimeout,
+	codeParseError:     ReasonParseError,
+	codeForcedClose:    ReasonForcedClose,
+}
+
+func (c closeCode) String() string { return closeReasons[c] }
+
+// Handler receives a session's events; set it with Session.SetHandler.
+// A Handler that also implements UpgradeHandler is told when the transport
+// changes.
+//
+// OnMessage runs on the transport's goroutine, one message at a time per
+// session; data is valid only during the call. binary tells a binary
+// message from a text one. OnClose runs once, with one of the Reason
+// constants, when the session has ended.
+type Handler interface {
+	OnMessage(data []byte, binary bool)
+	OnClose(reason string)
+}
+
+// UpgradeHandler may be implemented by a Handler to be told when the
+// session's transport changes: OnUpgrade runs with the new transport's
+// name (WebSocket) once a polling session has upgraded.
+type UpgradeHandler interface {
+	OnUpgrade(transport string)
+}
+
+// pollState is the part of a Session that only long-polling and the
+// upgrade from it need. A session has one from its polling handshake until
+// it upgrades to WebSocket or ends; a session opened over WebSocket never
+// has one. All fields are guarded by Session.mu.
+type pollState struct {
+	q       *bytebufferpool.ByteBuffer // queued polling records, nil when empty
+	recs    []record
+	get     Exchange     // parked polling GET
+	probe   WSConn       // WebSocket being upgraded to
+	upTimer *timer.Timer // upgrade deadline, created by the first probe
 }
 
 // Session is one Engine.IO connection, over polling, WebSocket, or polling
@@ -54,34 +126,37 @@ type Session struct {
 	hb     *timer.Timer // heartbeat: next ping, then the pong deadline
 
 	mu sync.Mutex
-	// The small fields sit together so that a Session fits a 256-byte
-	// allocation class (one per connection).
-	state        uint8                      // guarded by mu
-	posting      bool                       // a POST is being processed; guarded by mu
-	noopNext     bool                       // answer the next GET with a noop; guarded by mu
-	awaitingPong bool                       // guarded by mu
-	pending      bool                       // counted as not followed up (Server.admitPending); guarded by mu
-	transport    string                     // guarded by mu
-	ws           WSConn                     // current WebSocket; guarded by mu
-	probe        WSConn                     // WebSocket being upgraded to; guarded by mu
-	upTimer      *timer.Timer               // upgrade deadline; guarded by mu
-	q            *bytebufferpool.ByteBuffer // queued polling records; guarded by mu
-	recs         []record                   // guarded by mu
-	get          Exchange                   // parked polling GET; guarded by mu
-	closeReason  string                     // guarded by mu
+	// The small fields share one word, so that a Session fits the
+	// 128-byte allocation class (one per connection).
+	state        uint8         // guarded by mu
+	posting      bool          // a POST is being processed; guarded by mu
+	noopNext     bool          // answer the next GET with a noop; guarded by mu
+	awaitingPong bool          // guarded by mu
+	pending      bool          // counted as not followed up (Server.admitPending); guarded by mu
+	transport    transportKind // guarded by mu
+	closeReason  closeCode     // guarded by mu
+	ws           *liveWS       // current WebSocket, nil before there is one; guarded by mu
+	// poll is the polling and upgrade state. It is not nil exactly while
+	// the session is on polling and not closed: it is dropped, under mu,
+	// by the step that moves the session to WebSocket (completeUpgrade,
+	// which first moves what is queued and answers the parked GET), and
+	// by finish. Code that may run on another transport checks it for nil.
+	poll *pollState // guarded by mu
 	// live is the WebSocket transport while the session is open on one,
 	// nil otherwise: SendPrepared's lock-free path for broadcasts. It is
 	// stored under mu, after any packets queued for polling were moved
-	// to the WebSocket, so a send that sees it never overtakes them.
+	// to the WebSocket, so a send that sees it never overtakes them. It
+	// holds the same box as ws.
 	live atomic.Pointer[liveWS]
 
-	onMessage func(data []byte, binary bool)
-	onClose   func(reason string)
-	onUpgrade func(transport string)
+	h Handler // guarded by mu
 }
 
-func newSession(srv *Server, id string, x Exchange) *Session {
-	s := &Session{srv: srv, id: id, remote: x.RemoteAddr(), transport: Polling}
+func newSession(srv *Server, id string, x Exchange, transport transportKind) *Session {
+	s := &Session{srv: srv, id: id, remote: x.RemoteAddr(), transport: transport}
+	if transport == tPolling {
+		s.poll = &pollState{}
+	}
 	if hc, ok := x.(HeadCopier); ok {
 		s.head = hc.Head()
 	} else {
@@ -129,38 +204,105 @@ func (s *Session) RemoteAddr() string { return s.remote }
 func (s *Session) Transport() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.transport
+	return s.transport.name()
 }
 
 // Upgrading reports whether a WebSocket probe is in progress.
 func (s *Session) Upgrading() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.probe != nil
+	return s.poll != nil && s.poll.probe != nil
 }
 
-// OnMessage sets the message handler. Set it inside Server.OnConnection.
-// It runs on the transport's goroutine, one message at a time; data is
-// valid only during the call.
+// SetHandler sets the handler of the session's messages, close and (if h
+// implements UpgradeHandler) transport change, replacing any handler or
+// handler funcs set before. Set it inside Server.OnConnection, so that no
+// message or close is missed. Storing a pointer in h costs the session no
+// allocation, unlike OnMessage, OnClose and OnUpgrade; prefer it when every
+// connection has a handler.
+func (s *Session) SetHandler(h Handler) {
+	s.mu.Lock()
+	s.h = h
+	s.mu.Unlock()
+}
+
+// OnMessage sets the message handler: f takes the place of the OnMessage
+// method of the Handler set with SetHandler, if any (nil restores it). Set
+// it inside Server.OnConnection. It runs on the transport's goroutine, one
+// message at a time; data is valid only during the call.
 func (s *Session) OnMessage(f func(data []byte, binary bool)) {
 	s.mu.Lock()
-	s.onMessage = f
+	fh := s.funcHandlerLocked()
+	fh.message = f
+	s.h = fh
 	s.mu.Unlock()
 }
 
-// OnClose sets the handler told the close reason, once. Set it inside
-// Server.OnConnection.
+// OnClose sets the handler told the close reason, once: f takes the place
+// of the OnClose method of the Handler set with SetHandler, if any (nil
+// restores it). Set it inside Server.OnConnection.
 func (s *Session) OnClose(f func(reason string)) {
 	s.mu.Lock()
-	s.onClose = f
+	fh := s.funcHandlerLocked()
+	fh.close = f
+	s.h = fh
 	s.mu.Unlock()
 }
 
-// OnUpgrade sets the handler told when the transport changes.
+// OnUpgrade sets the handler told when the transport changes: f takes the
+// place of the OnUpgrade method of the Handler set with SetHandler, if it
+// has one (nil restores it).
 func (s *Session) OnUpgrade(f func(transport string)) {
 	s.mu.Lock()
-	s.onUpgrade = f
+	fh := s.funcHandlerLocked()
+	fh.upgrade = f
+	s.h = fh
 	s.mu.Unlock()
+}
+
+// funcHandler is the Handler behind OnMessage, OnClose and OnUpgrade: the
+// funcs set, falling back on the Handler set with SetHandler. It is never
+// changed once stored in a session (handlers run without the session lock),
+// so each setter stores a changed copy.
+type funcHandler struct {
+	next    Handler // set with SetHandler, or nil
+	message func(data []byte, binary bool)
+	close   func(reason string)
+	upgrade func(transport string)
+}
+
+// funcHandlerLocked returns a new funcHandler equal to the session's
+// handler, for a setter to change and store.
+func (s *Session) funcHandlerLocked() *funcHandler {
+	if fh, ok := s.h.(*funcHandler); ok {
+		c := *fh
+		return &c
+	}
+	return &funcHandler{next: s.h}
+}
+
+func (fh *funcHandler) OnMessage(data []byte, binary bool) {
+	if fh.message != nil {
+		fh.message(data, binary)
+	} else if fh.next != nil {
+		fh.next.OnMessage(data, binary)
+	}
+}
+
+func (fh *funcHandler) OnClose(reason string) {
+	if fh.close != nil {
+		fh.close(reason)
+	} else if fh.next != nil {
+		fh.next.OnClose(reason)
+	}
+}
+
+func (fh *funcHandler) OnUpgrade(transport string) {
+	if fh.upgrade != nil {
+		fh.upgrade(transport)
+	} else if u, ok := fh.next.(UpgradeHandler); ok {
+		u.OnUpgrade(transport)
+	}
 }
 
 // Group is the event-loop index of the session's WebSocket, or 0.
@@ -168,7 +310,7 @@ func (s *Session) Group() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ws != nil {
-		return s.ws.Group()
+		return s.ws.c.Group()
 	}
 	return 0
 }
@@ -182,9 +324,9 @@ func (s *Session) Writable() bool {
 		return false
 	}
 	if s.ws != nil {
-		return s.ws.Buffered() < volatileLimit
+		return s.ws.c.Buffered() < volatileLimit
 	}
-	return s.get != nil
+	return s.poll != nil && s.poll.get != nil
 }
 
 // volatileLimit is the queued byte count above which volatile packets are dropped.
@@ -224,8 +366,8 @@ func (s *Session) SendPrepared(p *Prepared) {
 	}
 	s.mu.Lock()
 	if s.state == stateOpen {
-		if s.transport == WebSocket {
-			s.ws.WriteFrames(p.frames)
+		if s.transport == tWebSocket {
+			s.ws.c.WriteFrames(p.frames)
 		} else {
 			s.appendRecordsLocked(p)
 			s.flushPollLocked()
@@ -250,60 +392,78 @@ func (s *Session) SendPreparedBatch(frames []byte, ps []*Prepared) {
 // liveWS boxes a WSConn for atomic.Pointer.
 type liveWS struct{ c WSConn }
 
-// setLiveLocked publishes the WebSocket transport. Called with mu held.
+// isWS reports whether c is the session's WebSocket transport. Called
+// with mu held.
+func (s *Session) isWS(c WSConn) bool { return s.ws != nil && s.ws.c == c }
+
+// isProbe reports whether c is the WebSocket being upgraded to. Called
+// with mu held.
+func (s *Session) isProbe(c WSConn) bool { return s.poll != nil && s.poll.probe == c }
+
+// setLiveLocked makes c the session's transport and publishes it for
+// SendPrepared. The session must have nothing queued for polling. Called
+// with mu held.
 func (s *Session) setLiveLocked(c WSConn) {
-	s.ws = c
-	s.transport = WebSocket
-	s.live.Store(&liveWS{c: c})
+	l := &liveWS{c: c}
+	s.ws = l
+	s.transport = tWebSocket
+	s.live.Store(l)
 }
 
 // Close closes the session from the server side (reason "forced close").
 // Queued packets are delivered first.
-func (s *Session) Close() { s.closeWith(ReasonForcedClose, true) }
+func (s *Session) Close() { s.closeWith(codeForcedClose, true) }
 
 // sendLocked queues one text packet of type typ.
 func (s *Session) sendLocked(typ byte, data []byte) {
-	if s.transport == WebSocket {
+	if s.transport == tWebSocket {
 		b := scratchPool.Get()
 		b.B = append(append(b.B[:0], typ), data...)
-		s.ws.WriteMessage(false, b.B)
+		s.ws.c.WriteMessage(false, b.B)
 		scratchPool.Put(b)
 		return
 	}
-	s.startRecordLocked()
-	s.q.B = append(append(s.q.B, typ), data...)
-	s.recs = append(s.recs, record{end: len(s.q.B)})
+	p := s.startRecordLocked()
+	p.q.B = append(append(p.q.B, typ), data...)
+	p.recs = append(p.recs, record{end: len(p.q.B)})
 }
 
 func (s *Session) sendBinaryLocked(b []byte) {
-	if s.transport == WebSocket {
-		s.ws.WriteMessage(true, b)
+	if s.transport == tWebSocket {
+		s.ws.c.WriteMessage(true, b)
 		return
 	}
-	s.startRecordLocked()
-	s.q.B = append(s.q.B, 'b')
-	s.q.B = base64.StdEncoding.AppendEncode(s.q.B, b)
-	s.recs = append(s.recs, record{end: len(s.q.B), binary: true})
+	p := s.startRecordLocked()
+	p.q.B = append(p.q.B, 'b')
+	p.q.B = base64.StdEncoding.AppendEncode(p.q.B, b)
+	p.recs = append(p.recs, record{end: len(p.q.B), binary: true})
 }
 
-func (s *Session) startRecordLocked() {
-	if s.q == nil {
-		s.q = queuePool.Get()
+// startRecordLocked readies the polling queue for one more record and
+// returns the poll state. The session is on polling and not closed.
+func (s *Session) startRecordLocked() *pollState {
+	p := s.poll
+	if p.q == nil {
+		p.q = queuePool.Get()
 	}
-	if len(s.recs) > 0 {
-		s.q.B = append(s.q.B, recordSep)
+	if len(p.recs) > 0 {
+		p.q.B = append(p.q.B, recordSep)
 	}
+	return p
 }
 
-func (s *Session) appendRecordsLocked(p *Prepared) {
+func (s *Session) appendRecordsLocked(pr *Prepared) {
 	start := 0
-	for _, r := range p.recs {
-		s.startRecordLocked()
-		s.q.B = append(s.q.B, p.poll[start:r.end]...)
-		s.recs = append(s.recs, record{end: len(s.q.B), binary: r.binary})
+	for _, r := range pr.recs {
+		p := s.startRecordLocked()
+		p.q.B = append(p.q.B, pr.poll[start:r.end]...)
+		p.recs = append(p.recs, record{end: len(p.q.B), binary: r.binary})
 		start = r.end + 1
 	}
 }
+
+// queuedLocked reports whether packets wait for a poll.
+func (s *Session) queuedLocked() bool { return s.poll != nil && len(s.poll.recs) > 0 }
 
 // flushPollLocked answers the parked GET with as many queued packets as
 // fit in maxPayload (at least one).
@@ -312,38 +472,46 @@ func (s *Session) flushPollLocked() { s.flushPollHeadersLocked(nil) }
 // flushPollHeadersLocked is flushPollLocked answering with the headers h
 // (the handshake's: CORS, cookie, InitialHeaders) when h is not nil.
 func (s *Session) flushPollHeadersLocked(h http.Header) {
-	if s.get == nil || len(s.recs) == 0 {
+	p := s.poll
+	if p == nil || p.get == nil || len(p.recs) == 0 {
 		return
 	}
 	limit := int(s.srv.cfg.MaxPayload)
 	n := 1
-	for n < len(s.recs) && s.recs[n].end <= limit {
+	for n < len(p.recs) && p.recs[n].end <= limit {
 		n++
 	}
-	end := s.recs[n-1].end
-	x := s.get
-	s.get = nil
+	end := p.recs[n-1].end
+	x := p.get
+	p.get = nil
 	if h == nil {
 		h = s.pollHeaders(x)
 	} else {
 		setPollHeaders(h)
 	}
-	x.Respond(http.StatusOK, h, s.q.B[:end])
-	if n == len(s.recs) {
-		s.q.B = s.q.B[:0]
-		s.recs = s.recs[:0]
-		queuePool.Put(s.q)
-		s.q = nil
+	x.Respond(http.StatusOK, h, p.q.B[:end])
+	if n == len(p.recs) {
+		p.releaseQueue()
 		return
 	}
 	// Keep the rest; drop the separator after the sent prefix.
-	rest := copy(s.q.B, s.q.B[end+1:])
-	s.q.B = s.q.B[:rest]
-	m := copy(s.recs, s.recs[n:])
-	s.recs = s.recs[:m]
-	for i := range s.recs {
-		s.recs[i].end -= end + 1
+	rest := copy(p.q.B, p.q.B[end+1:])
+	p.q.B = p.q.B[:rest]
+	m := copy(p.recs, p.recs[n:])
+	p.recs = p.recs[:m]
+	for i := range p.recs {
+		p.recs[i].end -= end + 1
 	}
+}
+
+// releaseQueue empties the polling queue and returns its buffer to the pool.
+func (p *pollState) releaseQueue() {
+	if p.q != nil {
+		p.q.Reset()
+		queuePool.Put(p.q)
+		p.q = nil
+	}
+	p.recs = p.recs[:0]
 }
 
 func (s *Session) pollHeaders(x Exchange) http.Header {
@@ -363,7 +531,9 @@ func (s *Session) open() {
 	b := make([]byte, 0, 128)
 	b = append(b, `{"sid":"`...)
 	b = append(b, s.id...)
-	if s.transport == Polling && !c.DisableUpgrades && c.enabled(WebSocket) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.transport == tPolling && !c.DisableUpgrades && c.enabled(WebSocket) {
 		b = append(b, `","upgrades":["websocket"],"pingInterval":`...)
 	} else {
 		b = append(b, `","upgrades":[],"pingInterval":`...)
@@ -374,25 +544,24 @@ func (s *Session) open() {
 	b = append(b, `,"maxPayload":`...)
 	b = strconv.AppendInt(b, c.MaxPayload, 10)
 	b = append(b, '}')
-	s.mu.Lock()
 	s.sendLocked(typeOpen, b)
 	s.hb.Reset(c.PingInterval)
-	s.mu.Unlock()
 }
 
 // onHeartbeat runs on a timer wheel: send a ping, or give up on the pong.
 func (s *Session) onHeartbeat() {
 	s.mu.Lock()
 	if s.state != stateOpen {
+		closing := s.state == stateClosing
 		s.mu.Unlock()
-		if s.state == stateClosing {
-			s.finish(s.closeReason)
+		if closing {
+			s.finish(codeNone)
 		}
 		return
 	}
 	if s.awaitingPong {
 		s.mu.Unlock()
-		s.closeWith(ReasonPingTimeout, true)
+		s.closeWith(codePingTimeout, true)
 		return
 	}
 	s.awaitingPong = true
@@ -415,7 +584,7 @@ func (s *Session) onPong() {
 // a close frame on WebSocket; on polling a close packet, sent once the
 // packets still queued have been polled (engine.io waits for "drain"),
 // in a response of its own.
-func (s *Session) closeWith(reason string, notify bool) {
+func (s *Session) closeWith(reason closeCode, notify bool) {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -424,18 +593,19 @@ func (s *Session) closeWith(reason string, notify bool) {
 	s.state = stateClosing
 	s.closeReason = reason
 	s.live.Store(nil)
-	if s.probe != nil {
-		s.probe.Close(0)
-		s.probe = nil
-	}
-	if s.transport == WebSocket {
-		s.ws.Close(0)
+	if s.transport == tWebSocket {
+		s.ws.c.Close(0)
 		s.mu.Unlock()
 		s.finish(reason)
 		return
 	}
-	if notify && reason == ReasonForcedClose {
-		if len(s.recs) > 0 {
+	p := s.poll // on polling and not closed: not nil
+	if p.probe != nil {
+		p.probe.Close(0)
+		p.probe = nil
+	}
+	if notify && reason == codeForcedClose {
+		if len(p.recs) > 0 {
 			// Let the parked (or next) poll take what is queued; the close
 			// packet follows in the poll after it. Give up after a ping
 			// timeout if the client stops polling.
@@ -444,7 +614,7 @@ func (s *Session) closeWith(reason string, notify bool) {
 			s.mu.Unlock()
 			return
 		}
-		if s.get == nil {
+		if p.get == nil {
 			s.hb.Reset(s.srv.cfg.PingTimeout)
 			s.mu.Unlock()
 			return
@@ -459,22 +629,24 @@ func (s *Session) closeWith(reason string, notify bool) {
 
 // respondCloseLocked answers the parked GET, if any, with a close packet.
 func (s *Session) respondCloseLocked() {
-	if x := s.get; x != nil {
-		s.get = nil
+	if p := s.poll; p != nil && p.get != nil {
+		x := p.get
+		p.get = nil
 		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeClose})
 	}
 }
 
 // finish releases the session and reports the close reason, once: the
 // first reason recorded wins, so a transport that closes because the
-// server closed it does not overwrite why the server did.
-func (s *Session) finish(reason string) {
+// server closed it does not overwrite why the server did. codeNone keeps
+// the recorded one.
+func (s *Session) finish(reason closeCode) {
 	s.mu.Lock()
 	if s.state == stateClosed {
 		s.mu.Unlock()
 		return
 	}
-	if s.closeReason == "" {
+	if s.closeReason == codeNone {
 		s.closeReason = reason
 	}
 	reason = s.closeReason
@@ -483,43 +655,40 @@ func (s *Session) finish(reason string) {
 	s.pending = false
 	s.live.Store(nil)
 	s.hb.Stop()
-	if s.upTimer != nil {
-		s.upTimer.Stop()
+	if p := s.poll; p != nil {
+		s.poll = nil
+		if p.upTimer != nil {
+			p.upTimer.Stop()
+		}
+		if p.probe != nil {
+			p.probe.Close(0)
+		}
+		if x := p.get; x != nil {
+			// A client-side close releases the parked poll with a noop.
+			p.get = nil
+			x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+		}
+		p.releaseQueue()
 	}
-	if s.probe != nil {
-		s.probe.Close(0)
-		s.probe = nil
-	}
-	if s.get != nil {
-		// A client-side close releases the parked poll with a noop.
-		s.get.Respond(http.StatusOK, s.pollHeaders(s.get), []byte{typeNoop})
-		s.get = nil
-	}
-	if s.q != nil {
-		s.q.Reset()
-		queuePool.Put(s.q)
-		s.q = nil
-		s.recs = nil
-	}
-	f := s.onClose
+	h := s.h
 	s.mu.Unlock()
 	if wasPending {
 		s.srv.releasePending(hostOf(s.remote))
 	}
 	s.srv.remove(s)
-	if f != nil {
-		f(reason)
+	if h != nil {
+		h.OnClose(reason.String())
 	}
 }
 
 // deliver hands one message to the application.
 func (s *Session) deliver(data []byte, binary bool) {
 	s.mu.Lock()
-	f := s.onMessage
+	h := s.h
 	open := s.state == stateOpen
 	s.mu.Unlock()
-	if open && f != nil {
-		f(data, binary)
+	if open && h != nil {
+		h.OnMessage(data, binary)
 	}
 }
 
@@ -527,7 +696,7 @@ func (s *Session) deliver(data []byte, binary bool) {
 // reports false when the session was closed.
 func (s *Session) handlePacket(p []byte) bool {
 	if len(p) == 0 {
-		s.closeWith(ReasonParseError, true)
+		s.closeWith(codeParseError, true)
 		return false
 	}
 	switch p[0] {
@@ -536,15 +705,15 @@ func (s *Session) handlePacket(p []byte) bool {
 	case typePong:
 		s.onPong()
 	case typeClose:
-		s.closeWith(ReasonTransportClose, false)
+		s.closeWith(codeTransportClose, false)
 		return false
 	case typePing:
 		// v4: only the server pings; a client ping is a protocol error.
-		s.closeWith(ReasonTransportError, true)
+		s.closeWith(codeTransportError, true)
 		return false
 	case typeNoop, typeUpgrade:
 	default:
-		s.closeWith(ReasonParseError, true)
+		s.closeWith(codeParseError, true)
 		return false
 	}
 	return true

@@ -6,9 +6,17 @@ import (
 )
 
 // TestSessionSize guards the per-connection footprint: a Session must fit
-// the 256-byte allocation class (the next one is 288 bytes).
+// the 128-byte allocation class (the next one is 144 bytes).
 func TestSessionSize(t *testing.T) {
-	if n := unsafe.Sizeof(Session{}); n > 256 {
-		t.Errorf("Session is %d bytes, want <= 256", n)
+	if n := unsafe.Sizeof(Session{}); n > 128 {
+		t.Errorf("Session is %d bytes, want <= 128", n)
+	}
+}
+
+// TestPollStateSize guards the polling state a session carries while on
+// polling: the 80-byte allocation class (the next one is 96 bytes).
+func TestPollStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(pollState{}); n > 80 {
+		t.Errorf("pollState is %d bytes, want <= 80", n)
 	}
 }

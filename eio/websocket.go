@@ -5,48 +5,76 @@ import (
 	"net/http"
 )
 
-// wsHandler binds a WebSocket connection to a session, either as its
-// transport or as an upgrade probe. OnOpen registers the connection before
-// its first frame can arrive.
-type wsHandler struct {
-	s     *Session
-	probe bool
-}
+// wsTransport is a Session seen as the FrameHandler of the WebSocket it
+// was opened over: a pointer conversion, so that a WebSocket session costs
+// no handler allocation. OnOpen registers the connection before its first
+// frame can arrive.
+type wsTransport Session
 
 // OnOpen implements FrameOpener.
-func (h *wsHandler) OnOpen(c WSConn) {
+func (t *wsTransport) OnOpen(c WSConn) {
+	s := (*Session)(t)
+	s.mu.Lock()
+	if s.ws == nil {
+		s.setLiveLocked(c)
+	}
+	s.mu.Unlock()
+}
+
+// OnMessage implements FrameHandler.
+func (t *wsTransport) OnMessage(c WSConn, binary bool, p []byte) {
+	(*Session)(t).onFrame(c, binary, p)
+}
+
+// OnClose implements FrameHandler.
+func (t *wsTransport) OnClose(c WSConn, err error) { (*Session)(t).onWSClose(c, err) }
+
+// wsProbe binds a WebSocket that asked to upgrade a polling session to the
+// session, s, or to nothing (s nil) when the upgrade is refused. OnOpen
+// registers the probe before its first frame can arrive.
+type wsProbe struct{ s *Session }
+
+// OnOpen implements FrameOpener.
+func (h *wsProbe) OnOpen(c WSConn) {
 	s := h.s
 	if s == nil {
 		return
 	}
-	if !h.probe {
-		s.mu.Lock()
-		if s.ws == nil {
-			s.setLiveLocked(c)
-		}
-		s.mu.Unlock()
-		return
-	}
 	s.mu.Lock()
-	if s.state == stateOpen && s.probe == nil && s.transport == Polling {
-		s.probe = c
-		if s.upTimer == nil {
-			s.upTimer = s.srv.wheelFor(s.id).NewTimer(s.upgradeTimedOut)
+	if s.state == stateOpen && s.transport == tPolling && s.poll.probe == nil {
+		p := s.poll
+		p.probe = c
+		if p.upTimer == nil {
+			p.upTimer = s.srv.wheelFor(s.id).NewTimer(s.upgradeTimedOut)
 		}
-		s.upTimer.Reset(s.srv.cfg.UpgradeTimeout)
+		p.upTimer.Reset(s.srv.cfg.UpgradeTimeout)
 	} else {
 		h.s = nil
 	}
 	s.mu.Unlock()
 }
 
+// OnMessage implements FrameHandler.
+func (h *wsProbe) OnMessage(c WSConn, binary bool, p []byte) {
+	if h.s != nil {
+		h.s.onFrame(c, binary, p)
+	}
+}
+
+// OnClose implements FrameHandler.
+func (h *wsProbe) OnClose(c WSConn, err error) {
+	if h.s != nil {
+		h.s.onWSClose(c, err)
+	}
+}
+
 // handleUpgrade starts a polling→WebSocket upgrade probe. The probe is
 // registered by the handler's OnOpen, before any frame is read.
 func (s *Session) handleUpgrade(x Exchange) {
 	s.mu.Lock()
-	refuse := s.state != stateOpen || s.transport != Polling || s.probe != nil || s.srv.cfg.DisableUpgrades
+	refuse := s.state != stateOpen || s.transport != tPolling || s.poll.probe != nil || s.srv.cfg.DisableUpgrades
 	s.mu.Unlock()
-	h := &wsHandler{s: s, probe: true}
+	h := &wsProbe{s: s}
 	if refuse {
 		h.s = nil
 	}
@@ -61,25 +89,27 @@ func (s *Session) handleUpgrade(x Exchange) {
 	}
 }
 
+// upgradeTimedOut runs on a timer wheel when a probe took too long; it may
+// also run after the upgrade completed or the session ended.
 func (s *Session) upgradeTimedOut() {
 	s.mu.Lock()
-	p := s.probe
-	s.probe = nil
+	var c WSConn
+	if p := s.poll; p != nil {
+		c = p.probe
+		p.probe = nil
+	}
 	s.mu.Unlock()
-	if p != nil {
-		p.Close(0)
+	if c != nil {
+		c.Close(0)
 	}
 }
 
-// OnMessage implements FrameHandler.
-func (h *wsHandler) OnMessage(c WSConn, binary bool, p []byte) {
-	s := h.s
-	if s == nil {
-		return
-	}
+// onFrame handles a message from c, the session's WebSocket transport or
+// its upgrade probe.
+func (s *Session) onFrame(c WSConn, binary bool, p []byte) {
 	s.mu.Lock()
-	isMain := s.ws == c
-	isProbe := s.probe == c
+	isMain := s.isWS(c)
+	isProbe := s.isProbe(c)
 	pending := isMain && s.pending // the first frame ends the pending state
 	if pending {
 		s.pending = false
@@ -106,12 +136,15 @@ func (s *Session) handleProbe(c WSConn, binary bool, p []byte) {
 	case !binary && string(p) == "2probe":
 		c.WriteMessage(false, []byte("3probe"))
 		s.mu.Lock()
-		// Release the parked GET so the client can pause polling.
-		if x := s.get; x != nil {
-			s.get = nil
-			x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
-		} else {
-			s.noopNext = true
+		// Release the parked GET so the client can pause polling. A
+		// session that ended meanwhile has no poll state left.
+		if p := s.poll; p != nil {
+			if x := p.get; x != nil {
+				p.get = nil
+				x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+			} else {
+				s.noopNext = true
+			}
 		}
 		s.mu.Unlock()
 	case !binary && len(p) == 1 && p[0] == typeUpgrade:
@@ -119,32 +152,34 @@ func (s *Session) handleProbe(c WSConn, binary bool, p []byte) {
 	default:
 		// Anything else aborts the probe; polling carries on.
 		s.mu.Lock()
-		if s.probe == c {
-			s.probe = nil
+		if s.isProbe(c) {
+			s.poll.probe = nil
 		}
 		s.mu.Unlock()
 		c.Close(0)
 	}
 }
 
+// completeUpgrade switches the session to the probe c: packets queued for
+// polling are written to c first, the parked GET is released, and the
+// poll state is dropped.
 func (s *Session) completeUpgrade(c WSConn) {
 	s.mu.Lock()
-	if s.state != stateOpen || s.probe != c {
+	if s.state != stateOpen || !s.isProbe(c) {
 		s.mu.Unlock()
 		return
 	}
-	s.probe = nil
+	p := s.poll
+	s.poll = nil
 	s.noopNext = false
-	if s.upTimer != nil {
-		s.upTimer.Stop()
+	if p.upTimer != nil {
+		p.upTimer.Stop()
 	}
-	s.ws = c
-	s.transport = WebSocket
 	// Packets queued for polling go out first, in order.
-	if s.q != nil {
+	if p.q != nil {
 		start := 0
-		for _, r := range s.recs {
-			rec := s.q.B[start:r.end]
+		for _, r := range p.recs {
+			rec := p.q.B[start:r.end]
 			if r.binary {
 				raw, err := base64.StdEncoding.AppendDecode(nil, rec[1:])
 				if err == nil {
@@ -155,41 +190,36 @@ func (s *Session) completeUpgrade(c WSConn) {
 			}
 			start = r.end + 1
 		}
-		s.q.Reset()
-		queuePool.Put(s.q)
-		s.q = nil
-		s.recs = nil
+		p.releaseQueue()
 	}
-	if x := s.get; x != nil {
-		s.get = nil
+	if x := p.get; x != nil {
+		p.get = nil
 		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
 	}
-	s.live.Store(&liveWS{c: c})
-	f := s.onUpgrade
+	// Only now may sends take the WebSocket, and SendPrepared skip the lock.
+	s.setLiveLocked(c)
+	h := s.h
 	s.mu.Unlock()
-	if f != nil {
-		f(WebSocket)
+	if u, ok := h.(UpgradeHandler); ok {
+		u.OnUpgrade(WebSocket)
 	}
 }
 
-// OnClose implements FrameHandler.
-func (h *wsHandler) OnClose(c WSConn, err error) {
-	s := h.s
-	if s == nil {
-		return
-	}
+// onWSClose handles the end of c, the session's WebSocket transport (which
+// ends the session) or its upgrade probe.
+func (s *Session) onWSClose(c WSConn, err error) {
 	s.mu.Lock()
-	isMain := s.ws == c
-	if s.probe == c {
-		s.probe = nil
+	isMain := s.isWS(c)
+	if s.isProbe(c) {
+		s.poll.probe = nil
 	}
 	s.mu.Unlock()
 	if !isMain {
 		return
 	}
-	reason := ReasonTransportClose
+	reason := codeTransportClose
 	if err != nil {
-		reason = ReasonTransportError
+		reason = codeTransportError
 	}
 	s.finish(reason)
 }

@@ -39,8 +39,7 @@ func newClient(srv *Server, sess *eio.Session) *client {
 	c.mb.c = c
 	c.ct = srv.wheel.NewTimer(c.connectTimedOut)
 	c.ct.Reset(srv.cfg.ConnectTimeout)
-	sess.OnMessage(c.onMessage)
-	sess.OnClose(c.onClose)
+	sess.SetHandler(c) // no closure per connection, unlike method values
 	return c
 }
 
@@ -65,9 +64,10 @@ func (c *client) stopConnectTimer() {
 	}
 }
 
-// onMessage decodes one Engine.IO message on the transport goroutine and
-// queues its handling; data is copied since the transport reuses it.
-func (c *client) onMessage(data []byte, binary bool) {
+// OnMessage implements eio.Handler: it decodes one Engine.IO message on
+// the transport goroutine and queues its handling; data is copied since
+// the transport reuses it.
+func (c *client) OnMessage(data []byte, binary bool) {
 	if binary {
 		if c.reasm == nil {
 			c.protocolError() // an attachment nobody announced
@@ -205,9 +205,10 @@ func (c *client) remove(s *Socket) {
 	c.mu.Unlock()
 }
 
-// onClose runs when the Engine.IO session ended: every socket disconnects
-// with the engine's reason, in the mailbox so that queued events run first.
-func (c *client) onClose(reason string) {
+// OnClose implements eio.Handler. It runs when the Engine.IO session
+// ended: every socket disconnects with the engine's reason, in the mailbox
+// so that queued events run first.
+func (c *client) OnClose(reason string) {
 	c.stopConnectTimer()
 	c.mb.post(func() {
 		c.mu.Lock()
