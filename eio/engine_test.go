@@ -459,19 +459,15 @@ func TestUpgradeKeepsOrder(t *testing.T) {
 	if got := c.next(t); got != "3probe" {
 		t.Fatalf("probe answer %q", got)
 	}
-	// Pause polling as engine.io-client does: finish the GET (the server
-	// owes it a noop), then send "5". Messages sent meanwhile are queued
-	// for polling and must move to the WebSocket in order.
-	for {
-		status, body := p.get(t)
-		if status != 200 {
-			t.Fatalf("GET during the probe: %d %q", status, body)
-		}
-		addPayload(body)
-		if strings.HasSuffix(body, "6") {
-			break
-		}
+	// Pause polling as engine.io-client does: finish the GET in flight
+	// (queued messages or, after at most 100 ms, a noop), then send "5".
+	// Messages sent meanwhile are queued for polling and must move to the
+	// WebSocket in order.
+	status, body := p.get(t)
+	if status != 200 {
+		t.Fatalf("GET during the probe: %d %q", status, body)
 	}
+	addPayload(body)
 	c.send(t, "5")
 	for {
 		m, err := c.read(wait)

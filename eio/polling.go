@@ -1,6 +1,9 @@
 package eio
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 var okBody = []byte("ok")
 
@@ -38,9 +41,7 @@ func (s *Session) handleGet(x Exchange) {
 		s.closeWith(codeTransportError, false)
 		return
 	case s.noopNext:
-		s.noopNext = false
-		s.mu.Unlock()
-		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+		s.owedNoopLocked(x) // unlocks
 		return
 	}
 	s.mu.Unlock()
@@ -58,10 +59,12 @@ func (s *Session) park(x Exchange, h http.Header) {
 	// completed, or the session may have ended, in between. Parking the
 	// GET then would stall the client.
 	switch {
-	case s.state == stateOpen && (s.noopNext || s.transport != tPolling):
-		s.noopNext = false
+	case s.state == stateOpen && s.transport != tPolling:
 		s.mu.Unlock()
 		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+		return
+	case s.state == stateOpen && s.noopNext:
+		s.owedNoopLocked(x) // unlocks
 		return
 	case s.state == stateClosed:
 		s.mu.Unlock()
@@ -69,7 +72,7 @@ func (s *Session) park(x Exchange, h http.Header) {
 		return
 	case s.state == stateClosing:
 		if s.queuedLocked() {
-			s.poll.get = x
+			s.poll.get, s.poll.late = x, false
 			s.flushPollHeadersLocked(h)
 			s.mu.Unlock()
 			return
@@ -85,7 +88,7 @@ func (s *Session) park(x Exchange, h http.Header) {
 		return
 	}
 	// Open on polling.
-	s.poll.get = x
+	s.poll.get, s.poll.late = x, false
 	s.flushPollHeadersLocked(h)
 	parked := s.poll.get == x
 	s.mu.Unlock()
@@ -161,4 +164,64 @@ func (s *Session) decodePayload(body []byte) {
 	if err != nil {
 		s.closeWith(codeParseError, true)
 	}
+}
+
+// lateGetWait is how long a GET that arrives after the upgrade probe was
+// answered waits for the upgrade: engine.io releases polls during an
+// upgrade every 100 ms.
+const lateGetWait = 100 * time.Millisecond
+
+// owedNoopLocked serves x, a GET that arrived after the upgrade probe was
+// answered with no poll parked (noopNext), and releases mu. While the
+// probe stands, x waits for the upgrade (parkLateLocked); once the probe
+// failed, x gets the noop the probe owed the client at once.
+func (s *Session) owedNoopLocked(x Exchange) {
+	if s.poll.probe != nil {
+		s.parkLateLocked(x)
+		s.mu.Unlock()
+		return
+	}
+	s.noopNext = false
+	s.mu.Unlock()
+	x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+}
+
+// parkLateLocked parks x, a GET that arrived after the probe was answered
+// (the client's poll was not parked then). socket.io-client sends its
+// upgrade packet only once that poll returns, so x is released with a
+// noop after lateGetWait, as engine.io does. A client that sent the
+// upgrade packet first, on the WebSocket, and this GET after it gets the
+// 400 of a poll after the upgrade, whichever of the two connections is
+// read first (see completeUpgrade).
+func (s *Session) parkLateLocked(x Exchange) {
+	p := s.poll
+	if s.queuedLocked() {
+		// Packets wait: they are its answer, as in engine.io.
+		p.get, p.late = x, false
+		s.flushPollLocked()
+		return
+	}
+	p.get, p.late = x, true
+	if p.lateTimer == nil {
+		p.lateTimer = s.srv.wheelFor(s.id).NewTimer(s.releaseLate)
+	}
+	p.lateTimer.Reset(lateGetWait)
+}
+
+// releaseLate answers a GET parked by parkLateLocked with a noop, unless it
+// was answered meanwhile. It runs on a timer wheel.
+func (s *Session) releaseLate() {
+	s.mu.Lock()
+	p := s.poll
+	if p == nil || p.get == nil || !p.late {
+		s.mu.Unlock()
+		return
+	}
+	x := p.get
+	p.get, p.late = nil, false
+	if p.probe == nil {
+		s.noopNext = false // the probe failed meanwhile; this was its noop
+	}
+	s.mu.Unlock()
+	x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
 }

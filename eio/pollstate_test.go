@@ -95,16 +95,17 @@ func TestUpgradeDropsPollState(t *testing.T) {
 	}
 }
 
-// A GET parked when the client sends "5" is answered with a noop by the
-// switch, which then drops the poll state.
+// A GET parked when the client sends "5" (it came after the probe was
+// answered) is answered by the switch with the 400 of a poll after the
+// upgrade, and the switch drops the poll state.
 func TestUpgradeReleasesParkedGet(t *testing.T) {
 	e := startEngine(t, quietPing, nil)
 	p := e.openPolling(t)
 	c := probe(t, p)
 	got := parkGet(t, p)
 	c.send(t, "5")
-	if r := <-got; r != "200 6" {
-		t.Fatalf("parked GET: %s, want 200 6", r)
+	if r := <-got; r != `400 {"code":3,"message":"Bad request"}` {
+		t.Fatalf("parked GET: %s, want the 400 of a poll after the upgrade", r)
 	}
 	s := p.session()
 	eventually(t, "the switch to WebSocket", func() bool { return s.Transport() == eio.WebSocket })

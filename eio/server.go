@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sioloop/sioloop/internal/timer"
 	"github.com/sioloop/sioloop/wsframe"
@@ -31,6 +32,9 @@ type Server struct {
 	pendMu     sync.Mutex
 	pending    int            // sessions not followed up yet; guarded by pendMu
 	pendingFor map[string]int // the same per client address; guarded by pendMu
+
+	closedMu    sync.Mutex
+	closedPolls map[string]*timer.Timer // rememberClosedPoll; guarded by closedMu
 }
 
 // NewServer returns a server for cfg.
@@ -112,6 +116,12 @@ func (s *Server) Handle(x Exchange) {
 		ss := s.sessions[sid]
 		s.mu.RUnlock()
 		if ss == nil {
+			if transport == Polling && !upgrade && x.Method() == http.MethodGet && s.takeClosedPoll(sid) {
+				h := s.baseHeaders(x)
+				setPollHeaders(h)
+				x.Respond(http.StatusOK, h, []byte{typeNoop})
+				return
+			}
 			s.fail(x, ErrUnknownSID, upgrade)
 			return
 		}
@@ -424,4 +434,38 @@ func newSID() string {
 	var b [15]byte
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// closedPollGrace is how long the sid of a session the client closed over
+// polling answers one more GET.
+const closedPollGrace = time.Second
+
+// rememberClosedPoll records that the client closed session sid over
+// polling while no poll of it was parked. Its poll may still be on its
+// way on another connection, which the server may read after the close
+// (engine.io reads one connection at a time, in arrival order). That poll
+// gets the noop a parked one gets, instead of a 400 for an unknown sid.
+func (s *Server) rememberClosedPoll(sid string) {
+	s.closedMu.Lock()
+	if s.closedPolls == nil {
+		s.closedPolls = make(map[string]*timer.Timer)
+	}
+	if _, ok := s.closedPolls[sid]; !ok {
+		t := s.wheelFor(sid).NewTimer(func() { s.takeClosedPoll(sid) })
+		s.closedPolls[sid] = t
+		t.Reset(closedPollGrace)
+	}
+	s.closedMu.Unlock()
+}
+
+// takeClosedPoll forgets sid and reports whether it was remembered.
+func (s *Server) takeClosedPoll(sid string) bool {
+	s.closedMu.Lock()
+	t, ok := s.closedPolls[sid]
+	if ok {
+		delete(s.closedPolls, sid)
+		t.Stop()
+	}
+	s.closedMu.Unlock()
+	return ok
 }

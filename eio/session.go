@@ -113,6 +113,10 @@ type pollState struct {
 	get     Exchange     // parked polling GET
 	probe   WSConn       // WebSocket being upgraded to
 	upTimer *timer.Timer // upgrade deadline, created by the first probe
+	// late is set while get arrived after the probe was answered (see
+	// parkLate); lateTimer releases it with a noop if no upgrade follows.
+	late      bool
+	lateTimer *timer.Timer
 }
 
 // Session is one Engine.IO connection, over polling, WebSocket, or polling
@@ -130,7 +134,7 @@ type Session struct {
 	// 128-byte allocation class (one per connection).
 	state        uint8         // guarded by mu
 	posting      bool          // a POST is being processed; guarded by mu
-	noopNext     bool          // answer the next GET with a noop; guarded by mu
+	noopNext     bool          // the probe was answered with no GET parked: GETs wait (parkLateLocked); guarded by mu
 	awaitingPong bool          // guarded by mu
 	pending      bool          // counted as not followed up (Server.admitPending); guarded by mu
 	transport    transportKind // guarded by mu
@@ -663,10 +667,18 @@ func (s *Session) finish(reason closeCode) {
 		if p.probe != nil {
 			p.probe.Close(0)
 		}
+		if p.lateTimer != nil {
+			p.lateTimer.Stop()
+		}
 		if x := p.get; x != nil {
 			// A client-side close releases the parked poll with a noop.
 			p.get = nil
 			x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+		} else if reason == codeTransportClose {
+			// The client closed over polling with no poll parked: its
+			// poll may be on its way (on another connection, so it can be
+			// read after the close). It gets the same noop.
+			s.srv.rememberClosedPoll(s.id)
 		}
 		p.releaseQueue()
 	}

@@ -96,7 +96,7 @@ func (s *Session) upgradeTimedOut() {
 	var c WSConn
 	if p := s.poll; p != nil {
 		c = p.probe
-		p.probe = nil
+		s.dropProbeLocked()
 	}
 	s.mu.Unlock()
 	if c != nil {
@@ -153,12 +153,17 @@ func (s *Session) handleProbe(c WSConn, binary bool, p []byte) {
 		// Anything else aborts the probe; polling carries on.
 		s.mu.Lock()
 		if s.isProbe(c) {
-			s.poll.probe = nil
+			s.dropProbeLocked()
 		}
 		s.mu.Unlock()
 		c.Close(0)
 	}
 }
+
+// dropProbeLocked forgets a failed or timed-out probe; polling carries on.
+// A noop the probe owed (noopNext) is still owed: the client paused
+// polling for the upgrade and waits for its poll to return.
+func (s *Session) dropProbeLocked() { s.poll.probe = nil }
 
 // completeUpgrade switches the session to the probe c: packets queued for
 // polling are written to c first, the parked GET is released, and the
@@ -192,14 +197,27 @@ func (s *Session) completeUpgrade(c WSConn) {
 		}
 		p.releaseQueue()
 	}
+	if p.lateTimer != nil {
+		p.lateTimer.Stop()
+	}
+	var late Exchange
 	if x := p.get; x != nil {
 		p.get = nil
-		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+		if p.late {
+			late = x // answered below, without the lock
+		} else {
+			x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+		}
 	}
 	// Only now may sends take the WebSocket, and SendPrepared skip the lock.
 	s.setLiveLocked(c)
 	h := s.h
 	s.mu.Unlock()
+	if late != nil {
+		// It came after the probe was answered, like a poll after the
+		// upgrade, which engine.io refuses.
+		s.srv.fail(late, ErrBadRequest, false)
+	}
 	if u, ok := h.(UpgradeHandler); ok {
 		u.OnUpgrade(WebSocket)
 	}
@@ -211,7 +229,7 @@ func (s *Session) onWSClose(c WSConn, err error) {
 	s.mu.Lock()
 	isMain := s.isWS(c)
 	if s.isProbe(c) {
-		s.poll.probe = nil
+		s.dropProbeLocked()
 	}
 	s.mu.Unlock()
 	if !isMain {
