@@ -27,7 +27,7 @@ func run(srv *eio.Server) (string, func()) {
 		Addr:  addr,
 		Loops: 1,
 		Handler: func(x eio.Exchange) {
-			if strings.HasPrefix(x.Request().URL.Path, "/engine.io/") {
+			if strings.HasPrefix(x.Path(), "/engine.io/") {
 				srv.Handle(x)
 				return
 			}
@@ -111,6 +111,44 @@ func ExampleSession_OnClose() {
 	// Output:
 	// transport error
 	// {"code":1,"message":"Session ID unknown"}
+}
+
+// counter is one connection's state. It is the session's Handler, so a
+// session needs no closure of its own.
+type counter struct {
+	s      *eio.Session
+	n      int // OnMessage calls of one session never overlap
+	closed chan<- string
+}
+
+func (c *counter) OnMessage(data []byte, binary bool) {
+	c.n++
+	c.s.Send(fmt.Appendf(nil, "%d:%s", c.n, data))
+}
+
+func (c *counter) OnClose(reason string) { c.closed <- reason }
+
+// SetHandler gives a session one object that handles its messages and its
+// end.
+func ExampleSession_SetHandler() {
+	closed := make(chan string, 1)
+	srv := eio.NewServer(eio.Config{})
+	srv.OnConnection(func(s *eio.Session) {
+		s.SetHandler(&counter{s: s, closed: closed})
+	})
+	base, stop := run(srv)
+	defer stop()
+
+	open := call("GET", base+"?EIO=4&transport=polling", "")
+	url := base + "?EIO=4&transport=polling&sid=" + sidRE.FindStringSubmatch(open)[1]
+	fmt.Println(call("POST", url, "4a\x1e4b"))
+	fmt.Printf("%q\n", call("GET", url, ""))
+	call("POST", url, "1") // the client closes
+	fmt.Println(<-closed)
+	// Output:
+	// ok
+	// "41:a\x1e42:b"
+	// transport close
 }
 
 // Prepare encodes a message once for every transport; SendPrepared then

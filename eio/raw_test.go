@@ -100,7 +100,7 @@ func startEngine(t testing.TB, cfg eio.Config, onConn func(*eio.Session)) *engin
 			Addr:  e.addr,
 			Loops: 1,
 			Handler: func(x eio.Exchange) {
-				if strings.HasPrefix(x.Request().URL.Path, "/engine.io/") {
+				if strings.HasPrefix(x.Path(), "/engine.io/") {
 					e.Handle(x)
 					return
 				}

@@ -157,7 +157,7 @@ func startEIO(t *testing.T, cfg eio.Config, setup func(srv *eio.Server)) string 
 		MaxBodyBytes:    srv.Config().MaxPayload,
 		MaxMessageBytes: srv.Config().MaxPayload,
 		Handler: func(x eio.Exchange) {
-			if strings.HasPrefix(x.Request().URL.Path, "/engine.io/") {
+			if strings.HasPrefix(x.Path(), "/engine.io/") {
 				srv.Handle(x)
 				return
 			}

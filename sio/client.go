@@ -14,13 +14,13 @@ import (
 type client struct {
 	srv   *Server
 	sess  *eio.Session
-	group int
-	mb    mailbox
 	reasm *packet.Reassembler // while a binary packet is incomplete; transport goroutine only
 	ct    *timer.Timer        // connect timeout, nil once stopped; guarded by mu after newClient
+	mb    mailbox             // the callbacks waiting to run (mailbox.go)
 
 	mu      sync.Mutex
 	sockets []*Socket // one per namespace, usually one; guarded by mu
+	group   int32     // the event loop's index; immutable
 	closed  bool      // guarded by mu
 }
 
@@ -35,8 +35,7 @@ func (c *client) socketLocked(name string) *Socket {
 }
 
 func newClient(srv *Server, sess *eio.Session) *client {
-	c := &client{srv: srv, sess: sess, group: sess.Group() % srv.groups}
-	c.mb.c = c
+	c := &client{srv: srv, sess: sess, group: int32(sess.Group() % srv.groups)}
 	c.ct = srv.wheel.NewTimer(c.connectTimedOut)
 	c.ct.Reset(srv.cfg.ConnectTimeout)
 	sess.SetHandler(c) // no closure per connection, unlike method values
@@ -80,7 +79,7 @@ func (c *client) OnMessage(data []byte, binary bool) {
 		}
 		if done {
 			c.reasm = nil
-			c.mb.postPacket(p, atts)
+			c.postPacket(p, atts)
 		}
 		return
 	}
@@ -105,7 +104,7 @@ func (c *client) OnMessage(data []byte, binary bool) {
 	if p.Data != nil {
 		p.Data = append([]byte(nil), p.Data...)
 	}
-	c.mb.postPacket(p, nil)
+	c.postPacket(p, nil)
 }
 
 // protocolError closes the connection, as socket.io does on any decode
@@ -210,7 +209,7 @@ func (c *client) remove(s *Socket) {
 // so that queued events run first.
 func (c *client) OnClose(reason string) {
 	c.stopConnectTimer()
-	c.mb.post(func() {
+	c.post(func() {
 		c.mu.Lock()
 		c.closed = true
 		socks := c.sockets

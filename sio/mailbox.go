@@ -23,26 +23,25 @@ type jobBatch struct{ jobs []job }
 var batchPool = sync.Pool{New: func() any { return new(jobBatch) }}
 
 // mailbox runs a connection's callbacks one at a time, in order, off the
-// event loops. It is drained by a worker of the server's pool only while
-// work is queued, so an idle connection costs no goroutine.
+// event loops. It is part of its client (the client methods below drive
+// it) and is drained by a worker of the server's pool only while work is
+// queued, so an idle connection costs no goroutine.
 type mailbox struct {
-	c *client
-
 	mu      sync.Mutex
 	q       *jobBatch // nil when empty; guarded by mu
 	running bool      // queued in the pool or being drained; guarded by mu
 }
 
-// postPacket queues a received packet for client.handle. Safe from any
-// goroutine.
-func (m *mailbox) postPacket(p packet.Packet, atts [][]byte) {
-	m.push(job{p: p, atts: atts})
+// postPacket queues a received packet for handle. Safe from any goroutine.
+func (c *client) postPacket(p packet.Packet, atts [][]byte) {
+	c.push(job{p: p, atts: atts})
 }
 
-// post queues f. Safe from any goroutine.
-func (m *mailbox) post(f func()) { m.push(job{f: f}) }
+// post queues f in the mailbox. Safe from any goroutine.
+func (c *client) post(f func()) { c.push(job{f: f}) }
 
-func (m *mailbox) push(j job) {
+func (c *client) push(j job) {
+	m := &c.mb
 	m.mu.Lock()
 	if m.q == nil {
 		m.q = batchPool.Get().(*jobBatch)
@@ -52,12 +51,13 @@ func (m *mailbox) push(j job) {
 	m.running = true
 	m.mu.Unlock()
 	if start {
-		m.c.srv.workers.start(m)
+		c.srv.workers.start(c)
 	}
 }
 
-// run drains the mailbox, then returns.
-func (m *mailbox) run() {
+// drain runs the mailbox until it is empty, then returns.
+func (c *client) drain() {
+	m := &c.mb
 	for {
 		m.mu.Lock()
 		b := m.q
@@ -73,7 +73,7 @@ func (m *mailbox) run() {
 			if j.f != nil {
 				j.f()
 			} else {
-				m.c.handle(j.p, j.atts)
+				c.handle(j.p, j.atts)
 			}
 			*j = job{}
 		}
@@ -107,11 +107,11 @@ type workerPool struct {
 	idle time.Duration // workerIdle, shorter in tests
 
 	mu        sync.Mutex
-	queue     []*mailbox // guarded by mu; queue[head:] waits
-	head      int        // guarded by mu
-	searching int        // workers awake and not draining a mailbox; guarded by mu
-	parked    []*worker  // guarded by mu; most recently parked last
-	reaping   bool       // a reap is scheduled; guarded by mu
+	queue     []*client // guarded by mu; queue[head:] waits
+	head      int       // guarded by mu
+	searching int       // workers awake and not draining a mailbox; guarded by mu
+	parked    []*worker // guarded by mu; most recently parked last
+	reaping   bool      // a reap is scheduled; guarded by mu
 }
 
 type worker struct {
@@ -121,10 +121,10 @@ type worker struct {
 
 func newWorkerPool() *workerPool { return &workerPool{idle: workerIdle} }
 
-// start queues m, whose running flag was just set, to be drained.
-func (p *workerPool) start(m *mailbox) {
+// start queues c, whose mailbox's running flag was just set, to be drained.
+func (p *workerPool) start(c *client) {
 	p.mu.Lock()
-	p.queue = append(p.queue, m)
+	p.queue = append(p.queue, c)
 	if p.searching == 0 {
 		p.wakeLocked()
 	}
@@ -144,8 +144,8 @@ func (p *workerPool) wakeLocked() {
 	go p.work(&worker{wake: make(chan bool, 1)})
 }
 
-// popLocked takes the first queued mailbox, or returns nil.
-func (p *workerPool) popLocked() *mailbox {
+// popLocked takes the first queued client, or returns nil.
+func (p *workerPool) popLocked() *client {
 	if p.head == len(p.queue) {
 		return nil
 	}
@@ -168,8 +168,8 @@ func (p *workerPool) popLocked() *mailbox {
 func (p *workerPool) work(w *worker) {
 	p.mu.Lock()
 	for {
-		m := p.popLocked()
-		if m == nil {
+		c := p.popLocked()
+		if c == nil {
 			p.searching--
 			w.since = time.Now()
 			p.parked = append(p.parked, w)
@@ -189,7 +189,7 @@ func (p *workerPool) work(w *worker) {
 			p.wakeLocked()
 		}
 		p.mu.Unlock()
-		m.run()
+		c.drain()
 		p.mu.Lock()
 		p.searching++
 	}

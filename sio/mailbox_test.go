@@ -8,14 +8,12 @@ import (
 	"time"
 )
 
-// testMailboxes returns n mailboxes served by pool p.
-func testMailboxes(p *workerPool, n int) []*mailbox {
+// testMailboxes returns n clients, whose mailboxes pool p serves.
+func testMailboxes(p *workerPool, n int) []*client {
 	srv := &Server{workers: p}
-	out := make([]*mailbox, n)
+	out := make([]*client, n)
 	for i := range out {
-		c := &client{srv: srv}
-		c.mb.c = c
-		out[i] = &c.mb
+		out[i] = &client{srv: srv}
 	}
 	return out
 }

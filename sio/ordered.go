@@ -51,7 +51,7 @@ func (s *Server) loopOf(g int) *loop.Loop {
 
 // queuedLoop returns the client's loop if writes must queue behind ops on it.
 func (c *client) queuedLoop() *loop.Loop {
-	if l := c.srv.loopOf(c.group); l != nil && l.Pending() {
+	if l := c.srv.loopOf(int(c.group)); l != nil && l.Pending() {
 		return l
 	}
 	return nil

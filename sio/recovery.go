@@ -97,7 +97,11 @@ var recoverable = map[string]bool{
 
 // persist remembers a disconnecting socket. Called before it leaves its rooms.
 func (s *Server) persist(sock *Socket, reason string) {
-	if s.store == nil || sock.pid == "" || !recoverable[reason] {
+	if s.store == nil || !recoverable[reason] {
+		return
+	}
+	pid := sock.recoveryID()
+	if pid == "" {
 		return
 	}
 	rooms := sock.Rooms()
@@ -109,7 +113,7 @@ func (s *Server) persist(sock *Socket, reason string) {
 	}
 	st := s.store
 	st.mu.Lock()
-	st.sessions[sock.pid] = &savedSession{sid: sock.id, nsp: sock.nsp, rooms: kept, data: sock.Data(), at: time.Now()}
+	st.sessions[pid] = &savedSession{sid: sock.id, nsp: sock.nsp, rooms: kept, data: sock.Data(), at: time.Now()}
 	st.mu.Unlock()
 }
 
@@ -145,9 +149,9 @@ func (s *Server) claimSession(sock *Socket, auth []byte) *claim {
 	}
 	delete(st.sessions, a.PID)
 	sock.id = saved.sid
-	sock.pid = a.PID
+	// The socket is not published yet: no lock needed.
+	sock.extra = &socketExtra{pid: a.PID, data: saved.data}
 	sock.recovered = true
-	sock.data = saved.data
 	return &claim{saved: saved, offset: a.Offset}
 }
 

@@ -232,8 +232,8 @@ func (s *Server) sendConnect(sock *Socket) {
 	// Ids are URL-safe base64: no JSON escaping needed.
 	data := make([]byte, 0, 64)
 	data = append(append(append(data, `{"sid":"`...), sock.id...), '"')
-	if sock.pid != "" {
-		data = append(append(append(data, `,"pid":"`...), sock.pid...), '"')
+	if pid := sock.recoveryID(); pid != "" {
+		data = append(append(append(data, `,"pid":"`...), pid...), '"')
 	}
 	data = append(data, '}')
 	sock.client.sendPacket(&packet.Packet{Type: packet.Connect, Namespace: sock.nsp.name, ID: packet.NoID, Data: data})
@@ -261,7 +261,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, ns := range nsps {
 		for _, sock := range ns.Sockets() {
 			wg.Add(1)
-			sock.client.mb.post(func() {
+			sock.client.post(func() {
 				defer wg.Done()
 				sock.onclose(ReasonServerShuttingDown)
 			})

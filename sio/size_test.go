@@ -13,8 +13,8 @@ func TestPerConnectionSizes(t *testing.T) {
 		name      string
 		size, max uintptr
 	}{
-		{"Socket", unsafe.Sizeof(Socket{}), 144},
-		{"client", unsafe.Sizeof(client{}), 112},
+		{"Socket", unsafe.Sizeof(Socket{}), 128},
+		{"client", unsafe.Sizeof(client{}), 96},
 	} {
 		if c.size > c.max {
 			t.Errorf("%s is %d bytes, want <= %d", c.name, c.size, c.max)

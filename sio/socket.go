@@ -54,11 +54,55 @@ const (
 
 // listener is one registered callback. Every kind lives in one slice: a
 // socket usually has a few, and seven slice headers per connection cost
-// more than the few bytes of kind and name an entry carries.
+// more than the name an entry carries. The kind is the dynamic type of f
+// (one of the func types below), so an entry is two words.
 type listener struct {
-	kind listenerKind
-	name string // event name (onEventKind, onceEventKind)
+	name string // event name (eventFunc, onceFunc)
 	f    any
+}
+
+// The func types of the listener kinds. Converting a func to one of them
+// and storing it in an interface does not allocate.
+type (
+	eventFunc         func(*Event)
+	onceFunc          func(*Event)
+	anyFunc           func(*Event)
+	anyOutgoingFunc   func(name string, args []any)
+	useFunc           func(*Event) error
+	errorFunc         func(error)
+	disconnectFunc    func(reason string)
+	disconnectingFunc func(reason string)
+)
+
+func (l *listener) kind() listenerKind {
+	switch l.f.(type) {
+	case eventFunc:
+		return onEventKind
+	case onceFunc:
+		return onceEventKind
+	case anyFunc:
+		return onAnyKind
+	case anyOutgoingFunc:
+		return onAnyOutgoingKind
+	case useFunc:
+		return useKind
+	case errorFunc:
+		return onErrorKind
+	case disconnectFunc:
+		return onDisconnectKind
+	default:
+		return onDisconnectingKind
+	}
+}
+
+// fireReason calls f (a disconnectFunc or disconnectingFunc) with reason.
+func (l *listener) fireReason(reason string) {
+	switch f := l.f.(type) {
+	case disconnectFunc:
+		f(reason)
+	case disconnectingFunc:
+		f(reason)
+	}
 }
 
 type ackFunc func(m Message, err error)
@@ -68,7 +112,6 @@ type Socket struct {
 	nsp    *Namespace
 	client *client
 	id     string
-	pid    string
 	auth   string     // the CONNECT payload (a string: 8 bytes less per Socket)
 	issued int64      // unix nanoseconds; a time.Time would take the Socket past 160 bytes
 	hs     *Handshake // built on first use; guarded by mu
@@ -77,7 +120,7 @@ type Socket struct {
 	connected bool              // guarded by mu
 	left      bool              // rooms left after disconnect; guarded by mu
 	recovered bool              // guarded by mu
-	data      any               // guarded by mu
+	extra     *socketExtra      // nil until needed; guarded by mu (set before publication for recovery)
 	listeners []listener        // in registration order; guarded by mu (append-only, or replaced)
 	acks      map[int64]ackFunc // guarded by mu
 }
@@ -88,9 +131,28 @@ func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
 		s.auth = string(auth)
 	}
 	if c.srv.cfg.ConnectionStateRecovery != nil {
-		s.pid = newID()
+		s.extra = &socketExtra{pid: newID()}
 	}
 	return s
+}
+
+// socketExtra holds what most sockets never set: the recovery id (only
+// with ConnectionStateRecovery) and the application's value (SetData).
+// Kept apart, they cost a Socket one pointer instead of four words.
+type socketExtra struct {
+	pid  string
+	data any
+}
+
+// recoveryID is the socket's private id for connection state recovery, ""
+// when recovery is off.
+func (s *Socket) recoveryID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.extra == nil {
+		return ""
+	}
+	return s.extra.pid
 }
 
 // ID is the socket id (not the Engine.IO session id).
@@ -151,35 +213,41 @@ func (s *Socket) Recovered() bool {
 func (s *Socket) Data() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.data
+	if s.extra == nil {
+		return nil
+	}
+	return s.extra.data
 }
 
 // SetData attaches an application value to the socket. It is kept across
 // connection state recovery and visible through FetchSockets.
 func (s *Socket) SetData(v any) {
 	s.mu.Lock()
-	s.data = v
+	if s.extra == nil {
+		s.extra = new(socketExtra)
+	}
+	s.extra.data = v
 	s.mu.Unlock()
 }
 
 // Group implements hub.Member: the event loop the socket was opened on.
-func (s *Socket) Group() int { return s.client.group }
+func (s *Socket) Group() int { return int(s.client.group) }
 
 // On registers f for event name (socket.on).
-func (s *Socket) On(name string, f func(*Event)) { s.listen(onEventKind, name, f) }
+func (s *Socket) On(name string, f func(*Event)) { s.listen(name, eventFunc(f)) }
 
 // Once registers f for the next event name only (socket.once).
-func (s *Socket) Once(name string, f func(*Event)) { s.listen(onceEventKind, name, f) }
+func (s *Socket) Once(name string, f func(*Event)) { s.listen(name, onceFunc(f)) }
 
-// listen registers f (of the type kind says).
-func (s *Socket) listen(kind listenerKind, name string, f any) {
+// listen registers f, of one of the listener func types.
+func (s *Socket) listen(name string, f any) {
 	s.mu.Lock()
 	if s.listeners == nil {
 		// Sockets usually get a few handlers at once: one array for the
 		// first four instead of three that become garbage as it grows.
 		s.listeners = make([]listener, 0, 4)
 	}
-	s.listeners = append(s.listeners, listener{kind: kind, name: name, f: f})
+	s.listeners = append(s.listeners, listener{name: name, f: f})
 	s.mu.Unlock()
 }
 
@@ -206,44 +274,44 @@ func (s *Socket) snapshot() []listener {
 // Off removes every handler of event name (socket.removeAllListeners(name)).
 func (s *Socket) Off(name string) {
 	s.mu.Lock()
-	s.removeLocked(func(l *listener) bool { return l.kind <= onceEventKind && l.name == name })
+	s.removeLocked(func(l *listener) bool { return l.kind() <= onceEventKind && l.name == name })
 	s.mu.Unlock()
 }
 
 // OnAny registers f for every incoming event, before the named handlers.
-func (s *Socket) OnAny(f func(*Event)) { s.listen(onAnyKind, "", f) }
+func (s *Socket) OnAny(f func(*Event)) { s.listen("", anyFunc(f)) }
 
 // OffAny removes every OnAny handler.
 func (s *Socket) OffAny() {
 	s.mu.Lock()
-	s.removeLocked(func(l *listener) bool { return l.kind == onAnyKind })
+	s.removeLocked(func(l *listener) bool { return l.kind() == onAnyKind })
 	s.mu.Unlock()
 }
 
 // OnAnyOutgoing registers f for every event emitted to this socket.
-func (s *Socket) OnAnyOutgoing(f func(name string, args []any)) { s.listen(onAnyOutgoingKind, "", f) }
+func (s *Socket) OnAnyOutgoing(f func(name string, args []any)) { s.listen("", anyOutgoingFunc(f)) }
 
 // Use adds a per-packet middleware (socket.use): it runs before the
 // handlers of every incoming event; an error stops the event and is passed
 // to the OnError handlers.
-func (s *Socket) Use(f func(*Event) error) { s.listen(useKind, "", f) }
+func (s *Socket) Use(f func(*Event) error) { s.listen("", useFunc(f)) }
 
 // OnError registers f for errors returned by Use middleware.
-func (s *Socket) OnError(f func(error)) { s.listen(onErrorKind, "", f) }
+func (s *Socket) OnError(f func(error)) { s.listen("", errorFunc(f)) }
 
 // OnDisconnect registers f, told the disconnect reason once the socket has
 // left its rooms (the "disconnect" event).
-func (s *Socket) OnDisconnect(f func(reason string)) { s.listen(onDisconnectKind, "", f) }
+func (s *Socket) OnDisconnect(f func(reason string)) { s.listen("", disconnectFunc(f)) }
 
 // OnDisconnecting registers f, run before the socket leaves its rooms (the
 // "disconnecting" event; Rooms still lists them).
-func (s *Socket) OnDisconnecting(f func(reason string)) { s.listen(onDisconnectingKind, "", f) }
+func (s *Socket) OnDisconnecting(f func(reason string)) { s.listen("", disconnectingFunc(f)) }
 
 // fireReason calls the kind's func(reason string) listeners of ls.
 func fireReason(ls []listener, kind listenerKind, reason string) {
-	for _, l := range ls {
-		if l.kind == kind {
-			l.f.(func(string))(reason)
+	for i := range ls {
+		if ls[i].kind() == kind {
+			ls[i].fireReason(reason)
 		}
 	}
 }
@@ -307,8 +375,8 @@ func (s *Socket) dropAck(id int64) {
 
 func (s *Socket) fireOutgoing(name string, args []any) {
 	for _, l := range s.snapshot() {
-		if l.kind == onAnyOutgoingKind {
-			l.f.(func(string, []any))(name, args)
+		if f, ok := l.f.(anyOutgoingFunc); ok {
+			f(name, args)
 		}
 	}
 }
@@ -397,7 +465,7 @@ func (v *VolatileSocket) Emit(name string, args ...any) error {
 // Disconnect disconnects the socket from its namespace; with closeConn the
 // whole connection is closed too (socket.disconnect(close)).
 func (s *Socket) Disconnect(closeConn bool) {
-	s.client.mb.post(func() {
+	s.client.post(func() {
 		if closeConn {
 			s.client.disconnectAll()
 			return
@@ -438,34 +506,41 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 	}
 	// ls is this event's view: a once handler removed below still runs.
 	ls := s.listeners
-	for _, l := range ls {
-		if l.kind == onceEventKind && l.name == name {
-			s.removeLocked(func(l *listener) bool { return l.kind == onceEventKind && l.name == name })
+	for i := range ls {
+		if _, once := ls[i].f.(onceFunc); once && ls[i].name == name {
+			s.removeLocked(func(l *listener) bool { return l.kind() == onceEventKind && l.name == name })
 			break
 		}
 	}
 	s.mu.Unlock()
-	for _, l := range ls {
-		if l.kind != useKind {
+	for i := range ls {
+		use, ok := ls[i].f.(useFunc)
+		if !ok {
 			continue
 		}
-		if err := l.f.(func(*Event) error)(ev); err != nil {
+		if err := use(ev); err != nil {
 			for _, l := range s.snapshot() {
-				if l.kind == onErrorKind {
-					l.f.(func(error))(err)
+				if f, ok := l.f.(errorFunc); ok {
+					f(err)
 				}
 			}
 			return
 		}
 	}
-	for _, l := range ls {
-		if l.kind == onAnyKind {
-			l.f.(func(*Event))(ev)
+	for i := range ls {
+		if f, ok := ls[i].f.(anyFunc); ok {
+			f(ev)
 		}
 	}
-	for _, l := range ls {
-		if l.kind <= onceEventKind && l.name == name {
-			l.f.(func(*Event))(ev)
+	for i := range ls {
+		if ls[i].name != name {
+			continue
+		}
+		switch f := ls[i].f.(type) {
+		case eventFunc:
+			f(ev)
+		case onceFunc:
+			f(ev)
 		}
 	}
 }

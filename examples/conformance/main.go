@@ -54,7 +54,7 @@ func runEIO(addr string) error {
 	ls := loop.NewServer(loop.Config{
 		Addr: addr,
 		Handler: func(x eio.Exchange) {
-			if strings.HasPrefix(x.Request().URL.Path, "/engine.io/") {
+			if strings.HasPrefix(x.Path(), "/engine.io/") {
 				srv.Handle(x)
 				return
 			}
