@@ -149,7 +149,7 @@ func (p *workerPool) popLocked() *client {
 	if p.head == len(p.queue) {
 		return nil
 	}
-	m := p.queue[p.head]
+	c := p.queue[p.head]
 	p.queue[p.head] = nil
 	p.head++
 	switch {
@@ -161,7 +161,7 @@ func (p *workerPool) popLocked() *client {
 		clear(p.queue[n:])
 		p.queue, p.head = p.queue[:n], 0
 	}
-	return m
+	return c
 }
 
 // work is a worker's life; w counts as searching on entry.
