@@ -132,12 +132,15 @@ func (s *Server) Serve() error {
 }
 
 // Stop closes the listener and every connection. Safe from any goroutine.
+// Only the first call stops the server; later ones return nil at once (a
+// Close after a Shutdown, say).
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
+	again := s.stopped
 	s.stopped = true
 	booted, eng := s.booted, s.eng
 	s.mu.Unlock()
-	if !booted {
+	if !booted || again {
 		return nil
 	}
 	return eng.Stop(ctx)
