@@ -69,11 +69,12 @@ func TestBroadcastThenEmitOrderWebSocket(t *testing.T) {
 	}
 }
 
-func testOrderWebSocket(t *testing.T, loops int) {
-	ts := orderServer(t, loops)
-	const n = 300
-	var members []*wsClient
-	for i := 0; i < 6; i++ {
+// joinedMembers connects k WebSocket clients that answer pings and have
+// each joined the room with an acked "join" (the test servers' handler).
+func joinedMembers(t *testing.T, ts *testServer, k int) []*wsClient {
+	t.Helper()
+	members := make([]*wsClient, 0, k)
+	for i := 0; i < k; i++ {
 		c, _ := ts.connectWS(t)
 		c.autoPong = true
 		c.send(t, `421["join"]`)
@@ -82,6 +83,13 @@ func testOrderWebSocket(t *testing.T, loops int) {
 		}
 		members = append(members, c)
 	}
+	return members
+}
+
+func testOrderWebSocket(t *testing.T, loops int) {
+	ts := orderServer(t, loops)
+	const n = 300
+	members := joinedMembers(t, ts, 6)
 	caller := members[0]
 	caller.send(t, fmt.Sprintf(`42["go",%d]`, n))
 	var got []string

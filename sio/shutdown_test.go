@@ -36,16 +36,7 @@ func TestShutdownDeliversQueuedBroadcasts(t *testing.T) {
 					})
 				})
 			})
-			var members []*wsClient
-			for i := 0; i < 8; i++ {
-				c, _ := ts.connectWS(t)
-				c.autoPong = true
-				c.send(t, `421["join"]`)
-				if got := c.next(t); got != `431["ok"]` {
-					t.Fatalf("join ack %q", got)
-				}
-				members = append(members, c)
-			}
+			members := joinedMembers(t, ts, 8)
 			members[0].send(t, `42["burst"]`)
 			for m, c := range members {
 				for i := 0; i < n; i++ {
