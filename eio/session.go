@@ -137,6 +137,7 @@ type Session struct {
 	noopNext     bool          // the probe was answered with no GET parked: GETs wait (parkLateLocked); guarded by mu
 	awaitingPong bool          // guarded by mu
 	pending      bool          // counted as not followed up (Server.admitPending); guarded by mu
+	inputPaused  bool          // PauseInput is in effect; guarded by mu
 	transport    transportKind // guarded by mu
 	closeReason  closeCode     // guarded by mu
 	ws           *liveWS       // current WebSocket, nil before there is one; guarded by mu
@@ -408,10 +409,55 @@ func (s *Session) isProbe(c WSConn) bool { return s.poll != nil && s.poll.probe 
 // SendPrepared. The session must have nothing queued for polling. Called
 // with mu held.
 func (s *Session) setLiveLocked(c WSConn) {
+	if s.inputPaused {
+		pauseRead(c)
+	}
 	l := &liveWS{c: c}
 	s.ws = l
 	s.transport = tWebSocket
 	s.live.Store(l)
+}
+
+// PauseInput asks the transport to stop delivering the client's messages
+// until ResumeInput: the caller (sio's mailbox) has more queued than it
+// will hold. On WebSocket the connection stops being read, so the client
+// is slowed by TCP flow control; on polling, POSTs are not answered while
+// input is paused, so the client sends no more. Writes to the client go on.
+// Idempotent; safe from any goroutine.
+func (s *Session) PauseInput() {
+	s.mu.Lock()
+	if !s.inputPaused {
+		s.inputPaused = true
+		if s.ws != nil {
+			pauseRead(s.ws.c)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// ResumeInput undoes PauseInput. Idempotent; safe from any goroutine.
+func (s *Session) ResumeInput() {
+	s.mu.Lock()
+	if s.inputPaused {
+		s.inputPaused = false
+		if s.ws != nil {
+			resumeRead(s.ws.c)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// pauseRead and resumeRead forward to c when its provider can pause reads.
+func pauseRead(c WSConn) {
+	if p, ok := c.(ReadPauser); ok {
+		p.PauseRead()
+	}
+}
+
+func resumeRead(c WSConn) {
+	if p, ok := c.(ReadPauser); ok {
+		p.ResumeRead()
+	}
 }
 
 // Close closes the session from the server side (reason "forced close").

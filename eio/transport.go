@@ -74,6 +74,19 @@ type WSConn interface {
 	RemoteAddr() string
 }
 
+// ReadPauser may be implemented by a WSConn whose provider can stop reading
+// from the connection. While reading is paused the provider delivers no
+// further messages and reads nothing more from the socket beyond a small,
+// bounded amount, so the kernel's receive buffer fills and TCP flow control
+// slows the peer down: this is how a connection whose handler falls behind
+// is made to wait without the server buffering its input. Both methods are
+// safe from any goroutine and idempotent; writes, pings and the detection
+// of a closed peer go on while reading is paused.
+type ReadPauser interface {
+	PauseRead()
+	ResumeRead()
+}
+
 // FrameHandler receives the messages of a WebSocket connection. The provider
 // calls it on one goroutine at a time per connection (the event loop).
 type FrameHandler interface {
