@@ -18,11 +18,15 @@ PEERS_STAMP := $(PEERS_DIR)/node_modules/.sioloop-npm-ci
 demo: bundle
 	$(GO) run ./examples/chat $(ARGS)
 
-## test: set up the machine (.ci/setup), then vet, gofmt and the race tests.
+## test: set up the machine (.ci/setup), then vet, gofmt, the race tests,
+## the tests without -race (allocation tests and the soak run only there),
+## and the siodebug build, which poisons released buffers.
 test:
 	bash .ci/setup
 	$(MAKE) --no-print-directory vet fmt-check
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 ./...
+	$(GO) test -tags siodebug -count=1 ./wsframe/... ./hub/... ./loop/... ./eio/... ./sio/... ./internal/...
 
 ## bundle: install the pinned npm packages and build the embedded socket.io client.
 bundle: $(BUNDLE_STAMP)
