@@ -36,17 +36,22 @@ func (f funcOp) Run() { f() }
 // ops queued while the loop writes are run (and merged) together, then
 // every connection they dirtied is written once.
 type Loop struct {
-	el    gnet.EventLoop
-	index int
+	el         gnet.EventLoop
+	index      int
+	maxBacklog int64 // Config.MaxBacklog; immutable
 
 	// pending counts ops queued and not yet finished. A writer that must
 	// stay ordered behind queued ops (see Pending) reads it without a lock.
 	pending atomic.Int64
+	// backlog is the work units of the ops queued and not yet run
+	// (backlog.go).
+	backlog atomic.Int64
 
 	mu        sync.Mutex
-	ops       []Op    // guarded by mu
-	dirty     []*conn // guarded by mu
-	scheduled bool    // a drain task is queued or running; guarded by mu
+	ops       []Op          // guarded by mu
+	dirty     []*conn       // guarded by mu
+	scheduled bool          // a drain task is queued or running; guarded by mu
+	drained   chan struct{} // closed when the backlog falls low; guarded by mu
 
 	spareOps   []Op    // loop-only
 	spareDirty []*conn // loop-only
@@ -63,6 +68,7 @@ func (l *Loop) Post(f func()) { l.Defer(funcOp(f)) }
 // before it. Safe from any goroutine, including ops themselves.
 func (l *Loop) Defer(op Op) {
 	l.pending.Add(1)
+	l.backlog.Add(opCost(op))
 	l.mu.Lock()
 	l.ops = append(l.ops, op)
 	wake := !l.scheduled
@@ -95,35 +101,76 @@ func (l *Loop) wake() {
 		// work, and stop ordering writes behind it.
 		l.mu.Lock()
 		l.pending.Add(-int64(len(l.ops)))
+		for _, op := range l.ops {
+			l.backlog.Add(-opCost(op))
+		}
 		l.ops, l.dirty, l.scheduled = nil, nil, false
+		if l.drained != nil {
+			close(l.drained)
+			l.drained = nil
+		}
 		l.mu.Unlock()
 	}
 }
 
 // Run drains the queue; it implements gnet.Runnable and runs on the loop.
+// Each round runs the ops queued so far, up to roundBudget work units, then
+// writes every connection they dirtied.
 func (l *Loop) Run(context.Context) error {
 	for round := 0; round < maxRounds; round++ {
 		l.mu.Lock()
-		ops, dirty := l.ops, l.dirty
-		if len(ops) == 0 && len(dirty) == 0 {
+		if len(l.ops) == 0 && len(l.dirty) == 0 {
 			l.scheduled = false
+			l.notifyDrainedLocked()
 			l.mu.Unlock()
 			return nil
 		}
-		l.ops, l.dirty = l.spareOps, l.spareDirty
+		ops, cost := l.takeOpsLocked()
+		dirty := l.dirty
+		l.dirty = l.spareDirty
 		l.mu.Unlock()
 		runOps(ops)
 		l.pending.Add(-int64(len(ops)))
+		l.backlog.Add(-cost)
 		clear(ops)
 		for i, c := range dirty {
 			c.flush()
 			dirty[i] = nil
 		}
 		l.spareOps, l.spareDirty = ops[:0], dirty[:0]
+		l.mu.Lock()
+		l.notifyDrainedLocked()
+		l.mu.Unlock()
 	}
 	// Still busy: let the loop poll the network, then continue.
 	l.wake()
 	return nil
+}
+
+// takeOpsLocked removes the ops of one round from the queue: all of them
+// when their cost fits roundBudget (the common case, a swap), else the
+// longest prefix that fits, at least one op. Called with mu held.
+func (l *Loop) takeOpsLocked() ([]Op, int64) {
+	var cost int64
+	n := 0
+	for n < len(l.ops) {
+		c := opCost(l.ops[n])
+		if n > 0 && cost+c > roundBudget {
+			break
+		}
+		cost += c
+		n++
+	}
+	if n == len(l.ops) {
+		ops := l.ops
+		l.ops = l.spareOps
+		return ops, cost
+	}
+	ops := append(l.spareOps, l.ops[:n]...)
+	rest := copy(l.ops, l.ops[n:])
+	clear(l.ops[rest:])
+	l.ops = l.ops[:rest]
+	return ops, cost
 }
 
 // runOps runs ops in order, letting each Merger absorb the ops after it.

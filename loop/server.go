@@ -38,6 +38,13 @@ type Config struct {
 	// taken by the kernel. A consumer that falls behind it is disconnected
 	// (ErrSlowConsumer). Default 8 MiB.
 	MaxOutboundBytes int
+	// MaxBacklog bounds the work queued on one event loop and not yet run,
+	// in recipient visits (a broadcast to n of the loop's connections is
+	// n). Above it the loop is overloaded: volatile broadcasts are dropped
+	// and other broadcasts wait until it has worked off half (see
+	// Loop.WaitBacklog). Default DefaultMaxBacklog (1 Mi, about 0.25 s of
+	// fan-out).
+	MaxBacklog int
 	// IdleTimeout closes an HTTP connection that has not completed a
 	// request within this time of opening or of its last response: it
 	// bounds both slow senders (slowloris) and idle keep-alive connections.
@@ -66,6 +73,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.MaxOutboundBytes <= 0 {
 		c.MaxOutboundBytes = 8 << 20
+	}
+	if c.MaxBacklog <= 0 {
+		c.MaxBacklog = DefaultMaxBacklog
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 10 * time.Second
@@ -173,7 +183,7 @@ func (s *Server) loopFor(el gnet.EventLoop) *Loop {
 	defer s.mu.Unlock()
 	l, ok := s.loops[el]
 	if !ok {
-		l = &Loop{el: el, index: len(s.order)}
+		l = &Loop{el: el, index: len(s.order), maxBacklog: int64(s.cfg.MaxBacklog)}
 		s.loops[el] = l
 		s.order = append(s.order, l)
 		all := append([]*Loop(nil), s.order...)

@@ -682,3 +682,50 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	_ = slow
 }
+
+// blockingOp is an op of a given cost that runs until released.
+type blockingOp struct {
+	cost    int
+	started chan struct{}
+	release chan struct{}
+}
+
+func (o *blockingOp) Run()      { close(o.started); <-o.release }
+func (o *blockingOp) Cost() int { return o.cost }
+
+// TestBacklogWait checks the overload bound: a loop with more than
+// DefaultMaxBacklog units queued is Overloaded, and WaitBacklog returns
+// only once the loop has worked it off.
+func TestBacklogWait(t *testing.T) {
+	s, addr := serve(t, loop.Config{Handler: echoHandler})
+	c := dial(t, addr)
+	c.write(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.response(t) // the connection has made loop 0
+	l := s.Loop(0)
+	if l == nil {
+		t.Fatal("no loop 0")
+	}
+	op := &blockingOp{cost: loop.DefaultMaxBacklog + 1, started: make(chan struct{}), release: make(chan struct{})}
+	l.Defer(op)
+	<-op.started
+	if !l.Overloaded() || l.Backlog() != loop.DefaultMaxBacklog+1 {
+		t.Fatalf("Overloaded() = %v with a backlog of %d", l.Overloaded(), l.Backlog())
+	}
+	done := make(chan bool, 1)
+	go func() { done <- l.WaitBacklog(wait) }()
+	select {
+	case ok := <-done:
+		t.Fatalf("WaitBacklog returned %v while the loop was still busy", ok)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(op.release)
+	if ok := <-done; !ok {
+		t.Fatal("WaitBacklog timed out after the backlog was run")
+	}
+	if l.Overloaded() || l.Backlog() != 0 {
+		t.Fatalf("after the run: Overloaded() = %v, backlog %d", l.Overloaded(), l.Backlog())
+	}
+	if !l.WaitBacklog(time.Nanosecond) {
+		t.Fatal("WaitBacklog on an idle loop did not return at once")
+	}
+}

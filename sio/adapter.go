@@ -188,7 +188,7 @@ func (a *memoryAdapter) Broadcast(text []byte, atts [][]byte, opts *BroadcastOpt
 				}
 				op := newBroadcastOp(ms[:len(ms):len(ms)], opts.ExceptSocket, opts.Volatile, p)
 				if l := a.nsp.srv.loopOf(g); l != nil {
-					l.Defer(op)
+					deferBroadcast(l, op)
 				} else {
 					op.Run()
 				}

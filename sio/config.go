@@ -53,6 +53,16 @@ type Config struct {
 	// MaxOutboundBytes caps the bytes queued for one slow client before it
 	// is disconnected. Default 8 MiB.
 	MaxOutboundBytes int
+	// MaxLoopBacklog bounds the broadcast work queued on one event loop of
+	// ListenAndServe and not yet run, in recipient visits (a broadcast to
+	// a room with n members on that loop counts n). Above it the loop is
+	// overloaded: volatile broadcasts to it are dropped, and other
+	// broadcasts wait in Emit until the loop has worked off half of it, so
+	// a publisher is slowed to the rate its recipients can be served
+	// (a handler that waits makes its connection's input pause) and the
+	// delay of a delivered message stays bounded. Default 1 Mi visits,
+	// about 0.25 s of one loop's fan-out (loop.DefaultMaxBacklog).
+	MaxLoopBacklog int
 	// MaxPendingSessions and MaxPendingSessionsPerIP bound the Engine.IO
 	// sessions whose client has sent nothing since the handshake, in all
 	// and per client address (eio.Config has the details). Defaults 16384

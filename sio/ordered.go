@@ -148,7 +148,38 @@ func (o *broadcastOp) Run() {
 	}
 }
 
-var _ loop.Merger = (*broadcastOp)(nil)
+// Cost is the op's work for the loop's backlog bound: one unit per
+// recipient visit.
+func (o *broadcastOp) Cost() int { return len(o.members) }
+
+var (
+	_ loop.Merger = (*broadcastOp)(nil)
+	_ loop.Coster = (*broadcastOp)(nil)
+)
+
+// maxBacklogWait bounds how long a broadcast waits for an overloaded loop
+// before it is queued anyway: a safety net for a caller that runs on the
+// loop itself (a user callback the loop runs), whose wait could never end
+// otherwise. A handler or a user goroutine is released much sooner, as soon
+// as the loop has worked off half of its bound.
+const maxBacklogWait = 2 * time.Second
+
+// deferBroadcast queues op on l. While l is overloaded (loop/backlog.go) a
+// volatile broadcast is dropped, as socket.io drops volatile packets a
+// transport cannot take, and any other waits for the loop to catch up:
+// the publisher is slowed to the rate the recipients' loop sustains (a
+// handler that waits makes its connection's mailbox fill, which pauses
+// reading that connection), instead of the backlog and its latency growing
+// without bound.
+func deferBroadcast(l *loop.Loop, op *broadcastOp) {
+	if l.Overloaded() {
+		if op.volatile {
+			return
+		}
+		l.WaitBacklog(maxBacklogWait)
+	}
+	l.Defer(op)
+}
 
 // drainLoops waits until no loop has queued ops (broadcasts and writes
 // behind them), or ctx ends, so that closing connections does not drop them.

@@ -27,6 +27,7 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 		MaxBodyBytes:     s.cfg.MaxHTTPBufferSize,
 		MaxMessageBytes:  s.cfg.MaxHTTPBufferSize,
 		MaxOutboundBytes: s.cfg.MaxOutboundBytes,
+		MaxBacklog:       s.cfg.MaxLoopBacklog,
 		Logger:           s.cfg.Logger,
 		Handler: func(x eio.Exchange) {
 			if s.handle(x) {

@@ -1,0 +1,7 @@
+package sio
+
+// LoopBacklog reports the backlog of group g's event loop (tests only).
+func LoopBacklog(s *Server, g int) int64 { return s.loopOf(g).Backlog() }
+
+// PostToLoop runs f on group g's event loop (tests only).
+func PostToLoop(s *Server, g int, f func()) { s.loopOf(g).Post(f) }
