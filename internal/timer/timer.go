@@ -19,7 +19,7 @@ import (
 // owned by the code that schedules it; its methods are safe from any goroutine.
 type Timer struct {
 	w     *Wheel
-	when  int64 // unix nanos; guarded by w.mu
+	when  int64 // on w's clock (monotonic nanoseconds); guarded by w.mu
 	index int   // position in w.heap, -1 when not scheduled; guarded by w.mu
 	f     func()
 }
@@ -30,11 +30,27 @@ type Wheel struct {
 	heap  []*Timer // guarded by mu
 	rt    *time.Timer
 	armed int64 // deadline rt is armed for, 0 when idle; guarded by mu
+	now   func() int64
 }
 
-// NewWheel returns an empty wheel.
-func NewWheel() *Wheel {
-	w := &Wheel{}
+// epoch anchors monotonicNow. time.Since on a Time that carries a monotonic
+// reading measures with the monotonic clock, which a change of the wall
+// clock (an NTP step, an operator's date -s) does not move: deadlines kept
+// as wall-clock instants would all fire at once when the clock jumps
+// forward (every session's pong deadline: a mass "ping timeout") and stop
+// firing when it jumps back (no heartbeats for the length of the jump).
+var epoch = time.Now()
+
+// monotonicNow is nanoseconds since epoch on the monotonic clock.
+func monotonicNow() int64 { return int64(time.Since(epoch)) }
+
+// NewWheel returns an empty wheel on the monotonic clock.
+func NewWheel() *Wheel { return newWheel(monotonicNow) }
+
+// newWheel returns an empty wheel reading time from now (tests pass a fake
+// clock; the runtime timer still waits real time).
+func newWheel(now func() int64) *Wheel {
+	w := &Wheel{now: now}
 	w.rt = time.AfterFunc(time.Hour, w.fire)
 	w.rt.Stop()
 	return w
@@ -48,7 +64,7 @@ func (w *Wheel) NewTimer(f func()) *Timer {
 // Reset (re)schedules t to fire after d. It returns whether t was pending.
 func (t *Timer) Reset(d time.Duration) bool {
 	w := t.w
-	when := time.Now().Add(d).UnixNano()
+	when := w.now() + int64(d)
 	w.mu.Lock()
 	pending := t.index >= 0
 	t.when = when
@@ -97,13 +113,13 @@ func (w *Wheel) rearm() {
 		return
 	}
 	w.armed = next
-	w.rt.Reset(time.Duration(next - time.Now().UnixNano()))
+	w.rt.Reset(time.Duration(next - w.now()))
 }
 
 func (w *Wheel) fire() {
 	var due []*Timer
 	for {
-		now := time.Now().UnixNano()
+		now := w.now()
 		w.mu.Lock()
 		due = due[:0]
 		for len(w.heap) > 0 && w.heap[0].when <= now {

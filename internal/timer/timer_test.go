@@ -111,3 +111,24 @@ func BenchmarkResetStop(b *testing.B) {
 		tm.Stop()
 	}
 }
+
+// TestDeadlinesIgnoreWallClock pins the clock deadlines are kept on: the
+// monotonic one, which a step of the wall clock (NTP, date -s) does not
+// move. Deadlines kept as wall-clock instants, as they once were, would all
+// fire at once after a forward step (every session's pong deadline: a mass
+// "ping timeout") and none would fire for the length of a backward step.
+func TestDeadlinesIgnoreWallClock(t *testing.T) {
+	w := NewWheel()
+	tm := w.NewTimer(func() {})
+	tm.Reset(time.Hour)
+	defer tm.Stop()
+	w.mu.Lock()
+	when := tm.when
+	w.mu.Unlock()
+	if d := time.Now().Add(time.Hour).UnixNano() - when; d > -int64(time.Minute) && d < int64(time.Minute) {
+		t.Fatalf("the deadline is a wall-clock instant (%d)", when)
+	}
+	if d := time.Duration(when - monotonicNow()); d < 59*time.Minute || d > time.Hour {
+		t.Fatalf("the deadline is %v away on the monotonic clock, want 1h", d)
+	}
+}
