@@ -400,13 +400,23 @@ func (s *Socket) sendAck(id int64, args []any) error {
 }
 
 // Join adds the socket to rooms (socket.join). It does nothing once the
-// socket is disconnected: the check and the join are atomic with respect
-// to the disconnect, so a racing Join cannot leave a dead socket in a room.
+// socket is disconnected, and a Join racing the disconnect cannot leave a
+// dead socket in a room.
+//
+// No lock of the socket is held while the adapter runs the room hooks, so
+// a hook may call any method of the socket. Join stays safe against the
+// disconnect by checking again after joining: onclose clears connected
+// before it leaves every room, so either that leave comes after this join
+// and removes it, or the second check sees the disconnect and Join undoes
+// its own join. In that second case the hooks report the join and then the
+// leave of a socket already disconnected.
 func (s *Socket) Join(rooms ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.connected {
-		s.nsp.adapter.AddAll(s, rooms)
+	if !s.Connected() {
+		return
+	}
+	s.nsp.adapter.AddAll(s, rooms)
+	if !s.Connected() {
+		s.nsp.adapter.DelAll(s)
 	}
 }
 
