@@ -105,6 +105,9 @@ func (l *listener) fireReason(reason string) {
 	}
 }
 
+// ackFunc receives a client's acknowledgement, or ErrDisconnected. It runs
+// on the transport goroutine (resolveAck) or in the mailbox, so it must
+// not block.
 type ackFunc func(m Message, err error)
 
 // Socket is a client's connection to one namespace (socket.io's Socket).
@@ -555,7 +558,35 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 	}
 }
 
-// onAck delivers a client's acknowledgement. Mailbox only.
+// resolveAck delivers an ACK or BINARY_ACK packet at once, on the
+// transport goroutine, and reports whether it did. Queued in the mailbox,
+// the answer to an EmitWithAck made by one of this socket's handlers would
+// wait behind that very handler: with no deadline, the handler, its worker
+// and every later event of the connection would hang. The waiters it wakes
+// never block (a buffered channel, or the broadcast's counter under its
+// mutex), and p.Data and atts are copies the transport no longer uses. A
+// packet for a namespace the client has not joined goes through the
+// mailbox, which closes the connection as before.
+func (c *client) resolveAck(p *packet.Packet, atts [][]byte) bool {
+	return (p.Type == packet.Ack || p.Type == packet.BinaryAck) && c.deliverAck(p, atts)
+}
+
+// deliverAck is resolveAck's slow path, kept apart so that the check for
+// every other packet is inlined into the transport's hot path.
+func (c *client) deliverAck(p *packet.Packet, atts [][]byte) bool {
+	c.mu.Lock()
+	s := c.socketLocked(p.Namespace)
+	c.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	s.onAck(*p, atts)
+	return true
+}
+
+// onAck delivers a client's acknowledgement to its waiter (an EmitWithAck,
+// one socket's or a broadcast's). Called on the transport goroutine by
+// resolveAck, or in the mailbox; the ackFunc must not block.
 func (s *Socket) onAck(p packet.Packet, atts [][]byte) {
 	s.mu.Lock()
 	f := s.acks[p.ID]
