@@ -62,9 +62,11 @@ type Hub[M Member] struct {
 // memberShard holds the room lists of the members that hash to it.
 type memberShard[M Member] struct {
 	mu sync.Mutex
-	// recs holds the registered members; guarded by mu. A member in no
-	// room maps to nil: most connections are in none, and a pointer-sized
-	// entry costs a fraction of a record's.
+	// recs holds the registered members; guarded by mu. A member that never
+	// joined a room maps to nil: most connections are in none, and a
+	// pointer-sized entry costs a fraction of a record's. A member that
+	// left all its rooms keeps its (empty) record, so that rejoining does
+	// not allocate.
 	recs map[M]*memberRec
 	_    [48]byte // pads to 64 bytes so neighbouring shards rarely share a cache line
 }
@@ -283,9 +285,9 @@ func (h *Hub[M]) Leave(m M, room string) {
 		ms.mu.Unlock()
 		return
 	}
-	if len(rec.rooms) == 0 {
-		ms.recs[m] = nil
-	}
+	// An emptied record is kept, with its array: a member that leaves its
+	// last room and joins again (a chat switching rooms) allocates nothing.
+	// Only members that never joined a room save the record (nil).
 	sh := h.roomShard(room)
 	queued := h.leaveLocked(sh, room, m)
 	ms.mu.Unlock()
@@ -309,7 +311,7 @@ func (h *Hub[M]) LeaveAll(m M) []string {
 	}
 	delete(ms.recs, m)
 	var rooms []string
-	if rec != nil {
+	if rec != nil && len(rec.rooms) > 0 {
 		rooms = rec.rooms
 	}
 	for _, name := range rooms {
