@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
@@ -310,12 +311,32 @@ func (s *Socket) OnDisconnect(f func(reason string)) { s.listen("", disconnectFu
 // "disconnecting" event; Rooms still lists them).
 func (s *Socket) OnDisconnecting(f func(reason string)) { s.listen("", disconnectingFunc(f)) }
 
-// fireReason calls the kind's func(reason string) listeners of ls.
-func fireReason(ls []listener, kind listenerKind, reason string) {
+// fireReason calls the kind's func(reason string) listeners of ls, each
+// contained on its own: onclose must go on to leave the rooms and forget
+// the socket whatever a listener does.
+func (s *Socket) fireReason(ls []listener, kind listenerKind, reason string) {
 	for i := range ls {
 		if ls[i].kind() == kind {
-			ls[i].fireReason(reason)
+			s.fireOne(&ls[i], reason)
 		}
+	}
+}
+
+func (s *Socket) fireOne(l *listener, reason string) {
+	defer s.containPanic()
+	l.fireReason(reason)
+}
+
+// containPanic, deferred around application code run for the socket,
+// stops a panic there from ending the process: it logs the panic with the
+// socket id, the namespace and the stack, and closes the connection as
+// Disconnect(true) does. The goroutine that ran the callback (a mailbox
+// worker, a transport goroutine) goes on serving. A deferred call with no
+// panic costs no allocation.
+func (s *Socket) containPanic() {
+	if v := recover(); v != nil {
+		s.nsp.srv.logPanic(v, slog.String("sid", s.id), slog.String("namespace", s.nsp.name))
+		s.Disconnect(true)
 	}
 }
 
@@ -496,8 +517,10 @@ func (s *Socket) disconnectNamespace() {
 	s.onclose(ReasonServerNamespaceDisconnect)
 }
 
-// onEvent dispatches one event. Mailbox only.
+// onEvent dispatches one event: Use middleware, OnError, OnAny and the
+// handlers, with a panic in any of them contained. Mailbox only.
 func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
+	defer s.containPanic()
 	// The event and its argument views come in one allocation.
 	ev := &Event{socket: s, id: p.ID}
 	args, err := packet.AppendSplitArgs(ev.argBuf[:0], p.Data)
@@ -609,7 +632,7 @@ func (s *Socket) onclose(reason string) {
 	s.connected = false
 	ls := s.listeners
 	s.mu.Unlock()
-	fireReason(ls, onDisconnectingKind, reason)
+	s.fireReason(ls, onDisconnectingKind, reason)
 	s.nsp.srv.persist(s, reason)
 	s.nsp.remove(s)
 	s.client.remove(s)
@@ -622,7 +645,7 @@ func (s *Socket) onclose(reason string) {
 	for _, f := range acks {
 		f(Message{}, ErrDisconnected)
 	}
-	fireReason(ls, onDisconnectKind, reason)
+	s.fireReason(ls, onDisconnectKind, reason)
 }
 
 // Auth is the CONNECT payload the client sent ({} when none): the auth
