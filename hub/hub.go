@@ -22,15 +22,17 @@ type Member interface {
 // called. Hooks run with no hub lock held; see the package documentation for
 // their ordering guarantees.
 type Hooks[M Member] struct {
-	// OnCreateRoom is called when a room gets its first member, before the
-	// OnJoinRoom of that member.
-	OnCreateRoom func(room string)
+	// OnCreateRoom is called when a room gets its first member m, before
+	// the OnJoinRoom of m.
+	OnCreateRoom func(room string, m M)
 	// OnJoinRoom is called when m joins room (not when it was already in it).
 	OnJoinRoom func(room string, m M)
 	// OnLeaveRoom is called when m leaves room, including through LeaveAll.
 	OnLeaveRoom func(room string, m M)
-	// OnDeleteRoom is called after the OnLeaveRoom of a room's last member.
-	OnDeleteRoom func(room string)
+	// OnDeleteRoom is called after the OnLeaveRoom of a room's last member
+	// m. Passing m lets a caller tell whose change it was (sio closes that
+	// connection when a hook panics).
+	OnDeleteRoom func(room string, m M)
 }
 
 // Hub tracks which members are in which rooms and finds the recipients of a
@@ -226,7 +228,7 @@ func (h *Hub[M]) joinLocked(sh *shard[M], name string, m M) (string, bool) {
 	if h.hasHooks {
 		h.hookMu.Lock()
 		if created && h.hooks.OnCreateRoom != nil {
-			h.pending = append(h.pending, event[M]{kind: evCreate, room: r.name})
+			h.pending = append(h.pending, event[M]{kind: evCreate, room: r.name, m: m})
 			queued = true
 		}
 		if h.hooks.OnJoinRoom != nil {
@@ -265,7 +267,7 @@ func (h *Hub[M]) leaveLocked(sh *shard[M], name string, m M) bool {
 			queued = true
 		}
 		if deleted && h.hooks.OnDeleteRoom != nil {
-			h.pending = append(h.pending, event[M]{kind: evDelete, room: r.name})
+			h.pending = append(h.pending, event[M]{kind: evDelete, room: r.name, m: m})
 			queued = true
 		}
 		h.hookMu.Unlock()
@@ -432,12 +434,12 @@ func (h *Hub[M]) drainHooks() {
 func (h *Hub[M]) deliver(e *event[M]) {
 	switch e.kind {
 	case evCreate:
-		h.hooks.OnCreateRoom(e.room)
+		h.hooks.OnCreateRoom(e.room, e.m)
 	case evJoin:
 		h.hooks.OnJoinRoom(e.room, e.m)
 	case evLeave:
 		h.hooks.OnLeaveRoom(e.room, e.m)
 	case evDelete:
-		h.hooks.OnDeleteRoom(e.room)
+		h.hooks.OnDeleteRoom(e.room, e.m)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,6 +160,28 @@ func TestPanicsAreContained(t *testing.T) {
 				}
 			})
 			srv.OnConnection(func(s *sio.Socket) { s.On("boom", func(*sio.Event) { s.Join("hot") }) })
+		}},
+		{name: "OnCreateRoom", send: []string{`42["boom"]`}, setup: func(srv *sio.Server, ids chan<- string) {
+			var joiner atomic.Pointer[sio.Socket]
+			srv.Of("/").OnCreateRoom(func(room string) {
+				if room == "hot" {
+					boom(joiner.Load(), ids)
+				}
+			})
+			srv.OnConnection(func(s *sio.Socket) {
+				s.On("boom", func(*sio.Event) { joiner.Store(s); s.Join("hot") })
+			})
+		}},
+		{name: "OnDeleteRoom", send: []string{`42["boom"]`}, setup: func(srv *sio.Server, ids chan<- string) {
+			var leaver atomic.Pointer[sio.Socket]
+			srv.Of("/").OnDeleteRoom(func(room string) {
+				if room == "hot" {
+					boom(leaver.Load(), ids)
+				}
+			})
+			srv.OnConnection(func(s *sio.Socket) {
+				s.On("boom", func(*sio.Event) { s.Join("hot"); leaver.Store(s); s.Leave("hot") })
+			})
 		}},
 		{name: "OnCreateRoom of the socket's own room", setup: func(srv *sio.Server, ids chan<- string) {
 			srv.Of("/").OnCreateRoom(func(room string) {

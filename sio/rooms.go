@@ -33,10 +33,9 @@ func (n *Namespace) addRoomHook(list *[]func(room, id string), f func(room, id s
 }
 
 // containRoomHookPanic logs a panic of a room hook and closes the
-// connection of the socket concerned: id for join-room and leave-room,
-// the room itself for the create-room and delete-room of a socket's own
-// room. For other rooms' create-room and delete-room the hub does not say
-// which socket's change it was, and the panic is only logged.
+// connection of the socket whose change fired it: id, which the adapter
+// gives for every hook, or the room itself for the create-room and
+// delete-room of a socket's own room (namespace.go fires those with no id).
 func (n *Namespace) containRoomHookPanic(room, id string) {
 	v := recover()
 	if v == nil {
