@@ -22,15 +22,17 @@ type Member interface {
 // called. Hooks run with no hub lock held; see the package documentation for
 // their ordering guarantees.
 type Hooks[M Member] struct {
-	// OnCreateRoom is called when a room gets its first member, before the
-	// OnJoinRoom of that member.
-	OnCreateRoom func(room string)
+	// OnCreateRoom is called when a room gets its first member m, before
+	// the OnJoinRoom of m.
+	OnCreateRoom func(room string, m M)
 	// OnJoinRoom is called when m joins room (not when it was already in it).
 	OnJoinRoom func(room string, m M)
 	// OnLeaveRoom is called when m leaves room, including through LeaveAll.
 	OnLeaveRoom func(room string, m M)
-	// OnDeleteRoom is called after the OnLeaveRoom of a room's last member.
-	OnDeleteRoom func(room string)
+	// OnDeleteRoom is called after the OnLeaveRoom of a room's last member
+	// m. Passing m lets a caller tell whose change it was (sio closes that
+	// connection when a hook panics).
+	OnDeleteRoom func(room string, m M)
 }
 
 // Hub tracks which members are in which rooms and finds the recipients of a
@@ -62,9 +64,11 @@ type Hub[M Member] struct {
 // memberShard holds the room lists of the members that hash to it.
 type memberShard[M Member] struct {
 	mu sync.Mutex
-	// recs holds the registered members; guarded by mu. A member in no
-	// room maps to nil: most connections are in none, and a pointer-sized
-	// entry costs a fraction of a record's.
+	// recs holds the registered members; guarded by mu. A member that never
+	// joined a room maps to nil: most connections are in none, and a
+	// pointer-sized entry costs a fraction of a record's. A member that
+	// left all its rooms keeps its (empty) record, so that rejoining does
+	// not allocate.
 	recs map[M]*memberRec
 	_    [48]byte // pads to 64 bytes so neighbouring shards rarely share a cache line
 }
@@ -224,7 +228,7 @@ func (h *Hub[M]) joinLocked(sh *shard[M], name string, m M) (string, bool) {
 	if h.hasHooks {
 		h.hookMu.Lock()
 		if created && h.hooks.OnCreateRoom != nil {
-			h.pending = append(h.pending, event[M]{kind: evCreate, room: r.name})
+			h.pending = append(h.pending, event[M]{kind: evCreate, room: r.name, m: m})
 			queued = true
 		}
 		if h.hooks.OnJoinRoom != nil {
@@ -263,7 +267,7 @@ func (h *Hub[M]) leaveLocked(sh *shard[M], name string, m M) bool {
 			queued = true
 		}
 		if deleted && h.hooks.OnDeleteRoom != nil {
-			h.pending = append(h.pending, event[M]{kind: evDelete, room: r.name})
+			h.pending = append(h.pending, event[M]{kind: evDelete, room: r.name, m: m})
 			queued = true
 		}
 		h.hookMu.Unlock()
@@ -283,9 +287,9 @@ func (h *Hub[M]) Leave(m M, room string) {
 		ms.mu.Unlock()
 		return
 	}
-	if len(rec.rooms) == 0 {
-		ms.recs[m] = nil
-	}
+	// An emptied record is kept, with its array: a member that leaves its
+	// last room and joins again (a chat switching rooms) allocates nothing.
+	// Only members that never joined a room save the record (nil).
 	sh := h.roomShard(room)
 	queued := h.leaveLocked(sh, room, m)
 	ms.mu.Unlock()
@@ -309,7 +313,7 @@ func (h *Hub[M]) LeaveAll(m M) []string {
 	}
 	delete(ms.recs, m)
 	var rooms []string
-	if rec != nil {
+	if rec != nil && len(rec.rooms) > 0 {
 		rooms = rec.rooms
 	}
 	for _, name := range rooms {
@@ -430,12 +434,12 @@ func (h *Hub[M]) drainHooks() {
 func (h *Hub[M]) deliver(e *event[M]) {
 	switch e.kind {
 	case evCreate:
-		h.hooks.OnCreateRoom(e.room)
+		h.hooks.OnCreateRoom(e.room, e.m)
 	case evJoin:
 		h.hooks.OnJoinRoom(e.room, e.m)
 	case evLeave:
 		h.hooks.OnLeaveRoom(e.room, e.m)
 	case evDelete:
-		h.hooks.OnDeleteRoom(e.room)
+		h.hooks.OnDeleteRoom(e.room, e.m)
 	}
 }

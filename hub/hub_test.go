@@ -178,10 +178,10 @@ func (r *recorder) add(s string) {
 
 func (r *recorder) hooks() Hooks[*tm] {
 	return Hooks[*tm]{
-		OnCreateRoom: func(room string) { r.add("create " + room) },
+		OnCreateRoom: func(room string, _ *tm) { r.add("create " + room) },
 		OnJoinRoom:   func(room string, m *tm) { r.add(fmt.Sprintf("join %s %d", room, m.id)) },
 		OnLeaveRoom:  func(room string, m *tm) { r.add(fmt.Sprintf("leave %s %d", room, m.id)) },
-		OnDeleteRoom: func(room string) { r.add("delete " + room) },
+		OnDeleteRoom: func(room string, _ *tm) { r.add("delete " + room) },
 	}
 }
 
@@ -209,7 +209,7 @@ func TestHooksOrder(t *testing.T) {
 
 func TestHooksSubset(t *testing.T) {
 	var deleted []string
-	h := NewWithHooks(1, Hooks[*tm]{OnDeleteRoom: func(room string) { deleted = append(deleted, room) }})
+	h := NewWithHooks(1, Hooks[*tm]{OnDeleteRoom: func(room string, _ *tm) { deleted = append(deleted, room) }})
 	a := &tm{id: 1}
 	h.Join(a, "x", "y")
 	h.LeaveAll(a)
@@ -225,8 +225,8 @@ func TestHooksMayCallHub(t *testing.T) {
 	var h *Hub[*tm]
 	hooks := rec.hooks()
 	create := hooks.OnCreateRoom
-	hooks.OnCreateRoom = func(room string) {
-		create(room)
+	hooks.OnCreateRoom = func(room string, m *tm) {
+		create(room, m)
 		if room == "x" {
 			h.Join(&tm{id: 9}, "x") // same room, so same shard as the drainer
 			_ = h.Rooms(&tm{id: 9})
@@ -267,5 +267,25 @@ func TestHookPanicDoesNotWedgeDelivery(t *testing.T) {
 	want := []string{"create x", "join x 1"}
 	if !slices.Equal(rec.events, want) {
 		t.Fatalf("events:\n got %q\nwant %q", rec.events, want)
+	}
+}
+
+// TestCreateDeleteHooksNameTheMember checks that OnCreateRoom gets the
+// member whose join created the room and OnDeleteRoom the one whose leave
+// emptied it, through Leave and LeaveAll.
+func TestCreateDeleteHooksNameTheMember(t *testing.T) {
+	var got []string
+	h := NewWithHooks(1, Hooks[*tm]{
+		OnCreateRoom: func(room string, m *tm) { got = append(got, fmt.Sprintf("create %s %d", room, m.id)) },
+		OnDeleteRoom: func(room string, m *tm) { got = append(got, fmt.Sprintf("delete %s %d", room, m.id)) },
+	})
+	a, b := &tm{id: 1}, &tm{id: 2}
+	h.Join(a, "x")
+	h.Join(b, "x", "y")
+	h.Leave(a, "x")
+	h.LeaveAll(b)
+	want := []string{"create x 1", "create y 2", "delete x 2", "delete y 2"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events:\n got %q\nwant %q", got, want)
 	}
 }

@@ -28,7 +28,7 @@ func (hm *hookModel) fail(format string, args ...any) {
 
 func (hm *hookModel) hooks() Hooks[*tm] {
 	return Hooks[*tm]{
-		OnCreateRoom: func(room string) {
+		OnCreateRoom: func(room string, _ *tm) {
 			hm.mu.Lock()
 			defer hm.mu.Unlock()
 			if hm.rooms[room] != nil {
@@ -55,7 +55,7 @@ func (hm *hookModel) hooks() Hooks[*tm] {
 			}
 			delete(hm.rooms[room], m)
 		},
-		OnDeleteRoom: func(room string) {
+		OnDeleteRoom: func(room string, _ *tm) {
 			hm.mu.Lock()
 			defer hm.mu.Unlock()
 			if r, ok := hm.rooms[room]; !ok || len(r) != 0 {

@@ -57,8 +57,10 @@ func NewMemoryAdapter(ns *Namespace) Adapter { return newMemoryAdapter(ns) }
 
 func newMemoryAdapter(ns *Namespace) *memoryAdapter {
 	hooks := hub.Hooks[*Socket]{
-		OnCreateRoom: func(room string) { ns.rooms.fire(&ns.rooms.create, room, "") },
-		OnDeleteRoom: func(room string) { ns.rooms.fire(&ns.rooms.del, room, "") },
+		// create and delete carry the id of the socket whose change it was,
+		// for the panic report only: OnCreateRoom/OnDeleteRoom do not pass it.
+		OnCreateRoom: func(room string, s *Socket) { ns.rooms.fire(&ns.rooms.create, room, s.id) },
+		OnDeleteRoom: func(room string, s *Socket) { ns.rooms.fire(&ns.rooms.del, room, s.id) },
 		OnJoinRoom:   func(room string, s *Socket) { ns.rooms.fire(&ns.rooms.join, room, s.id) },
 		OnLeaveRoom:  func(room string, s *Socket) { ns.rooms.fire(&ns.rooms.leave, room, s.id) },
 	}

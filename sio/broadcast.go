@@ -142,9 +142,23 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, name string, args ..
 		defer mu.Unlock()
 		return append([]Message(nil), replies...), nil
 	case <-ctx.Done():
+		b.nsp.dropAcks(id)
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]Message(nil), replies...), ErrAckTimeout
+	}
+}
+
+// dropAcks removes ack id from every socket of the namespace, once a
+// broadcast stopped waiting: the sockets that never answered would
+// otherwise keep its callback (and the replies it holds) until they
+// disconnect. Ack ids are unique per namespace, so no other emit is
+// touched. It walks the namespace's sockets, O(sockets), but only when a
+// broadcast with acks timed out; recipients are not remembered because
+// every broadcast with acks would pay for that list.
+func (n *Namespace) dropAcks(id int64) {
+	for _, s := range n.Sockets() {
+		s.dropAck(id)
 	}
 }
 

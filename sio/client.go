@@ -159,6 +159,7 @@ func (c *client) connect(name string, auth []byte) {
 		return
 	}
 	s := newSocket(ns, c, json.RawMessage(auth))
+	defer s.containPanic() // middleware, connection handlers (socket.go)
 	claim := c.srv.claimSession(s, auth)
 	if claim == nil || !c.srv.skipMiddlewares() {
 		if err := ns.runMiddlewares(s); err != nil {

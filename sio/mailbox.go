@@ -34,6 +34,9 @@ type mailbox struct {
 
 // postPacket queues a received packet for handle. Safe from any goroutine.
 func (c *client) postPacket(p packet.Packet, atts [][]byte) {
+	if c.resolveAck(&p, atts) { // acks skip the queue (socket.go)
+		return
+	}
 	c.push(job{p: p, atts: atts})
 }
 

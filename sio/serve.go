@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,7 +38,7 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 				x.Respond(http.StatusNotFound, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, []byte("404 page not found\n"))
 				return
 			}
-			go serveBuffered(x, fallback)
+			go s.serveBuffered(x, fallback)
 		},
 	})
 	s.mu.Lock()
@@ -59,8 +60,11 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // serveBuffered runs an http.Handler for an event-loop request and sends
-// its buffered response.
-func serveBuffered(x eio.Exchange, h http.Handler) {
+// its buffered response. A panic in the handler answers 500 and is logged
+// with the request's method and path, as net/http does (which also stays
+// silent for http.ErrAbortHandler); it must not end the process, since
+// this goroutine is ours, not net/http's.
+func (s *Server) serveBuffered(x eio.Exchange, h http.Handler) {
 	r := x.Request()
 	r.Body = io.NopCloser(bytes.NewReader(x.Body()))
 	w := &bufferedWriter{header: http.Header{}}
@@ -68,7 +72,7 @@ func serveBuffered(x eio.Exchange, h http.Handler) {
 		if v := recover(); v != nil {
 			x.Respond(http.StatusInternalServerError, nil, []byte("internal server error\n"))
 			if v != http.ErrAbortHandler {
-				panic(v)
+				s.logPanic(v, slog.String("method", r.Method), slog.String("path", r.URL.Path))
 			}
 		}
 	}()

@@ -3,10 +3,13 @@ package sio
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,7 +87,7 @@ func (s *Server) Of(name string) *Namespace {
 	ns := newNamespace(s, name)
 	s.nsps[name] = ns
 	for _, f := range s.onNew {
-		go f(ns)
+		go s.newNamespace(f, ns)
 	}
 	return ns
 }
@@ -96,6 +99,25 @@ func (s *Server) OnNewNamespace(f func(*Namespace)) {
 	s.mu.Lock()
 	s.onNew = append(s.onNew, f)
 	s.mu.Unlock()
+}
+
+// newNamespace runs an OnNewNamespace listener on its own goroutine; a
+// panic there is logged, not fatal.
+func (s *Server) newNamespace(f func(*Namespace), ns *Namespace) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.logPanic(v, slog.String("namespace", ns.name))
+		}
+	}()
+	f(ns)
+}
+
+// logPanic reports a panic recovered from application code, with attrs
+// saying where, and the stack of the goroutine that panicked (the deferred
+// caller runs on it, so debug.Stack still shows the panicking frames).
+func (s *Server) logPanic(v any, attrs ...slog.Attr) {
+	attrs = append(attrs, slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+	s.cfg.Logger.LogAttrs(context.Background(), slog.LevelError, "sio: panic in an application callback", attrs...)
 }
 
 // OfRegexp declares dynamic namespaces: any name matching re is created on
@@ -137,7 +159,7 @@ func (s *Server) namespaceFor(name string, auth []byte) *Namespace {
 			p.children[name] = ns
 			p.mu.Unlock()
 			for _, f := range s.onNew {
-				go f(ns)
+				go s.newNamespace(f, ns)
 			}
 		}
 		s.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
@@ -105,6 +106,9 @@ func (l *listener) fireReason(reason string) {
 	}
 }
 
+// ackFunc receives a client's acknowledgement, or ErrDisconnected. It runs
+// on the transport goroutine (resolveAck) or in the mailbox, so it must
+// not block.
 type ackFunc func(m Message, err error)
 
 // Socket is a client's connection to one namespace (socket.io's Socket).
@@ -307,12 +311,32 @@ func (s *Socket) OnDisconnect(f func(reason string)) { s.listen("", disconnectFu
 // "disconnecting" event; Rooms still lists them).
 func (s *Socket) OnDisconnecting(f func(reason string)) { s.listen("", disconnectingFunc(f)) }
 
-// fireReason calls the kind's func(reason string) listeners of ls.
-func fireReason(ls []listener, kind listenerKind, reason string) {
+// fireReason calls the kind's func(reason string) listeners of ls, each
+// contained on its own: onclose must go on to leave the rooms and forget
+// the socket whatever a listener does.
+func (s *Socket) fireReason(ls []listener, kind listenerKind, reason string) {
 	for i := range ls {
 		if ls[i].kind() == kind {
-			ls[i].fireReason(reason)
+			s.fireOne(&ls[i], reason)
 		}
+	}
+}
+
+func (s *Socket) fireOne(l *listener, reason string) {
+	defer s.containPanic()
+	l.fireReason(reason)
+}
+
+// containPanic, deferred around application code run for the socket,
+// stops a panic there from ending the process: it logs the panic with the
+// socket id, the namespace and the stack, and closes the connection as
+// Disconnect(true) does. The goroutine that ran the callback (a mailbox
+// worker, a transport goroutine) goes on serving. A deferred call with no
+// panic costs no allocation.
+func (s *Socket) containPanic() {
+	if v := recover(); v != nil {
+		s.nsp.srv.logPanic(v, slog.String("sid", s.id), slog.String("namespace", s.nsp.name))
+		s.Disconnect(true)
 	}
 }
 
@@ -400,13 +424,23 @@ func (s *Socket) sendAck(id int64, args []any) error {
 }
 
 // Join adds the socket to rooms (socket.join). It does nothing once the
-// socket is disconnected: the check and the join are atomic with respect
-// to the disconnect, so a racing Join cannot leave a dead socket in a room.
+// socket is disconnected, and a Join racing the disconnect cannot leave a
+// dead socket in a room.
+//
+// No lock of the socket is held while the adapter runs the room hooks, so
+// a hook may call any method of the socket. Join stays safe against the
+// disconnect by checking again after joining: onclose clears connected
+// before it leaves every room, so either that leave comes after this join
+// and removes it, or the second check sees the disconnect and Join undoes
+// its own join. In that second case the hooks report the join and then the
+// leave of a socket already disconnected.
 func (s *Socket) Join(rooms ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.connected {
-		s.nsp.adapter.AddAll(s, rooms)
+	if !s.Connected() {
+		return
+	}
+	s.nsp.adapter.AddAll(s, rooms)
+	if !s.Connected() {
+		s.nsp.adapter.DelAll(s)
 	}
 }
 
@@ -483,8 +517,10 @@ func (s *Socket) disconnectNamespace() {
 	s.onclose(ReasonServerNamespaceDisconnect)
 }
 
-// onEvent dispatches one event. Mailbox only.
+// onEvent dispatches one event: Use middleware, OnError, OnAny and the
+// handlers, with a panic in any of them contained. Mailbox only.
 func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
+	defer s.containPanic()
 	// The event and its argument views come in one allocation.
 	ev := &Event{socket: s, id: p.ID}
 	args, err := packet.AppendSplitArgs(ev.argBuf[:0], p.Data)
@@ -545,7 +581,35 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 	}
 }
 
-// onAck delivers a client's acknowledgement. Mailbox only.
+// resolveAck delivers an ACK or BINARY_ACK packet at once, on the
+// transport goroutine, and reports whether it did. Queued in the mailbox,
+// the answer to an EmitWithAck made by one of this socket's handlers would
+// wait behind that very handler: with no deadline, the handler, its worker
+// and every later event of the connection would hang. The waiters it wakes
+// never block (a buffered channel, or the broadcast's counter under its
+// mutex), and p.Data and atts are copies the transport no longer uses. A
+// packet for a namespace the client has not joined goes through the
+// mailbox, which closes the connection as before.
+func (c *client) resolveAck(p *packet.Packet, atts [][]byte) bool {
+	return (p.Type == packet.Ack || p.Type == packet.BinaryAck) && c.deliverAck(p, atts)
+}
+
+// deliverAck is resolveAck's slow path, kept apart so that the check for
+// every other packet is inlined into the transport's hot path.
+func (c *client) deliverAck(p *packet.Packet, atts [][]byte) bool {
+	c.mu.Lock()
+	s := c.socketLocked(p.Namespace)
+	c.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	s.onAck(*p, atts)
+	return true
+}
+
+// onAck delivers a client's acknowledgement to its waiter (an EmitWithAck,
+// one socket's or a broadcast's). Called on the transport goroutine by
+// resolveAck, or in the mailbox; the ackFunc must not block.
 func (s *Socket) onAck(p packet.Packet, atts [][]byte) {
 	s.mu.Lock()
 	f := s.acks[p.ID]
@@ -568,7 +632,7 @@ func (s *Socket) onclose(reason string) {
 	s.connected = false
 	ls := s.listeners
 	s.mu.Unlock()
-	fireReason(ls, onDisconnectingKind, reason)
+	s.fireReason(ls, onDisconnectingKind, reason)
 	s.nsp.srv.persist(s, reason)
 	s.nsp.remove(s)
 	s.client.remove(s)
@@ -581,7 +645,7 @@ func (s *Socket) onclose(reason string) {
 	for _, f := range acks {
 		f(Message{}, ErrDisconnected)
 	}
-	fireReason(ls, onDisconnectKind, reason)
+	s.fireReason(ls, onDisconnectKind, reason)
 }
 
 // Auth is the CONNECT payload the client sent ({} when none): the auth
