@@ -53,6 +53,13 @@ type Config struct {
 	// MaxOutboundBytes caps the bytes queued for one slow client before it
 	// is disconnected. Default 8 MiB.
 	MaxOutboundBytes int
+	// MaxQueuedInputBytes bounds what one connection's received events
+	// may hold while its handlers are slow: the bytes of their data and
+	// attachments plus 128 per event. Past it the connection is no longer
+	// read (the client waits, nothing is dropped) until half of it is
+	// handled. It is reached only by a connection whose handlers lag, so
+	// the default suits a million connections. Default 1 MiB.
+	MaxQueuedInputBytes int
 	// MaxPendingSessions and MaxPendingSessionsPerIP bound the Engine.IO
 	// sessions whose client has sent nothing since the handshake, in all
 	// and per client address (eio.Config has the details). Defaults 16384
@@ -86,6 +93,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.MaxAttachments <= 0 {
 		c.MaxAttachments = 10
+	}
+	if c.MaxQueuedInputBytes <= 0 {
+		c.MaxQueuedInputBytes = 1 << 20
 	}
 	if r := c.ConnectionStateRecovery; r != nil && r.MaxDisconnectionDuration <= 0 {
 		r.MaxDisconnectionDuration = 2 * time.Minute

@@ -2,6 +2,7 @@ package sio
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sioloop/sioloop/internal/packet"
@@ -22,14 +23,43 @@ type jobBatch struct{ jobs []job }
 
 var batchPool = sync.Pool{New: func() any { return new(jobBatch) }}
 
+// jobOverhead is what a job costs beyond its bytes: the job itself in its
+// batch (96 bytes on 64-bit) rounded up for the decoded packet around it.
+const jobOverhead = 128
+
+// cost is what a job counts against Config.MaxQueuedInputBytes.
+func (j *job) cost() int {
+	n := jobOverhead + len(j.p.Data)
+	for _, a := range j.atts {
+		n += len(a)
+	}
+	return n
+}
+
 // mailbox runs a connection's callbacks one at a time, in order, off the
 // event loops. It is part of its client (the client methods below drive
 // it) and is drained by a worker of the server's pool only while work is
 // queued, so an idle connection costs no goroutine.
+//
+// A mailbox is bounded without dropping anything: once the jobs queued or
+// running cost more than Config.MaxQueuedInputBytes, the client's input is
+// paused (eio.Session.PauseInput: the transport stops reading, so the
+// client waits on TCP flow control), and it is resumed once they fall to
+// half of it. Only the connection whose callbacks are slow waits.
 type mailbox struct {
 	mu      sync.Mutex
 	q       *jobBatch // nil when empty; guarded by mu
 	running bool      // queued in the pool or being drained; guarded by mu
+	queued  int       // cost of the jobs queued or running; guarded by mu
+	// wantPause is the input state queued asks for: set past the bound,
+	// cleared at the low-water mark. guarded by mu
+	wantPause bool
+	// pausing mirrors wantPause so that drain checks it per job without
+	// the lock. atomic
+	pausing atomic.Bool
+	// applied is the state last given to the session, and applying is set
+	// while a goroutine brings it to wantPause (applyInputFlow). guarded by mu
+	applied, applying bool
 }
 
 // postPacket queues a received packet for handle. Safe from any goroutine.
@@ -41,15 +71,25 @@ func (c *client) postPacket(p packet.Packet, atts [][]byte) {
 func (c *client) post(f func()) { c.push(job{f: f}) }
 
 func (c *client) push(j job) {
+	cost := j.cost()
 	m := &c.mb
 	m.mu.Lock()
 	if m.q == nil {
 		m.q = batchPool.Get().(*jobBatch)
 	}
 	m.q.jobs = append(m.q.jobs, j)
+	m.queued += cost
+	flip := !m.wantPause && m.queued > c.srv.cfg.MaxQueuedInputBytes
+	if flip {
+		m.wantPause = true
+		m.pausing.Store(true)
+	}
 	start := !m.running
 	m.running = true
 	m.mu.Unlock()
+	if flip {
+		c.applyInputFlow()
+	}
 	if start {
 		c.srv.workers.start(c)
 	}
@@ -58,16 +98,26 @@ func (c *client) push(j job) {
 // drain runs the mailbox until it is empty, then returns.
 func (c *client) drain() {
 	m := &c.mb
+	done := 0 // cost of the jobs run and not yet taken off queued
+	// resumeAt is how much done must reach, while input is paused, before
+	// the low-water mark can be: queued only grows meanwhile, so the lock
+	// is taken once per resume, not once per job.
+	resumeAt := 0
 	for {
 		m.mu.Lock()
+		flip := c.finishedLocked(&done, &resumeAt)
 		b := m.q
 		if b == nil {
 			m.running = false
-			m.mu.Unlock()
-			return
 		}
 		m.q = nil
 		m.mu.Unlock()
+		if flip {
+			c.applyInputFlow()
+		}
+		if b == nil {
+			return
+		}
 		for i := range b.jobs {
 			j := &b.jobs[i]
 			if j.f != nil {
@@ -75,11 +125,70 @@ func (c *client) drain() {
 			} else {
 				c.handle(j.p, j.atts)
 			}
+			done += j.cost()
 			*j = job{}
+			if m.pausing.Load() && done >= resumeAt {
+				// Resume as soon as the low-water mark is reached, not
+				// at the end of the batch, so the client sends again
+				// while the rest is handled.
+				m.mu.Lock()
+				flip := c.finishedLocked(&done, &resumeAt)
+				m.mu.Unlock()
+				if flip {
+					c.applyInputFlow()
+				}
+			}
 		}
 		b.jobs = b.jobs[:0]
 		batchPool.Put(b)
 	}
+}
+
+// finishedLocked takes the cost of the jobs done off queued, clears
+// wantPause once queued is down to the low-water mark (half the bound),
+// and reports whether it did; resumeAt becomes what done must reach before
+// that can happen. Called with mb.mu held.
+func (c *client) finishedLocked(done, resumeAt *int) bool {
+	m := &c.mb
+	m.queued -= *done
+	*done = 0
+	low := c.srv.cfg.MaxQueuedInputBytes / 2
+	*resumeAt = m.queued - low
+	if !m.wantPause || m.queued > low {
+		return false
+	}
+	m.wantPause = false
+	m.pausing.Store(false)
+	return true
+}
+
+// applyInputFlow brings the session's input state to wantPause. Pushes and
+// drains decide on different goroutines; so that their calls cannot reach
+// the session in the wrong order (a late PauseInput after the queue
+// drained would stall the client for good), one goroutine at a time
+// applies the latest decision, and applies again if it changed meanwhile.
+// No lock is held while the session is called.
+func (c *client) applyInputFlow() {
+	m := &c.mb
+	m.mu.Lock()
+	if m.applying {
+		m.mu.Unlock()
+		return // the goroutine applying will see the new decision
+	}
+	m.applying = true
+	for m.applied != m.wantPause {
+		pause := m.wantPause
+		m.mu.Unlock()
+		if pause {
+			c.sess.PauseInput()
+		} else {
+			c.sess.ResumeInput()
+		}
+		m.mu.Lock()
+		m.applied = pause
+	}
+	m.applying = false
+	m.mu.Unlock()
 }
 
 // workerIdle is how long a worker goroutine stays parked without work
