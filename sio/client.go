@@ -19,9 +19,10 @@ type client struct {
 	mb    mailbox             // the callbacks waiting to run (mailbox.go)
 
 	mu      sync.Mutex
-	sockets []*Socket // one per namespace, usually one; guarded by mu
-	group   int32     // the event loop's index; immutable
-	closed  bool      // guarded by mu
+	sockets []*Socket    // one per namespace, usually one; guarded by mu
+	group   int32        // the event loop's index; immutable
+	closed  bool         // guarded by mu
+	mbState mailboxState // the mailbox's flags (mailbox.go); guarded by mb.mu
 }
 
 // socketLocked returns the client's socket in namespace name, or nil.

@@ -52,7 +52,7 @@ func connectPausable(srv *Server, c *pausableWS) {
 func TestMailboxBoundPausesOnlyTheSlowConnection(t *testing.T) {
 	const bound = 64 << 10
 	srv := NewServer(Config{Loops: 1, MaxQueuedInputBytes: bound})
-	release := make(chan struct{})
+	started, release := make(chan struct{}), make(chan struct{})
 	var handled atomic.Int64 // flood events handled so far
 	var order []int          // touched only by the slow socket's handlers
 	srv.OnConnection(func(s *Socket) {
@@ -62,6 +62,7 @@ func TestMailboxBoundPausesOnlyTheSlowConnection(t *testing.T) {
 				t.Error(err)
 			}
 			if i == 0 {
+				close(started)
 				<-release
 			}
 			order = append(order, i)
@@ -105,6 +106,9 @@ func TestMailboxBoundPausesOnlyTheSlowConnection(t *testing.T) {
 		costs[i] = jobOverhead + len(data)
 		sum += costs[i]
 		slow.fh.OnMessage(slow, false, []byte("42"+data))
+		if i == 0 {
+			<-started // the rest queues behind a handler that is running
+		}
 		mu.Lock()
 		paused := len(calls) > 0
 		mu.Unlock()
@@ -150,11 +154,12 @@ func TestMailboxBoundPausesOnlyTheSlowConnection(t *testing.T) {
 	}
 	// Costs are taken off exactly once: an empty mailbox counts nothing.
 	for _, s := range srv.root.Sockets() {
-		m := &s.client.mb
+		c := s.client
+		m := &c.mb
 		waitUntil(t, "empty mailboxes", func() bool {
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			return !m.running
+			return !c.mbState.has(mbRunning)
 		})
 		m.mu.Lock()
 		q := m.queued

@@ -1,8 +1,8 @@
 package sio
 
 import (
+	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sioloop/sioloop/internal/packet"
@@ -47,19 +47,37 @@ func (j *job) cost() int {
 // client waits on TCP flow control), and it is resumed once they fall to
 // half of it. Only the connection whose callbacks are slow waits.
 type mailbox struct {
-	mu      sync.Mutex
-	q       *jobBatch // nil when empty; guarded by mu
-	running bool      // queued in the pool or being drained; guarded by mu
-	queued  int       // cost of the jobs queued or running; guarded by mu
-	// wantPause is the input state queued asks for: set past the bound,
-	// cleared at the low-water mark. guarded by mu
-	wantPause bool
-	// pausing mirrors wantPause so that drain checks it per job without
-	// the lock. atomic
-	pausing atomic.Bool
-	// applied is the state last given to the session, and applying is set
-	// while a goroutine brings it to wantPause (applyInputFlow). guarded by mu
-	applied, applying bool
+	mu     sync.Mutex
+	q      *jobBatch // nil when empty; guarded by mu
+	queued int       // cost of the jobs queued or running; guarded by mu
+}
+
+// mailboxState holds a mailbox's flags, guarded by its mu. It lives in
+// the client's padding, beside closed, rather than in mailbox, so that a
+// client stays within 96 bytes (size_test.go).
+type mailboxState uint8
+
+const (
+	// mbRunning: queued in the pool or being drained.
+	mbRunning mailboxState = 1 << iota
+	// mbWantPause: queued passed the bound and has not yet fallen to the
+	// low-water mark, so input should be paused.
+	mbWantPause
+	// mbPaused: the session's input was last set paused.
+	mbPaused
+	// mbApplying: a goroutine is bringing the session's input state to
+	// mbWantPause (applyInputFlow).
+	mbApplying
+)
+
+func (s mailboxState) has(f mailboxState) bool { return s&f != 0 }
+
+func (s *mailboxState) set(f mailboxState, on bool) {
+	if on {
+		*s |= f
+	} else {
+		*s &^= f
+	}
 }
 
 // postPacket queues a received packet for handle. Safe from any goroutine.
@@ -79,13 +97,12 @@ func (c *client) push(j job) {
 	}
 	m.q.jobs = append(m.q.jobs, j)
 	m.queued += cost
-	flip := !m.wantPause && m.queued > c.srv.cfg.MaxQueuedInputBytes
+	flip := !c.mbState.has(mbWantPause) && m.queued > c.srv.cfg.MaxQueuedInputBytes
 	if flip {
-		m.wantPause = true
-		m.pausing.Store(true)
+		c.mbState.set(mbWantPause, true)
 	}
-	start := !m.running
-	m.running = true
+	start := !c.mbState.has(mbRunning)
+	c.mbState.set(mbRunning, true)
 	m.mu.Unlock()
 	if flip {
 		c.applyInputFlow()
@@ -99,16 +116,17 @@ func (c *client) push(j job) {
 func (c *client) drain() {
 	m := &c.mb
 	done := 0 // cost of the jobs run and not yet taken off queued
-	// resumeAt is how much done must reach, while input is paused, before
-	// the low-water mark can be: queued only grows meanwhile, so the lock
-	// is taken once per resume, not once per job.
-	resumeAt := 0
+	// resumeAt is how much done must reach before the low-water mark can
+	// be (queued only grows meanwhile): while input is paused the lock is
+	// taken once per resume, not once per job. A pause decided while a
+	// batch runs is seen at the next batch.
+	resumeAt := math.MaxInt
 	for {
 		m.mu.Lock()
 		flip := c.finishedLocked(&done, &resumeAt)
 		b := m.q
 		if b == nil {
-			m.running = false
+			c.mbState.set(mbRunning, false)
 		}
 		m.q = nil
 		m.mu.Unlock()
@@ -127,7 +145,7 @@ func (c *client) drain() {
 			}
 			done += j.cost()
 			*j = job{}
-			if m.pausing.Load() && done >= resumeAt {
+			if done >= resumeAt {
 				// Resume as soon as the low-water mark is reached, not
 				// at the end of the batch, so the client sends again
 				// while the rest is handled.
@@ -145,39 +163,43 @@ func (c *client) drain() {
 }
 
 // finishedLocked takes the cost of the jobs done off queued, clears
-// wantPause once queued is down to the low-water mark (half the bound),
+// mbWantPause once queued is down to the low-water mark (half the bound),
 // and reports whether it did; resumeAt becomes what done must reach before
-// that can happen. Called with mb.mu held.
+// that can happen (MaxInt when input is not to be paused). Called with
+// mb.mu held.
 func (c *client) finishedLocked(done, resumeAt *int) bool {
 	m := &c.mb
 	m.queued -= *done
 	*done = 0
-	low := c.srv.cfg.MaxQueuedInputBytes / 2
-	*resumeAt = m.queued - low
-	if !m.wantPause || m.queued > low {
+	*resumeAt = math.MaxInt
+	if !c.mbState.has(mbWantPause) {
 		return false
 	}
-	m.wantPause = false
-	m.pausing.Store(false)
+	low := c.srv.cfg.MaxQueuedInputBytes / 2
+	if m.queued > low {
+		*resumeAt = m.queued - low
+		return false
+	}
+	c.mbState.set(mbWantPause, false)
 	return true
 }
 
-// applyInputFlow brings the session's input state to wantPause. Pushes and
-// drains decide on different goroutines; so that their calls cannot reach
-// the session in the wrong order (a late PauseInput after the queue
+// applyInputFlow brings the session's input state to mbWantPause. Pushes
+// and drains decide on different goroutines; so that their calls cannot
+// reach the session in the wrong order (a late PauseInput after the queue
 // drained would stall the client for good), one goroutine at a time
 // applies the latest decision, and applies again if it changed meanwhile.
 // No lock is held while the session is called.
 func (c *client) applyInputFlow() {
 	m := &c.mb
 	m.mu.Lock()
-	if m.applying {
+	if c.mbState.has(mbApplying) {
 		m.mu.Unlock()
 		return // the goroutine applying will see the new decision
 	}
-	m.applying = true
-	for m.applied != m.wantPause {
-		pause := m.wantPause
+	c.mbState.set(mbApplying, true)
+	for c.mbState.has(mbPaused) != c.mbState.has(mbWantPause) {
+		pause := c.mbState.has(mbWantPause)
 		m.mu.Unlock()
 		if pause {
 			c.sess.PauseInput()
@@ -185,9 +207,9 @@ func (c *client) applyInputFlow() {
 			c.sess.ResumeInput()
 		}
 		m.mu.Lock()
-		m.applied = pause
+		c.mbState.set(mbPaused, pause)
 	}
-	m.applying = false
+	c.mbState.set(mbApplying, false)
 	m.mu.Unlock()
 }
 
