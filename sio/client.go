@@ -168,9 +168,15 @@ func (c *client) connect(name string, auth []byte) {
 			return
 		}
 	}
+	if ns.parent != nil {
+		// A dynamic namespace exists once it has a socket: this one.
+		ns = ns.parent.attach(ns)
+		s.nsp = ns // not published yet
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		ns.leaveChild()
 		return
 	}
 	c.sockets = append(c.sockets, s)

@@ -45,6 +45,11 @@ type Config struct {
 	// ConnectionStateRecovery, when set, lets clients that lost their
 	// connection resume with the same socket id, rooms and missed events.
 	ConnectionStateRecovery *RecoveryConfig
+	// CleanupEmptyChildNamespaces removes a dynamic namespace (OfRegexp,
+	// OfFunc) when its last socket leaves, so that a matcher admitting
+	// many names does not keep one namespace per name ever used. Default
+	// false, as socket.io: children stay.
+	CleanupEmptyChildNamespaces bool
 	// Adapter creates each namespace's adapter. Default: the in-memory
 	// adapter (NewMemoryAdapter). A cluster adapter usually wraps it.
 	Adapter func(ns *Namespace) Adapter

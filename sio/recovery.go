@@ -144,7 +144,7 @@ func (s *Server) claimSession(sock *Socket, auth []byte) *claim {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	saved := st.sessions[a.PID]
-	if saved == nil || saved.nsp != sock.nsp || time.Since(saved.at) > st.maxAge || st.find(a.Offset) < 0 {
+	if saved == nil || saved.nsp.name != sock.nsp.name || time.Since(saved.at) > st.maxAge || st.find(a.Offset) < 0 {
 		return nil
 	}
 	delete(st.sessions, a.PID)
@@ -184,7 +184,7 @@ func (s *Server) resume(sock *Socket, c *claim) {
 			member[r] = true
 		}
 		for _, p := range st.packets[start:] {
-			if p.nsp == sock.nsp && p.exclude != c.saved.sid && selects(p.rooms, p.except, member) {
+			if p.nsp.name == sock.nsp.name && p.exclude != c.saved.sid && selects(p.rooms, p.except, member) {
 				missed = append(missed, p)
 			}
 		}
