@@ -226,3 +226,10 @@ func encodeStored(p storedPacket) ([]byte, [][]byte) {
 	}
 	return packet.AppendEncode(nil, &pk), p.atts
 }
+
+// savedCount is the number of saved sessions.
+func (r *recoveryStore) savedCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sessions)
+}
