@@ -77,10 +77,20 @@ type Config struct {
 
 // RecoveryConfig configures connection state recovery.
 type RecoveryConfig struct {
-	// MaxDisconnectionDuration is how long a session is kept. Default 2 min.
+	// MaxDisconnectionDuration is how long a session and the events sent
+	// are kept. Default 2 min.
 	MaxDisconnectionDuration time.Duration
 	// SkipMiddlewares skips namespace middleware for recovered sockets.
 	SkipMiddlewares bool
+	// MaxLogBytes caps the events kept for replay: their arguments,
+	// attachments and room names plus 128 bytes each. Past it the oldest
+	// are dropped, and a client whose last event was dropped connects as
+	// a new socket. Default 64 MiB.
+	MaxLogBytes int
+	// MaxSavedSessions caps the disconnected sessions kept (about 200
+	// bytes each plus room names and data). Past it the oldest are
+	// forgotten. Default 1 Mi (1048576).
+	MaxSavedSessions int
 }
 
 func (c *Config) withDefaults() {
@@ -102,8 +112,18 @@ func (c *Config) withDefaults() {
 	if c.MaxQueuedInputBytes <= 0 {
 		c.MaxQueuedInputBytes = 1 << 20
 	}
-	if r := c.ConnectionStateRecovery; r != nil && r.MaxDisconnectionDuration <= 0 {
-		r.MaxDisconnectionDuration = 2 * time.Minute
+	if r := c.ConnectionStateRecovery; r != nil {
+		rc := *r // the caller's value is not changed
+		if rc.MaxDisconnectionDuration <= 0 {
+			rc.MaxDisconnectionDuration = 2 * time.Minute
+		}
+		if rc.MaxLogBytes <= 0 {
+			rc.MaxLogBytes = 64 << 20
+		}
+		if rc.MaxSavedSessions <= 0 {
+			rc.MaxSavedSessions = 1 << 20
+		}
+		c.ConnectionStateRecovery = &rc
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -61,7 +61,7 @@ func NewServer(cfg Config) *Server {
 		ready:   make(chan struct{}),
 	}
 	if cfg.ConnectionStateRecovery != nil {
-		s.store = newRecoveryStore(cfg.ConnectionStateRecovery.MaxDisconnectionDuration)
+		s.store = newRecoveryStore(cfg.ConnectionStateRecovery)
 	}
 	s.root = s.Of("/")
 	s.engine.OnConnection(func(sess *eio.Session) { newClient(s, sess) })
