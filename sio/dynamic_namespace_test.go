@@ -81,11 +81,23 @@ func TestDynamicNamespaceRefusedConnectLeavesNothing(t *testing.T) {
 	c := connectFake(t, d.srv, 0)
 	d.sync(t, c)
 	before := heapInUse()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	allocBefore := ms.TotalAlloc
 	const n = 10000
 	for i := 0; i < n; i++ {
 		c.fh.OnMessage(c, false, []byte(fmt.Sprintf("40/tenant-%d,", i)))
 	}
 	d.sync(t, c)
+	runtime.ReadMemStats(&ms)
+	// Refusing costs a Socket and a reply, not a namespace with its room
+	// index (~16 KB each): the garbage a hostile client can make the
+	// server collect stays proportional to what it sends.
+	perConnect := (ms.TotalAlloc - allocBefore) / n
+	t.Logf("%d bytes allocated per refused CONNECT", perConnect)
+	if perConnect > 4<<10 {
+		t.Errorf("%d bytes allocated per refused CONNECT, want <= 4 KiB", perConnect)
+	}
 	if got := refused.Load(); got != n {
 		t.Fatalf("parent middleware ran %d times, want %d", got, n)
 	}

@@ -58,12 +58,17 @@ type Namespace struct {
 
 func newNamespace(srv *Server, name string) *Namespace {
 	ns := &Namespace{srv: srv, name: name, sockets: make(map[string]*Socket)}
-	if srv.cfg.Adapter != nil {
-		ns.adapter = srv.cfg.Adapter(ns)
-	} else {
-		ns.adapter = NewMemoryAdapter(ns)
-	}
+	ns.adapter = ns.newAdapter()
 	return ns
+}
+
+// newAdapter makes the namespace's adapter: Config.Adapter's, or the
+// in-memory one.
+func (n *Namespace) newAdapter() Adapter {
+	if n.srv.cfg.Adapter != nil {
+		return n.srv.cfg.Adapter(n)
+	}
+	return NewMemoryAdapter(n)
 }
 
 // Name is the namespace name, e.g. "/" or "/admin".
@@ -322,12 +327,31 @@ func (p *ParentNamespace) fireConnection(s *Socket) {
 
 // newChild returns a namespace name under p that is not registered: the
 // middleware of a connecting socket runs on it, and attach registers it
-// only if the socket is accepted.
+// only if the socket is accepted. Until then it has no socket, and its
+// adapter is a pendingAdapter, so that a refused CONNECT costs no room
+// index (~16 KB with the in-memory adapter) and no Config.Adapter call.
 func (p *ParentNamespace) newChild(name string) *Namespace {
-	ns := newNamespace(p.srv, name)
-	ns.parent = p
-	return ns
+	return &Namespace{srv: p.srv, name: name, parent: p, sockets: make(map[string]*Socket), adapter: pendingAdapter{}}
 }
+
+// pendingAdapter is the adapter of a dynamic namespace that does not exist
+// yet (newChild): it has no socket, so every selection is empty.
+type pendingAdapter struct{}
+
+func (pendingAdapter) AddAll(*Socket, []string)                      {}
+func (pendingAdapter) Del(*Socket, string)                           {}
+func (pendingAdapter) DelAll(*Socket)                                {}
+func (pendingAdapter) SocketRooms(*Socket) []string                  { return nil }
+func (pendingAdapter) Rooms() []string                               { return nil }
+func (pendingAdapter) Broadcast([]byte, [][]byte, *BroadcastOptions) {}
+func (pendingAdapter) BroadcastWithAck([]byte, [][]byte, *BroadcastOptions, int64, func(Message, error)) int {
+	return 0
+}
+func (pendingAdapter) FetchSockets(*BroadcastOptions) []*Socket  { return nil }
+func (pendingAdapter) AddSockets(*BroadcastOptions, []string)    {}
+func (pendingAdapter) DelSockets(*BroadcastOptions, []string)    {}
+func (pendingAdapter) DisconnectSockets(*BroadcastOptions, bool) {}
+func (pendingAdapter) ServerSideEmit(string, ...any) error       { return ErrNoCluster }
 
 // attach registers ns, a namespace of p that a socket passed the
 // middleware of, and counts the socket as a member until leaveChild. If a
@@ -335,6 +359,11 @@ func (p *ParentNamespace) newChild(name string) *Namespace {
 // connected to the same name at the same time), that one is returned
 // instead and ns is dropped.
 func (p *ParentNamespace) attach(ns *Namespace) *Namespace {
+	if _, pending := ns.adapter.(pendingAdapter); pending {
+		// Not published yet; made outside the lock, as it may run
+		// Config.Adapter.
+		ns.adapter = ns.newAdapter()
+	}
 	srv := p.srv
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
