@@ -181,3 +181,57 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Pushes and drains decide to pause and resume on different goroutines;
+// however their calls interleave, the session must not be left paused once
+// the mailbox is empty (a stalled client), nor see two pauses in a row.
+func TestMailboxBoundNeverLeavesInputPaused(t *testing.T) {
+	const bound = 2 << 10 // a few events: many pause/resume cycles
+	srv := NewServer(Config{Loops: 1, MaxQueuedInputBytes: bound})
+	const n = 20000
+	var handled atomic.Int64
+	all := make(chan struct{})
+	srv.OnConnection(func(s *Socket) {
+		s.On("e", func(ev *Event) {
+			if handled.Add(1) == n {
+				close(all)
+			}
+		})
+	})
+	var paused atomic.Bool
+	var pauses, bad atomic.Int64
+	c := &pausableWS{}
+	c.onPause = func() {
+		pauses.Add(1)
+		if paused.Swap(true) {
+			bad.Add(1)
+		}
+	}
+	c.onResume = func() {
+		if !paused.Swap(false) {
+			bad.Add(1)
+		}
+	}
+	connectPausable(srv, c)
+	waitSockets(t, srv.root, 1)
+	msg := []byte(`42["e","` + strings.Repeat("x", 200) + `"]`)
+	for i := 0; i < n; i++ {
+		c.fh.OnMessage(c, false, msg)
+	}
+	select {
+	case <-all:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%d of %d events handled", handled.Load(), n)
+	}
+	m := &srv.root.Sockets()[0].client.mb
+	waitUntil(t, "an empty mailbox", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.queued == 0
+	})
+	waitUntil(t, "input resumed", func() bool { return !paused.Load() })
+	if bad.Load() != 0 {
+		t.Fatalf("%d pause/resume calls out of turn", bad.Load())
+	}
+	t.Logf("%d pause/resume cycles", pauses.Load())
+}
