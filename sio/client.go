@@ -19,9 +19,10 @@ type client struct {
 	mb    mailbox             // the callbacks waiting to run (mailbox.go)
 
 	mu      sync.Mutex
-	sockets []*Socket // one per namespace, usually one; guarded by mu
-	group   int32     // the event loop's index; immutable
-	closed  bool      // guarded by mu
+	sockets []*Socket    // one per namespace, usually one; guarded by mu
+	group   int32        // the event loop's index; immutable
+	closed  bool         // guarded by mu
+	mbState mailboxState // the mailbox's flags (mailbox.go); guarded by mb.mu
 }
 
 // socketLocked returns the client's socket in namespace name, or nil.
@@ -168,9 +169,15 @@ func (c *client) connect(name string, auth []byte) {
 			return
 		}
 	}
+	if ns.parent != nil {
+		// A dynamic namespace exists once it has a socket: this one.
+		ns = ns.parent.attach(ns)
+		s.nsp = ns // not published yet
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		ns.leaveChild()
 		return
 	}
 	c.sockets = append(c.sockets, s)

@@ -45,6 +45,11 @@ type Config struct {
 	// ConnectionStateRecovery, when set, lets clients that lost their
 	// connection resume with the same socket id, rooms and missed events.
 	ConnectionStateRecovery *RecoveryConfig
+	// CleanupEmptyChildNamespaces removes a dynamic namespace (OfRegexp,
+	// OfFunc) when its last socket leaves, so that a matcher admitting
+	// many names does not keep one namespace per name ever used. Default
+	// false, as socket.io: children stay.
+	CleanupEmptyChildNamespaces bool
 	// Adapter creates each namespace's adapter. Default: the in-memory
 	// adapter (NewMemoryAdapter). A cluster adapter usually wraps it.
 	Adapter func(ns *Namespace) Adapter
@@ -63,6 +68,13 @@ type Config struct {
 	// delay of a delivered message stays bounded. Default 1 Mi visits,
 	// about 0.25 s of one loop's fan-out (loop.DefaultMaxBacklog).
 	MaxLoopBacklog int
+	// MaxQueuedInputBytes bounds what one connection's received events
+	// may hold while its handlers are slow: the bytes of their data and
+	// attachments plus 128 per event. Past it the connection is no longer
+	// read (the client waits, nothing is dropped) until half of it is
+	// handled. It is reached only by a connection whose handlers lag, so
+	// the default suits a million connections. Default 1 MiB.
+	MaxQueuedInputBytes int
 	// MaxPendingSessions and MaxPendingSessionsPerIP bound the Engine.IO
 	// sessions whose client has sent nothing since the handshake, in all
 	// and per client address (eio.Config has the details). Defaults 16384
@@ -75,10 +87,20 @@ type Config struct {
 
 // RecoveryConfig configures connection state recovery.
 type RecoveryConfig struct {
-	// MaxDisconnectionDuration is how long a session is kept. Default 2 min.
+	// MaxDisconnectionDuration is how long a session and the events sent
+	// are kept. Default 2 min.
 	MaxDisconnectionDuration time.Duration
 	// SkipMiddlewares skips namespace middleware for recovered sockets.
 	SkipMiddlewares bool
+	// MaxLogBytes caps the events kept for replay: their arguments,
+	// attachments and room names plus 128 bytes each. Past it the oldest
+	// are dropped, and a client whose last event was dropped connects as
+	// a new socket. Default 64 MiB.
+	MaxLogBytes int
+	// MaxSavedSessions caps the disconnected sessions kept (about 200
+	// bytes each plus room names and data). Past it the oldest are
+	// forgotten. Default 1 Mi (1048576).
+	MaxSavedSessions int
 }
 
 func (c *Config) withDefaults() {
@@ -97,8 +119,21 @@ func (c *Config) withDefaults() {
 	if c.MaxAttachments <= 0 {
 		c.MaxAttachments = 10
 	}
-	if r := c.ConnectionStateRecovery; r != nil && r.MaxDisconnectionDuration <= 0 {
-		r.MaxDisconnectionDuration = 2 * time.Minute
+	if c.MaxQueuedInputBytes <= 0 {
+		c.MaxQueuedInputBytes = 1 << 20
+	}
+	if r := c.ConnectionStateRecovery; r != nil {
+		rc := *r // the caller's value is not changed
+		if rc.MaxDisconnectionDuration <= 0 {
+			rc.MaxDisconnectionDuration = 2 * time.Minute
+		}
+		if rc.MaxLogBytes <= 0 {
+			rc.MaxLogBytes = 64 << 20
+		}
+		if rc.MaxSavedSessions <= 0 {
+			rc.MaxSavedSessions = 1 << 20
+		}
+		c.ConnectionStateRecovery = &rc
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

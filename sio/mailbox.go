@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -22,14 +23,61 @@ type jobBatch struct{ jobs []job }
 
 var batchPool = sync.Pool{New: func() any { return new(jobBatch) }}
 
+// jobOverhead is what a job costs beyond its bytes: the job itself in its
+// batch (96 bytes on 64-bit) rounded up for the decoded packet around it.
+const jobOverhead = 128
+
+// cost is what a job counts against Config.MaxQueuedInputBytes.
+func (j *job) cost() int {
+	n := jobOverhead + len(j.p.Data)
+	for _, a := range j.atts {
+		n += len(a)
+	}
+	return n
+}
+
 // mailbox runs a connection's callbacks one at a time, in order, off the
 // event loops. It is part of its client (the client methods below drive
 // it) and is drained by a worker of the server's pool only while work is
 // queued, so an idle connection costs no goroutine.
+//
+// A mailbox is bounded without dropping anything: once the jobs queued or
+// running cost more than Config.MaxQueuedInputBytes, the client's input is
+// paused (eio.Session.PauseInput: the transport stops reading, so the
+// client waits on TCP flow control), and it is resumed once they fall to
+// half of it. Only the connection whose callbacks are slow waits.
 type mailbox struct {
-	mu      sync.Mutex
-	q       *jobBatch // nil when empty; guarded by mu
-	running bool      // queued in the pool or being drained; guarded by mu
+	mu     sync.Mutex
+	q      *jobBatch // nil when empty; guarded by mu
+	queued int       // cost of the jobs queued or running; guarded by mu
+}
+
+// mailboxState holds a mailbox's flags, guarded by its mu. It lives in
+// the client's padding, beside closed, rather than in mailbox, so that a
+// client stays within 96 bytes (size_test.go).
+type mailboxState uint8
+
+const (
+	// mbRunning: queued in the pool or being drained.
+	mbRunning mailboxState = 1 << iota
+	// mbWantPause: queued passed the bound and has not yet fallen to the
+	// low-water mark, so input should be paused.
+	mbWantPause
+	// mbPaused: the session's input was last set paused.
+	mbPaused
+	// mbApplying: a goroutine is bringing the session's input state to
+	// mbWantPause (applyInputFlow).
+	mbApplying
+)
+
+func (s mailboxState) has(f mailboxState) bool { return s&f != 0 }
+
+func (s *mailboxState) set(f mailboxState, on bool) {
+	if on {
+		*s |= f
+	} else {
+		*s &^= f
+	}
 }
 
 // postPacket queues a received packet for handle. Safe from any goroutine.
@@ -44,15 +92,24 @@ func (c *client) postPacket(p packet.Packet, atts [][]byte) {
 func (c *client) post(f func()) { c.push(job{f: f}) }
 
 func (c *client) push(j job) {
+	cost := j.cost()
 	m := &c.mb
 	m.mu.Lock()
 	if m.q == nil {
 		m.q = batchPool.Get().(*jobBatch)
 	}
 	m.q.jobs = append(m.q.jobs, j)
-	start := !m.running
-	m.running = true
+	m.queued += cost
+	flip := !c.mbState.has(mbWantPause) && m.queued > c.srv.cfg.MaxQueuedInputBytes
+	if flip {
+		c.mbState.set(mbWantPause, true)
+	}
+	start := !c.mbState.has(mbRunning)
+	c.mbState.set(mbRunning, true)
 	m.mu.Unlock()
+	if flip {
+		c.applyInputFlow()
+	}
 	if start {
 		c.srv.workers.start(c)
 	}
@@ -61,16 +118,27 @@ func (c *client) push(j job) {
 // drain runs the mailbox until it is empty, then returns.
 func (c *client) drain() {
 	m := &c.mb
+	done := 0 // cost of the jobs run and not yet taken off queued
+	// resumeAt is how much done must reach before the low-water mark can
+	// be (queued only grows meanwhile): while input is paused the lock is
+	// taken once per resume, not once per job. A pause decided while a
+	// batch runs is seen at the next batch.
+	resumeAt := math.MaxInt
 	for {
 		m.mu.Lock()
+		flip := c.finishedLocked(&done, &resumeAt)
 		b := m.q
 		if b == nil {
-			m.running = false
-			m.mu.Unlock()
-			return
+			c.mbState.set(mbRunning, false)
 		}
 		m.q = nil
 		m.mu.Unlock()
+		if flip {
+			c.applyInputFlow()
+		}
+		if b == nil {
+			return
+		}
 		for i := range b.jobs {
 			j := &b.jobs[i]
 			if j.f != nil {
@@ -78,11 +146,74 @@ func (c *client) drain() {
 			} else {
 				c.handle(j.p, j.atts)
 			}
+			done += j.cost()
 			*j = job{}
+			if done >= resumeAt {
+				// Resume as soon as the low-water mark is reached, not
+				// at the end of the batch, so the client sends again
+				// while the rest is handled.
+				m.mu.Lock()
+				flip := c.finishedLocked(&done, &resumeAt)
+				m.mu.Unlock()
+				if flip {
+					c.applyInputFlow()
+				}
+			}
 		}
 		b.jobs = b.jobs[:0]
 		batchPool.Put(b)
 	}
+}
+
+// finishedLocked takes the cost of the jobs done off queued, clears
+// mbWantPause once queued is down to the low-water mark (half the bound),
+// and reports whether it did; resumeAt becomes what done must reach before
+// that can happen (MaxInt when input is not to be paused). Called with
+// mb.mu held.
+func (c *client) finishedLocked(done, resumeAt *int) bool {
+	m := &c.mb
+	m.queued -= *done
+	*done = 0
+	*resumeAt = math.MaxInt
+	if !c.mbState.has(mbWantPause) {
+		return false
+	}
+	low := c.srv.cfg.MaxQueuedInputBytes / 2
+	if m.queued > low {
+		*resumeAt = m.queued - low
+		return false
+	}
+	c.mbState.set(mbWantPause, false)
+	return true
+}
+
+// applyInputFlow brings the session's input state to mbWantPause. Pushes
+// and drains decide on different goroutines; so that their calls cannot
+// reach the session in the wrong order (a late PauseInput after the queue
+// drained would stall the client for good), one goroutine at a time
+// applies the latest decision, and applies again if it changed meanwhile.
+// No lock is held while the session is called.
+func (c *client) applyInputFlow() {
+	m := &c.mb
+	m.mu.Lock()
+	if c.mbState.has(mbApplying) {
+		m.mu.Unlock()
+		return // the goroutine applying will see the new decision
+	}
+	c.mbState.set(mbApplying, true)
+	for c.mbState.has(mbPaused) != c.mbState.has(mbWantPause) {
+		pause := c.mbState.has(mbWantPause)
+		m.mu.Unlock()
+		if pause {
+			c.sess.PauseInput()
+		} else {
+			c.sess.ResumeInput()
+		}
+		m.mu.Lock()
+		c.mbState.set(mbPaused, pause)
+	}
+	c.mbState.set(mbApplying, false)
+	m.mu.Unlock()
 }
 
 // workerIdle is how long a worker goroutine stays parked without work

@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -8,9 +9,10 @@ import (
 	"time"
 )
 
-// testMailboxes returns n clients, whose mailboxes pool p serves.
+// testMailboxes returns n clients, whose mailboxes pool p serves. They
+// have no session, so their input bound is out of reach.
 func testMailboxes(p *workerPool, n int) []*client {
-	srv := &Server{workers: p}
+	srv := &Server{workers: p, cfg: Config{MaxQueuedInputBytes: math.MaxInt}}
 	out := make([]*client, n)
 	for i := range out {
 		out[i] = &client{srv: srv}

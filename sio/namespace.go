@@ -46,6 +46,10 @@ type Namespace struct {
 	ackIDs  atomic.Int64
 	rooms   roomListeners
 
+	// members counts the sockets of a dynamic child that are connected or
+	// about to be (attach to leaveChild); guarded by srv.mu
+	members int
+
 	mu      sync.RWMutex
 	sockets map[string]*Socket    // connected sockets by id; guarded by mu
 	mws     []func(*Socket) error // guarded by mu
@@ -54,12 +58,17 @@ type Namespace struct {
 
 func newNamespace(srv *Server, name string) *Namespace {
 	ns := &Namespace{srv: srv, name: name, sockets: make(map[string]*Socket)}
-	if srv.cfg.Adapter != nil {
-		ns.adapter = srv.cfg.Adapter(ns)
-	} else {
-		ns.adapter = NewMemoryAdapter(ns)
-	}
+	ns.adapter = ns.newAdapter()
 	return ns
+}
+
+// newAdapter makes the namespace's adapter: Config.Adapter's, or the
+// in-memory one.
+func (n *Namespace) newAdapter() Adapter {
+	if n.srv.cfg.Adapter != nil {
+		return n.srv.cfg.Adapter(n)
+	}
+	return NewMemoryAdapter(n)
 }
 
 // Name is the namespace name, e.g. "/" or "/admin".
@@ -136,6 +145,7 @@ func (n *Namespace) remove(s *Socket) {
 		delete(n.sockets, s.id)
 	}
 	n.mu.Unlock()
+	n.leaveChild()
 }
 
 // Socket returns the connected socket with id, or nil.
@@ -238,15 +248,22 @@ func (n *Namespace) DisconnectSockets(closeConn bool) {
 
 // ParentNamespace matches namespace names dynamically (io.of(regexp) or
 // io.of(func)); each matching name becomes a child Namespace sharing the
-// parent's middleware and connection handlers.
+// parent's middleware and connection handlers, present and future.
+//
+// A child is created when a socket connects to a matching name and passes
+// the middleware: a refused CONNECT leaves nothing behind. With
+// Config.CleanupEmptyChildNamespaces, a child is removed again (from
+// Children and from the server) when its last socket leaves; otherwise it
+// stays, as in socket.io.
 type ParentNamespace struct {
 	srv   *Server
 	match func(name string, auth json.RawMessage) bool
 
-	mu       sync.RWMutex
-	mws      []func(*Socket) error // guarded by mu
-	onConn   []func(*Socket)       // guarded by mu
-	children map[string]*Namespace // guarded by mu
+	children map[string]*Namespace // registered children; guarded by srv.mu
+
+	mu     sync.RWMutex
+	mws    []func(*Socket) error // guarded by mu
+	onConn []func(*Socket)       // guarded by mu
 }
 
 // Use adds a middleware run for sockets of every child namespace.
@@ -275,10 +292,11 @@ func (p *ParentNamespace) Emit(name string, args ...any) error {
 	return first
 }
 
-// Children lists the child namespaces created so far.
+// Children lists the child namespaces that exist: those a socket joined,
+// minus, with Config.CleanupEmptyChildNamespaces, those left empty since.
 func (p *ParentNamespace) Children() []*Namespace {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
+	p.srv.mu.RLock()
+	defer p.srv.mu.RUnlock()
 	out := make([]*Namespace, 0, len(p.children))
 	for _, c := range p.children {
 		out = append(out, c)
@@ -305,6 +323,82 @@ func (p *ParentNamespace) fireConnection(s *Socket) {
 	for _, f := range fs {
 		f(s)
 	}
+}
+
+// newChild returns a namespace name under p that is not registered: the
+// middleware of a connecting socket runs on it, and attach registers it
+// only if the socket is accepted. Until then it has no socket, and its
+// adapter is a pendingAdapter, so that a refused CONNECT costs no room
+// index (~16 KB with the in-memory adapter) and no Config.Adapter call.
+func (p *ParentNamespace) newChild(name string) *Namespace {
+	return &Namespace{srv: p.srv, name: name, parent: p, sockets: make(map[string]*Socket), adapter: pendingAdapter{}}
+}
+
+// pendingAdapter is the adapter of a dynamic namespace that does not exist
+// yet (newChild): it has no socket, so every selection is empty.
+type pendingAdapter struct{}
+
+func (pendingAdapter) AddAll(*Socket, []string)                      {}
+func (pendingAdapter) Del(*Socket, string)                           {}
+func (pendingAdapter) DelAll(*Socket)                                {}
+func (pendingAdapter) SocketRooms(*Socket) []string                  { return nil }
+func (pendingAdapter) Rooms() []string                               { return nil }
+func (pendingAdapter) Broadcast([]byte, [][]byte, *BroadcastOptions) {}
+func (pendingAdapter) BroadcastWithAck([]byte, [][]byte, *BroadcastOptions, int64, func(Message, error)) int {
+	return 0
+}
+func (pendingAdapter) FetchSockets(*BroadcastOptions) []*Socket  { return nil }
+func (pendingAdapter) AddSockets(*BroadcastOptions, []string)    {}
+func (pendingAdapter) DelSockets(*BroadcastOptions, []string)    {}
+func (pendingAdapter) DisconnectSockets(*BroadcastOptions, bool) {}
+func (pendingAdapter) ServerSideEmit(string, ...any) error       { return ErrNoCluster }
+
+// attach registers ns, a namespace of p that a socket passed the
+// middleware of, and counts the socket as a member until leaveChild. If a
+// namespace of that name was registered meanwhile (another client
+// connected to the same name at the same time), that one is returned
+// instead and ns is dropped.
+func (p *ParentNamespace) attach(ns *Namespace) *Namespace {
+	if _, pending := ns.adapter.(pendingAdapter); pending {
+		// Not published yet; made outside the lock, as it may run
+		// Config.Adapter.
+		ns.adapter = ns.newAdapter()
+	}
+	srv := p.srv
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	cur := srv.nsps[ns.name]
+	if cur == nil {
+		cur = ns
+		srv.nsps[ns.name] = ns
+		p.children[ns.name] = ns
+		for _, f := range srv.onNew {
+			go srv.newNamespace(f, ns)
+		}
+	}
+	if cur.parent != nil {
+		cur.members++
+	}
+	return cur
+}
+
+// leaveChild ends the membership attach counted and, with
+// Config.CleanupEmptyChildNamespaces, removes a dynamic child left with no
+// socket. Connections that found it registered just before still join
+// it: attach registers it again.
+func (n *Namespace) leaveChild() {
+	p := n.parent
+	if p == nil {
+		return
+	}
+	srv := n.srv
+	srv.mu.Lock()
+	n.members--
+	if n.members == 0 && srv.cfg.CleanupEmptyChildNamespaces && srv.nsps[n.name] == n {
+		delete(srv.nsps, n.name)
+		delete(p.children, n.name)
+	}
+	srv.mu.Unlock()
 }
 
 func regexpMatcher(re *regexp.Regexp) func(string, json.RawMessage) bool {

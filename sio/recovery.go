@@ -10,83 +10,213 @@ import (
 )
 
 // Connection state recovery: plain events carry an offset as their last
-// argument and are kept for MaxDisconnectionDuration; a socket that drops
-// for a recoverable reason is remembered by its private id (pid). A client
-// that comes back with {pid, offset} in its CONNECT auth gets the same
-// socket id, rooms and data, and the events it missed.
+// argument and are kept in a log; a socket that drops for a recoverable
+// reason is remembered by its private id (pid). A client that comes back
+// with {pid, offset} in its CONNECT auth, within MaxDisconnectionDuration
+// and while its offset is still in the log, gets the same socket id, rooms
+// and data, and every event it missed, once each and in order (socket.io's
+// SessionAwareAdapter). Otherwise it connects as a new socket.
+//
+// The log is one append-only sequence of events for all namespaces. Event
+// offsets are the process's base followed by the event's sequence number,
+// so an offset is found in O(1), and the log is trimmed from its front, by
+// age and by total size. Saved sessions sit in a map by pid and in a queue
+// by disconnection time (all have the same lifetime, so the queue is also
+// by expiry), trimmed from its front by age and count. Recording an event
+// thus costs one append and what it trims, whatever is saved.
 
+// storedPacket is one recorded event.
 type storedPacket struct {
-	offset  string
 	nsp     *Namespace
 	body    []byte // JSON arguments, offset included
 	atts    [][]byte
 	rooms   []string
 	except  []string
 	exclude string // id of the socket excluded (socket.broadcast)
-	at      time.Time
+	at      int64  // when recorded, unix nanoseconds
+	size    int    // what it counts against MaxLogBytes
 }
 
+// logChunkLen is the number of events in a chunk of the log. The log is a
+// queue of fixed chunks rather than one slice, so that appending never
+// copies what is kept and trimming frees whole chunks.
+const logChunkLen = 256
+
+type logChunk [logChunkLen]storedPacket
+
+// storedOverhead is what a recorded event costs beyond its bytes: the
+// storedPacket in the log and the headers of its slices.
+const storedOverhead = 128
+
+// savedSession is a disconnected socket a client may resume.
 type savedSession struct {
+	pid   string
 	sid   string
 	nsp   *Namespace
-	rooms []string
+	rooms []string // without the socket's own room
 	data  any
-	at    time.Time
+	at    time.Time // disconnection
 }
 
 type recoveryStore struct {
-	maxAge time.Duration
+	maxAge      time.Duration
+	maxLogBytes int
+	maxSessions int
+	prefix      string // offset prefix, unique per process; immutable
+	// now is the store's clock: time.Now, a fake one in tests; immutable
+	// once the server runs.
+	now func() time.Time
 	// gate orders recording against resuming: senders of recorded events
 	// hold it shared from recording to delivery, resume holds it
 	// exclusively.
 	gate sync.RWMutex
 
-	mu       sync.Mutex
-	seq      uint64                   // guarded by mu
-	base     string                   // offset prefix, unique per process; immutable
-	packets  []storedPacket           // oldest first; guarded by mu
-	sessions map[string]*savedSession // by pid; guarded by mu
+	mu sync.Mutex
+	// chunks hold the log, oldest first: event seq is at index seq-base
+	// counted from chunks[0][0]. Events first..next-1 are kept. guarded by mu
+	chunks      []*logChunk
+	base, first uint64                   // guarded by mu
+	next        uint64                   // sequence number of the next event; guarded by mu
+	logBytes    int                      // sum of the kept events' size; guarded by mu
+	sessions    map[string]*savedSession // by pid; guarded by mu
+	// saved holds the sessions by disconnection time, oldest first, from
+	// savedHead; entries no longer in sessions (resumed, or saved again)
+	// are skipped and compacted away. guarded by mu
+	saved     []*savedSession
+	savedHead int
+	expiring  bool // an expire is scheduled; guarded by mu
 }
 
-func newRecoveryStore(maxAge time.Duration) *recoveryStore {
-	return &recoveryStore{maxAge: maxAge, base: newID()[:8], sessions: make(map[string]*savedSession)}
+func newRecoveryStore(cfg *RecoveryConfig) *recoveryStore {
+	return &recoveryStore{
+		maxAge:      cfg.MaxDisconnectionDuration,
+		maxLogBytes: cfg.MaxLogBytes,
+		maxSessions: cfg.MaxSavedSessions,
+		prefix:      newID()[:8],
+		now:         time.Now,
+		base:        1,
+		first:       1,
+		next:        1,
+		sessions:    make(map[string]*savedSession),
+	}
 }
 
 // record stores an outgoing event and returns its arguments with the
-// offset appended.
+// offset appended; body is reused when it has room.
 func (r *recoveryStore) record(ns *Namespace, body []byte, atts [][]byte, opts *BroadcastOptions) []byte {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.seq++
-	offset := r.base + strconv.FormatUint(r.seq, 36)
-	out := make([]byte, 0, len(body)+len(offset)+3)
-	out = append(out, body[:len(body)-1]...)
-	out = append(append(append(out, `,"`...), offset...), `"]`...)
-	sp := storedPacket{offset: offset, nsp: ns, body: out, atts: atts, at: time.Now()}
+	sp := storedPacket{nsp: ns, atts: atts, at: r.now().UnixNano()}
 	if opts != nil {
 		sp.rooms, sp.except = opts.Rooms, opts.Except
 		if opts.ExceptSocket != nil {
 			sp.exclude = opts.ExceptSocket.id
 		}
 	}
-	r.packets = append(r.packets, sp)
-	r.expireLocked(sp.at)
+	sp.size = storedOverhead + len(body) + 24 + len(sp.exclude)
+	for _, a := range atts {
+		sp.size += len(a)
+	}
+	for _, s := range sp.rooms {
+		sp.size += len(s)
+	}
+	for _, s := range sp.except {
+		sp.size += len(s)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seq := r.next
+	out := append(body[:len(body)-1], `,"`...)
+	out = append(out, r.prefix...)
+	out = strconv.AppendUint(out, seq, 36)
+	out = append(out, `"]`...)
+	sp.body = out
+	i := seq - r.base
+	if i/logChunkLen == uint64(len(r.chunks)) {
+		r.chunks = append(r.chunks, new(logChunk))
+	}
+	r.chunks[i/logChunkLen][i%logChunkLen] = sp
+	r.next++
+	r.logBytes += sp.size
+	r.trimLogLocked(sp.at)
+	r.scheduleLocked()
 	return out
 }
 
-func (r *recoveryStore) expireLocked(now time.Time) {
-	i := 0
-	for i < len(r.packets) && now.Sub(r.packets[i].at) > r.maxAge {
-		i++
-	}
-	if i > 0 {
-		r.packets = append(r.packets[:0], r.packets[i:]...)
-	}
-	for pid, s := range r.sessions {
-		if now.Sub(s.at) > r.maxAge {
-			delete(r.sessions, pid)
+// at returns the kept event seq. Called with mu held.
+func (r *recoveryStore) at(seq uint64) *storedPacket {
+	i := seq - r.base
+	return &r.chunks[i/logChunkLen][i%logChunkLen]
+}
+
+// trimLogLocked drops, from the front, the events older than maxAge and
+// those past the size cap. Called with mu held.
+func (r *recoveryStore) trimLogLocked(now int64) {
+	oldest := now - int64(r.maxAge)
+	for r.first < r.next {
+		p := r.at(r.first)
+		if r.logBytes <= r.maxLogBytes && p.at >= oldest {
+			break
+		}
+		r.logBytes -= p.size
+		*p = storedPacket{}
+		r.first++
+		if r.first-r.base == logChunkLen {
+			r.chunks[0] = nil
+			r.chunks = r.chunks[1:]
+			r.base += logChunkLen
 		}
 	}
+}
+
+// trimSessionsLocked forgets, from the front, the sessions saved longer
+// than maxAge ago and those past the count cap. Called with mu held.
+func (r *recoveryStore) trimSessionsLocked(now time.Time) {
+	for r.savedHead < len(r.saved) {
+		s := r.saved[r.savedHead]
+		live := r.sessions[s.pid] == s
+		if live && len(r.sessions) <= r.maxSessions && now.Sub(s.at) <= r.maxAge {
+			break
+		}
+		if live {
+			delete(r.sessions, s.pid)
+		}
+		r.saved[r.savedHead] = nil
+		r.savedHead++
+	}
+	if r.savedHead == len(r.saved) {
+		r.saved, r.savedHead = r.saved[:0], 0
+		return
+	}
+	if n := len(r.saved) - r.savedHead; n >= 64 && n > 2*len(r.sessions) {
+		// Mostly resumed sessions: keep the live ones, in order.
+		kept := r.saved[:0]
+		for _, s := range r.saved[r.savedHead:] {
+			if r.sessions[s.pid] == s {
+				kept = append(kept, s)
+			}
+		}
+		clear(r.saved[len(kept):])
+		r.saved, r.savedHead = kept, 0
+	}
+}
+
+// scheduleLocked makes sure that what is kept is dropped once expired even
+// if nothing is recorded or saved any more. Called with mu held.
+func (r *recoveryStore) scheduleLocked() {
+	if r.expiring || (r.first == r.next && len(r.sessions) == 0) {
+		return
+	}
+	r.expiring = true
+	time.AfterFunc(r.maxAge, r.expire)
+}
+
+func (r *recoveryStore) expire() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.expiring = false
+	now := r.now()
+	r.trimLogLocked(now.UnixNano())
+	r.trimSessionsLocked(now)
+	r.scheduleLocked()
 }
 
 // recoverable lists the reasons after which a session is kept.
@@ -112,8 +242,13 @@ func (s *Server) persist(sock *Socket, reason string) {
 		}
 	}
 	st := s.store
+	now := st.now()
+	saved := &savedSession{pid: pid, sid: sock.id, nsp: sock.nsp, rooms: kept, data: sock.Data(), at: now}
 	st.mu.Lock()
-	st.sessions[pid] = &savedSession{sid: sock.id, nsp: sock.nsp, rooms: kept, data: sock.Data(), at: time.Now()}
+	st.sessions[pid] = saved
+	st.saved = append(st.saved, saved)
+	st.trimSessionsLocked(now)
+	st.scheduleLocked()
 	st.mu.Unlock()
 }
 
@@ -123,8 +258,8 @@ func (s *Server) skipMiddlewares() bool {
 
 // claim is a saved session a reconnecting client is entitled to.
 type claim struct {
-	saved  *savedSession
-	offset string
+	saved *savedSession
+	seq   uint64 // of the last event the client received
 }
 
 // claimSession checks the {pid, offset} of a CONNECT auth and, if a saved
@@ -144,26 +279,36 @@ func (s *Server) claimSession(sock *Socket, auth []byte) *claim {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	saved := st.sessions[a.PID]
-	if saved == nil || saved.nsp != sock.nsp || time.Since(saved.at) > st.maxAge || st.find(a.Offset) < 0 {
+	if saved == nil || saved.nsp.name != sock.nsp.name {
 		return nil
+	}
+	if st.now().Sub(saved.at) > st.maxAge {
+		delete(st.sessions, a.PID)
+		return nil
+	}
+	seq, ok := st.seqLocked(a.Offset)
+	if !ok {
+		return nil // unknown, or trimmed: too old
 	}
 	delete(st.sessions, a.PID)
 	sock.id = saved.sid
 	// The socket is not published yet: no lock needed.
 	sock.extra = &socketExtra{pid: a.PID, data: saved.data}
 	sock.recovered = true
-	return &claim{saved: saved, offset: a.Offset}
+	return &claim{saved: saved, seq: seq}
 }
 
-// find returns the index of offset in the stored packets, or -1.
-// Called with mu held.
-func (r *recoveryStore) find(offset string) int {
-	for i := len(r.packets) - 1; i >= 0; i-- {
-		if r.packets[i].offset == offset {
-			return i
-		}
+// seqLocked returns the sequence number of offset if that event is in the
+// log. Called with mu held.
+func (r *recoveryStore) seqLocked(offset string) (uint64, bool) {
+	if len(offset) <= len(r.prefix) || offset[:len(r.prefix)] != r.prefix {
+		return 0, false
 	}
-	return -1
+	seq, err := strconv.ParseUint(offset[len(r.prefix):], 36, 64)
+	if err != nil || seq < r.first || seq >= r.next {
+		return 0, false
+	}
+	return seq, true
 }
 
 // resume puts a recovered socket back in its rooms and replays what it
@@ -174,19 +319,19 @@ func (s *Server) resume(sock *Socket, c *claim) {
 	st := s.store
 	st.gate.Lock()
 	defer st.gate.Unlock()
-	st.mu.Lock()
-	start := st.find(c.offset) + 1
 	var missed []storedPacket
-	if start > 0 {
-		member := make(map[string]bool, len(c.saved.rooms)+1)
-		member[c.saved.sid] = true
-		for _, r := range c.saved.rooms {
-			member[r] = true
-		}
-		for _, p := range st.packets[start:] {
-			if p.nsp == sock.nsp && p.exclude != c.saved.sid && selects(p.rooms, p.except, member) {
-				missed = append(missed, p)
-			}
+	member := make(map[string]bool, len(c.saved.rooms)+1)
+	member[c.saved.sid] = true
+	for _, r := range c.saved.rooms {
+		member[r] = true
+	}
+	st.mu.Lock()
+	// Events may have been trimmed since the claim: replay what is left
+	// after the client's offset.
+	for seq := max(c.seq+1, st.first); seq < st.next; seq++ {
+		p := st.at(seq)
+		if p.nsp.name == sock.nsp.name && p.exclude != c.saved.sid && selects(p.rooms, p.except, member) {
+			missed = append(missed, *p)
 		}
 	}
 	st.mu.Unlock()
@@ -225,4 +370,11 @@ func encodeStored(p storedPacket) ([]byte, [][]byte) {
 		pk.Attachments = len(p.atts)
 	}
 	return packet.AppendEncode(nil, &pk), p.atts
+}
+
+// savedCount is the number of saved sessions.
+func (r *recoveryStore) savedCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sessions)
 }

@@ -64,7 +64,7 @@ func NewServer(cfg Config) *Server {
 		ready:   make(chan struct{}),
 	}
 	if cfg.ConnectionStateRecovery != nil {
-		s.store = newRecoveryStore(cfg.ConnectionStateRecovery.MaxDisconnectionDuration)
+		s.store = newRecoveryStore(cfg.ConnectionStateRecovery)
 	}
 	s.root = s.Of("/")
 	s.engine.OnConnection(func(sess *eio.Session) { newClient(s, sess) })
@@ -136,7 +136,8 @@ func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *Par
 	return p
 }
 
-// namespaceFor finds or dynamically creates the namespace a CONNECT asks for.
+// namespaceFor finds the namespace a CONNECT asks for, or makes a dynamic
+// one that is not registered yet.
 func (s *Server) namespaceFor(name string, auth []byte) *Namespace {
 	s.mu.RLock()
 	ns := s.nsps[name]
@@ -146,24 +147,10 @@ func (s *Server) namespaceFor(name string, auth []byte) *Namespace {
 		return ns
 	}
 	for _, p := range parents {
-		if !p.match(name, auth) {
-			continue
+		if p.match(name, auth) {
+			// Registered only once a socket is accepted (ParentNamespace.attach).
+			return p.newChild(name)
 		}
-		s.mu.Lock()
-		ns = s.nsps[name]
-		if ns == nil {
-			ns = newNamespace(s, name)
-			ns.parent = p
-			s.nsps[name] = ns
-			p.mu.Lock()
-			p.children[name] = ns
-			p.mu.Unlock()
-			for _, f := range s.onNew {
-				go s.newNamespace(f, ns)
-			}
-		}
-		s.mu.Unlock()
-		return ns
 	}
 	return nil
 }
