@@ -38,6 +38,16 @@ type Config struct {
 	// taken by the kernel. A consumer that falls behind it is disconnected
 	// (ErrSlowConsumer). Default 8 MiB.
 	MaxOutboundBytes int
+	// MaxPausedInputBytes caps the input a connection may hold buffered
+	// while its reading is paused: a WebSocket connection paused through
+	// eio.ReadPauser, or an HTTP connection whose client sent more than
+	// one maximal request (MaxHeaderBytes + MaxBodyBytes) past a request
+	// that awaits its response, at which point its reading is paused until
+	// the response is written. A client that still gets more input in is
+	// disconnected with ErrInputOverflow. Default: the larger of
+	// MaxHeaderBytes + MaxBodyBytes and MaxMessageBytes, plus 4 MiB; a
+	// paused connection then holds at most this plus one 64 KiB read.
+	MaxPausedInputBytes int
 	// IdleTimeout closes an HTTP connection that has not completed a
 	// request within this time of opening or of its last response: it
 	// bounds both slow senders (slowloris) and idle keep-alive connections.
@@ -67,6 +77,9 @@ func (c *Config) withDefaults() {
 	if c.MaxOutboundBytes <= 0 {
 		c.MaxOutboundBytes = 8 << 20
 	}
+	if c.MaxPausedInputBytes <= 0 {
+		c.MaxPausedInputBytes = max(c.MaxHeaderBytes+int(c.MaxBodyBytes), int(c.MaxMessageBytes)) + pausedInputSlack
+	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 10 * time.Second
 	}
@@ -74,6 +87,13 @@ func (c *Config) withDefaults() {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 }
+
+// pausedInputSlack is what MaxPausedInputBytes allows by default on top of
+// one maximal request or message: a paused connection may let one 64 KiB
+// read through each time gnet drains its outbound buffer
+// (readpause_linux.go), and 4 MiB leaves room for 64 of those before a
+// peer that reads our output while it floods us is cut off.
+const pausedInputSlack = 4 << 20
 
 // ErrSlowConsumer is the close cause of a connection whose queued outbound
 // bytes exceeded Config.MaxOutboundBytes.
