@@ -198,6 +198,7 @@ func (c *conn) processFrames() {
 	if c.dec == nil {
 		c.dec = decPool.Get().(*wsframe.Decoder)
 		c.dec.MaxMessageSize = c.srv.cfg.MaxMessageBytes
+		c.dec.MaxFragments = c.srv.cfg.MaxMessageFragments
 	}
 	defer c.putDecoder()
 	off := 0

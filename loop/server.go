@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,11 @@ type Config struct {
 	// MaxMessageBytes caps one WebSocket message. Default 1e6; larger
 	// messages close the connection with 1009.
 	MaxMessageBytes int64
+	// MaxMessageFragments caps the frames of one WebSocket message; more
+	// close the connection with 1008. Default MaxMessageBytes + 1: a
+	// message within MaxMessageBytes is accepted however it is
+	// fragmented (wsframe.Decoder.MaxFragments).
+	MaxMessageFragments int
 	// MaxOutboundBytes caps the bytes queued for one connection and not yet
 	// taken by the kernel. A consumer that falls behind it is disconnected
 	// (ErrSlowConsumer). Default 8 MiB.
@@ -73,6 +79,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.MaxMessageBytes <= 0 {
 		c.MaxMessageBytes = 1e6
+	}
+	if c.MaxMessageFragments <= 0 {
+		c.MaxMessageFragments = int(min(c.MaxMessageBytes, math.MaxInt-1)) + 1
 	}
 	if c.MaxOutboundBytes <= 0 {
 		c.MaxOutboundBytes = 8 << 20
