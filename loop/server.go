@@ -59,6 +59,15 @@ type Config struct {
 	// bounds both slow senders (slowloris) and idle keep-alive connections.
 	// WebSocket connections are not affected. Default 10 s.
 	IdleTimeout time.Duration
+	// ReservedFiles is how many file descriptors below the process's
+	// RLIMIT_NOFILE (read when Serve starts) the server keeps free: a
+	// connection accepted with a descriptor number in that top range is
+	// closed at once and counted (Server.RefusedConnections), with a
+	// warning logged at most every 5 s, instead of letting accept fail
+	// with EMFILE, which would stop gnet's engine and every connection.
+	// It must cover one descriptor per loop plus what the rest of the
+	// process opens while at the limit. Default 64 + Loops.
+	ReservedFiles int
 	// Handler receives every HTTP request, on the connection's event loop.
 	// It must not block: it answers through the Exchange, possibly later
 	// and from another goroutine.
@@ -88,6 +97,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.MaxPausedInputBytes <= 0 {
 		c.MaxPausedInputBytes = max(c.MaxHeaderBytes+int(c.MaxBodyBytes), int(c.MaxMessageBytes)) + pausedInputSlack
+	}
+	if c.ReservedFiles <= 0 {
+		c.ReservedFiles = 64 + c.Loops
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 10 * time.Second
@@ -125,6 +137,12 @@ type Server struct {
 	order   []*Loop                  // guarded by mu
 	byIndex atomic.Pointer[[]*Loop]  // copy of order for lock-free Loop
 	wheel   *timer.Wheel             // idle deadlines of HTTP connections
+
+	// fdCeiling is the first descriptor number refused (fdlimit.go), 0
+	// for none; set by Serve before gnet starts, read-only afterwards.
+	fdCeiling     int
+	refused       atomic.Uint64 // connections refused at the fd limit
+	refusalLogged atomic.Int64  // unix nanos of the last refusal warning
 }
 
 // NewServer returns a server for cfg. Call Serve to run it.
@@ -139,12 +157,23 @@ func NewServer(cfg Config) *Server {
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // Serve listens on Config.Addr and serves until Stop. It blocks.
+//
+// Each loop accepts on its own SO_REUSEPORT listener (see fdlimit.go for
+// why); the kernel spreads connections over them. A consequence of
+// SO_REUSEPORT: another process of the same user can bind the same port
+// and share its connections.
 func (s *Server) Serve() error {
+	if lim := fileLimit(); lim > s.cfg.ReservedFiles {
+		s.fdCeiling = lim - s.cfg.ReservedFiles
+	}
 	err := gnet.Run(&s.handler, "tcp://"+s.cfg.Addr,
 		gnet.WithMulticore(s.cfg.Loops > 1),
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReuseAddr(true),
+		gnet.WithReusePort(true),
+		// Where gnet cannot use SO_REUSEPORT (multicore on macOS and
+		// other BSDs) one acceptor hands connections out.
 		gnet.WithLoadBalancing(gnet.LeastConnections),
 		gnet.WithLogger(quietLogger{s.cfg.Logger}),
 	)
@@ -230,6 +259,10 @@ func (h *eventHandler) OnBoot(eng gnet.Engine) gnet.Action {
 }
 
 func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	if h.srv.atFileLimit(gc) {
+		h.srv.refuse()
+		return nil, gnet.Close
+	}
 	c := newConn(h.srv, gc)
 	if ad, ok := gc.Context().(*adoption); ok {
 		c.enterWS(ad.fh)
