@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
 
 	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/wsframe"
@@ -112,18 +113,25 @@ func onLoop(t *testing.T, lp *Loop, f func()) {
 	}
 }
 
+// loopProbe reports, from c's loop, what c buffers and whether its
+// socket is out of the poller.
+func loopProbe(t *testing.T, lp *Loop, gc gnet.Conn, readOff *bool) func() (int, bool) {
+	return func() (n int, off bool) {
+		onLoop(t, lp, func() { n, off = gc.InboundBuffered(), *readOff })
+		return n, off
+	}
+}
+
 // floodPaused pauses c, lets peer write the flood until its writes stall
 // (a write deadline of a few seconds, which a server that reads would
-// never hit), checks what c's gnet connection buffers, then resumes and
-// requires every message delivered in order.
-func floodPaused(t *testing.T, peer net.Conn, c eio.WSConn, lp *Loop, gc func() int, readOff func() bool, h *seqChecker, stream []byte, limit int) {
+// never hit), checks what c buffers (probe), then resumes and requires
+// every message delivered in order.
+func floodPaused(t *testing.T, peer net.Conn, c eio.WSConn, probe func() (buffered int, off bool), h *seqChecker, stream []byte, limit int) {
 	t.Helper()
 	h.setPaused(true)
 	c.(eio.ReadPauser).PauseRead()
 	c.(eio.ReadPauser).PauseRead() // idempotent
-	var off bool
-	onLoop(t, lp, func() { off = readOff() })
-	if !off {
+	if _, off := probe(); !off {
 		t.Fatal("PauseRead did not take the socket out of the poller")
 	}
 
@@ -133,8 +141,7 @@ func floodPaused(t *testing.T, peer net.Conn, c eio.WSConn, lp *Loop, gc func() 
 	if err == nil || !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("the peer wrote %d of %d bytes to a paused connection (err %v): the server kept reading", n, len(stream), err)
 	}
-	var buffered int
-	onLoop(t, lp, func() { buffered = gc() })
+	buffered, _ := probe()
 	t.Logf("paused: the peer got %d bytes into the kernel and server; the server buffers %d", n, buffered)
 	if buffered > limit {
 		t.Fatalf("a paused connection buffers %d bytes of input, want <= %d", buffered, limit)
@@ -191,7 +198,7 @@ func TestPauseReadServerConn(t *testing.T) {
 	peer, _ := rawUpgrade(t, srv.cfg.Addr)
 	c := recv(t, h.opened, "upgraded connection")
 	sc := c.(*conn)
-	floodPaused(t, peer, c, sc.lp, sc.gc.InboundBuffered, func() bool { return sc.readOff }, h, stream, 256<<10)
+	floodPaused(t, peer, c, loopProbe(t, sc.lp, sc.gc, &sc.readOff), h, stream, 256<<10)
 }
 
 // TestPauseReadDialedConn: the same for the client end of a connection
@@ -199,11 +206,56 @@ func TestPauseReadServerConn(t *testing.T) {
 func TestPauseReadDialedConn(t *testing.T) {
 	stream := floodStream(false)
 	h := newSeqChecker(streamMessages(stream, false))
+	addr, peers := floodingServer(t)
+	d := newTestDialer(t, DialerConfig{Loops: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := d.DialWebSocket(ctx, "ws://"+addr+"/", nil, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := recv(t, peers, "accepted peer")
+	defer peer.Close()
+	cc := c.(*clientConn)
+	floodPaused(t, peer, c, loopProbe(t, cc.lp, cc.gc, &cc.readOff), h, stream, 256<<10)
+}
+
+// TestPauseReadTLSConn: the same for a wss:// connection, served by
+// goroutines: its reader stops, so the flood stalls in the TLS proxy and
+// kernel buffers.
+func TestPauseReadTLSConn(t *testing.T) {
+	stream := floodStream(false)
+	h := newSeqChecker(streamMessages(stream, false))
+	addr, peers := floodingServer(t)
+	proxy, cfg := tlsProxy(t, addr)
+	d := newTestDialer(t, DialerConfig{Loops: 1, TLSConfig: cfg})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := d.DialWebSocket(ctx, "wss://"+proxy+"/", nil, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(1000)
+	peer := recv(t, peers, "accepted peer")
+	defer peer.Close()
+	gc := c.(*goConn)
+	probe := func() (int, bool) {
+		gc.mu.Lock()
+		defer gc.mu.Unlock()
+		return 0, gc.paused // the reader's buffer is bounded by construction
+	}
+	floodPaused(t, peer, c, probe, h, stream, 0)
+}
+
+// floodingServer accepts one WebSocket connection by hand and hands over
+// the raw server end, ready for frames.
+func floodingServer(t *testing.T) (string, <-chan net.Conn) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
 	peers := make(chan net.Conn, 1)
 	go func() {
 		nc, err := l.Accept()
@@ -219,17 +271,7 @@ func TestPauseReadDialedConn(t *testing.T) {
 			wsframe.AcceptKey(req.Header.Get("Sec-WebSocket-Key")))
 		peers <- nc
 	}()
-	d := newTestDialer(t, DialerConfig{Loops: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := d.DialWebSocket(ctx, "ws://"+l.Addr().String()+"/", nil, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := recv(t, peers, "accepted peer")
-	defer peer.Close()
-	cc := c.(*clientConn)
-	floodPaused(t, peer, c, cc.lp, cc.gc.InboundBuffered, func() bool { return cc.readOff }, h, stream, 256<<10)
+	return l.Addr().String(), peers
 }
 
 // TestPauseReadOverflowCloses: input that gets past a pause (here: the
