@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -197,6 +198,41 @@ func TestPauseReadServerConn(t *testing.T) {
 	runServer(t, srv)
 	peer, _ := rawUpgrade(t, srv.cfg.Addr)
 	c := recv(t, h.opened, "upgraded connection")
+	sc := c.(*conn)
+	floodPaused(t, peer, c, loopProbe(t, sc.lp, sc.gc, &sc.readOff), h, stream, 256<<10)
+}
+
+// TestPauseReadEnrolledConn: the same for a connection accepted by
+// net/http and enrolled on an Enroller's loop.
+func TestPauseReadEnrolledConn(t *testing.T) {
+	stream := floodStream(true)
+	h := newSeqChecker(streamMessages(stream, true))
+	en, err := NewEnroller(Config{Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { en.Stop(context.Background()) })
+	enrolled := make(chan error, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			enrolled <- err
+			return
+		}
+		fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+			wsframe.AcceptKey(r.Header.Get("Sec-WebSocket-Key")))
+		c, err := en.Enroll(nc, rw.Reader, h)
+		if err == nil {
+			h.opened <- c
+		}
+		enrolled <- err
+	}))
+	defer hs.Close()
+	peer, _ := rawUpgrade(t, hs.Listener.Addr().String())
+	if err := recv(t, enrolled, "enrollment"); err != nil {
+		t.Fatal(err)
+	}
+	c := recv(t, h.opened, "enrolled connection")
 	sc := c.(*conn)
 	floodPaused(t, peer, c, loopProbe(t, sc.lp, sc.gc, &sc.readOff), h, stream, 256<<10)
 }
