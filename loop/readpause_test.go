@@ -394,3 +394,97 @@ func rawUpgrade(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 	_ = nc.SetReadDeadline(time.Time{})
 	return nc, br
 }
+
+// TestPauseReadWhileWriting: writes go on while reading is paused, and
+// gnet re-arming EPOLLIN on its write path (when a write leaves bytes
+// queued, and when it drains them) does not reopen the input: the server
+// queues 16 MiB for a peer that floods without reading, the peer's writes
+// stall, then the peer reads all of it and floods again, and stalls again
+// with the server holding at most one extra read of input.
+func TestPauseReadWhileWriting(t *testing.T) {
+	stream := floodStream(true)
+	h := newSeqChecker(streamMessages(stream, true))
+	srv := NewServer(Config{Addr: freeAddr(t), Loops: 1, MaxOutboundBytes: 64 << 20, Handler: func(x eio.Exchange) {
+		c, err := x.Upgrade(nil, h)
+		if err != nil {
+			x.Respond(http.StatusBadRequest, nil, nil)
+			return
+		}
+		h.opened <- c
+	}})
+	runServer(t, srv)
+	peer, br := rawUpgrade(t, srv.cfg.Addr)
+	c := recv(t, h.opened, "upgraded connection")
+	sc := c.(*conn)
+	probe := loopProbe(t, sc.lp, sc.gc, &sc.readOff)
+	h.setPaused(true)
+	c.(eio.ReadPauser).PauseRead()
+
+	// More than loopback's socket buffers take, so gnet queues the rest.
+	const outMsgs, outSize = 256, 64 << 10
+	out := make([]byte, outSize)
+	for i := 0; i < outMsgs; i++ {
+		c.WriteMessage(true, out)
+	}
+	var queued int
+	// The op after the one that sees the writes runs after their flush.
+	onLoop(t, sc.lp, func() {})
+	onLoop(t, sc.lp, func() { queued = sc.gc.OutboundBuffered() })
+	if queued == 0 {
+		t.Fatal("the server's writes all fit in the kernel: nothing for gnet to drain")
+	}
+	written := 0
+	stall := func(what string, limit int) {
+		t.Helper()
+		_ = peer.SetWriteDeadline(time.Now().Add(3 * time.Second))
+		n, err := peer.Write(stream[written:])
+		written += n
+		var ne net.Error
+		if err == nil || !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("%s: the peer wrote %d bytes more (err %v): the server kept reading", what, n, err)
+		}
+		if buffered, off := probe(); !off || buffered > limit {
+			t.Fatalf("%s: reading off %v, %d bytes buffered, want off and <= %d", what, off, buffered, limit)
+		}
+	}
+	// The write that queued bytes made gnet re-arm EPOLLIN, and the pause
+	// was re-applied right after it: no read got through.
+	stall("while the server's output is queued", 0)
+
+	// Read all the output: gnet drains its buffer and re-arms EPOLLIN.
+	_ = peer.SetReadDeadline(time.Now().Add(time.Minute))
+	for i := 0; i < outMsgs; i++ {
+		hdr, err := ws.ReadHeader(br)
+		if err != nil || hdr.Length != outSize {
+			t.Fatalf("output message %d: %v %v", i, hdr, err)
+		}
+		if _, err := br.Discard(outSize); err != nil {
+			t.Fatal(err)
+		}
+	}
+	onLoop(t, sc.lp, func() { queued = sc.gc.OutboundBuffered() })
+	if queued != 0 {
+		t.Fatalf("%d bytes still queued after the peer read everything", queued)
+	}
+	// gnet's drain re-armed EPOLLIN unseen: one read (64 KiB) got in
+	// before OnTraffic paused again.
+	stall("after gnet drained its buffer", 64<<10)
+
+	h.setPaused(false)
+	c.(eio.ReadPauser).ResumeRead()
+	_ = peer.SetWriteDeadline(time.Now().Add(time.Minute))
+	if _, err := peer.Write(stream[written:]); err != nil {
+		t.Fatalf("write after ResumeRead: %v", err)
+	}
+	select {
+	case <-h.done:
+	case err := <-h.closed:
+		t.Fatalf("connection closed: %v", err)
+	case <-time.After(time.Minute):
+		got, err := h.result()
+		t.Fatalf("only %d of %d messages delivered (%v)", got, h.want, err)
+	}
+	if _, err := h.result(); err != nil {
+		t.Fatal(err)
+	}
+}
