@@ -488,3 +488,28 @@ func TestPauseReadWhileWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPauseReadSeesClose: a peer that hangs up while its connection is
+// paused is noticed (EPOLLRDHUP stays armed): OnClose runs without a
+// resume.
+func TestPauseReadSeesClose(t *testing.T) {
+	h := newSeqChecker(1 << 62)
+	srv := NewServer(Config{Addr: freeAddr(t), Loops: 1, Handler: func(x eio.Exchange) {
+		c, err := x.Upgrade(nil, h)
+		if err != nil {
+			x.Respond(http.StatusBadRequest, nil, nil)
+			return
+		}
+		h.opened <- c
+	}})
+	runServer(t, srv)
+	peer, _ := rawUpgrade(t, srv.cfg.Addr)
+	c := recv(t, h.opened, "upgraded connection")
+	sc := c.(*conn)
+	c.(eio.ReadPauser).PauseRead()
+	if _, off := loopProbe(t, sc.lp, sc.gc, &sc.readOff)(); !off {
+		t.Fatal("not paused")
+	}
+	peer.Close()
+	recv(t, h.closed, "OnClose of a paused connection whose peer left")
+}
