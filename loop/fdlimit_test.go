@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,12 +47,13 @@ func TestFileLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
+	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
+	exited := make(chan struct{}) // closed when the child has exited, exitErr set
+	var exitErr error
 	defer func() {
 		stdin.Close()
 		select {
@@ -68,7 +70,7 @@ func TestFileLimit(t *testing.T) {
 			break
 		}
 	}
-	go func() { _, _ = io.Copy(io.Discard, stdout); exited <- cmd.Wait() }()
+	go func() { _, _ = io.Copy(io.Discard, stdout); exitErr = cmd.Wait(); close(exited) }()
 	if addr == "" {
 		t.Fatalf("child did not start: %s", stderr.String())
 	}
@@ -107,8 +109,8 @@ func TestFileLimit(t *testing.T) {
 		t.Fatalf("%d served and %d refused of %d, want both >= 100 under a limit of 256", len(kept), refused, attempts)
 	}
 	select {
-	case err := <-exited:
-		t.Fatalf("server process exited (%v): %s", err, stderr.String())
+	case <-exited:
+		t.Fatalf("server process exited (%v): %s", exitErr, stderr.String())
 	default:
 	}
 	for i, c := range kept {
@@ -144,6 +146,16 @@ func TestFileLimit(t *testing.T) {
 	}
 	for _, c := range kept {
 		c.nc.Close()
+	}
+	// The child's log is complete once it has exited.
+	stdin.Close()
+	select {
+	case <-exited:
+		if exitErr != nil {
+			t.Fatalf("server process: %v\n%s", exitErr, stderr.String())
+		}
+	case <-time.After(fileLimitWait):
+		t.Fatal("server process did not exit")
 	}
 	logs := strings.Count(stderr.String(), "refusing connections at the file descriptor limit")
 	if logs < 1 || logs > 3 {
@@ -189,6 +201,25 @@ func fileLimitChild() {
 	}()
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	os.Exit(0)
+}
+
+// lockedBuffer is a bytes.Buffer written by exec's copying goroutine and
+// read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 type fileLimitClient struct {
