@@ -23,11 +23,13 @@ import (
 // fills and TCP flow control makes the peer wait. What stays armed keeps
 // the rest working: EPOLLOUT lets gnet drain its outbound buffer; EPOLLERR
 // and EPOLLHUP (always reported) and EPOLLRDHUP report a reset or a FIN,
-// which gnet turns into a close (it treats a FIN as the end of the
-// connection in any case, so a paused peer that hangs up loses only the
-// input it sent but we had not read, as it would if it had been read and
-// the connection closed before answering). The epoll_event is written as
-// gnet writes it (data = the fd), so gnet's dispatch is unchanged.
+// which gnet turns into a close. gnet treats a FIN as the end of the
+// connection in any case; a paused peer that hangs up loses the input we
+// had not read yet and, since gnet closes on a bare EPOLLRDHUP without
+// writing, what was still queued for it (a peer that half-closes and
+// waits for answers is not served while paused). The epoll_event is
+// written as gnet writes it (data = the fd), so gnet's dispatch is
+// unchanged.
 //
 // The loop's epoll fd is not exported by gnet. It is found once per Loop,
 // on the first pause, among the process's anon_inode:[eventpoll]
