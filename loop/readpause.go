@@ -58,9 +58,10 @@ func (l *Loop) flushReading(gc gnet.Conn, ob *outbox, off *bool) {
 // than max. Loop-only.
 func overflowed(gc gnet.Conn, max int) bool { return gc.InboundBuffered() > max }
 
-// PauseRead implements eio.ReadPauser. Any goroutine; idempotent. No
-// message is delivered once it has returned, except on the loop goroutine
-// the one under way (a call from OnMessage stops at the next message).
+// PauseRead implements eio.ReadPauser. Any goroutine; idempotent. Once it
+// has returned, at most the message whose delivery the loop had already
+// begun still arrives; called from OnMessage, it stops delivery right
+// after that message.
 func (c *conn) PauseRead() {
 	if !c.readWant.Swap(true) {
 		c.lp.Post(c.syncRead)
