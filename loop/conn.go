@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -32,12 +33,17 @@ type conn struct {
 	gc     gnet.Conn // loop-only, except Close
 	remote string
 
-	// Loop-only state.
-	mode int
-	h    *httpState       // while in HTTP mode; dropped at the WebSocket upgrade
-	dec  *wsframe.Decoder // only while a message is under way (decPool)
-	fh   eio.FrameHandler
-	pre  []byte // frame bytes not in gnet's buffer (enrolled conns)
+	// Loop-only state. mode is one byte so that the read-pause fields
+	// (readpause.go) fit beside it.
+	mode    uint8
+	readOff bool // the socket is out of EPOLLIN (readpause.go)
+	// readWant: PauseRead called, ResumeRead not since. Atomic, any
+	// goroutine; it sits here to fill the padding after mode.
+	readWant atomic.Bool
+	h        *httpState       // while in HTTP mode; dropped at the WebSocket upgrade
+	dec      *wsframe.Decoder // only while a message is under way (decPool)
+	fh       eio.FrameHandler
+	pre      []byte // frame bytes not in gnet's buffer (enrolled conns)
 
 	ob outbox // pending writes; queued means on lp.dirty
 }
@@ -52,6 +58,7 @@ type httpState struct {
 	req    http1.Request
 	limits http1.Limits
 	busy   bool      // a request awaits its response; parsing is paused
+	held   bool      // busy, and so much input is buffered that reading is paused too
 	x      *exchange // the request awaiting its response
 	idle   *timer.Timer
 }
@@ -119,6 +126,9 @@ func (c *conn) idleExpired() {
 }
 
 func (c *conn) onTraffic() gnet.Action {
+	if c.readPaused() {
+		return c.pausedTraffic()
+	}
 	c.process()
 	c.flush()
 	return gnet.None
@@ -158,6 +168,9 @@ func (c *conn) process() {
 		c.srv.cfg.Handler(x)
 		_, _ = c.gc.Discard(n)
 	}
+	if c.mode == modeHTTP && c.h.busy {
+		c.holdHTTP()
+	}
 	if c.mode == modeWS {
 		c.processFrames()
 	}
@@ -185,10 +198,11 @@ func (c *conn) processFrames() {
 	if c.dec == nil {
 		c.dec = decPool.Get().(*wsframe.Decoder)
 		c.dec.MaxMessageSize = c.srv.cfg.MaxMessageBytes
+		c.dec.MaxFragments = c.srv.cfg.MaxMessageFragments
 	}
 	defer c.putDecoder()
 	off := 0
-	for off < len(buf) && c.mode == modeWS {
+	for off < len(buf) && c.mode == modeWS && !c.readWant.Load() {
 		n, msg, ok, err := c.dec.Decode(buf[off:])
 		if err != nil {
 			code := ws.StatusProtocolError
@@ -285,7 +299,7 @@ func (c *conn) commit() {
 }
 
 // flush writes the pending bytes with one syscall. Loop-only.
-func (c *conn) flush() { c.ob.flush(c.gc) }
+func (c *conn) flush() { c.lp.flushReading(c.gc, &c.ob, &c.readOff) }
 
 func (c *conn) onClose(err error) {
 	cause, _ := c.ob.kill()
@@ -493,7 +507,9 @@ func (c *conn) resume(x *exchange) {
 	}
 	c.h.x = nil
 	c.h.busy = false
+	c.h.held = false
 	c.h.idle.Reset(c.srv.cfg.IdleTimeout)
+	c.lp.syncReading(c.gc, &c.readOff, c.readPaused())
 	c.process()
 }
 

@@ -37,6 +37,11 @@ type DialerConfig struct {
 	// taken by the kernel; past it the connection is closed with
 	// ErrSlowConsumer. Default 8 MiB.
 	MaxOutboundBytes int
+	// MaxPausedInputBytes caps the input a connection may hold buffered
+	// while its reading is paused (eio.ReadPauser): a server that goes on
+	// sending past it is disconnected with ErrInputOverflow. Default
+	// MaxMessageBytes + 4 MiB.
+	MaxPausedInputBytes int
 	// NetDial opens the TCP connection, e.g. to choose a source address.
 	// Default: a zero net.Dialer's DialContext. Only *net.TCPConn and
 	// *net.UnixConn results can move to an event loop.
@@ -61,6 +66,9 @@ func (c *DialerConfig) withDefaults() {
 	}
 	if c.MaxOutboundBytes <= 0 {
 		c.MaxOutboundBytes = 8 << 20
+	}
+	if c.MaxPausedInputBytes <= 0 {
+		c.MaxPausedInputBytes = int(c.MaxMessageBytes) + pausedInputSlack
 	}
 	if c.NetDial == nil {
 		var d net.Dialer
@@ -127,7 +135,9 @@ func (d *Dialer) Close() error {
 		if c.closeErr == nil {
 			c.closeErr = ErrDialerClosed
 		}
+		c.closing = true
 		c.mu.Unlock()
+		c.resumed.Broadcast()
 		_ = c.nc.Close()
 	}
 	return d.cli.Stop()
@@ -302,6 +312,9 @@ func (h *dialHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	if !ok {
 		return gnet.Close
 	}
+	if c.readWant.Load() {
+		return c.pausedTraffic()
+	}
 	c.processFrames()
 	c.flush()
 	return gnet.None
@@ -323,10 +336,13 @@ type clientConn struct {
 	flushFn func() // c.flush, bound once so posting it does not allocate
 
 	// Loop-only state.
-	fh     eio.FrameHandler
-	dec    wsframe.Decoder
-	pre    []byte // frame bytes read with the handshake response
-	closed bool   // a close frame was seen or sent; no more messages
+	fh      eio.FrameHandler
+	dec     wsframe.Decoder
+	pre     []byte // frame bytes read with the handshake response
+	closed  bool   // a close frame was seen or sent; no more messages
+	readOff bool   // the socket is out of EPOLLIN (readpause.go)
+
+	readWant atomic.Bool // PauseRead called, ResumeRead not since; any goroutine
 
 	ob       outbox      // pending writes; queued means a flush is posted
 	gotClose atomic.Bool // the peer's close frame arrived
@@ -361,7 +377,7 @@ func (c *clientConn) processFrames() {
 		buf = c.pre
 	}
 	off := 0
-	for off < len(buf) && !c.closed {
+	for off < len(buf) && !c.closed && !c.readWant.Load() {
 		n, msg, ok, err := c.dec.Decode(buf[off:])
 		if err != nil {
 			code := ws.StatusProtocolError
@@ -447,7 +463,7 @@ func (c *clientConn) commit() {
 }
 
 // flush writes the pending bytes with one syscall. Loop-only.
-func (c *clientConn) flush() { c.ob.flush(c.gc) }
+func (c *clientConn) flush() { c.lp.flushReading(c.gc, &c.ob, &c.readOff) }
 
 func (c *clientConn) onClose(err error) {
 	cause, closeIssued := c.ob.kill()
@@ -554,6 +570,7 @@ func (c *clientConn) RemoteAddr() string { return c.remote }
 // and a writer goroutine.
 func (d *Dialer) serveGoroutines(nc net.Conn, pre []byte, h eio.FrameHandler) eio.WSConn {
 	c := &goConn{d: d, nc: nc, fh: h, wake: make(chan struct{}, 1), writerDone: make(chan struct{})}
+	c.resumed = sync.NewCond(&c.mu)
 	c.dec.Client = true
 	c.dec.MaxMessageSize = d.cfg.MaxMessageBytes
 	if a := nc.RemoteAddr(); a != nil {
@@ -590,6 +607,10 @@ type goConn struct {
 	gotClose bool   // guarded by mu
 	closeErr error  // guarded by mu
 	pending  int    // bytes handed to the writer, not yet written; guarded by mu
+	paused   bool   // PauseRead called, ResumeRead not since; guarded by mu
+	// resumed wakes the reader waiting while paused (on mu): at
+	// ResumeRead and when the connection starts closing.
+	resumed *sync.Cond
 }
 
 // readBufSize is the goConn read size; a frame larger than the buffer
@@ -604,6 +625,7 @@ func (c *goConn) readLoop(pre []byte) {
 		off := 0
 		stop := false
 		for off < len(buf) && !stop {
+			c.waitResumed()
 			n, msg, ok, err := c.dec.Decode(buf[off:])
 			if err != nil {
 				code := ws.StatusProtocolError
@@ -643,6 +665,7 @@ func (c *goConn) readLoop(pre []byte) {
 			break
 		}
 		buf = buf[:copy(buf, buf[off:])]
+		c.waitResumed()
 		if len(buf) == cap(buf) {
 			if int64(cap(buf)) > c.d.cfg.MaxMessageBytes+wsframe.MaxClientHeaderSize {
 				c.closeWith(ws.StatusMessageTooBig, errors.New("loop: frame too large"))
@@ -702,7 +725,9 @@ func (c *goConn) writeLoop() {
 				_ = c.nc.Close() // the reader sees the error and reports it
 				c.mu.Lock()
 				c.pending = 0
+				c.closing = true
 				c.mu.Unlock()
+				c.resumed.Broadcast()
 				return
 			}
 		}
@@ -742,6 +767,7 @@ func (c *goConn) closeWith(code ws.StatusCode, cause error) {
 		c.closeErr = cause
 	}
 	c.mu.Unlock()
+	c.resumed.Broadcast()
 	c.signal()
 }
 
@@ -756,6 +782,7 @@ func (c *goConn) write(op ws.OpCode, p []byte) {
 		c.closing = true
 		c.closeErr = ErrSlowConsumer
 		c.mu.Unlock()
+		c.resumed.Broadcast()
 		_ = c.nc.Close()
 		return
 	}

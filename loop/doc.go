@@ -16,6 +16,16 @@
 // in one syscall. Loop.Pending lets a writer that must stay ordered behind
 // queued ops queue its write as an op too.
 //
+// Input limits. A connection's reading can be paused (eio.ReadPauser on
+// every WSConn this package returns, and automatically on an HTTP
+// connection that piles up more than one maximal request behind a request
+// awaiting its response): the socket is then taken out of gnet's poller,
+// so the peer is slowed by TCP flow control instead of being buffered, and
+// what still gets in is capped by Config.MaxPausedInputBytes
+// (readpause_linux.go has the mechanism and its bound). Near the process's
+// file descriptor limit new connections are refused on arrival instead of
+// letting gnet's accept fail, which would stop the engine (fdlimit.go).
+//
 // Buffers. Bytes passed to handlers alias gnet's inbound buffer and are valid
 // only during the call. Pending outbound bytes live in pooled buffers that go
 // back to the pool after the write; an idle connection holds none.

@@ -55,6 +55,11 @@ type Loop struct {
 
 	spareOps   []Op    // loop-only
 	spareDirty []*conn // loop-only
+
+	// The loop's epoll fd plus one (0: not known yet), found by the first
+	// pause of a connection (readpause_linux.go). Loop-only.
+	epfd          int
+	epollSearched bool // loop-only
 }
 
 // Index is the loop's position among the server's loops.

@@ -118,6 +118,13 @@ func (o *outbox) kill() (cause error, closeIssued bool) {
 	return cause, closeIssued
 }
 
+// isDead reports whether OnClose ran.
+func (o *outbox) isDead() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.dead
+}
+
 // buffered is the number of bytes queued here and in gnet.
 func (o *outbox) buffered() int {
 	o.mu.Lock()

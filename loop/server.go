@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,11 @@ type Config struct {
 	// MaxMessageBytes caps one WebSocket message. Default 1e6; larger
 	// messages close the connection with 1009.
 	MaxMessageBytes int64
+	// MaxMessageFragments caps the frames of one WebSocket message; more
+	// close the connection with 1008. Default MaxMessageBytes + 1: a
+	// message within MaxMessageBytes is accepted however it is
+	// fragmented (wsframe.Decoder.MaxFragments).
+	MaxMessageFragments int
 	// MaxOutboundBytes caps the bytes queued for one connection and not yet
 	// taken by the kernel. A consumer that falls behind it is disconnected
 	// (ErrSlowConsumer). Default 8 MiB.
@@ -45,11 +51,30 @@ type Config struct {
 	// Loop.WaitBacklog). Default DefaultMaxBacklog (1 Mi, about 0.25 s of
 	// fan-out).
 	MaxBacklog int
+	// MaxPausedInputBytes caps the input a connection may hold buffered
+	// while its reading is paused: a WebSocket connection paused through
+	// eio.ReadPauser, or an HTTP connection whose client sent more than
+	// one maximal request (MaxHeaderBytes + MaxBodyBytes) past a request
+	// that awaits its response, at which point its reading is paused until
+	// the response is written. A client that still gets more input in is
+	// disconnected with ErrInputOverflow. Default: the larger of
+	// MaxHeaderBytes + MaxBodyBytes and MaxMessageBytes, plus 4 MiB; a
+	// paused connection then holds at most this plus one 64 KiB read.
+	MaxPausedInputBytes int
 	// IdleTimeout closes an HTTP connection that has not completed a
 	// request within this time of opening or of its last response: it
 	// bounds both slow senders (slowloris) and idle keep-alive connections.
 	// WebSocket connections are not affected. Default 10 s.
 	IdleTimeout time.Duration
+	// ReservedFiles is how many file descriptors below the process's
+	// RLIMIT_NOFILE (read when Serve starts) the server keeps free: a
+	// connection accepted with a descriptor number in that top range is
+	// closed at once and counted (Server.RefusedConnections), with a
+	// warning logged at most every 5 s, instead of letting accept fail
+	// with EMFILE, which would stop gnet's engine and every connection.
+	// It must cover one descriptor per loop plus what the rest of the
+	// process opens while at the limit. Default 64 + Loops.
+	ReservedFiles int
 	// Handler receives every HTTP request, on the connection's event loop.
 	// It must not block: it answers through the Exchange, possibly later
 	// and from another goroutine.
@@ -71,11 +96,20 @@ func (c *Config) withDefaults() {
 	if c.MaxMessageBytes <= 0 {
 		c.MaxMessageBytes = 1e6
 	}
+	if c.MaxMessageFragments <= 0 {
+		c.MaxMessageFragments = int(min(c.MaxMessageBytes, math.MaxInt-1)) + 1
+	}
 	if c.MaxOutboundBytes <= 0 {
 		c.MaxOutboundBytes = 8 << 20
 	}
 	if c.MaxBacklog <= 0 {
 		c.MaxBacklog = DefaultMaxBacklog
+	}
+	if c.MaxPausedInputBytes <= 0 {
+		c.MaxPausedInputBytes = max(c.MaxHeaderBytes+int(c.MaxBodyBytes), int(c.MaxMessageBytes)) + pausedInputSlack
+	}
+	if c.ReservedFiles <= 0 {
+		c.ReservedFiles = 64 + c.Loops
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 10 * time.Second
@@ -84,6 +118,13 @@ func (c *Config) withDefaults() {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 }
+
+// pausedInputSlack is what MaxPausedInputBytes allows by default on top of
+// one maximal request or message: a paused connection may let one 64 KiB
+// read through each time gnet drains its outbound buffer
+// (readpause_linux.go), and 4 MiB leaves room for 64 of those before a
+// peer that reads our output while it floods us is cut off.
+const pausedInputSlack = 4 << 20
 
 // ErrSlowConsumer is the close cause of a connection whose queued outbound
 // bytes exceeded Config.MaxOutboundBytes.
@@ -106,6 +147,12 @@ type Server struct {
 	order   []*Loop                  // guarded by mu
 	byIndex atomic.Pointer[[]*Loop]  // copy of order for lock-free Loop
 	wheel   *timer.Wheel             // idle deadlines of HTTP connections
+
+	// fdCeiling is the first descriptor number refused (fdlimit.go), 0
+	// for none; set by Serve before gnet starts, read-only afterwards.
+	fdCeiling     int
+	refused       atomic.Uint64 // connections refused at the fd limit
+	refusalLogged atomic.Int64  // unix nanos of the last refusal warning
 }
 
 // NewServer returns a server for cfg. Call Serve to run it.
@@ -120,12 +167,23 @@ func NewServer(cfg Config) *Server {
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // Serve listens on Config.Addr and serves until Stop. It blocks.
+//
+// Each loop accepts on its own SO_REUSEPORT listener (see fdlimit.go for
+// why); the kernel spreads connections over them. A consequence of
+// SO_REUSEPORT: another process of the same user can bind the same port
+// and share its connections.
 func (s *Server) Serve() error {
+	if lim := fileLimit(); lim > s.cfg.ReservedFiles {
+		s.fdCeiling = lim - s.cfg.ReservedFiles
+	}
 	err := gnet.Run(&s.handler, "tcp://"+s.cfg.Addr,
 		gnet.WithMulticore(s.cfg.Loops > 1),
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReuseAddr(true),
+		gnet.WithReusePort(true),
+		// Where gnet cannot use SO_REUSEPORT (multicore on macOS and
+		// other BSDs) one acceptor hands connections out.
 		gnet.WithLoadBalancing(gnet.LeastConnections),
 		gnet.WithLogger(quietLogger{s.cfg.Logger}),
 	)
@@ -211,6 +269,10 @@ func (h *eventHandler) OnBoot(eng gnet.Engine) gnet.Action {
 }
 
 func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	if h.srv.atFileLimit(gc) {
+		h.srv.refuse()
+		return nil, gnet.Close
+	}
 	c := newConn(h.srv, gc)
 	if ad, ok := gc.Context().(*adoption); ok {
 		c.enterWS(ad.fh)

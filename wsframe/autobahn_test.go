@@ -336,10 +336,19 @@ func TestAutobahnLimits(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				in := streamOf(fragmentsF(op, string(p4), frag)...)
-				// 65536 fragments of 64 bytes: past the default 16384.
-				check(t, &Decoder{MaxMessageSize: 16 * mib, MaxFragments: 1 << 20}, [][]byte{in}, p4, kind)
+				// 65536 fragments of 64 bytes pass with only the size
+				// limit raised: the fragment limit follows it.
+				check(t, &Decoder{MaxMessageSize: 16 * mib}, [][]byte{in}, p4, kind)
 			})
 		}
+	}
+	for _, op := range []ws.OpCode{ws.OpText, ws.OpBinary} {
+		t.Run(fmt.Sprintf("9.3/9.4 %v 4MiB in 1-byte fragments, limit 4MiB", kindOf(op)), func(t *testing.T) {
+			// 4 Mi frames plus an empty final one, at exactly the size
+			// limit: the most fragments a message within it can have.
+			in := oneByteFragments(op, p4)
+			check(t, &Decoder{MaxMessageSize: 4 * mib}, chop(in, 64<<10), p4, kindOf(op))
+		})
 	}
 	p1 := big(1 * mib)
 	for i, size := range []int{64, 128, 256, 512, 1024, 2048, 4096} {
@@ -363,26 +372,33 @@ func TestAutobahnLimits(t *testing.T) {
 			}
 		}
 	})
-	t.Run("default limit refuses 9.3.1 by fragment count", func(t *testing.T) {
+	t.Run("default limits accept 900kB in 54-byte fragments", func(t *testing.T) {
+		// 16667 fragments: past the ws npm package's fixed 16384.
+		p := p1[:900_000]
+		check(t, &Decoder{}, [][]byte{streamOf(fragmentsF(ws.OpText, string(p), 54)...)}, p, KindText)
+	})
+	t.Run("MaxFragments set refuses past it", func(t *testing.T) {
 		in := streamOf(fragmentsF(ws.OpText, string(p1[:900_000]), 54)...)
-		got := run(&Decoder{}, in)
+		got := run(&Decoder{MaxFragments: 16384}, in)
 		if got.errCode != policy {
 			t.Fatalf("got %v, want 1008", got)
 		}
 	})
-	t.Run("D10 a million 1-byte continuations stop at 16384", func(t *testing.T) {
-		d := &Decoder{}
-		frame := contF("x", false).bytes()
-		first := firstF(ws.OpText, "x").bytes()
-		if got := run(d, first); got.errCode != 0 {
+	t.Run("D10 empty continuations stop at the size limit plus one", func(t *testing.T) {
+		// Empty fragments add nothing to the message size; the default
+		// fragment limit still bounds them.
+		const limit = 1000
+		d := &Decoder{MaxMessageSize: limit}
+		frame := contF("", false).bytes()
+		if got := run(d, firstF(ws.OpText, "").bytes()); got.errCode != 0 {
 			t.Fatal(got)
 		}
-		for i := 2; i <= DefaultMaxFragments+1; i++ {
+		for i := 2; i <= limit+2; i++ {
 			n, _, _, err := d.Decode(slices.Clone(frame))
-			if i <= DefaultMaxFragments && (err != nil || n != len(frame)) {
+			if i <= limit+1 && (err != nil || n != len(frame)) {
 				t.Fatalf("fragment %d: n=%d err=%v", i, n, err)
 			}
-			if i == DefaultMaxFragments+1 && (err == nil || err.(*CloseError).Code != policy) {
+			if i == limit+2 && (err == nil || err.(*CloseError).Code != policy) {
 				t.Fatalf("fragment %d: err=%v, want 1008", i, err)
 			}
 		}
@@ -390,4 +406,47 @@ func TestAutobahnLimits(t *testing.T) {
 			t.Fatal("scratch kept after the error")
 		}
 	})
+}
+
+// oneByteFragments encodes p as a message of op in 1-byte masked
+// fragments and an empty final one, without building a frameSpec per
+// byte.
+func oneByteFragments(op ws.OpCode, p []byte) []byte {
+	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+	out := make([]byte, 0, 7*len(p)+6)
+	for i, c := range p {
+		b0 := byte(ws.OpContinuation)
+		if i == 0 {
+			b0 = byte(op)
+		}
+		out = append(out, b0, 0x80|1, key[0], key[1], key[2], key[3], c^key[0])
+	}
+	return append(out, 0x80, 0x80, key[0], key[1], key[2], key[3])
+}
+
+// TestAutobahnFrameWise covers 5.4 and 5.7, the frame-wise variants of 5.3
+// and 5.6: each frame arrives in its own read.
+func TestAutobahnFrameWise(t *testing.T) {
+	tests := []struct {
+		name   string
+		frames []frameSpec
+		want   []event
+	}{
+		{name: "5.4 text in 2 fragments, frame-wise", frames: []frameSpec{firstF(ws.OpText, "fragment1"), contF("fragment2", true)},
+			want: []event{textE("fragment1fragment2")}},
+		{name: "5.7 text in 2 fragments, ping between, frame-wise",
+			frames: []frameSpec{firstF(ws.OpText, "fragment1"), pingF("ping payload"), contF("fragment2", true)},
+			want:   []event{pingE("ping payload"), textE("fragment1fragment2")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var chunks [][]byte
+			for _, f := range tt.frames {
+				chunks = append(chunks, f.bytes())
+			}
+			if got, want := run(&Decoder{}, chunks...), (outcome{events: tt.want}); !got.equal(want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+		})
+	}
 }

@@ -9,12 +9,10 @@ import (
 	"github.com/valyala/bytebufferpool"
 )
 
-// Default limits, the ws npm package's (engine.io passes maxHttpBufferSize,
-// 1e6, as ws maxPayload; ws >= 8.21.1 caps fragments at 16384).
-const (
-	DefaultMaxMessageSize int64 = 1_000_000
-	DefaultMaxFragments         = 16384
-)
+// DefaultMaxMessageSize is the default message limit, the ws npm
+// package's as engine.io configures it (maxHttpBufferSize, 1e6, passed as
+// ws maxPayload).
+const DefaultMaxMessageSize int64 = 1_000_000
 
 // maxLimit keeps hsize+length within int on 32-bit platforms too: a client
 // frame header is at most 14 bytes.
@@ -88,9 +86,16 @@ type Decoder struct {
 	// DefaultMaxMessageSize (1e6); there is no unlimited setting. A frame
 	// that would cross it fails with 1009 as soon as its header is read.
 	MaxMessageSize int64
-	// MaxFragments caps the number of frames of one data message. 0 or
-	// negative means DefaultMaxFragments (16384). Exceeding it fails with
-	// 1008.
+	// MaxFragments caps the number of frames of one data message.
+	// Exceeding it fails with 1008. 0 or negative means the effective
+	// MaxMessageSize plus one: a message within the size limit is then
+	// accepted however it is fragmented, down to 1-byte fragments closed
+	// by an empty final frame (RFC 6455 §5.4 lets any fragmentation
+	// through), while empty fragments, which the size limit does not
+	// count, stay bounded too. (The ws npm package caps fragments at a
+	// fixed 16384 since 8.21.1, which refuses a 4 MiB message sent in
+	// 64-byte fragments whatever its size limit.) A fragment costs O(1)
+	// work and state besides its payload bytes.
 	MaxFragments int
 	// Client makes the Decoder read server-to-client frames, for the
 	// client end of a connection: frames must then be unmasked, and a
@@ -416,7 +421,7 @@ func (d *Decoder) limit() int64 {
 
 func (d *Decoder) fragmentLimit() int {
 	if d.MaxFragments <= 0 {
-		return DefaultMaxFragments
+		return int(d.limit()) + 1 // limit() <= MaxInt-14
 	}
 	return d.MaxFragments
 }

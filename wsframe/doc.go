@@ -39,6 +39,8 @@
 //
 // Every message is bounded: MaxMessageSize (default 1e6, never unlimited)
 // on the sum of fragment payloads, checked from each frame header before its
-// payload is waited for, and MaxFragments (default 16384) on the frame count.
+// payload is waited for, and MaxFragments (default: MaxMessageSize + 1, so
+// any fragmentation of a message within the size limit passes) on the frame
+// count.
 // A fragmented message costs O(1) state per fragment plus its bytes.
 package wsframe

@@ -1,0 +1,65 @@
+package loop_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/gobwas/ws"
+
+	"github.com/sioloop/sioloop/loop"
+	"github.com/sioloop/sioloop/wsframe"
+)
+
+// Hole 5: a message within MaxMessageBytes is accepted however finely it
+// is fragmented (it was refused with 1008 past a fixed 16384 fragments);
+// 4 MiB in 1-, 64- and 256-byte fragments comes back intact.
+func TestWebSocketFragmentedBigMessage(t *testing.T) {
+	const size = 4 << 20
+	msg := make([]byte, size)
+	for i := range msg {
+		msg[i] = byte(i % 251)
+	}
+	_, addr, conns := wsServer(t, loop.Config{MaxMessageBytes: size}, true)
+	for _, frag := range []int{1, 64, 256} {
+		t.Run(fmt.Sprintf("%d-byte fragments", frag), func(t *testing.T) {
+			c := upgrade(t, addr)
+			defer c.conn.Close()
+			<-conns
+			var stream []byte
+			key := [4]byte{0x11, 0x22, 0x33, 0x44}
+			for off := 0; off < size; off += frag {
+				op := ws.OpContinuation
+				if off == 0 {
+					op = ws.OpBinary
+				}
+				at := len(stream)
+				stream = wsframe.AppendClientFrame(stream, op, msg[off:min(off+frag, size)], key)
+				if off+frag < size {
+					stream[at] &^= 0x80 // not final
+				}
+			}
+			errc := make(chan error, 1)
+			go func() { _, err := c.conn.Write(stream); errc <- err }()
+			h, p := c.readFrame(t)
+			if h.OpCode != ws.OpBinary || !h.Fin || !bytes.Equal(p, msg) {
+				t.Fatalf("echo: %v fin=%v, %d bytes, equal=%v", h.OpCode, h.Fin, len(p), bytes.Equal(p, msg))
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// The count limit, when set, still applies.
+	_, addr2, conns2 := wsServer(t, loop.Config{MaxMessageBytes: size, MaxMessageFragments: 16}, false)
+	c := upgrade(t, addr2)
+	<-conns2
+	for i := 0; i < 17; i++ {
+		op := ws.OpContinuation
+		if i == 0 {
+			op = ws.OpText
+		}
+		c.write(t, string(frameBytes(false, 0, op, []byte("x"), false)))
+	}
+	c.expectCloseFrame(t, int(ws.StatusPolicyViolation))
+}
