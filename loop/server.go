@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -170,9 +171,15 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 //
 // Each loop accepts on its own SO_REUSEPORT listener (see fdlimit.go for
 // why); the kernel spreads connections over them. A consequence of
-// SO_REUSEPORT: another process of the same user can bind the same port
-// and share its connections.
+// SO_REUSEPORT: another process of the same user could bind the same port
+// and share its connections. So that a second server started on a port in
+// use fails, as a socket.io user expects, instead of silently taking half
+// of the first one's clients, Serve first binds the address without
+// SO_REUSEPORT, which fails while anything listens there.
 func (s *Server) Serve() error {
+	if err := checkAddrFree(s.cfg.Addr); err != nil {
+		return fmt.Errorf("loop: %w", err)
+	}
 	if lim := fileLimit(); lim > s.cfg.ReservedFiles {
 		s.fdCeiling = lim - s.cfg.ReservedFiles
 	}
@@ -197,6 +204,19 @@ func (s *Server) Serve() error {
 		return fmt.Errorf("loop: %w", err)
 	}
 	return nil
+}
+
+// checkAddrFree fails if addr is in use. A port of 0 asks for any free
+// port, which nothing can share by chance.
+func checkAddrFree(addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err == nil && port == "0" {
+		return nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
 }
 
 // Stop closes the listener and every connection. Safe from any goroutine.

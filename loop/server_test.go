@@ -735,3 +735,23 @@ func TestBacklogWait(t *testing.T) {
 		t.Fatal("WaitBacklog on an idle loop did not return at once")
 	}
 }
+
+// TestServeAddrInUse: a second server on a port in use fails (each loop
+// listens with SO_REUSEPORT, which would otherwise let it share the port).
+func TestServeAddrInUse(t *testing.T) {
+	_, addr := serve(t, loop.Config{Handler: echoHandler})
+	s := loop.NewServer(loop.Config{Addr: addr, Handler: echoHandler})
+	done := make(chan error, 1)
+	go func() { done <- s.Serve() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("Serve on a port in use returned %v", err)
+		}
+	case <-s.Ready():
+		_ = s.Stop(context.Background())
+		t.Fatal("a second server listened on a port in use")
+	case <-time.After(wait):
+		t.Fatal("Serve neither failed nor listened")
+	}
+}
