@@ -7,3 +7,14 @@ func HasPollState(s *Session) bool {
 	defer s.mu.Unlock()
 	return s.poll != nil
 }
+
+// HeldFrames reports how many frames of s's WebSocket wait for the end of
+// a hold (held.go).
+func HeldFrames(s *Session) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ws == nil || s.ws.backlog == nil {
+		return 0
+	}
+	return len(s.ws.backlog.frames)
+}

@@ -139,11 +139,20 @@ func (s *Session) handlePost(x Exchange) {
 	s.mu.Unlock()
 
 	s.decodePayload(x.Body())
-	s.respondOK(x)
 
 	s.mu.Lock()
 	s.posting = false
+	// The upgrade completed while the packets were delivered: the
+	// WebSocket's frames waited for them (completeUpgrade).
+	var upgraded *liveWS
+	if s.ws != nil && s.ws.held {
+		upgraded = s.ws
+	}
 	s.mu.Unlock()
+	s.respondOK(x)
+	if upgraded != nil {
+		s.releaseHeld(upgraded)
+	}
 }
 
 func (s *Session) respondOK(x Exchange) {

@@ -218,9 +218,14 @@ func (s *Server) handshake(x Exchange, transport string) {
 		}
 		ss.mu.Lock()
 		if !ss.isWS(c) { // else OnOpen did it
-			ss.setLiveLocked(c)
+			ss.setLiveLocked(c, true)
 		}
+		l := ss.ws
 		ss.mu.Unlock()
+		// The client may send as soon as it has the open packet, and its
+		// frames may be read on another goroutine (net/http's handover
+		// to an event loop): they are held until the handler is set.
+		defer ss.releaseHeld(l)
 	}
 	s.mu.Lock()
 	s.sessions[ss.id] = ss

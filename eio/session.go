@@ -87,8 +87,11 @@ func (c closeCode) String() string { return closeReasons[c] }
 // A Handler that also implements UpgradeHandler is told when the transport
 // changes.
 //
-// OnMessage runs on the transport's goroutine, one message at a time per
-// session; data is valid only during the call. binary tells a binary
+// OnMessage runs one message at a time per session, never on two
+// goroutines at once, in the order the client sent them; data is valid
+// only during the call. It usually runs on the transport's goroutine; a
+// message that arrived while another goroutine had input of the session
+// to deliver (held.go) runs on that goroutine. binary tells a binary
 // message from a text one. OnClose runs once, with one of the Reason
 // constants, when the session has ended.
 type Handler interface {
@@ -394,8 +397,14 @@ func (s *Session) SendPreparedBatch(frames []byte, ps []*Prepared) {
 	}
 }
 
-// liveWS boxes a WSConn for atomic.Pointer.
-type liveWS struct{ c WSConn }
+// liveWS boxes a WSConn for atomic.Pointer, with its held input (held.go).
+type liveWS struct {
+	c WSConn
+	// held is set while c's frames must wait in backlog for the goroutine
+	// that ends the hold (releaseHeld). Both are guarded by Session.mu.
+	held    bool
+	backlog *backlog
+}
 
 // isWS reports whether c is the session's WebSocket transport. Called
 // with mu held.
@@ -406,13 +415,13 @@ func (s *Session) isWS(c WSConn) bool { return s.ws != nil && s.ws.c == c }
 func (s *Session) isProbe(c WSConn) bool { return s.poll != nil && s.poll.probe == c }
 
 // setLiveLocked makes c the session's transport and publishes it for
-// SendPrepared. The session must have nothing queued for polling. Called
-// with mu held.
-func (s *Session) setLiveLocked(c WSConn) {
+// SendPrepared; with held, c's frames wait until releaseHeld. The session
+// must have nothing queued for polling. Called with mu held.
+func (s *Session) setLiveLocked(c WSConn, held bool) {
 	if s.inputPaused {
 		pauseRead(c)
 	}
-	l := &liveWS{c: c}
+	l := &liveWS{c: c, held: held}
 	s.ws = l
 	s.transport = tWebSocket
 	s.live.Store(l)

@@ -8,7 +8,8 @@ import (
 // wsTransport is a Session seen as the FrameHandler of the WebSocket it
 // was opened over: a pointer conversion, so that a WebSocket session costs
 // no handler allocation. OnOpen registers the connection before its first
-// frame can arrive.
+// frame can arrive; its frames are held until Server.OnConnection has run
+// (held.go).
 type wsTransport Session
 
 // OnOpen implements FrameOpener.
@@ -16,7 +17,7 @@ func (t *wsTransport) OnOpen(c WSConn) {
 	s := (*Session)(t)
 	s.mu.Lock()
 	if s.ws == nil {
-		s.setLiveLocked(c)
+		s.setLiveLocked(c, true)
 	}
 	s.mu.Unlock()
 }
@@ -114,20 +115,33 @@ func (s *Session) onFrame(c WSConn, binary bool, p []byte) {
 	if pending {
 		s.pending = false
 	}
+	held, overflow := false, false
+	if isMain && s.ws.held {
+		held = true
+		overflow = !s.holdFrameLocked(s.ws, binary, p)
+	}
 	s.mu.Unlock()
 	if pending {
 		s.srv.releasePending(hostOf(s.remote))
 	}
 	switch {
+	case overflow:
+		s.closeWith(codeTransportError, true)
+	case held:
 	case isMain:
-		if binary {
-			s.deliver(p, true)
-			return
-		}
-		s.handlePacket(p)
+		s.onMainFrame(binary, p)
 	case isProbe:
 		s.handleProbe(c, binary, p)
 	}
+}
+
+// onMainFrame handles a message from the session's WebSocket transport.
+func (s *Session) onMainFrame(binary bool, p []byte) {
+	if binary {
+		s.deliver(p, true)
+		return
+	}
+	s.handlePacket(p)
 }
 
 // handleProbe runs the upgrade handshake: 2probe → 3probe, then 5.
@@ -210,7 +224,9 @@ func (s *Session) completeUpgrade(c WSConn) {
 		}
 	}
 	// Only now may sends take the WebSocket, and SendPrepared skip the lock.
-	s.setLiveLocked(c)
+	// A POST still delivering its packets holds c's frames until it is
+	// done (handlePost releases them), so that they follow its packets.
+	s.setLiveLocked(c, s.posting)
 	h := s.h
 	s.mu.Unlock()
 	if late != nil {
