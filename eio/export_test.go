@@ -18,3 +18,10 @@ func HeldFrames(s *Session) int {
 	}
 	return len(s.ws.backlog.frames)
 }
+
+// HoldsPost reports whether s holds the answer to a POST for ResumeInput.
+func HoldsPost(s *Session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.poll != nil && s.poll.heldPost != nil
+}

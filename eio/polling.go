@@ -141,6 +141,14 @@ func (s *Session) handlePost(x Exchange) {
 	s.decodePayload(x.Body())
 
 	s.mu.Lock()
+	if s.inputPaused && s.state == stateOpen && s.poll != nil {
+		// The answer waits for ResumeInput: a client sends its next
+		// POST only once this one is answered, so the input buffered
+		// for a paused session is at most one body.
+		s.poll.heldPost = x
+		s.mu.Unlock()
+		return
+	}
 	s.posting = false
 	// The upgrade completed while the packets were delivered: the
 	// WebSocket's frames waited for them (completeUpgrade).

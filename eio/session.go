@@ -120,6 +120,11 @@ type pollState struct {
 	// parkLate); lateTimer releases it with a noop if no upgrade follows.
 	late      bool
 	lateTimer *timer.Timer
+	// heldPost is a POST whose packets were delivered while input was
+	// paused: its answer waits for ResumeInput (or the upgrade, or the
+	// end of the session), so the client sends no more (see PauseInput).
+	// Session.posting stays set meanwhile: a second POST is an overlap.
+	heldPost Exchange
 }
 
 // Session is one Engine.IO connection, over polling, WebSocket, or polling
@@ -430,8 +435,10 @@ func (s *Session) setLiveLocked(c WSConn, held bool) {
 // PauseInput asks the transport to stop delivering the client's messages
 // until ResumeInput: the caller (sio's mailbox) has more queued than it
 // will hold. On WebSocket the connection stops being read, so the client
-// is slowed by TCP flow control; on polling, POSTs are not answered while
-// input is paused, so the client sends no more. Writes to the client go on.
+// is slowed by TCP flow control. On polling, a POST's packets are still
+// delivered (its body was read already) but its answer is held until
+// ResumeInput, the upgrade or the end of the session, so a client sends
+// no more: input is bounded by one POST body. Writes to the client go on.
 // Idempotent; safe from any goroutine.
 func (s *Session) PauseInput() {
 	s.mu.Lock()
@@ -447,13 +454,31 @@ func (s *Session) PauseInput() {
 // ResumeInput undoes PauseInput. Idempotent; safe from any goroutine.
 func (s *Session) ResumeInput() {
 	s.mu.Lock()
+	var post Exchange
 	if s.inputPaused {
 		s.inputPaused = false
 		if s.ws != nil {
 			resumeRead(s.ws.c)
 		}
+		post = s.takeHeldPostLocked()
 	}
 	s.mu.Unlock()
+	if post != nil {
+		s.respondOK(post)
+	}
+}
+
+// takeHeldPostLocked returns the POST whose answer waits for ResumeInput,
+// if any, and ends it: the client may post again. Called with mu held.
+func (s *Session) takeHeldPostLocked() Exchange {
+	p := s.poll
+	if p == nil || p.heldPost == nil {
+		return nil
+	}
+	x := p.heldPost
+	p.heldPost = nil
+	s.posting = false
+	return x
 }
 
 // pauseRead and resumeRead forward to c when its provider can pause reads.
@@ -724,6 +749,11 @@ func (s *Session) finish(reason closeCode) {
 		}
 		if p.lateTimer != nil {
 			p.lateTimer.Stop()
+		}
+		if x := p.heldPost; x != nil {
+			// Its packets were delivered: it is answered as usual.
+			p.heldPost = nil
+			defer s.respondOK(x)
 		}
 		if x := p.get; x != nil {
 			// A client-side close releases the parked poll with a noop.

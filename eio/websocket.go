@@ -214,6 +214,13 @@ func (s *Session) completeUpgrade(c WSConn) {
 	if p.lateTimer != nil {
 		p.lateTimer.Stop()
 	}
+	// A POST held for ResumeInput is answered: input stays bounded, since
+	// the WebSocket is not read while input is paused (setLiveLocked).
+	heldPost := p.heldPost
+	if heldPost != nil {
+		p.heldPost = nil
+		s.posting = false
+	}
 	var late Exchange
 	if x := p.get; x != nil {
 		p.get = nil
@@ -229,6 +236,9 @@ func (s *Session) completeUpgrade(c WSConn) {
 	s.setLiveLocked(c, s.posting)
 	h := s.h
 	s.mu.Unlock()
+	if heldPost != nil {
+		s.respondOK(heldPost)
+	}
 	if late != nil {
 		// It came after the probe was answered, like a poll after the
 		// upgrade, which engine.io refuses.
