@@ -2,7 +2,9 @@ package eio
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -349,24 +351,50 @@ const volatileLimit = 64 << 10
 // respect to other sends. The bytes are copied.
 func (s *Session) Send(text []byte, binaries ...[]byte) {
 	s.mu.Lock()
+	slow := false
 	if s.state == stateOpen {
 		s.sendLocked(typeMessage, text)
 		for _, b := range binaries {
 			s.sendBinaryLocked(b)
 		}
 		s.flushPollLocked()
+		slow = s.pollOverflowLocked()
 	}
 	s.mu.Unlock()
+	if slow {
+		s.closeSlowPoller()
+	}
 }
 
 // SendBinary sends one binary message. b is copied.
 func (s *Session) SendBinary(b []byte) {
 	s.mu.Lock()
+	slow := false
 	if s.state == stateOpen {
 		s.sendBinaryLocked(b)
 		s.flushPollLocked()
+		slow = s.pollOverflowLocked()
 	}
 	s.mu.Unlock()
+	if slow {
+		s.closeSlowPoller()
+	}
+}
+
+// pollOverflowLocked reports whether more than Config.MaxOutboundBytes
+// wait for the next poll. Called with mu held, after flushPollLocked.
+func (s *Session) pollOverflowLocked() bool {
+	p := s.poll
+	return p != nil && p.q != nil && len(p.q.B) > s.srv.cfg.MaxOutboundBytes
+}
+
+// closeSlowPoller ends a session whose client does not poll fast enough
+// for what the server sends, like a WebSocket whose queue is full; the
+// queue goes back to the pool.
+func (s *Session) closeSlowPoller() {
+	s.srv.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "eio: slow polling client, session closed",
+		slog.String("sid", s.id), slog.String("remote", s.remote))
+	s.closeWith(codeTransportError, false)
 }
 
 // SendPrepared sends a message encoded once for many sessions.
@@ -378,15 +406,20 @@ func (s *Session) SendPrepared(p *Prepared) {
 		return
 	}
 	s.mu.Lock()
+	slow := false
 	if s.state == stateOpen {
 		if s.transport == tWebSocket {
 			s.ws.c.WriteFrames(p.frames)
 		} else {
 			s.appendRecordsLocked(p)
 			s.flushPollLocked()
+			slow = s.pollOverflowLocked()
 		}
 	}
 	s.mu.Unlock()
+	if slow {
+		s.closeSlowPoller()
+	}
 }
 
 // SendPreparedBatch sends several prepared messages in order; frames must
