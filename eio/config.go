@@ -14,6 +14,12 @@ const (
 )
 
 // Config configures a Server. The zero value selects Engine.IO's defaults.
+//
+// A panic in one of its callbacks (AllowRequest, CORS.AllowOrigin,
+// InitialHeaders, Headers, OnConnectionError) or in the Server's
+// OnConnection handler is recovered and logged to Logger with the request
+// and the stack; the request is answered 500 (an upgrade request before
+// its 101; a WebSocket whose OnConnection panicked is closed).
 type Config struct {
 	// PingInterval is the time between server pings. Default 25 s.
 	PingInterval time.Duration

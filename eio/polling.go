@@ -36,8 +36,8 @@ func (s *Session) handleGet(x Exchange) {
 		old := s.poll.get
 		s.poll.get = nil
 		s.mu.Unlock()
-		old.Respond(http.StatusOK, s.pollHeaders(old), []byte{typeClose})
-		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
+		s.srv.respondPoll(old, []byte{typeClose})
+		s.srv.respond(x, http.StatusBadRequest, "", nil)
 		s.closeWith(codeTransportError, false)
 		return
 	case s.noopNext:
@@ -61,7 +61,7 @@ func (s *Session) park(x Exchange, h http.Header) {
 	switch {
 	case s.state == stateOpen && s.transport != tPolling:
 		s.mu.Unlock()
-		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+		s.srv.respondPoll(x, []byte{typeNoop})
 		return
 	case s.state == stateOpen && s.noopNext:
 		s.owedNoopLocked(x) // unlocks
@@ -79,11 +79,11 @@ func (s *Session) park(x Exchange, h http.Header) {
 		}
 		s.mu.Unlock()
 		if h == nil {
-			h = s.pollHeaders(x)
+			s.srv.respondPoll(x, []byte{typeClose})
 		} else {
 			setPollHeaders(h)
+			x.Respond(http.StatusOK, h, []byte{typeClose})
 		}
-		x.Respond(http.StatusOK, h, []byte{typeClose})
 		s.finish(codeNone)
 		return
 	}
@@ -111,7 +111,7 @@ func (s *Session) pollAborted(x Exchange) {
 
 func (s *Session) handlePost(x Exchange) {
 	if x.Header("Content-Type") == "application/octet-stream" {
-		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
+		s.srv.respond(x, http.StatusBadRequest, "", nil)
 		s.closeWith(codeTransportError, false)
 		return
 	}
@@ -127,7 +127,7 @@ func (s *Session) handlePost(x Exchange) {
 		return
 	case s.posting:
 		s.mu.Unlock()
-		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
+		s.srv.respond(x, http.StatusBadRequest, "", nil)
 		s.closeWith(codeTransportError, false)
 		return
 	case s.state == stateClosing:
@@ -163,11 +163,7 @@ func (s *Session) handlePost(x Exchange) {
 	}
 }
 
-func (s *Session) respondOK(x Exchange) {
-	h := s.srv.baseHeaders(x)
-	h.Set("Content-Type", "text/html")
-	x.Respond(http.StatusOK, h, okBody)
-}
+func (s *Session) respondOK(x Exchange) { s.srv.respond(x, http.StatusOK, "text/html", okBody) }
 
 // decodePayload processes the packets of a polling body in order.
 func (s *Session) decodePayload(body []byte) {
@@ -200,7 +196,7 @@ func (s *Session) owedNoopLocked(x Exchange) {
 	}
 	s.noopNext = false
 	s.mu.Unlock()
-	x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+	s.srv.respondPoll(x, []byte{typeNoop})
 }
 
 // parkLateLocked parks x, a GET that arrived after the probe was answered
@@ -240,5 +236,5 @@ func (s *Session) releaseLate() {
 		s.noopNext = false // the probe failed meanwhile; this was its noop
 	}
 	s.mu.Unlock()
-	x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+	s.srv.respondPoll(x, []byte{typeNoop})
 }

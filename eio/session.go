@@ -602,7 +602,13 @@ func (s *Session) flushPollHeadersLocked(h http.Header) {
 	x := p.get
 	p.get = nil
 	if h == nil {
-		h = s.pollHeaders(x)
+		var ok bool
+		if h, ok = s.srv.pollHeaders(x); !ok {
+			// A header callback panicked: this poll gets a 500 and
+			// the packets wait for the next one.
+			s.srv.internalError(x, false)
+			return
+		}
 	} else {
 		setPollHeaders(h)
 	}
@@ -629,12 +635,6 @@ func (p *pollState) releaseQueue() {
 		p.q = nil
 	}
 	p.recs = p.recs[:0]
-}
-
-func (s *Session) pollHeaders(x Exchange) http.Header {
-	h := s.srv.baseHeaders(x)
-	setPollHeaders(h)
-	return h
 }
 
 func setPollHeaders(h http.Header) {
@@ -749,7 +749,7 @@ func (s *Session) respondCloseLocked() {
 	if p := s.poll; p != nil && p.get != nil {
 		x := p.get
 		p.get = nil
-		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeClose})
+		s.srv.respondPoll(x, []byte{typeClose})
 	}
 }
 
@@ -791,7 +791,7 @@ func (s *Session) finish(reason closeCode) {
 		if x := p.get; x != nil {
 			// A client-side close releases the parked poll with a noop.
 			p.get = nil
-			x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+			s.srv.respondPoll(x, []byte{typeNoop})
 		} else if reason == codeTransportClose {
 			// The client closed over polling with no poll parked: its
 			// poll may be on its way (on another connection, so it can be

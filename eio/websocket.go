@@ -2,7 +2,6 @@ package eio
 
 import (
 	"encoding/base64"
-	"net/http"
 )
 
 // wsTransport is a Session seen as the FrameHandler of the WebSocket it
@@ -155,7 +154,7 @@ func (s *Session) handleProbe(c WSConn, binary bool, p []byte) {
 		if p := s.poll; p != nil {
 			if x := p.get; x != nil {
 				p.get = nil
-				x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+				s.srv.respondPoll(x, []byte{typeNoop})
 			} else {
 				s.noopNext = true
 			}
@@ -227,7 +226,7 @@ func (s *Session) completeUpgrade(c WSConn) {
 		if p.late {
 			late = x // answered below, without the lock
 		} else {
-			x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+			s.srv.respondPoll(x, []byte{typeNoop})
 		}
 	}
 	// Only now may sends take the WebSocket, and SendPrepared skip the lock.
