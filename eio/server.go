@@ -34,7 +34,7 @@ type Server struct {
 	pendingFor map[string]int // the same per client address; guarded by pendMu
 
 	closedMu    sync.Mutex
-	closedPolls map[string]*timer.Timer // rememberClosedPoll; guarded by closedMu
+	closedPolls map[string]closedPoll // rememberClosedPoll; guarded by closedMu
 }
 
 // NewServer returns a server for cfg.
@@ -116,9 +116,11 @@ func (s *Server) Handle(x Exchange) {
 		ss := s.sessions[sid]
 		s.mu.RUnlock()
 		if ss == nil {
-			if transport == Polling && !upgrade && x.Method() == http.MethodGet && s.takeClosedPoll(sid) {
-				s.respondPoll(x, []byte{typeNoop})
-				return
+			if transport == Polling && !upgrade && x.Method() == http.MethodGet {
+				if answer, ok := s.takeClosedPoll(sid); ok {
+					s.respondPoll(x, []byte{answer})
+					return
+				}
 			}
 			s.fail(x, ErrUnknownSID, upgrade)
 			return
@@ -516,32 +518,51 @@ func newSID() string {
 // polling answers one more GET.
 const closedPollGrace = time.Second
 
-// rememberClosedPoll records that the client closed session sid over
-// polling while no poll of it was parked. Its poll may still be on its
-// way on another connection, which the server may read after the close
-// (engine.io reads one connection at a time, in arrival order). That poll
-// gets the noop a parked one gets, instead of a 400 for an unknown sid.
-func (s *Server) rememberClosedPoll(sid string) {
+// closeNoticeGrace is how long the sid of a session the server closed
+// over polling (ping timeout, protocol error), while no poll of it was
+// parked, answers one more GET with the close packet. engine.io keeps
+// such a transport open for its next poll up to closeTimeout (30 s); a
+// client that is only slow (a busy machine) re-polls well within this.
+const closeNoticeGrace = 10 * time.Second
+
+// closedPoll is a session closed over polling whose next poll may still
+// come: it gets answer, a one-packet payload.
+type closedPoll struct {
+	t      *timer.Timer
+	answer byte
+}
+
+// rememberClosedPoll records that session sid closed over polling while
+// no poll of it was parked, so that the client's next poll gets answer
+// for grace instead of a 400 for an unknown sid:
+//
+//   - the client closed it (answer noop): its poll may still be on its
+//     way on another connection, which the server may read after the
+//     close (engine.io reads one connection at a time, in arrival order),
+//     and gets the noop a parked one gets;
+//   - the server closed it (answer close): the client learns it the way
+//     it would have from a parked poll, as a "transport close".
+func (s *Server) rememberClosedPoll(sid string, answer byte, grace time.Duration) {
 	s.closedMu.Lock()
 	if s.closedPolls == nil {
-		s.closedPolls = make(map[string]*timer.Timer)
+		s.closedPolls = make(map[string]closedPoll)
 	}
 	if _, ok := s.closedPolls[sid]; !ok {
 		t := s.wheelFor(sid).NewTimer(func() { s.takeClosedPoll(sid) })
-		s.closedPolls[sid] = t
-		t.Reset(closedPollGrace)
+		s.closedPolls[sid] = closedPoll{t: t, answer: answer}
+		t.Reset(grace)
 	}
 	s.closedMu.Unlock()
 }
 
-// takeClosedPoll forgets sid and reports whether it was remembered.
-func (s *Server) takeClosedPoll(sid string) bool {
+// takeClosedPoll forgets sid and returns the answer remembered for it.
+func (s *Server) takeClosedPoll(sid string) (answer byte, ok bool) {
 	s.closedMu.Lock()
-	t, ok := s.closedPolls[sid]
+	c, ok := s.closedPolls[sid]
 	if ok {
 		delete(s.closedPolls, sid)
-		t.Stop()
+		c.t.Stop()
 	}
 	s.closedMu.Unlock()
-	return ok
+	return c.answer, ok
 }

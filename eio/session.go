@@ -737,20 +737,29 @@ func (s *Session) closeWith(reason closeCode, notify bool) {
 			return
 		}
 	}
-	if notify {
-		s.respondCloseLocked()
-	}
+	// With no poll parked, a client that took every packet is between
+	// two polls: its next one gets the close packet (engine.io waits for
+	// it too), instead of the 400 of an unknown sid, which the client
+	// would report as a "transport error". A client with packets still
+	// waiting has stopped polling: nothing is kept for it.
+	noticeNext := notify && !s.respondCloseLocked() && !s.queuedLocked()
 	s.mu.Unlock()
+	if noticeNext {
+		s.srv.rememberClosedPoll(s.id, typeClose, closeNoticeGrace)
+	}
 	s.finish(reason)
 }
 
-// respondCloseLocked answers the parked GET, if any, with a close packet.
-func (s *Session) respondCloseLocked() {
+// respondCloseLocked answers the parked GET, if any, with a close packet,
+// and reports whether there was one.
+func (s *Session) respondCloseLocked() bool {
 	if p := s.poll; p != nil && p.get != nil {
 		x := p.get
 		p.get = nil
 		s.srv.respondPoll(x, []byte{typeClose})
+		return true
 	}
+	return false
 }
 
 // finish releases the session and reports the close reason, once: the
@@ -796,7 +805,7 @@ func (s *Session) finish(reason closeCode) {
 			// The client closed over polling with no poll parked: its
 			// poll may be on its way (on another connection, so it can be
 			// read after the close). It gets the same noop.
-			s.srv.rememberClosedPoll(s.id)
+			s.srv.rememberClosedPoll(s.id, typeNoop, closedPollGrace)
 		}
 		p.releaseQueue()
 	}
