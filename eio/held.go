@@ -20,8 +20,10 @@ package eio
 // their order (the POST's packets before the frames that follow the
 // upgrade) and the handler sees one message at a time. A well-behaved
 // client sends nothing in either window, or a CONNECT at most: the backlog
-// is bounded by Config.MaxPayload bytes, past which the session is closed
-// as a transport error.
+// is bounded by Config.MaxPayload bytes, past which the frames are dropped
+// and the session is closed as a transport error. The end of the
+// connection waits in the backlog too, so that the handler is told of it
+// (OnClose), after the messages that preceded it.
 
 // heldFrame is a copy of one frame received while its WebSocket was held.
 type heldFrame struct {
@@ -31,25 +33,42 @@ type heldFrame struct {
 
 // backlog is the frames held for a WebSocket, allocated by the first one.
 type backlog struct {
-	frames []heldFrame
-	bytes  int // total len of the frames' data
+	frames   []heldFrame
+	bytes    int  // total len of the frames' data
+	overflow bool // past the bound: frames dropped, the session is to close
+	ended    bool // the connection ended (endErr: how)
+	endErr   error
 }
 
-// holdFrameLocked keeps a copy of a frame from l, which is held, and
-// reports false if the backlog is past its bound (the caller then closes
-// the session). Called with mu held.
-func (s *Session) holdFrameLocked(l *liveWS, binary bool, p []byte) bool {
+// backlogOf returns l's backlog, allocating it. Called with mu held.
+func (l *liveWS) backlogOf() *backlog {
 	if l.backlog == nil {
 		l.backlog = &backlog{}
 	}
-	b := l.backlog
-	if b.bytes+len(p) > int(s.srv.cfg.MaxPayload) {
-		l.backlog = nil
-		return false
+	return l.backlog
+}
+
+// holdFrameLocked keeps a copy of a frame from l, which is held; past the
+// bound it drops them all and marks the backlog overflowed. Called with
+// mu held.
+func (s *Session) holdFrameLocked(l *liveWS, binary bool, p []byte) {
+	b := l.backlogOf()
+	switch {
+	case b.overflow || b.ended:
+	case b.bytes+len(p) > int(s.srv.cfg.MaxPayload):
+		b.overflow = true
+		b.frames, b.bytes = nil, 0
+	default:
+		b.frames = append(b.frames, heldFrame{binary: binary, data: append([]byte(nil), p...)})
+		b.bytes += len(p)
 	}
-	b.frames = append(b.frames, heldFrame{binary: binary, data: append([]byte(nil), p...)})
-	b.bytes += len(p)
-	return true
+}
+
+// holdEndLocked records that l, which is held, ended with err. Called with
+// mu held.
+func (l *liveWS) holdEndLocked(err error) {
+	b := l.backlogOf()
+	b.ended, b.endErr = true, err
 }
 
 // releaseHeld processes the frames held for l, in order, then lets l's
@@ -63,6 +82,13 @@ func (s *Session) releaseHeld(l *liveWS) {
 			l.held = false
 			l.backlog = nil
 			s.mu.Unlock()
+			switch {
+			case s.ws != l || b == nil:
+			case b.overflow:
+				s.closeWith(codeTransportError, true)
+			case b.ended:
+				s.onWSClose(l.c, b.endErr)
+			}
 			return
 		}
 		f := b.frames[0]

@@ -229,3 +229,79 @@ func TestEarlyMessageBeforeHandlerIsKept(t *testing.T) {
 		t.Fatalf("messages %q, want 0,next", got)
 	}
 }
+
+// The frames held during the handshake are bounded by MaxPayload: a
+// client that sends more before its handler is set is closed as a
+// transport error, and nothing it sent is delivered.
+func TestHeldFramesBound(t *testing.T) {
+	cfg := quietPing
+	cfg.MaxPayload = 100
+	srv := eio.NewServer(cfg)
+	t.Cleanup(srv.Close)
+	x := newExchange(t, "GET", "transport=websocket", "")
+	read := make(chan struct{})
+	x.conn.onWrite = func(p []byte) {
+		if p[0] != '0' {
+			return
+		}
+		go func() {
+			x.h.OnMessage(x.conn, false, []byte("4"+strings.Repeat("a", 60)))
+			x.h.OnMessage(x.conn, false, []byte("4"+strings.Repeat("b", 60)))
+			close(read)
+		}()
+	}
+	d := &overlapDetector{}
+	reasons := make(chan string, 1)
+	srv.OnConnection(func(s *eio.Session) {
+		<-read
+		s.OnMessage(d.onMessage)
+		s.OnClose(func(r string) { reasons <- r })
+	})
+	srv.Handle(x)
+	select {
+	case r := <-reasons:
+		if r != eio.ReasonTransportError {
+			t.Fatalf("reason %q, want %q", r, eio.ReasonTransportError)
+		}
+	case <-time.After(wait):
+		t.Fatal("the session was not closed")
+	}
+	if !x.conn.closed.Load() {
+		t.Fatal("the WebSocket was not closed")
+	}
+	if got := d.messages(); len(got) != 0 {
+		t.Fatalf("delivered %d messages of a client past the bound", len(got))
+	}
+}
+
+// A connection that ends before OnConnection has set the handler: the
+// handler is told (OnClose), after the messages that came first.
+func TestHeldCloseIsReported(t *testing.T) {
+	srv := eio.NewServer(quietPing)
+	t.Cleanup(srv.Close)
+	x := newExchange(t, "GET", "transport=websocket", "")
+	read := make(chan struct{})
+	x.conn.onWrite = func(p []byte) {
+		if p[0] != '0' {
+			return
+		}
+		go func() {
+			x.h.OnMessage(x.conn, false, []byte("4last"))
+			x.h.OnClose(x.conn, nil)
+			close(read)
+		}()
+	}
+	var events []string // appended on the handshake's goroutine only
+	srv.OnConnection(func(s *eio.Session) {
+		<-read
+		s.OnMessage(func(data []byte, _ bool) { events = append(events, string(data)) })
+		s.OnClose(func(r string) { events = append(events, "close:"+r) })
+	})
+	srv.Handle(x)
+	if got := strings.Join(events, ","); got != "last,close:"+eio.ReasonTransportClose {
+		t.Fatalf("events %q, want the message then the close", got)
+	}
+	if srv.Count() != 0 {
+		t.Fatal("session still registered")
+	}
+}

@@ -98,3 +98,39 @@ func TestPausedInputCloseAnswersHeldPost(t *testing.T) {
 		t.Fatal("the closed session kept its poll state or its registration")
 	}
 }
+
+// A POST held for ResumeInput is answered when the session upgrades: the
+// WebSocket, not read while input is paused, bounds the input from then.
+func TestPausedInputUpgradeAnswersHeldPost(t *testing.T) {
+	srv := eio.NewServer(quietPing)
+	t.Cleanup(srv.Close)
+	d := &overlapDetector{}
+	srv.OnConnection(func(s *eio.Session) { s.OnMessage(d.onMessage) })
+	hs := newExchange(t, "GET", "transport=polling", "")
+	srv.Handle(hs)
+	m := openRE.FindStringSubmatch(strings.TrimPrefix(hs.response(t), "200 "))
+	if m == nil {
+		t.Fatal("no open packet")
+	}
+	sid := m[1]
+	s := srv.Session(sid)
+	s.PauseInput()
+	post := newExchange(t, "POST", "transport=polling&sid="+sid, "4a")
+	srv.Handle(post)
+	if !eio.HoldsPost(s) {
+		t.Fatal("the POST's answer is not held")
+	}
+	ws := newExchange(t, "GET", "transport=websocket&sid="+sid, "")
+	srv.Handle(ws)
+	ws.frame("2probe")
+	ws.frame("5")
+	if tr := s.Transport(); tr != eio.WebSocket {
+		t.Fatalf("transport %q", tr)
+	}
+	if r := post.response(t); r != "200 ok" {
+		t.Fatalf("held POST after the upgrade: %q", r)
+	}
+	if got := strings.Join(d.messages(), ","); got != "a" {
+		t.Fatalf("messages %s", got)
+	}
+}

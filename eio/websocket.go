@@ -114,18 +114,15 @@ func (s *Session) onFrame(c WSConn, binary bool, p []byte) {
 	if pending {
 		s.pending = false
 	}
-	held, overflow := false, false
-	if isMain && s.ws.held {
-		held = true
-		overflow = !s.holdFrameLocked(s.ws, binary, p)
+	held := isMain && s.ws.held
+	if held {
+		s.holdFrameLocked(s.ws, binary, p)
 	}
 	s.mu.Unlock()
 	if pending {
 		s.srv.releasePending(hostOf(s.remote))
 	}
 	switch {
-	case overflow:
-		s.closeWith(codeTransportError, true)
 	case held:
 	case isMain:
 		s.onMainFrame(binary, p)
@@ -253,6 +250,12 @@ func (s *Session) completeUpgrade(c WSConn) {
 func (s *Session) onWSClose(c WSConn, err error) {
 	s.mu.Lock()
 	isMain := s.isWS(c)
+	if isMain && s.ws.held {
+		// It follows the held frames (held.go).
+		s.ws.holdEndLocked(err)
+		s.mu.Unlock()
+		return
+	}
 	if s.isProbe(c) {
 		s.dropProbeLocked()
 	}
