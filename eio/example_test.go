@@ -107,11 +107,9 @@ func ExampleSession_OnClose() {
 	url := base + "?EIO=4&transport=polling&sid=" + sidRE.FindStringSubmatch(open)[1]
 	call("POST", url, "2") // a ping from the client: not allowed in v4
 	fmt.Println(<-reasons)
-	fmt.Println(call("GET", url, "")) // the close packet
 	fmt.Println(call("GET", url, ""))
 	// Output:
 	// transport error
-	// 1
 	// {"code":1,"message":"Session ID unknown"}
 }
 

@@ -518,11 +518,10 @@ func newSID() string {
 // polling answers one more GET.
 const closedPollGrace = time.Second
 
-// closeNoticeGrace is how long the sid of a session the server closed
-// over polling (ping timeout, protocol error), while no poll of it was
-// parked, answers one more GET with the close packet. engine.io keeps
-// such a transport open for its next poll up to closeTimeout (30 s); a
-// client that is only slow (a busy machine) re-polls well within this.
+// closeNoticeGrace is how long the sid of a session that timed out over
+// polling between two of its polls answers one more GET with the close
+// packet (see closeWith). A client that is only slow (a busy machine)
+// re-polls well within it.
 const closeNoticeGrace = 10 * time.Second
 
 // closedPoll is a session closed over polling whose next poll may still
@@ -540,8 +539,8 @@ type closedPoll struct {
 //     way on another connection, which the server may read after the
 //     close (engine.io reads one connection at a time, in arrival order),
 //     and gets the noop a parked one gets;
-//   - the server closed it (answer close): the client learns it the way
-//     it would have from a parked poll, as a "transport close".
+//   - the server timed it out (answer close): the client learns it the
+//     way it would have from a parked poll, as a "transport close".
 func (s *Server) rememberClosedPoll(sid string, answer byte, grace time.Duration) {
 	s.closedMu.Lock()
 	if s.closedPolls == nil {

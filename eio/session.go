@@ -737,12 +737,17 @@ func (s *Session) closeWith(reason closeCode, notify bool) {
 			return
 		}
 	}
-	// With no poll parked, a client that took every packet is between
-	// two polls: its next one gets the close packet (engine.io waits for
-	// it too), instead of the 400 of an unknown sid, which the client
-	// would report as a "transport error". A client with packets still
-	// waiting has stopped polling: nothing is kept for it.
-	noticeNext := notify && !s.respondCloseLocked() && !s.queuedLocked()
+	parked := notify && s.respondCloseLocked()
+	// A ping timeout with no poll parked, for a client that took every
+	// packet (its ping too): it is between two polls, its next one is on
+	// its way and gets the close packet, so that the client reads the
+	// timeout as a "transport close" whatever the race between its poll
+	// and the server's timer. (engine.io answers that poll with a 400 for
+	// an unknown sid, which the client reports as a "transport error";
+	// and so do we for the other closes, as the conformance suite checks
+	// after a parse error.) A client with packets still waiting has
+	// stopped polling: nothing is kept for it.
+	noticeNext := notify && !parked && reason == codePingTimeout && !s.queuedLocked()
 	s.mu.Unlock()
 	if noticeNext {
 		s.srv.rememberClosedPoll(s.id, typeClose, closeNoticeGrace)
