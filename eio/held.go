@@ -78,12 +78,13 @@ func (s *Session) releaseHeld(l *liveWS) {
 	for {
 		s.mu.Lock()
 		b := l.backlog
-		if s.ws != l || b == nil || len(b.frames) == 0 {
+		current := s.ws == l
+		if !current || b == nil || len(b.frames) == 0 {
 			l.held = false
 			l.backlog = nil
 			s.mu.Unlock()
 			switch {
-			case s.ws != l || b == nil:
+			case !current || b == nil:
 			case b.overflow:
 				s.closeWith(codeTransportError, true)
 			case b.ended:
