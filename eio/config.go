@@ -14,6 +14,12 @@ const (
 )
 
 // Config configures a Server. The zero value selects Engine.IO's defaults.
+//
+// A panic in one of its callbacks (AllowRequest, CORS.AllowOrigin,
+// InitialHeaders, Headers, OnConnectionError) or in the Server's
+// OnConnection handler is recovered and logged to Logger with the request
+// and the stack; the request is answered 500 (an upgrade request before
+// its 101; a WebSocket whose OnConnection panicked is closed).
 type Config struct {
 	// PingInterval is the time between server pings. Default 25 s.
 	PingInterval time.Duration
@@ -52,6 +58,14 @@ type Config struct {
 	// with 503 until some are followed up or time out. Default 16384;
 	// negative: no bound.
 	MaxPendingSessions int
+	// MaxOutboundBytes bounds the bytes queued for a long-polling client
+	// between its polls (the records its next GET would take). A client
+	// that stops polling while the server sends past it is a slow
+	// consumer: its session is closed with ReasonTransportError and the
+	// queue freed, the outcome package loop gives a WebSocket whose
+	// outbound bytes exceed loop.Config.MaxOutboundBytes. Default 8 MiB
+	// (loop's default); values <= 0 select it.
+	MaxOutboundBytes int
 	// MaxPendingSessionsPerIP is the same bound per client address.
 	// Default 1024; negative: no bound. Behind a proxy every client has
 	// the proxy's address: raise it or disable it there.
@@ -96,6 +110,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.MaxOutboundBytes <= 0 {
+		c.MaxOutboundBytes = 8 << 20
 	}
 	if c.MaxPendingSessions == 0 {
 		c.MaxPendingSessions = 16384

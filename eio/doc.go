@@ -10,9 +10,10 @@
 // loop) and never blocks. A Session's state is guarded by its mutex, so
 // Send, Close and the other Session methods may be called from any
 // goroutine. A session's Handler (Session.SetHandler, or the funcs given
-// to OnMessage, OnClose and OnUpgrade) is told of its messages on the
-// transport's goroutine, one message at a time per session, with data
-// valid only during the call; OnClose runs once. Heartbeats and upgrade
+// to OnMessage, OnClose and OnUpgrade) is told of its messages one at a
+// time per session, in order, with data valid only during the call,
+// usually on the transport's goroutine (held.go says when not); OnClose
+// runs once. Heartbeats and upgrade
 // deadlines run on timer wheels (package internal/timer), not on a
 // runtime timer per session.
 //

@@ -7,3 +7,21 @@ func HasPollState(s *Session) bool {
 	defer s.mu.Unlock()
 	return s.poll != nil
 }
+
+// HeldFrames reports how many frames of s's WebSocket wait for the end of
+// a hold (held.go).
+func HeldFrames(s *Session) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ws == nil || s.ws.backlog == nil {
+		return 0
+	}
+	return len(s.ws.backlog.frames)
+}
+
+// HoldsPost reports whether s holds the answer to a POST for ResumeInput.
+func HoldsPost(s *Session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.poll != nil && s.poll.heldPost != nil
+}

@@ -36,8 +36,8 @@ func (s *Session) handleGet(x Exchange) {
 		old := s.poll.get
 		s.poll.get = nil
 		s.mu.Unlock()
-		old.Respond(http.StatusOK, s.pollHeaders(old), []byte{typeClose})
-		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
+		s.srv.respondPoll(old, []byte{typeClose})
+		s.srv.respond(x, http.StatusBadRequest, "", nil)
 		s.closeWith(codeTransportError, false)
 		return
 	case s.noopNext:
@@ -61,7 +61,7 @@ func (s *Session) park(x Exchange, h http.Header) {
 	switch {
 	case s.state == stateOpen && s.transport != tPolling:
 		s.mu.Unlock()
-		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+		s.srv.respondPoll(x, []byte{typeNoop})
 		return
 	case s.state == stateOpen && s.noopNext:
 		s.owedNoopLocked(x) // unlocks
@@ -79,11 +79,11 @@ func (s *Session) park(x Exchange, h http.Header) {
 		}
 		s.mu.Unlock()
 		if h == nil {
-			h = s.pollHeaders(x)
+			s.srv.respondPoll(x, []byte{typeClose})
 		} else {
 			setPollHeaders(h)
+			x.Respond(http.StatusOK, h, []byte{typeClose})
 		}
-		x.Respond(http.StatusOK, h, []byte{typeClose})
 		s.finish(codeNone)
 		return
 	}
@@ -111,7 +111,7 @@ func (s *Session) pollAborted(x Exchange) {
 
 func (s *Session) handlePost(x Exchange) {
 	if x.Header("Content-Type") == "application/octet-stream" {
-		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
+		s.srv.respond(x, http.StatusBadRequest, "", nil)
 		s.closeWith(codeTransportError, false)
 		return
 	}
@@ -127,7 +127,7 @@ func (s *Session) handlePost(x Exchange) {
 		return
 	case s.posting:
 		s.mu.Unlock()
-		x.Respond(http.StatusBadRequest, s.srv.baseHeaders(x), nil)
+		s.srv.respond(x, http.StatusBadRequest, "", nil)
 		s.closeWith(codeTransportError, false)
 		return
 	case s.state == stateClosing:
@@ -139,18 +139,31 @@ func (s *Session) handlePost(x Exchange) {
 	s.mu.Unlock()
 
 	s.decodePayload(x.Body())
-	s.respondOK(x)
 
 	s.mu.Lock()
+	if s.inputPaused && s.state == stateOpen && s.poll != nil {
+		// The answer waits for ResumeInput: a client sends its next
+		// POST only once this one is answered, so the input buffered
+		// for a paused session is at most one body.
+		s.poll.heldPost = x
+		s.mu.Unlock()
+		return
+	}
 	s.posting = false
+	// The upgrade completed while the packets were delivered: the
+	// WebSocket's frames waited for them (completeUpgrade).
+	var upgraded *liveWS
+	if s.ws != nil && s.ws.held {
+		upgraded = s.ws
+	}
 	s.mu.Unlock()
+	s.respondOK(x)
+	if upgraded != nil {
+		s.releaseHeld(upgraded)
+	}
 }
 
-func (s *Session) respondOK(x Exchange) {
-	h := s.srv.baseHeaders(x)
-	h.Set("Content-Type", "text/html")
-	x.Respond(http.StatusOK, h, okBody)
-}
+func (s *Session) respondOK(x Exchange) { s.srv.respond(x, http.StatusOK, "text/html", okBody) }
 
 // decodePayload processes the packets of a polling body in order.
 func (s *Session) decodePayload(body []byte) {
@@ -183,7 +196,7 @@ func (s *Session) owedNoopLocked(x Exchange) {
 	}
 	s.noopNext = false
 	s.mu.Unlock()
-	x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+	s.srv.respondPoll(x, []byte{typeNoop})
 }
 
 // parkLateLocked parks x, a GET that arrived after the probe was answered
@@ -223,5 +236,5 @@ func (s *Session) releaseLate() {
 		s.noopNext = false // the probe failed meanwhile; this was its noop
 	}
 	s.mu.Unlock()
-	x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+	s.srv.respondPoll(x, []byte{typeNoop})
 }

@@ -34,7 +34,7 @@ type Server struct {
 	pendingFor map[string]int // the same per client address; guarded by pendMu
 
 	closedMu    sync.Mutex
-	closedPolls map[string]*timer.Timer // rememberClosedPoll; guarded by closedMu
+	closedPolls map[string]closedPoll // rememberClosedPoll; guarded by closedMu
 }
 
 // NewServer returns a server for cfg.
@@ -116,11 +116,11 @@ func (s *Server) Handle(x Exchange) {
 		ss := s.sessions[sid]
 		s.mu.RUnlock()
 		if ss == nil {
-			if transport == Polling && !upgrade && x.Method() == http.MethodGet && s.takeClosedPoll(sid) {
-				h := s.baseHeaders(x)
-				setPollHeaders(h)
-				x.Respond(http.StatusOK, h, []byte{typeNoop})
-				return
+			if transport == Polling && !upgrade && x.Method() == http.MethodGet {
+				if answer, ok := s.takeClosedPoll(sid); ok {
+					s.respondPoll(x, []byte{answer})
+					return
+				}
 			}
 			s.fail(x, ErrUnknownSID, upgrade)
 			return
@@ -158,7 +158,12 @@ func (s *Server) Handle(x Exchange) {
 		return
 	}
 	if s.cfg.AllowRequest != nil {
-		if err := s.cfg.AllowRequest(x.Request()); err != nil {
+		var err error
+		if !s.callUser(x, "AllowRequest", func() { err = s.cfg.AllowRequest(x.Request()) }) {
+			s.internalError(x, upgrade)
+			return
+		}
+		if err != nil {
 			e := &RequestError{Status: 403, Code: 4, Message: err.Error()}
 			if upgrade {
 				e = &RequestError{Status: 400, Code: 4, Message: err.Error()}
@@ -193,7 +198,12 @@ func (s *Server) handshake(x Exchange, transport string) {
 	// configured that could add one.
 	var h http.Header
 	if s.cfg.CORS != nil || s.cfg.Headers != nil || s.cfg.Cookie != nil || s.cfg.InitialHeaders != nil {
-		h = s.baseHeaders(x)
+		var ok bool
+		if h, ok = s.baseHeaders(x); !ok {
+			s.releasePending(ip)
+			s.internalError(x, transport == WebSocket)
+			return
+		}
 	}
 	if s.cfg.Cookie != nil {
 		ck := *s.cfg.Cookie
@@ -207,7 +217,11 @@ func (s *Server) handshake(x Exchange, transport string) {
 		h.Add("Set-Cookie", ck.String())
 	}
 	if s.cfg.InitialHeaders != nil {
-		s.cfg.InitialHeaders(h, x.Request())
+		if !s.callUser(x, "InitialHeaders", func() { s.cfg.InitialHeaders(h, x.Request()) }) {
+			s.releasePending(ip)
+			s.internalError(x, transport == WebSocket)
+			return
+		}
 	}
 	if transport == WebSocket {
 		c, err := x.Upgrade(wsHeaders(h), (*wsTransport)(ss))
@@ -218,16 +232,31 @@ func (s *Server) handshake(x Exchange, transport string) {
 		}
 		ss.mu.Lock()
 		if !ss.isWS(c) { // else OnOpen did it
-			ss.setLiveLocked(c)
+			ss.setLiveLocked(c, true)
 		}
+		l := ss.ws
 		ss.mu.Unlock()
+		// The client may send as soon as it has the open packet, and its
+		// frames may be read on another goroutine (net/http's handover
+		// to an event loop): they are held until the handler is set.
+		defer ss.releaseHeld(l)
 	}
 	s.mu.Lock()
 	s.sessions[ss.id] = ss
 	s.mu.Unlock()
 	ss.open()
-	if onConn != nil {
-		onConn(ss)
+	if onConn != nil && !s.callUser(x, "OnConnection", func() { onConn(ss) }) {
+		// The session cannot be served without its handler. A polling
+		// handshake is answered 500; a WebSocket one had its 101
+		// already (OnConnection runs once the transport is open), so
+		// it is closed.
+		if transport == Polling {
+			ss.finish(codeForcedClose)
+			s.internalError(x, false)
+			return
+		}
+		ss.closeWith(codeForcedClose, true)
+		return
 	}
 	if transport == Polling {
 		ss.park(x, h)
@@ -286,7 +315,8 @@ func (s *Server) wheelFor(sid string) *timer.Wheel {
 // before any upgrade; others the JSON body.
 func (s *Server) fail(x Exchange, e *RequestError, upgrade bool) {
 	if s.cfg.OnConnectionError != nil {
-		s.cfg.OnConnectionError(x.Request(), e)
+		// A panic here is logged; the refusal is answered all the same.
+		s.callUser(x, "OnConnectionError", func() { s.cfg.OnConnectionError(x.Request(), e) })
 	}
 	if upgrade {
 		status := e.Status
@@ -298,9 +328,7 @@ func (s *Server) fail(x Exchange, e *RequestError, upgrade bool) {
 		x.Respond(status, h, []byte(e.Message))
 		return
 	}
-	h := s.baseHeaders(x)
-	h.Set("Content-Type", "application/json")
-	x.Respond(e.Status, h, e.body())
+	s.respond(x, e.Status, "application/json", e.body())
 }
 
 // refuseUpgrade answers a WebSocket handshake the transport refused, with
@@ -313,7 +341,9 @@ func (s *Server) refuseUpgrade(x Exchange, err error) {
 		return
 	}
 	if s.cfg.OnConnectionError != nil {
-		s.cfg.OnConnectionError(x.Request(), &RequestError{Status: he.Status, Code: 3, Message: he.Message})
+		s.callUser(x, "OnConnectionError", func() {
+			s.cfg.OnConnectionError(x.Request(), &RequestError{Status: he.Status, Code: 3, Message: he.Message})
+		})
 	}
 	h := http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Connection": {"close"}}
 	if name, value, ok := strings.Cut(he.Header, ":"); ok {
@@ -322,12 +352,56 @@ func (s *Server) refuseUpgrade(x Exchange, err error) {
 	x.Respond(he.Status, h, []byte(he.Message))
 }
 
+// respond answers x with status and body, the CORS and user headers
+// (baseHeaders) and contentType when not "", or with 500 if a header
+// callback panicked.
+func (s *Server) respond(x Exchange, status int, contentType string, body []byte) {
+	h, ok := s.baseHeaders(x)
+	if !ok {
+		s.internalError(x, false)
+		return
+	}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	x.Respond(status, h, body)
+}
+
+// respondPoll answers a poll with status 200 and body.
+func (s *Server) respondPoll(x Exchange, body []byte) {
+	h, ok := s.pollHeaders(x)
+	if !ok {
+		s.internalError(x, false)
+		return
+	}
+	x.Respond(http.StatusOK, h, body)
+}
+
+// pollHeaders are the headers of a poll's answer; false if a header
+// callback panicked.
+func (s *Server) pollHeaders(x Exchange) (http.Header, bool) {
+	h, ok := s.baseHeaders(x)
+	if ok {
+		setPollHeaders(h)
+	}
+	return h, ok
+}
+
 // baseHeaders returns the CORS and user headers every polling response
-// carries, in a new map that the caller may add to.
-func (s *Server) baseHeaders(x Exchange) http.Header {
+// carries, in a new map that the caller may add to. It reports false if
+// CORS.AllowOrigin or Config.Headers panicked (logged by callUser): the
+// caller answers 500 instead.
+func (s *Server) baseHeaders(x Exchange) (http.Header, bool) {
 	h := make(http.Header, 4)
 	if c := s.cfg.CORS; c != nil {
-		if origin, ok := c.allow(x.Header("Origin")); ok {
+		var origin string
+		ok := true
+		if c.AllowOrigin == nil {
+			origin, ok = c.allow(x.Header("Origin"))
+		} else if !s.callUser(x, "CORS.AllowOrigin", func() { origin, ok = c.allow(x.Header("Origin")) }) {
+			return nil, false
+		}
+		if ok {
 			h.Set("Access-Control-Allow-Origin", origin)
 			if origin != "*" {
 				h.Add("Vary", "Origin")
@@ -340,14 +414,18 @@ func (s *Server) baseHeaders(x Exchange) http.Header {
 			}
 		}
 	}
-	if s.cfg.Headers != nil {
-		s.cfg.Headers(h, x.Request())
+	if s.cfg.Headers != nil && !s.callUser(x, "Headers", func() { s.cfg.Headers(h, x.Request()) }) {
+		return nil, false
 	}
-	return h
+	return h, true
 }
 
 func (s *Server) preflight(x Exchange) {
-	h := s.baseHeaders(x)
+	h, ok := s.baseHeaders(x)
+	if !ok {
+		s.internalError(x, false)
+		return
+	}
 	c := s.cfg.CORS
 	methods := "GET,HEAD,PUT,PATCH,POST,DELETE"
 	if len(c.Methods) > 0 {
@@ -440,32 +518,50 @@ func newSID() string {
 // polling answers one more GET.
 const closedPollGrace = time.Second
 
-// rememberClosedPoll records that the client closed session sid over
-// polling while no poll of it was parked. Its poll may still be on its
-// way on another connection, which the server may read after the close
-// (engine.io reads one connection at a time, in arrival order). That poll
-// gets the noop a parked one gets, instead of a 400 for an unknown sid.
-func (s *Server) rememberClosedPoll(sid string) {
+// closeNoticeGrace is how long the sid of a session that timed out over
+// polling between two of its polls answers one more GET with the close
+// packet (see closeWith). A client that is only slow (a busy machine)
+// re-polls well within it.
+const closeNoticeGrace = 10 * time.Second
+
+// closedPoll is a session closed over polling whose next poll may still
+// come: it gets answer, a one-packet payload.
+type closedPoll struct {
+	t      *timer.Timer
+	answer byte
+}
+
+// rememberClosedPoll records that session sid closed over polling while
+// no poll of it was parked, so that the client's next poll gets answer
+// for grace instead of a 400 for an unknown sid:
+//
+//   - the client closed it (answer noop): its poll may still be on its
+//     way on another connection, which the server may read after the
+//     close (engine.io reads one connection at a time, in arrival order),
+//     and gets the noop a parked one gets;
+//   - the server timed it out (answer close): the client learns it the
+//     way it would have from a parked poll, as a "transport close".
+func (s *Server) rememberClosedPoll(sid string, answer byte, grace time.Duration) {
 	s.closedMu.Lock()
 	if s.closedPolls == nil {
-		s.closedPolls = make(map[string]*timer.Timer)
+		s.closedPolls = make(map[string]closedPoll)
 	}
 	if _, ok := s.closedPolls[sid]; !ok {
 		t := s.wheelFor(sid).NewTimer(func() { s.takeClosedPoll(sid) })
-		s.closedPolls[sid] = t
-		t.Reset(closedPollGrace)
+		s.closedPolls[sid] = closedPoll{t: t, answer: answer}
+		t.Reset(grace)
 	}
 	s.closedMu.Unlock()
 }
 
-// takeClosedPoll forgets sid and reports whether it was remembered.
-func (s *Server) takeClosedPoll(sid string) bool {
+// takeClosedPoll forgets sid and returns the answer remembered for it.
+func (s *Server) takeClosedPoll(sid string) (answer byte, ok bool) {
 	s.closedMu.Lock()
-	t, ok := s.closedPolls[sid]
+	c, ok := s.closedPolls[sid]
 	if ok {
 		delete(s.closedPolls, sid)
-		t.Stop()
+		c.t.Stop()
 	}
 	s.closedMu.Unlock()
-	return ok
+	return c.answer, ok
 }

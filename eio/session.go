@@ -2,7 +2,9 @@ package eio
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -87,8 +89,11 @@ func (c closeCode) String() string { return closeReasons[c] }
 // A Handler that also implements UpgradeHandler is told when the transport
 // changes.
 //
-// OnMessage runs on the transport's goroutine, one message at a time per
-// session; data is valid only during the call. binary tells a binary
+// OnMessage runs one message at a time per session, never on two
+// goroutines at once, in the order the client sent them; data is valid
+// only during the call. It usually runs on the transport's goroutine; a
+// message that arrived while another goroutine had input of the session
+// to deliver (held.go) runs on that goroutine. binary tells a binary
 // message from a text one. OnClose runs once, with one of the Reason
 // constants, when the session has ended.
 type Handler interface {
@@ -117,6 +122,11 @@ type pollState struct {
 	// parkLate); lateTimer releases it with a noop if no upgrade follows.
 	late      bool
 	lateTimer *timer.Timer
+	// heldPost is a POST whose packets were delivered while input was
+	// paused: its answer waits for ResumeInput (or the upgrade, or the
+	// end of the session), so the client sends no more (see PauseInput).
+	// Session.posting stays set meanwhile: a second POST is an overlap.
+	heldPost Exchange
 }
 
 // Session is one Engine.IO connection, over polling, WebSocket, or polling
@@ -341,24 +351,50 @@ const volatileLimit = 64 << 10
 // respect to other sends. The bytes are copied.
 func (s *Session) Send(text []byte, binaries ...[]byte) {
 	s.mu.Lock()
+	slow := false
 	if s.state == stateOpen {
 		s.sendLocked(typeMessage, text)
 		for _, b := range binaries {
 			s.sendBinaryLocked(b)
 		}
 		s.flushPollLocked()
+		slow = s.pollOverflowLocked()
 	}
 	s.mu.Unlock()
+	if slow {
+		s.closeSlowPoller()
+	}
 }
 
 // SendBinary sends one binary message. b is copied.
 func (s *Session) SendBinary(b []byte) {
 	s.mu.Lock()
+	slow := false
 	if s.state == stateOpen {
 		s.sendBinaryLocked(b)
 		s.flushPollLocked()
+		slow = s.pollOverflowLocked()
 	}
 	s.mu.Unlock()
+	if slow {
+		s.closeSlowPoller()
+	}
+}
+
+// pollOverflowLocked reports whether more than Config.MaxOutboundBytes
+// wait for the next poll. Called with mu held, after flushPollLocked.
+func (s *Session) pollOverflowLocked() bool {
+	p := s.poll
+	return p != nil && p.q != nil && len(p.q.B) > s.srv.cfg.MaxOutboundBytes
+}
+
+// closeSlowPoller ends a session whose client does not poll fast enough
+// for what the server sends, like a WebSocket whose queue is full; the
+// queue goes back to the pool.
+func (s *Session) closeSlowPoller() {
+	s.srv.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "eio: slow polling client, session closed",
+		slog.String("sid", s.id), slog.String("remote", s.remote))
+	s.closeWith(codeTransportError, false)
 }
 
 // SendPrepared sends a message encoded once for many sessions.
@@ -370,15 +406,20 @@ func (s *Session) SendPrepared(p *Prepared) {
 		return
 	}
 	s.mu.Lock()
+	slow := false
 	if s.state == stateOpen {
 		if s.transport == tWebSocket {
 			s.ws.c.WriteFrames(p.frames)
 		} else {
 			s.appendRecordsLocked(p)
 			s.flushPollLocked()
+			slow = s.pollOverflowLocked()
 		}
 	}
 	s.mu.Unlock()
+	if slow {
+		s.closeSlowPoller()
+	}
 }
 
 // SendPreparedBatch sends several prepared messages in order; frames must
@@ -394,8 +435,14 @@ func (s *Session) SendPreparedBatch(frames []byte, ps []*Prepared) {
 	}
 }
 
-// liveWS boxes a WSConn for atomic.Pointer.
-type liveWS struct{ c WSConn }
+// liveWS boxes a WSConn for atomic.Pointer, with its held input (held.go).
+type liveWS struct {
+	c WSConn
+	// held is set while c's frames must wait in backlog for the goroutine
+	// that ends the hold (releaseHeld). Both are guarded by Session.mu.
+	held    bool
+	backlog *backlog
+}
 
 // isWS reports whether c is the session's WebSocket transport. Called
 // with mu held.
@@ -406,13 +453,13 @@ func (s *Session) isWS(c WSConn) bool { return s.ws != nil && s.ws.c == c }
 func (s *Session) isProbe(c WSConn) bool { return s.poll != nil && s.poll.probe == c }
 
 // setLiveLocked makes c the session's transport and publishes it for
-// SendPrepared. The session must have nothing queued for polling. Called
-// with mu held.
-func (s *Session) setLiveLocked(c WSConn) {
+// SendPrepared; with held, c's frames wait until releaseHeld. The session
+// must have nothing queued for polling. Called with mu held.
+func (s *Session) setLiveLocked(c WSConn, held bool) {
 	if s.inputPaused {
 		pauseRead(c)
 	}
-	l := &liveWS{c: c}
+	l := &liveWS{c: c, held: held}
 	s.ws = l
 	s.transport = tWebSocket
 	s.live.Store(l)
@@ -421,8 +468,10 @@ func (s *Session) setLiveLocked(c WSConn) {
 // PauseInput asks the transport to stop delivering the client's messages
 // until ResumeInput: the caller (sio's mailbox) has more queued than it
 // will hold. On WebSocket the connection stops being read, so the client
-// is slowed by TCP flow control; on polling, POSTs are not answered while
-// input is paused, so the client sends no more. Writes to the client go on.
+// is slowed by TCP flow control. On polling, a POST's packets are still
+// delivered (its body was read already) but its answer is held until
+// ResumeInput, the upgrade or the end of the session, so a client sends
+// no more: input is bounded by one POST body. Writes to the client go on.
 // Idempotent; safe from any goroutine.
 func (s *Session) PauseInput() {
 	s.mu.Lock()
@@ -438,13 +487,31 @@ func (s *Session) PauseInput() {
 // ResumeInput undoes PauseInput. Idempotent; safe from any goroutine.
 func (s *Session) ResumeInput() {
 	s.mu.Lock()
+	var post Exchange
 	if s.inputPaused {
 		s.inputPaused = false
 		if s.ws != nil {
 			resumeRead(s.ws.c)
 		}
+		post = s.takeHeldPostLocked()
 	}
 	s.mu.Unlock()
+	if post != nil {
+		s.respondOK(post)
+	}
+}
+
+// takeHeldPostLocked returns the POST whose answer waits for ResumeInput,
+// if any, and ends it: the client may post again. Called with mu held.
+func (s *Session) takeHeldPostLocked() Exchange {
+	p := s.poll
+	if p == nil || p.heldPost == nil {
+		return nil
+	}
+	x := p.heldPost
+	p.heldPost = nil
+	s.posting = false
+	return x
 }
 
 // pauseRead and resumeRead forward to c when its provider can pause reads.
@@ -535,7 +602,13 @@ func (s *Session) flushPollHeadersLocked(h http.Header) {
 	x := p.get
 	p.get = nil
 	if h == nil {
-		h = s.pollHeaders(x)
+		var ok bool
+		if h, ok = s.srv.pollHeaders(x); !ok {
+			// A header callback panicked: this poll gets a 500 and
+			// the packets wait for the next one.
+			s.srv.internalError(x, false)
+			return
+		}
 	} else {
 		setPollHeaders(h)
 	}
@@ -562,12 +635,6 @@ func (p *pollState) releaseQueue() {
 		p.q = nil
 	}
 	p.recs = p.recs[:0]
-}
-
-func (s *Session) pollHeaders(x Exchange) http.Header {
-	h := s.srv.baseHeaders(x)
-	setPollHeaders(h)
-	return h
 }
 
 func setPollHeaders(h http.Header) {
@@ -670,20 +737,34 @@ func (s *Session) closeWith(reason closeCode, notify bool) {
 			return
 		}
 	}
-	if notify {
-		s.respondCloseLocked()
-	}
+	parked := notify && s.respondCloseLocked()
+	// A ping timeout with no poll parked, for a client that took every
+	// packet (its ping too): it is between two polls, its next one is on
+	// its way and gets the close packet, so that the client reads the
+	// timeout as a "transport close" whatever the race between its poll
+	// and the server's timer. (engine.io answers that poll with a 400 for
+	// an unknown sid, which the client reports as a "transport error";
+	// and so do we for the other closes, as the conformance suite checks
+	// after a parse error.) A client with packets still waiting has
+	// stopped polling: nothing is kept for it.
+	noticeNext := notify && !parked && reason == codePingTimeout && !s.queuedLocked()
 	s.mu.Unlock()
+	if noticeNext {
+		s.srv.rememberClosedPoll(s.id, typeClose, closeNoticeGrace)
+	}
 	s.finish(reason)
 }
 
-// respondCloseLocked answers the parked GET, if any, with a close packet.
-func (s *Session) respondCloseLocked() {
+// respondCloseLocked answers the parked GET, if any, with a close packet,
+// and reports whether there was one.
+func (s *Session) respondCloseLocked() bool {
 	if p := s.poll; p != nil && p.get != nil {
 		x := p.get
 		p.get = nil
-		x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeClose})
+		s.srv.respondPoll(x, []byte{typeClose})
+		return true
 	}
+	return false
 }
 
 // finish releases the session and reports the close reason, once: the
@@ -716,15 +797,20 @@ func (s *Session) finish(reason closeCode) {
 		if p.lateTimer != nil {
 			p.lateTimer.Stop()
 		}
+		if x := p.heldPost; x != nil {
+			// Its packets were delivered: it is answered as usual.
+			p.heldPost = nil
+			defer s.respondOK(x)
+		}
 		if x := p.get; x != nil {
 			// A client-side close releases the parked poll with a noop.
 			p.get = nil
-			x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+			s.srv.respondPoll(x, []byte{typeNoop})
 		} else if reason == codeTransportClose {
 			// The client closed over polling with no poll parked: its
 			// poll may be on its way (on another connection, so it can be
 			// read after the close). It gets the same noop.
-			s.srv.rememberClosedPoll(s.id)
+			s.srv.rememberClosedPoll(s.id, typeNoop, closedPollGrace)
 		}
 		p.releaseQueue()
 	}

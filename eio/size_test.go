@@ -14,9 +14,11 @@ func TestSessionSize(t *testing.T) {
 }
 
 // TestPollStateSize guards the polling state a session carries while on
-// polling: the 96-byte allocation class. (WebSocket sessions carry none.)
+// polling: the 112-byte allocation class, since the POST whose answer
+// waits for ResumeInput (heldPost) took it past 96. (WebSocket sessions
+// carry none.)
 func TestPollStateSize(t *testing.T) {
-	if n := unsafe.Sizeof(pollState{}); n > 96 {
-		t.Errorf("pollState is %d bytes, want <= 96", n)
+	if n := unsafe.Sizeof(pollState{}); n > 112 {
+		t.Errorf("pollState is %d bytes, want <= 112", n)
 	}
 }

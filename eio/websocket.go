@@ -2,13 +2,13 @@ package eio
 
 import (
 	"encoding/base64"
-	"net/http"
 )
 
 // wsTransport is a Session seen as the FrameHandler of the WebSocket it
 // was opened over: a pointer conversion, so that a WebSocket session costs
 // no handler allocation. OnOpen registers the connection before its first
-// frame can arrive.
+// frame can arrive; its frames are held until Server.OnConnection has run
+// (held.go).
 type wsTransport Session
 
 // OnOpen implements FrameOpener.
@@ -16,7 +16,7 @@ func (t *wsTransport) OnOpen(c WSConn) {
 	s := (*Session)(t)
 	s.mu.Lock()
 	if s.ws == nil {
-		s.setLiveLocked(c)
+		s.setLiveLocked(c, true)
 	}
 	s.mu.Unlock()
 }
@@ -114,20 +114,30 @@ func (s *Session) onFrame(c WSConn, binary bool, p []byte) {
 	if pending {
 		s.pending = false
 	}
+	held := isMain && s.ws.held
+	if held {
+		s.holdFrameLocked(s.ws, binary, p)
+	}
 	s.mu.Unlock()
 	if pending {
 		s.srv.releasePending(hostOf(s.remote))
 	}
 	switch {
+	case held:
 	case isMain:
-		if binary {
-			s.deliver(p, true)
-			return
-		}
-		s.handlePacket(p)
+		s.onMainFrame(binary, p)
 	case isProbe:
 		s.handleProbe(c, binary, p)
 	}
+}
+
+// onMainFrame handles a message from the session's WebSocket transport.
+func (s *Session) onMainFrame(binary bool, p []byte) {
+	if binary {
+		s.deliver(p, true)
+		return
+	}
+	s.handlePacket(p)
 }
 
 // handleProbe runs the upgrade handshake: 2probe → 3probe, then 5.
@@ -141,7 +151,7 @@ func (s *Session) handleProbe(c WSConn, binary bool, p []byte) {
 		if p := s.poll; p != nil {
 			if x := p.get; x != nil {
 				p.get = nil
-				x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+				s.srv.respondPoll(x, []byte{typeNoop})
 			} else {
 				s.noopNext = true
 			}
@@ -200,19 +210,31 @@ func (s *Session) completeUpgrade(c WSConn) {
 	if p.lateTimer != nil {
 		p.lateTimer.Stop()
 	}
+	// A POST held for ResumeInput is answered: input stays bounded, since
+	// the WebSocket is not read while input is paused (setLiveLocked).
+	heldPost := p.heldPost
+	if heldPost != nil {
+		p.heldPost = nil
+		s.posting = false
+	}
 	var late Exchange
 	if x := p.get; x != nil {
 		p.get = nil
 		if p.late {
 			late = x // answered below, without the lock
 		} else {
-			x.Respond(http.StatusOK, s.pollHeaders(x), []byte{typeNoop})
+			s.srv.respondPoll(x, []byte{typeNoop})
 		}
 	}
 	// Only now may sends take the WebSocket, and SendPrepared skip the lock.
-	s.setLiveLocked(c)
+	// A POST still delivering its packets holds c's frames until it is
+	// done (handlePost releases them), so that they follow its packets.
+	s.setLiveLocked(c, s.posting)
 	h := s.h
 	s.mu.Unlock()
+	if heldPost != nil {
+		s.respondOK(heldPost)
+	}
 	if late != nil {
 		// It came after the probe was answered, like a poll after the
 		// upgrade, which engine.io refuses.
@@ -228,6 +250,12 @@ func (s *Session) completeUpgrade(c WSConn) {
 func (s *Session) onWSClose(c WSConn, err error) {
 	s.mu.Lock()
 	isMain := s.isWS(c)
+	if isMain && s.ws.held {
+		// It follows the held frames (held.go).
+		s.ws.holdEndLocked(err)
+		s.mu.Unlock()
+		return
+	}
 	if s.isProbe(c) {
 		s.dropProbeLocked()
 	}
