@@ -153,6 +153,8 @@ func (c *Config) eioConfig() eio.Config {
 		Cookie:          c.Cookie,
 		Logger:          c.Logger,
 
+		MaxOutboundBytes: c.MaxOutboundBytes,
+
 		MaxPendingSessions:      c.MaxPendingSessions,
 		MaxPendingSessionsPerIP: c.MaxPendingSessionsPerIP,
 	}
