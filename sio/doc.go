@@ -7,9 +7,28 @@
 // callbacks, OnDisconnect) runs off the event loops, on a goroutine that
 // drains that connection's mailbox: one connection's callbacks run one at a
 // time and in arrival order, and a slow callback delays only its own
-// connection. Callbacks may block briefly; EmitWithAck blocks until the
-// answer or the context's end, so call it from your own goroutine if the
-// connection must keep receiving meanwhile.
+// connection. Callbacks may block; while one connection's callbacks lag, its
+// queued events are bounded by Config.MaxQueuedInputBytes, past which that
+// connection is no longer read (its client waits, TCP flow control slows
+// it, nothing is dropped) until half of them are handled. EmitWithAck may
+// be called from the socket's own handler: acknowledgements are resolved
+// as soon as they arrive, not queued behind the handler waiting for them.
+//
+// Panics. A panic in a callback (event handler, middleware, OnConnection,
+// OnDisconnect and the other listeners, room hooks, sio.Handle's function,
+// OnNewNamespace, the fallback handler of ListenAndServe) is recovered and
+// logged at error level through Config.Logger with the socket id, the
+// namespace and the stack; that one connection is closed as
+// Disconnect(true) would (the fallback handler answers 500). The worker
+// that ran it goes on serving other connections.
+//
+// Overload. Each event loop bounds the broadcast work queued on it and not
+// yet run (Config.MaxLoopBacklog). While a loop is over it, a volatile
+// broadcast to it is dropped and any other broadcast waits in Emit until
+// the loop has worked off half: a publisher is slowed to the rate its
+// recipients can be served, and the delay of a delivered message stays
+// bounded. Do not broadcast from a callback that runs on an event loop
+// (Config.AllowRequest): its wait could not end before a 2 s safety timeout.
 //
 // Delivery order. A socket receives packets in the order they were emitted
 // to it from one goroutine, whether by broadcast or directly, as in

@@ -56,6 +56,20 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 	return ls.Serve()
 }
 
+// RefusedConnections reports how many connections ListenAndServe closed on
+// arrival because the process was near its file-descriptor limit
+// (RLIMIT_NOFILE): the server keeps serving the connections it has instead
+// of failing its accepts, and accepts again once descriptors are free.
+func (s *Server) RefusedConnections() uint64 {
+	s.mu.Lock()
+	ls := s.ls
+	s.mu.Unlock()
+	if ls == nil {
+		return 0
+	}
+	return ls.RefusedConnections()
+}
+
 // Ready returns a channel closed once ListenAndServe listens.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
