@@ -104,6 +104,9 @@ func writeMarkdown(w io.Writer, r *Result) {
 		fmt.Fprintln(w, "|---|---|---|---|---|---|")
 		fmt.Fprintf(w, "| %d | %s | %s | %s | %.1f%% | %d |\n\n", i.Conns, fmtBytes(float64(i.RSSBefore)), fmtBytes(float64(i.RSSAfter)), fmtBytes(i.BytesPerConn), i.ServerCPUPct, i.Disconnects)
 	}
+	if o := r.Overload; o != nil {
+		overloadMarkdown(w, o)
+	}
 	if c := r.Connect; c != nil {
 		fmt.Fprintln(w, "| connections | conns/s | p50 | p90 | p99 | max | server µs/conn | tool CPU |")
 		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
@@ -265,7 +268,7 @@ func caseName(r *Result) string {
 	n := 0
 	if c := r.Config; c != nil {
 		switch r.Scenario {
-		case "fanout", "chat":
+		case "fanout", "chat", "overload":
 			n = c.Subs
 		case "echo":
 			n = c.Clients
@@ -356,8 +359,8 @@ func summarize(w io.Writer, results []*Result) {
 			unit := ""
 			capped := false
 			for _, r := range rs {
-				if r.Note != "" {
-					capped = true
+				if r.Note != "" && r.Overload == nil {
+					capped = true // an overload run's headline is not its ladder's
 				}
 				if r.Error != "" {
 					errs = append(errs, r.Error)
@@ -365,6 +368,13 @@ func summarize(w io.Writer, results []*Result) {
 				unit = r.Headline.Unit
 				head = append(head, r.Headline.Value)
 				switch {
+				// Before max_sustainable: an overload run may hold its ladder's.
+				case r.Overload != nil && r.Overload.Overload != nil:
+					o := r.Overload.Overload
+					p50 = append(p50, float64(o.Latency.P50Us))
+					p99 = append(p99, float64(o.Latency.P99Us))
+					scpu = append(scpu, o.ServerCPUPct)
+					tcpu = append(tcpu, o.ToolCPUPct)
 				case r.MaxSustainable != nil:
 					m := r.MaxSustainable
 					p50 = append(p50, float64(m.Latency.P50Us))
@@ -419,6 +429,7 @@ func summarize(w io.Writer, results []*Result) {
 				cell(p50, lat), cell(p99, lat), cell(usop, num), cell(scpu, pc), cell(tcpu, pc), errS)
 		}
 	}
+	overloadSummary(w, cases, labels, func(cs, label string) []*Result { return groups[key{cs, label}] })
 }
 
 func summarizeMain(args []string, stdout, stderr io.Writer) int {

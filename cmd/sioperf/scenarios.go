@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +32,8 @@ type Result struct {
 	Echo    *EchoResult    `json:"echo,omitempty"`
 	Idle    *IdleResult    `json:"idle,omitempty"`
 	Connect *ConnectResult `json:"connect,omitempty"`
+
+	Overload *OverloadResult `json:"overload,omitempty"`
 
 	// Note qualifies the result, e.g. a ladder that hit -max-steps or
 	// -max-rate before any failure (max_sustainable is then a lower bound).
@@ -208,6 +211,27 @@ func (cl *cluster) open(ctx context.Context, count, rooms int) (openResult, erro
 
 // stats merges every worker's view of step s.
 func (cl *cluster) stats(ctx context.Context, s int, withHist bool) (statsReply, *Hist, error) {
+	return cl.merge(s, withHist, func(w worker) (statsReply, error) { return w.Stats(ctx, s, withHist) })
+}
+
+// secondStats merges every worker's view of second sec of the timeline.
+func (cl *cluster) secondStats(ctx context.Context, sec int, withHist bool) (statsReply, *Hist, error) {
+	return cl.merge(sec, withHist, func(w worker) (statsReply, error) { return w.SecondStats(ctx, sec, withHist) })
+}
+
+// startTimeline starts every worker's timeline at startUs (unix µs).
+func (cl *cluster) startTimeline(ctx context.Context, startUs int64) error {
+	for _, w := range cl.workers {
+		if err := w.StartTimeline(ctx, startUs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// merge asks every worker for the stats of one bin (get) at once and sums
+// the replies, adding the local publishers' disconnects.
+func (cl *cluster) merge(bin int, withHist bool, get func(worker) (statsReply, error)) (statsReply, *Hist, error) {
 	replies := make([]statsReply, len(cl.workers))
 	errs := make([]error, len(cl.workers))
 	var wg sync.WaitGroup
@@ -215,11 +239,11 @@ func (cl *cluster) stats(ctx context.Context, s int, withHist bool) (statsReply,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			replies[i], errs[i] = w.Stats(ctx, s, withHist)
+			replies[i], errs[i] = get(w)
 		}()
 	}
 	wg.Wait()
-	m := statsReply{Step: s}
+	m := statsReply{Step: bin}
 	var h *Hist
 	if withHist {
 		h = newHist()
@@ -329,6 +353,8 @@ func run(ctx context.Context, cfg *config, prog *progress) *Result {
 	switch cfg.Scenario {
 	case "fanout", "chat":
 		err = runBroadcast(ctx, cfg, cl, prog, res)
+	case "overload":
+		err = runOverload(ctx, cfg, cl, prog, res)
 	case "echo":
 		err = runEcho(ctx, cfg, cl, prog, res)
 	case "idle":
@@ -397,13 +423,30 @@ type pubResult struct {
 	err     error
 }
 
+// pacing says how long a publishing window may overrun and where its
+// progress shows.
+type pacing struct {
+	// grace is how long past the window publishers go on sending the
+	// messages that fell due in it but could not be written in time.
+	grace time.Duration
+	// sent, when not nil, counts messages as their batch is written, for
+	// a driver that samples progress while the window runs.
+	sent *atomic.Int64
+}
+
+// stepPacing lets a ladder step overrun by half its window plus 0.5 s, so
+// a slow step still offers every planned message (and fails on time).
+func stepPacing(dur time.Duration) pacing {
+	return pacing{grace: dur/2 + 500*time.Millisecond}
+}
+
 // publish makes every publisher send at rate/len(pubs) messages/s for dur,
 // tagged with step s. Publisher j sends its k-th message to room
 // (j + k*P) mod rooms, so all rooms get an even share. Each publisher paces
 // itself against its own start time and sends every message that has fallen
 // due in one write (at most 256 per batch), stamping the batch with one
-// clock reading.
-func publish(ctx context.Context, cfg *config, pubs []*conn, s int, rate float64, dur time.Duration, rooms int) pubResult {
+// clock reading. A publisher stops at dur+pc.grace even if it is behind.
+func publish(ctx context.Context, cfg *config, pubs []*conn, s int, rate float64, dur time.Duration, rooms int, pc pacing) pubResult {
 	P := len(pubs)
 	names := make([]string, rooms)
 	for i := range names {
@@ -430,7 +473,7 @@ func publish(ctx context.Context, cfg *config, pubs []*conn, s int, rate float64
 			start := time.Now()
 			for sent < total && ctx.Err() == nil {
 				el := time.Since(start)
-				if el > dur+dur/2+500*time.Millisecond {
+				if el > dur+pc.grace {
 					break // the server (or this tool) cannot absorb the rate
 				}
 				due := int64(el.Seconds()*r) + 1
@@ -466,9 +509,16 @@ func publish(ctx context.Context, cfg *config, pubs []*conn, s int, rate float64
 				if err != nil {
 					// perRoom already counts the batch; a failed write means
 					// the step fails anyway, with this error as its reason.
+					// The write may have left part of a frame on the
+					// stream: close it, so that later windows fail at once
+					// instead of sending garbage.
+					c.nc.Close()
 					break
 				}
 				sent += n
+				if pc.sent != nil {
+					pc.sent.Add(n)
+				}
 			}
 			mu.Lock()
 			out.sent += sent
@@ -489,9 +539,23 @@ func publish(ctx context.Context, cfg *config, pubs []*conn, s int, rate float64
 	return out
 }
 
-// runBroadcast runs fanout (a rate ladder, one room) and chat (one fixed-rate
-// step over many rooms and publishers).
-func runBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress, res *Result) error {
+// broadcastRun is the state shared by the broadcast scenarios (fanout,
+// chat, overload): the open publishers, the room sizes and the next step
+// number.
+type broadcastRun struct {
+	ctx     context.Context
+	cfg     *config
+	cl      *cluster
+	prog    *progress
+	res     *Result
+	pubs    []*conn
+	members []int64
+	s       int // the next step number
+}
+
+// openBroadcast opens the subscribers (joining cfg.Rooms rooms) and the
+// publishers.
+func openBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress, res *Result) (*broadcastRun, error) {
 	rooms := cfg.Rooms
 	if rooms < 1 {
 		rooms = 1
@@ -501,9 +565,8 @@ func runBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress,
 		joinRooms = 0 // raw mode has no join step
 	}
 	if _, err := openAll(ctx, cl, prog, res, cfg.Subs, joinRooms); err != nil {
-		return err
+		return nil, err
 	}
-	pubs := cl.pubs
 	// Publishers take global indexes after the subscribers, so they use the
 	// next source addresses, and they never join a room. They write with
 	// blocking writes under a deadline (conn.writeBatch), so they are on
@@ -511,27 +574,35 @@ func runBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress,
 	// then slows the publisher down, which fails the step.
 	pspec := cl.spec(cfg.Publishers, cfg.Subs, 0, cfg.Concurrency)
 	pspec.IO = ioGoroutine
-	pr, err := pubs.Open(ctx, pspec)
+	pr, err := cl.pubs.Open(ctx, pspec)
+	if err != nil {
+		return nil, err
+	}
+	if pr.Opened < cfg.Publishers {
+		return nil, fmt.Errorf("only %d of %d publishers connected: %v", pr.Opened, cfg.Publishers, pr.Errors)
+	}
+	return &broadcastRun{ctx: ctx, cfg: cfg, cl: cl, prog: prog, res: res,
+		pubs: cl.pubs.list(), members: roomMembers(cfg.Subs, rooms), s: 1}, nil
+}
+
+// runOne runs the next step and appends it to the result.
+func (b *broadcastRun) runOne(target float64, pubRate float64, dur time.Duration, phase string) StepResult {
+	sr := runStep(b.ctx, b.cfg, b.cl, b.prog, b.pubs, b.members, b.s, target, pubRate, dur, phase)
+	b.s++
+	b.res.Steps = append(b.res.Steps, sr)
+	return sr
+}
+
+// runBroadcast runs fanout (a rate ladder, one room) and chat (one fixed-rate
+// step over many rooms and publishers).
+func runBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress, res *Result) error {
+	b, err := openBroadcast(ctx, cfg, cl, prog, res)
 	if err != nil {
 		return err
 	}
-	if pr.Opened < cfg.Publishers {
-		return fmt.Errorf("only %d of %d publishers connected: %v", pr.Opened, cfg.Publishers, pr.Errors)
-	}
-	members := roomMembers(cfg.Subs, rooms)
-	pubConns := pubs.list()
-
-	s := 1
-	runOne := func(target float64, pubRate float64, dur time.Duration, phase string) StepResult {
-		sr := runStep(ctx, cfg, cl, prog, pubConns, members, s, target, pubRate, dur, phase)
-		s++
-		res.Steps = append(res.Steps, sr)
-		return sr
-	}
-
 	if cfg.Scenario == "chat" {
-		perMsg := float64(cfg.Subs) / float64(rooms)
-		sr := runOne(cfg.Rate*perMsg, cfg.Rate, cfg.Duration, "fixed")
+		perMsg := float64(cfg.Subs) / float64(len(b.members))
+		sr := b.runOne(cfg.Rate*perMsg, cfg.Rate, cfg.Duration, "fixed")
 		res.Headline = Headline{Name: "chat delivered", Value: sr.DeliveredPerS, Unit: "deliveries/s", HigherIsBetter: true}
 		if sr.Pass {
 			res.MaxSustainable = &res.Steps[0]
@@ -541,14 +612,21 @@ func runBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress,
 		}
 		return ctx.Err()
 	}
+	b.ladder()
+	return ctx.Err()
+}
 
+// ladder runs the fanout rate ladder (or the -rates list) in deliveries/s
+// and sets max_sustainable and the headline (finishLadder).
+func (b *broadcastRun) ladder() {
+	ctx, cfg, res := b.ctx, b.cfg, b.res
 	subs := float64(cfg.Subs)
 	step := func(target float64, phase string) StepResult {
-		return runOne(target, target/subs, cfg.Step, phase)
+		return b.runOne(target, target/subs, cfg.Step, phase)
 	}
 	if len(cfg.Rates) > 0 {
 		for _, r := range cfg.Rates {
-			if ctx.Err() != nil || s >= maxSteps {
+			if ctx.Err() != nil || b.s >= maxSteps {
 				break
 			}
 			step(r, "fixed")
@@ -578,7 +656,7 @@ func runBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress,
 			res.Note = "ladder stopped by -max-steps or -max-rate before a confirmed failure: max_sustainable is a lower bound"
 		}
 		lo, hi := lastPass, firstFail
-		for i := 0; i < cfg.Bisect && hi > 0 && ctx.Err() == nil && s < maxSteps; i++ {
+		for i := 0; i < cfg.Bisect && hi > 0 && ctx.Err() == nil && b.s < maxSteps; i++ {
 			mid := (lo + hi) / 2
 			if step(mid, "bisect").Pass {
 				lo = mid
@@ -588,7 +666,6 @@ func runBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress,
 		}
 	}
 	finishLadder(res)
-	return ctx.Err()
 }
 
 // finishLadder picks max_sustainable (the passing step with the highest
@@ -618,7 +695,7 @@ func runStep(ctx context.Context, cfg *config, cl *cluster, prog *progress, pubs
 	rooms := len(members)
 	if cfg.Warmup > 0 {
 		prog.set(fmt.Sprintf("step %d (%s) %.0f deliveries/s: warm-up", s, phase, target))
-		publish(ctx, cfg, pubs, 0, pubRate, cfg.Warmup, rooms)
+		publish(ctx, cfg, pubs, 0, pubRate, cfg.Warmup, rooms, stepPacing(cfg.Warmup))
 	}
 	before, _, err := cl.stats(ctx, s, false)
 	if err != nil {
@@ -628,7 +705,7 @@ func runStep(ctx context.Context, cfg *config, cl *cluster, prog *progress, pubs
 	prog.set(fmt.Sprintf("step %d (%s) %.0f deliveries/s: measuring %v", s, phase, target, dur))
 	prog.watch(ctx, cl, s)
 	srv0, tool0, t0 := serverCPU(cfg), cl.toolCPU(ctx), time.Now()
-	pr := publish(ctx, cfg, pubs, s, pubRate, dur, rooms)
+	pr := publish(ctx, cfg, pubs, s, pubRate, dur, rooms, stepPacing(dur))
 	srv1, tool1, t1 := serverCPU(cfg), cl.toolCPU(ctx), time.Now()
 	sr.Published, sr.Planned = pr.sent, pr.planned
 	for r, n := range pr.perRoom {

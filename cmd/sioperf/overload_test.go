@@ -1,0 +1,96 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestOverloadAgainstSioloop runs the overload scenario at a small size
+// against sioloop's scenario server in this process: a short ladder finds
+// the sustainable rate, then 2 s phases. It checks the mechanics (rows for
+// every second of every phase, totals that add up), not the server's speed.
+func TestOverloadAgainstSioloop(t *testing.T) {
+	addr := startBenchServer(t)
+	dir := t.TempDir()
+	res := runTool(t, "overload", "-addr", addr, "-subs", "200", "-start", "2000", "-max-steps", "2", "-bisect", "0",
+		"-warmup", "1s", "-step", "500ms", "-duration", "2s", "-recovery", "2s", "-drain", "2s", "-settle-max", "2s",
+		"-p99", "30s", "-procs", "2", "-server-pid", strconv.Itoa(os.Getpid()), "-label", "sioloop", "-report", dir)
+	if res.Error != "" {
+		t.Fatal(res.Error)
+	}
+	o := res.Overload
+	if o == nil || o.Overload == nil || o.Recovery == nil {
+		t.Fatalf("overload result %+v", o)
+	}
+	if o.SustainableFrom != "ladder" || res.MaxSustainable == nil || o.SustainablePerS != res.MaxSustainable.TargetPerS {
+		t.Fatalf("sustainable %v from %q, ladder %+v", o.SustainablePerS, o.SustainableFrom, res.MaxSustainable)
+	}
+	phases := map[string]int{}
+	var delivered uint64
+	var published int64
+	var offered float64
+	for i, s := range o.Seconds {
+		if s.Second != i {
+			t.Fatalf("row %d is second %d", i, s.Second)
+		}
+		phases[s.Phase]++
+		delivered += s.Delivered
+		published += s.Published
+		offered += s.Offered
+		if s.Delivered > 0 && (s.Latency.Count != s.Delivered || s.Latency.P99Us == 0 || s.Latency.MaxUs < s.Latency.P99Us) {
+			t.Errorf("second %d: %d delivered, latency %+v", i, s.Delivered, s.Latency)
+		}
+		if s.ServerRSS <= 0 {
+			t.Errorf("second %d: no server RSS", i)
+		}
+	}
+	// Each 1 s or 2 s phase covers that many seconds, give or take one at
+	// the edges on a busy machine.
+	for name, want := range map[string]int{phaseWarmup: 1, phaseOverload: 2, phaseRecovery: 2} {
+		if got := phases[name]; got < want-1 || got > want+1 {
+			t.Errorf("%s: %d seconds, want about %d (rows by phase %v)", name, got, want, phases)
+		}
+	}
+	if delivered != o.Delivered || offered < o.Offered-0.5 || offered > o.Offered+0.5 {
+		t.Errorf("rows sum to %d delivered, %.1f offered; totals %d, %.1f", delivered, offered, o.Delivered, o.Offered)
+	}
+	// The last sample is taken before the drain ends, so every write is in
+	// some row.
+	if published != o.Published || o.Published == 0 {
+		t.Errorf("rows sum to %d published, total %d", published, o.Published)
+	}
+	if o.Expected != uint64(o.Published)*200 || o.Lost != int64(o.Expected)-int64(o.Delivered) || o.Lost < 0 {
+		t.Errorf("expected %d lost %d for %d published, %d delivered", o.Expected, o.Lost, o.Published, o.Delivered)
+	}
+	// Offered: 1 s at the sustainable rate, 2 s at twice it, 2 s at half,
+	// in messages (rate/subs).
+	wantOffered := o.SustainablePerS / 200 * (1 + 2*2 + 0.5*2)
+	if o.Offered < wantOffered*0.99 || o.Offered > wantOffered*1.01 {
+		t.Errorf("offered %.1f messages, want %.1f", o.Offered, wantOffered)
+	}
+	if o.Overload.TargetPerS != 2*o.SustainablePerS || o.Recovery.TargetPerS != o.SustainablePerS/2 {
+		t.Errorf("targets: overload %v recovery %v for sustainable %v", o.Overload.TargetPerS, o.Recovery.TargetPerS, o.SustainablePerS)
+	}
+	if o.Overload.Delivered == 0 || o.Overload.OfSustainable <= 0 || o.Overload.Latency.P99Us == 0 || o.MaxRSS <= 0 {
+		t.Errorf("overload phase %+v", o.Overload)
+	}
+	if o.RecoveryS < 1 || o.RecoveryS > 2 {
+		t.Errorf("recovery took %d s under a 30 s bound", o.RecoveryS)
+	}
+	if res.Headline.Value != o.Overload.DeliveredPerS {
+		t.Errorf("headline %+v", res.Headline)
+	}
+
+	md, err := os.ReadFile(filepath.Join(dir, "sioloop-overload.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| second | phase |", "| overload |", "Under overload"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+}
