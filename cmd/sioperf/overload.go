@@ -94,6 +94,9 @@ type OverloadPhase struct {
 	MaxRSS        int64   `json:"max_server_rss,omitempty"`
 	Disconnects   int64   `json:"disconnects"`
 	ServerCPUPct  float64 `json:"server_cpu_pct,omitempty"`
+	// ServerUsPerOp is the server's CPU time over the phase's publishing
+	// divided by the deliveries of its rows.
+	ServerUsPerOp float64 `json:"server_us_per_delivery,omitempty"`
 	ToolCPUPct    float64 `json:"tool_cpu_pct"`
 }
 
@@ -356,6 +359,9 @@ func finishOverload(ctx context.Context, cl *cluster, res *Result, or *OverloadR
 		wall := time.Duration((ph.endS - ph.startS) * float64(time.Second))
 		if ph.srv0 >= 0 && ph.srv1 >= 0 {
 			p.ServerCPUPct = pct(ph.srv1-ph.srv0, wall)
+			if p.Delivered > 0 {
+				p.ServerUsPerOp = float64(ph.srv1-ph.srv0) / 1e3 / float64(p.Delivered)
+			}
 		}
 		p.ToolCPUPct = pct(ph.tool1-ph.tool0, wall)
 		switch ph.name {

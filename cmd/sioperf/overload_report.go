@@ -11,13 +11,13 @@ import (
 func overloadMarkdown(w io.Writer, o *OverloadResult) {
 	fmt.Fprintf(w, "Overload: %d subscribers, sustainable %s deliveries/s (%s), overload ×%g, p99 bound %s.\n\n",
 		o.Subs, fmtRate(o.SustainablePerS), o.SustainableFrom, o.Factor, fmtLat(o.P99BoundUs))
-	fmt.Fprintln(w, "| phase | target/s | seconds | offered msgs | published msgs | delivered/s | of sustainable | p50 | p99 | max | max RSS | disconnects | server CPU | tool CPU |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| phase | target/s | seconds | offered msgs | published msgs | delivered/s | of sustainable | p50 | p99 | max | max RSS | disconnects | server CPU | server µs/delivery | tool CPU |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, p := range o.Phases {
-		fmt.Fprintf(w, "| %s | %s | %d | %.0f | %d | %s | %.0f%% | %s | %s | %s | %s | %d | %.0f%% | %.0f%% |\n",
+		fmt.Fprintf(w, "| %s | %s | %d | %.0f | %d | %s | %.0f%% | %s | %s | %s | %s | %d | %.0f%% | %.2f | %.0f%% |\n",
 			p.Phase, fmtRate(p.TargetPerS), p.Seconds, p.Offered, p.Published, fmtRate(p.DeliveredPerS), 100*p.OfSustainable,
 			fmtLat(p.Latency.P50Us), fmtLat(p.Latency.P99Us), fmtLat(p.Latency.MaxUs), fmtBytes(float64(p.MaxRSS)),
-			p.Disconnects, p.ServerCPUPct, p.ToolCPUPct)
+			p.Disconnects, p.ServerCPUPct, p.ServerUsPerOp, p.ToolCPUPct)
 	}
 	fmt.Fprintln(w)
 	if o.Overload != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -92,5 +94,54 @@ func TestOverloadAgainstSioloop(t *testing.T) {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
+	}
+
+	// summarize reads the JSON line back and adds the overload table.
+	line, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "overload.json"), append(line, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := realMain([]string{"summarize", dir}, &out, &errb); code != 0 {
+		t.Fatalf("summarize: exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"| overload200 | sioloop | 1 |", "| overload case |", "deliveries/s"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestRecoverySeconds(t *testing.T) {
+	const bound = 1000
+	row := func(sec int, phase string, delivered, p99 uint64) OverloadSecond {
+		return OverloadSecond{Second: sec, Phase: phase, Delivered: delivered, Latency: Latency{P99Us: p99}}
+	}
+	tests := []struct {
+		name   string
+		rows   []OverloadSecond
+		startS float64
+		want   int
+	}{
+		{name: "under from the first second", startS: 2.01, want: 1, rows: []OverloadSecond{
+			row(1, phaseOverload, 10, 5000), row(2, phaseRecovery, 10, 10), row(3, phaseRecovery, 10, 10)}},
+		{name: "under from the second second", startS: 2.01, want: 2, rows: []OverloadSecond{
+			row(2, phaseRecovery, 10, 5000), row(3, phaseRecovery, 10, 10), row(4, phaseDrain, 10, 5000)}},
+		{name: "back over later", startS: 2.01, want: 3, rows: []OverloadSecond{
+			row(2, phaseRecovery, 10, 10), row(3, phaseRecovery, 10, 5000), row(4, phaseRecovery, 10, 10)}},
+		{name: "a second without deliveries has not recovered", startS: 2.01, want: -1, rows: []OverloadSecond{
+			row(2, phaseRecovery, 10, 10), row(3, phaseRecovery, 0, 0)}},
+		{name: "never", startS: 2.01, want: -1, rows: []OverloadSecond{
+			row(2, phaseRecovery, 10, 5000), row(3, phaseRecovery, 10, bound)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := recoverySeconds(tt.rows, tt.startS, bound); got != tt.want {
+				t.Errorf("recoverySeconds = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }

@@ -373,6 +373,7 @@ func summarize(w io.Writer, results []*Result) {
 					o := r.Overload.Overload
 					p50 = append(p50, float64(o.Latency.P50Us))
 					p99 = append(p99, float64(o.Latency.P99Us))
+					usop = append(usop, o.ServerUsPerOp)
 					scpu = append(scpu, o.ServerCPUPct)
 					tcpu = append(tcpu, o.ToolCPUPct)
 				case r.MaxSustainable != nil:
