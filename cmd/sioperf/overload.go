@@ -63,7 +63,7 @@ type OverloadResult struct {
 // OverloadSecond is one second of the timeline.
 type OverloadSecond struct {
 	Second    int     `json:"second"` // since the timeline's start
-	Phase     string  `json:"phase"`  // the phase publishing at mid-second
+	Phase     string  `json:"phase"`  // the phase that published for most of it
 	Offered   float64 `json:"offered"`
 	Published int64   `json:"published"`
 	// Delivered counts deliveries arriving in this second, so it is also
@@ -231,7 +231,11 @@ func runOverload(ctx context.Context, cfg *config, cl *cluster, prog *progress, 
 		phases = phases[1:]
 	}
 
-	start := time.Now()
+	// The timeline starts up to a second before the warm-up, so that the
+	// overload phase starts on a whole second of it and, with whole-second
+	// durations, every row belongs to one phase.
+	lead := (cfg.Warmup + time.Second - 1).Truncate(time.Second) - cfg.Warmup
+	start := time.Now().Add(-lead)
 	if err := cl.startTimeline(ctx, start.UnixMicro()); err != nil {
 		return err
 	}
@@ -247,11 +251,13 @@ func runOverload(ctx context.Context, cfg *config, cl *cluster, prog *progress, 
 		ph.srv0, ph.tool0 = serverCPU(cfg), cl.toolCPU(ctx)
 		// No grace: a publisher that fell behind gives up the rest of its
 		// phase, so the next phase starts on time. Writes are blocking,
-		// so a server that stops reading a publisher shows here as
-		// published < offered.
+		// so a server that stops reading a publisher (backpressure) shows
+		// here as published < offered; the publisher waits for it until
+		// the drain would have ended, not the 5 s of a ladder step.
 		phaseStart := time.Now()
 		ph.startS = phaseStart.Sub(start).Seconds()
-		ph.pub = publish(ctx, cfg, b.pubs, len(or.Phases)+1, ph.pubRate, ph.dur, 1, pacing{sent: &published})
+		pc := pacing{sent: &published, writeTimeout: cfg.Duration + cfg.Recovery + cfg.Drain}
+		ph.pub = publish(ctx, cfg, b.pubs, len(or.Phases)+1, ph.pubRate, ph.dur, 1, pc)
 		// The last message falls due 1/rate before the phase ends: the
 		// next phase starts on the schedule, not early.
 		sleepCtx(ctx, time.Until(phaseStart.Add(ph.dur)))
@@ -296,6 +302,10 @@ func runOverload(ctx context.Context, cfg *config, cl *cluster, prog *progress, 
 // finishOverload builds the per-second rows and the phase summaries from the
 // timeline bins, the samples and the phases' schedules.
 func finishOverload(ctx context.Context, cl *cluster, res *Result, or *OverloadResult, phases []*phaseRun, samples []sample, nsec int) error {
+	drainStart := 0.0
+	for _, ph := range phases {
+		drainStart = max(drainStart, ph.endS)
+	}
 	phaseHists := map[string]*Hist{}
 	for _, ph := range phases {
 		phaseHists[ph.name] = newHist()
@@ -306,10 +316,12 @@ func finishOverload(ctx context.Context, cl *cluster, res *Result, or *OverloadR
 			return err
 		}
 		row := OverloadSecond{Second: k, Phase: phaseDrain, Delivered: st.Delivered, Latency: h.Summary()}
-		mid := float64(k) + 0.5
+		// The drain runs from the end of the last phase.
+		most := max(0, float64(k+1)-max(float64(k), drainStart))
 		for _, ph := range phases {
-			if mid >= ph.startS && mid < ph.endS {
-				row.Phase = ph.name
+			// The row belongs to the phase that published for most of it.
+			if d := min(float64(k+1), ph.endS) - max(float64(k), ph.startS); d > most {
+				row.Phase, most = ph.name, d
 			}
 			// The schedule offers pubRate messages/s over [startS, startS+dur).
 			lo, hi := max(float64(k), ph.startS), min(float64(k+1), ph.startS+ph.dur.Seconds())

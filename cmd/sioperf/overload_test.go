@@ -18,7 +18,7 @@ func TestOverloadAgainstSioloop(t *testing.T) {
 	addr := startBenchServer(t)
 	dir := t.TempDir()
 	res := runTool(t, "overload", "-addr", addr, "-subs", "200", "-start", "2000", "-max-steps", "2", "-bisect", "0",
-		"-warmup", "1s", "-step", "500ms", "-duration", "2s", "-recovery", "2s", "-drain", "2s", "-settle-max", "2s",
+		"-warmup", "500ms", "-step", "500ms", "-duration", "2s", "-recovery", "2s", "-drain", "2s", "-settle-max", "2s",
 		"-p99", "30s", "-procs", "2", "-server-pid", strconv.Itoa(os.Getpid()), "-label", "sioloop", "-report", dir)
 	if res.Error != "" {
 		t.Fatal(res.Error)
@@ -49,11 +49,26 @@ func TestOverloadAgainstSioloop(t *testing.T) {
 			t.Errorf("second %d: no server RSS", i)
 		}
 	}
-	// Each 1 s or 2 s phase covers that many seconds, give or take one at
-	// the edges on a busy machine.
+	// The timeline starts half a second before the 0.5 s warm-up, so the
+	// 2 s phases cover two whole rows each, and each of those rows offers
+	// one second of its phase's rate.
 	for name, want := range map[string]int{phaseWarmup: 1, phaseOverload: 2, phaseRecovery: 2} {
-		if got := phases[name]; got < want-1 || got > want+1 {
-			t.Errorf("%s: %d seconds, want about %d (rows by phase %v)", name, got, want, phases)
+		if got := phases[name]; got != want {
+			t.Errorf("%s: %d seconds, want %d (rows by phase %v)", name, got, want, phases)
+		}
+	}
+	for _, s := range o.Seconds {
+		var want float64
+		switch s.Phase {
+		case phaseOverload:
+			want = o.Overload.PublishPerS
+		case phaseRecovery:
+			want = o.Recovery.PublishPerS
+		default:
+			continue
+		}
+		if s.Offered < want*0.95 || s.Offered > want*1.05 {
+			t.Errorf("second %d (%s) offered %.1f messages, want %.1f: not aligned with the phase", s.Second, s.Phase, s.Offered, want)
 		}
 	}
 	if delivered != o.Delivered || offered < o.Offered-0.5 || offered > o.Offered+0.5 {
@@ -67,9 +82,9 @@ func TestOverloadAgainstSioloop(t *testing.T) {
 	if o.Expected != uint64(o.Published)*200 || o.Lost != int64(o.Expected)-int64(o.Delivered) || o.Lost < 0 {
 		t.Errorf("expected %d lost %d for %d published, %d delivered", o.Expected, o.Lost, o.Published, o.Delivered)
 	}
-	// Offered: 1 s at the sustainable rate, 2 s at twice it, 2 s at half,
-	// in messages (rate/subs).
-	wantOffered := o.SustainablePerS / 200 * (1 + 2*2 + 0.5*2)
+	// Offered: 0.5 s at the sustainable rate, 2 s at twice it, 2 s at
+	// half, in messages (rate/subs).
+	wantOffered := o.SustainablePerS / 200 * (0.5 + 2*2 + 0.5*2)
 	if o.Offered < wantOffered*0.99 || o.Offered > wantOffered*1.01 {
 		t.Errorf("offered %.1f messages, want %.1f", o.Offered, wantOffered)
 	}

@@ -432,6 +432,9 @@ type pacing struct {
 	// sent, when not nil, counts messages as their batch is written, for
 	// a driver that samples progress while the window runs.
 	sent *atomic.Int64
+	// writeTimeout bounds one blocking write; past it the publisher gives
+	// up and closes its connection. Zero means 5 s.
+	writeTimeout time.Duration
 }
 
 // stepPacing lets a ladder step overrun by half its window plus 0.5 s, so
@@ -465,6 +468,10 @@ func publish(ctx context.Context, cfg *config, pubs []*conn, s int, rate float64
 			total := int64(math.Round(r * dur.Seconds()))
 			if total < 1 {
 				total = 1
+			}
+			writeTimeout := pc.writeTimeout
+			if writeTimeout <= 0 {
+				writeTimeout = 5 * time.Second
 			}
 			perRoom := make([]int64, rooms)
 			var sent, firstUs int64
@@ -505,7 +512,7 @@ func publish(ctx context.Context, cfg *config, pubs []*conn, s int, rate float64
 						dst = appendFrameText(dst, payload)
 					}
 					return dst
-				}, 5*time.Second)
+				}, writeTimeout)
 				if err != nil {
 					// perRoom already counts the batch; a failed write means
 					// the step fails anyway, with this error as its reason.
