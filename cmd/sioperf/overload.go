@@ -213,13 +213,13 @@ func runOverload(ctx context.Context, cfg *config, cl *cluster, prog *progress, 
 	res.Overload = or
 	if cfg.Rate == 0 {
 		b.ladder()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if res.MaxSustainable == nil {
 			return errors.New("the ladder found no sustainable rate to overload")
 		}
 		or.SustainablePerS, or.SustainableFrom = res.MaxSustainable.TargetPerS, "ladder"
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
 	}
 	sus, subs := or.SustainablePerS, float64(cfg.Subs)
 	phases := []*phaseRun{
