@@ -91,6 +91,9 @@ type OverloadPhase struct {
 	// OfSustainable is DeliveredPerS as a fraction of the sustainable rate.
 	OfSustainable float64 `json:"of_sustainable"`
 	Latency       Latency `json:"latency"`
+	// SilentSeconds counts the phase's rows with no delivery at all: a
+	// server stalled behind its backlog.
+	SilentSeconds int     `json:"silent_seconds"`
 	MaxRSS        int64   `json:"max_server_rss,omitempty"`
 	Disconnects   int64   `json:"disconnects"`
 	ServerCPUPct  float64 `json:"server_cpu_pct,omitempty"`
@@ -357,6 +360,9 @@ func finishOverload(ctx context.Context, cl *cluster, res *Result, or *OverloadR
 				continue
 			}
 			p.Seconds++
+			if row.Delivered == 0 {
+				p.SilentSeconds++
+			}
 			p.Delivered += row.Delivered
 			p.Disconnects += row.Disconnects
 			p.MaxRSS = max(p.MaxRSS, row.ServerRSS)

@@ -11,12 +11,12 @@ import (
 func overloadMarkdown(w io.Writer, o *OverloadResult) {
 	fmt.Fprintf(w, "Overload: %d subscribers, sustainable %s deliveries/s (%s), overload ×%g, p99 bound %s.\n\n",
 		o.Subs, fmtRate(o.SustainablePerS), o.SustainableFrom, o.Factor, fmtLat(o.P99BoundUs))
-	fmt.Fprintln(w, "| phase | target/s | seconds | offered msgs | published msgs | delivered/s | of sustainable | p50 | p99 | max | max RSS | disconnects | server CPU | server µs/delivery | tool CPU |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| phase | target/s | seconds | offered msgs | published msgs | delivered/s | of sustainable | p50 | p99 | max | silent seconds | max RSS | disconnects | server CPU | server µs/delivery | tool CPU |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, p := range o.Phases {
-		fmt.Fprintf(w, "| %s | %s | %d | %.0f | %d | %s | %.0f%% | %s | %s | %s | %s | %d | %.0f%% | %.2f | %.0f%% |\n",
+		fmt.Fprintf(w, "| %s | %s | %d | %.0f | %d | %s | %.0f%% | %s | %s | %s | %d | %s | %d | %.0f%% | %.2f | %.0f%% |\n",
 			p.Phase, fmtRate(p.TargetPerS), p.Seconds, p.Offered, p.Published, fmtRate(p.DeliveredPerS), 100*p.OfSustainable,
-			fmtLat(p.Latency.P50Us), fmtLat(p.Latency.P99Us), fmtLat(p.Latency.MaxUs), fmtBytes(float64(p.MaxRSS)),
+			fmtLat(p.Latency.P50Us), fmtLat(p.Latency.P99Us), fmtLat(p.Latency.MaxUs), p.SilentSeconds, fmtBytes(float64(p.MaxRSS)),
 			p.Disconnects, p.ServerCPUPct, p.ServerUsPerOp, p.ToolCPUPct)
 	}
 	fmt.Fprintln(w)
@@ -56,7 +56,7 @@ func overloadSummary(w io.Writer, cases, labels []string, group func(cs, label s
 	header := false
 	for _, cs := range cases {
 		for _, l := range labels {
-			var frac, p99, recP99, recS, lost, rss, disc []float64
+			var frac, p99, silent, recP99, recS, lost, rss, disc []float64
 			never := 0
 			for _, r := range group(cs, l) {
 				o := r.Overload
@@ -65,6 +65,7 @@ func overloadSummary(w io.Writer, cases, labels []string, group func(cs, label s
 				}
 				frac = append(frac, 100*o.Overload.OfSustainable)
 				p99 = append(p99, float64(o.Overload.Latency.P99Us))
+				silent = append(silent, float64(o.Overload.SilentSeconds))
 				recP99 = append(recP99, float64(o.Recovery.Latency.P99Us))
 				if o.RecoveryS < 0 {
 					never++
@@ -83,8 +84,8 @@ func overloadSummary(w io.Writer, cases, labels []string, group func(cs, label s
 			if !header {
 				header = true
 				fmt.Fprintln(w)
-				fmt.Fprintln(w, "| overload case | server | runs | delivered, % of sustainable | p99 under overload | recovery p99 | seconds to p99 < bound | lost | max RSS | disconnects |")
-				fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+				fmt.Fprintln(w, "| overload case | server | runs | delivered, % of sustainable | p99 under overload | silent seconds under overload | recovery p99 | seconds to p99 < bound | lost | max RSS | disconnects |")
+				fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 			}
 			med := func(vs []float64) float64 { m, _, _ := medianOf(vs); return m }
 			recCell := "never"
@@ -102,8 +103,8 @@ func overloadSummary(w io.Writer, cases, labels []string, group func(cs, label s
 			if lab == "" {
 				lab = "(unlabelled)"
 			}
-			fmt.Fprintf(w, "| %s | %s | %d | %.0f%% | %s | %s | %s | %s | %s | %.0f |\n", cs, lab, len(frac), med(frac),
-				fmtLat(uint64(med(p99))), fmtLat(uint64(med(recP99))), recCell, lostCell, fmtBytes(med(rss)), med(disc))
+			fmt.Fprintf(w, "| %s | %s | %d | %.0f%% | %s | %.0f | %s | %s | %s | %s | %.0f |\n", cs, lab, len(frac), med(frac),
+				fmtLat(uint64(med(p99))), med(silent), fmtLat(uint64(med(recP99))), recCell, lostCell, fmtBytes(med(rss)), med(disc))
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestOverloadAgainstSioloop runs the overload scenario at a small size
@@ -127,6 +128,44 @@ func TestOverloadAgainstSioloop(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestOverloadShowsAStall runs overload against a test server that stops
+// for 2.5 s at the first broadcast of the overload phase: the rows must show
+// at least one whole second with no delivery, counted as silent, and every
+// message must still arrive after the stall.
+func TestOverloadShowsAStall(t *testing.T) {
+	srv := newTestServer(t, false)
+	srv.stallStep = 2 // warm-up is step 1, the overload phase step 2
+	srv.stallFor = 2500 * time.Millisecond
+	addr := srv.start()
+	res := runTool(t, "overload", "-addr", addr, "-subs", "100", "-rate", "4000", "-warmup", "1s", "-duration", "3s",
+		"-recovery", "2s", "-drain", "5s", "-settle-max", "2s", "-p99", "30s")
+	if res.Error != "" {
+		t.Fatal(res.Error)
+	}
+	o := res.Overload
+	if o == nil || o.Overload == nil || o.SustainableFrom != "rate" || len(res.Steps) != 0 {
+		t.Fatalf("overload result %+v, %d ladder steps", o, len(res.Steps))
+	}
+	if !srv.stalled.Load() {
+		t.Fatal("the server never saw the overload phase's step")
+	}
+	var silent int
+	for _, s := range o.Seconds {
+		if s.Phase == phaseOverload && s.Delivered == 0 {
+			silent++
+		}
+	}
+	if silent == 0 || o.Overload.SilentSeconds != silent {
+		t.Errorf("%d silent overload rows, phase says %d: %+v", silent, o.Overload.SilentSeconds, o.Seconds)
+	}
+	if o.Lost != 0 || o.Delivered != uint64(o.Published)*100 {
+		t.Errorf("lost %d: %d of %d delivered", o.Lost, o.Delivered, o.Expected)
+	}
+	if o.Overload.Latency.MaxUs < 1_000_000 {
+		t.Errorf("a 2.5 s stall left the max latency at %s", fmtLat(o.Overload.Latency.MaxUs))
 	}
 }
 
