@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"html"
 	"io"
+	"math"
 	"strings"
 )
 
@@ -107,4 +110,82 @@ func overloadSummary(w io.Writer, cases, labels []string, group func(cs, label s
 				fmtLat(uint64(med(p99))), med(silent), fmtLat(uint64(med(recP99))), recCell, lostCell, fmtBytes(med(rss)), med(disc))
 		}
 	}
+}
+
+// overloadSVG draws the timeline of an overload run: delivered/s per second
+// as grey bars (linear, scaled to the busiest second), the second's p99 as
+// points on a log scale, the phases as bands and the p99 bound as a dashed
+// line.
+func overloadSVG(r *Result) []byte {
+	const (
+		W, H                 = 720, 420
+		left, right, top, bt = 70, 70, 40, 50
+	)
+	o := r.Overload
+	n := max(len(o.Seconds), 1)
+	maxDel := 1.0
+	ymin, ymax := math.Inf(1), math.Inf(-1)
+	if o.P99BoundUs > 0 {
+		ymin, ymax = float64(o.P99BoundUs), float64(o.P99BoundUs)
+	}
+	for _, s := range o.Seconds {
+		maxDel = max(maxDel, float64(s.Delivered))
+		if s.Delivered > 0 {
+			v := max(float64(s.Latency.P99Us), 1)
+			ymin, ymax = min(ymin, v), max(ymax, v)
+		}
+	}
+	if math.IsInf(ymin, 1) {
+		ymin, ymax = 1, 10
+	}
+	ly0, ly1 := math.Floor(math.Log10(ymin)), math.Ceil(math.Log10(ymax))
+	if ly1 == ly0 {
+		ly1++
+	}
+	slot := float64(W-left-right) / float64(n)
+	px := func(sec float64) float64 { return left + sec*slot }
+	py := func(us float64) float64 { return H - bt - (math.Log10(us)-ly0)/(ly1-ly0)*(H-top-bt) }
+	pbar := func(d float64) float64 { return d / maxDel * (H - top - bt) }
+
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", W, H, W, H)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", W, H)
+	title := r.Scenario
+	if r.Label != "" {
+		title = r.Label + " — " + title
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="14">%s: deliveries/s (bars) and p99 latency (points) per second</text>`+"\n", left, html.EscapeString(title))
+	bands := map[string]string{phaseWarmup: "#f4f4f4", phaseOverload: "#fde8e8", phaseRecovery: "#e8f4e8", phaseDrain: "#f4f4f4"}
+	for i, s := range o.Seconds {
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s</title></rect>`+"\n", px(float64(i)), top, slot, H-top-bt, bands[s.Phase], s.Phase)
+		if h := pbar(float64(s.Delivered)); h > 0 {
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#bbb"/>`+"\n", px(float64(i))+slot*0.15, H-bt-h, slot*0.7, h)
+		}
+	}
+	for d := ly0; d <= ly1; d++ {
+		y := py(math.Pow(10, d))
+		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>`+"\n", left, y, W-right, y)
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, y+4, fmtLat(uint64(math.Pow(10, d))))
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d">%s/s</text>`+"\n", W-right+4, top+4, fmtRate(maxDel))
+	fmt.Fprintf(&b, `<text x="%d" y="%d">0/s</text>`+"\n", W-right+4, H-bt)
+	for i := 0; i < n; i += max(1, n/12) {
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%d</text>`+"\n", px(float64(i)+0.5), H-bt+16, i)
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">second</text>`+"\n", (W+left-right)/2, H-12)
+	if o.P99BoundUs > 0 {
+		y := py(float64(o.P99BoundUs))
+		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#999" stroke-dasharray="6 4"/>`+"\n", left, y, W-right, y)
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" fill="#666">p99 bound %s</text>`+"\n", W-right-4, y-4, fmtLat(o.P99BoundUs))
+	}
+	for i, s := range o.Seconds {
+		if s.Delivered == 0 {
+			continue
+		}
+		v := max(float64(s.Latency.P99Us), 1)
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4" fill="#36c"><title>second %d (%s): %s delivered, p99 %s</title></circle>`+"\n",
+			px(float64(i)+0.5), py(v), i, s.Phase, fmtRate(float64(s.Delivered)), fmtLat(s.Latency.P99Us))
+	}
+	b.WriteString("</svg>\n")
+	return b.Bytes()
 }

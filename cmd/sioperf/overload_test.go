@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -110,6 +112,34 @@ func TestOverloadAgainstSioloop(t *testing.T) {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
+	}
+
+	// The timeline chart is well-formed XML with a point per second that
+	// delivered.
+	svg, err := os.ReadFile(filepath.Join(dir, "sioloop-overload-timeline.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	points, withDeliveries := 0, 0
+	for d := xml.NewDecoder(bytes.NewReader(svg)); ; {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("timeline svg is not XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "circle" {
+			points++
+		}
+	}
+	for _, s := range o.Seconds {
+		if s.Delivered > 0 {
+			withDeliveries++
+		}
+	}
+	if points != withDeliveries || points == 0 {
+		t.Errorf("timeline has %d points for %d seconds with deliveries", points, withDeliveries)
 	}
 
 	// summarize reads the JSON line back and adds the overload table.

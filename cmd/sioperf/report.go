@@ -143,7 +143,8 @@ func reportBase(r *Result) string {
 	}, name)
 }
 
-// writeReport writes <base>.md and, for runs with steps, <base>.svg.
+// writeReport writes <base>.md and, for runs with steps, <base>.svg, and
+// for overload runs <base>-timeline.svg.
 func writeReport(dir string, r *Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -154,6 +155,12 @@ func writeReport(dir string, r *Result) error {
 	if len(r.Steps) > 0 {
 		fmt.Fprintf(&md, "![p99 latency against rate](%s.svg)\n", reportBase(r))
 		if err := os.WriteFile(base+".svg", latencySVG(r), 0o644); err != nil {
+			return err
+		}
+	}
+	if r.Overload != nil && len(r.Overload.Seconds) > 0 {
+		fmt.Fprintf(&md, "![deliveries and p99 latency per second](%s-timeline.svg)\n", reportBase(r))
+		if err := os.WriteFile(base+"-timeline.svg", overloadSVG(r), 0o644); err != nil {
 			return err
 		}
 	}
