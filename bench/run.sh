@@ -13,7 +13,9 @@
 #
 # Environment (all optional):
 #   SERVERS    servers to run, default "sioloop node zishang rawgnet"
-#   SCENARIOS  cases to run, default "fanout1k fanout10k echo1k idle10k connect10k chat"
+#   SCENARIOS  cases to run, default "fanout1k fanout10k echo1k idle10k connect10k chat
+#              overload10k" (overload10k: twice the sustainable fanout rate
+#              for 20 s, then half of it, reported second by second)
 #   REPEATS    repeats, default 3
 #   SCALE      "full" (the contract's sizes, default) or "quick" (small sizes
 #              and short steps, for a smoke run of the whole pipeline)
@@ -29,7 +31,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 SERVERS=${SERVERS:-"sioloop node zishang rawgnet"}
-SCENARIOS=${SCENARIOS:-"fanout1k fanout10k echo1k idle10k connect10k chat"}
+SCENARIOS=${SCENARIOS:-"fanout1k fanout10k echo1k idle10k connect10k chat overload10k"}
 REPEATS=${REPEATS:-3}
 SCALE=${SCALE:-full}
 SRC=${SRC:-127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5}
@@ -122,6 +124,7 @@ case_args() {
 		idle10k) echo "idle -conns 1000 -settle 1s -src $SRC" ;;
 		connect10k) echo "connect -conns 1000 -concurrency 256 -io goroutine -src $SRC" ;;
 		chat) echo "chat -subs 500 -rooms 25 -publishers 5 -rate 200 -warmup 500ms -duration 2s -drain 1s -p99 250ms" ;;
+		overload10k) echo "overload -subs 1000 -p99 1s -src $SRC $lad -duration 4s -recovery 2s" ;;
 		*) return 1 ;;
 		esac
 		return
@@ -139,6 +142,10 @@ case_args() {
 	# Shaped like a chat app: 5,000 users in 250 rooms of 20, 50 senders,
 	# 1,000 messages/s in all (20,000 deliveries/s).
 	chat) echo "chat -subs 5000 -rooms 250 -publishers 50 -rate 1000 -duration 8s -p99 250ms -src $SRC" ;;
+	# 10,000 subscribers as in fanout10k; a short ladder (2 s steps, one
+	# bisection) finds the sustainable rate, then 2 s warm-up, 20 s at twice
+	# it, 5 s at half of it and a 5 s drain, reported per second.
+	overload10k) echo "overload -subs 10000 -p99 1s -overload 2 -duration 20s -recovery 5s -src $SRC" ;;
 	*) return 1 ;;
 	esac
 }

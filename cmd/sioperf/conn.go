@@ -23,6 +23,10 @@ import (
 // are counted as stray deliveries.
 const maxSteps = 64
 
+// maxSeconds bounds the delivery seconds a pool's timeline tracks (see
+// pool.StartTimeline); later deliveries are counted as stray.
+const maxSeconds = 256
+
 // maxFrame bounds one incoming frame (the socket.io default maxPayload).
 const maxFrame = 1 << 20
 
@@ -113,7 +117,12 @@ type pool struct {
 	live    sync.WaitGroup
 	closing atomic.Bool
 
-	steps       [maxSteps]atomic.Pointer[stepStats]
+	steps [maxSteps]atomic.Pointer[stepStats]
+	// timelineUs, when not 0, is the start (unix µs) of a timeline: every
+	// delivery then counts in the bin of the second it arrived in
+	// (seconds), not in the bin of its step.
+	timelineUs  atomic.Int64
+	seconds     [maxSeconds]atomic.Pointer[stepStats]
 	total       atomic.Uint64
 	stray       atomic.Uint64
 	disconnects atomic.Int64
@@ -195,14 +204,59 @@ func (p *pool) step(s int) *stepStats {
 	if s < 0 || s >= maxSteps {
 		return nil
 	}
-	if st := p.steps[s].Load(); st != nil {
+	return statsBin(&p.steps[s])
+}
+
+// second returns the timeline bin of delivery second sec, or nil when sec
+// is out of range.
+func (p *pool) second(sec int64) *stepStats {
+	if sec < 0 || sec >= maxSeconds {
+		return nil
+	}
+	return statsBin(&p.seconds[sec])
+}
+
+// statsBin returns the stats in slot, creating them on first use.
+func statsBin(slot *atomic.Pointer[stepStats]) *stepStats {
+	if st := slot.Load(); st != nil {
 		return st
 	}
 	st := &stepStats{hist: newHist()}
-	if p.steps[s].CompareAndSwap(nil, st) {
+	if slot.CompareAndSwap(nil, st) {
 		return st
 	}
-	return p.steps[s].Load()
+	return slot.Load()
+}
+
+// StartTimeline makes every later delivery count in the bin of the second
+// (since startUs, unix µs) it arrived in, read back with SecondStats. It is
+// for the overload scenario, whose per-second rows must show when the
+// server delivered, not when the tool published.
+func (p *pool) StartTimeline(_ context.Context, startUs int64) error {
+	if startUs <= 0 {
+		return errors.New("timeline start must be a positive unix time")
+	}
+	p.timelineUs.Store(startUs)
+	return nil
+}
+
+// timelineSecond is the second of a timeline started at startUs that nowUs
+// falls in; -1 before the start.
+func timelineSecond(nowUs, startUs int64) int64 {
+	if nowUs < startUs {
+		return -1
+	}
+	return (nowUs - startUs) / 1e6
+}
+
+// SecondStats reports delivery second sec of the timeline (hist only when
+// withHist) and the pool's counters.
+func (p *pool) SecondStats(_ context.Context, sec int, withHist bool) (statsReply, error) {
+	r := p.counters(sec)
+	if sec >= 0 && sec < maxSeconds {
+		r.fill(p.seconds[sec].Load(), withHist)
+	}
+	return r, nil
 }
 
 // Open dials spec.Count connections with at most spec.Concurrency handshakes
@@ -307,25 +361,36 @@ loop:
 
 // Stats reports step s (hist only when withHist) and the pool's counters.
 func (p *pool) Stats(_ context.Context, s int, withHist bool) (statsReply, error) {
-	r := statsReply{
-		Step:        s,
+	r := p.counters(s)
+	if s >= 0 && s < maxSteps {
+		r.fill(p.steps[s].Load(), withHist)
+	}
+	return r, nil
+}
+
+// counters is a stats reply for bin with the pool's global counters only.
+func (p *pool) counters(bin int) statsReply {
+	return statsReply{
+		Step:        bin,
 		Total:       p.total.Load(),
 		Stray:       p.stray.Load(),
 		Disconnects: p.disconnects.Load(),
 		ProtoErrors: p.protoErrors.Load(),
 		CPUNs:       selfCPUNs(),
 	}
-	if s >= 0 && s < maxSteps {
-		if st := p.steps[s].Load(); st != nil {
-			r.Delivered = st.delivered.Load()
-			r.LastUs = st.lastUs.Load()
-			if withHist {
-				h := st.hist.Snapshot()
-				r.Hist = &h
-			}
-		}
+}
+
+// fill copies st (nil: nothing delivered yet) into r.
+func (r *statsReply) fill(st *stepStats, withHist bool) {
+	if st == nil {
+		return
 	}
-	return r, nil
+	r.Delivered = st.delivered.Load()
+	r.LastUs = st.lastUs.Load()
+	if withHist {
+		h := st.hist.Snapshot()
+		r.Hist = &h
+	}
 }
 
 // Echo runs the closed echo loop on every open connection for dur: each
@@ -741,7 +806,16 @@ func (c *conn) onDelivery(m []byte, nowUs int64) {
 		p.stray.Add(1)
 		return
 	}
-	st := p.step(int(s))
+	var st *stepStats
+	if start := p.timelineUs.Load(); start != 0 {
+		st = p.second(timelineSecond(nowUs, start))
+	} else {
+		st = p.step(int(s))
+	}
+	if st == nil {
+		p.stray.Add(1)
+		return
+	}
 	if st != c.bst {
 		c.flushBatch(nowUs)
 		c.bst = st

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strconv"
@@ -283,4 +284,62 @@ func BenchmarkLoopDeliveries(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/delivery")
+}
+
+// TestConsumeTimelineBinsByArrival checks that with a timeline started,
+// deliveries count in the second they arrive in, whatever their step or
+// send time, and that arrivals before the start or past the last tracked
+// second are stray.
+func TestConsumeTimelineBinsByArrival(t *testing.T) {
+	p := &pool{handshakes: newHist()}
+	c := &conn{p: p, state: stReady}
+	const start = 10_000_000
+	if err := p.StartTimeline(context.Background(), start); err != nil {
+		t.Fatal(err)
+	}
+	arrivals := []struct {
+		name   string
+		n      int
+		nowUs  int64
+		second int // -1: stray
+	}{
+		{name: "before the start", n: 3, nowUs: start - 1, second: -1},
+		{name: "first second", n: 5, nowUs: start, second: 0},
+		{name: "end of the first second", n: 2, nowUs: start + 999_999, second: 0},
+		{name: "fourth second", n: 7, nowUs: start + 3_500_000, second: 3},
+		{name: "past the last second", n: 1, nowUs: start + maxSeconds*1_000_000, second: -1},
+	}
+	want := map[int]uint64{}
+	var stray uint64
+	for _, a := range arrivals {
+		// Sent at the start of the timeline, in step 9: neither decides
+		// the bin.
+		if _, err := c.consume(deliveryBatch(a.n, 9, start-5_000_000), a.nowUs); err != nil {
+			t.Fatalf("%s: %v", a.name, err)
+		}
+		c.flushBatch(a.nowUs)
+		if a.second < 0 {
+			stray += uint64(a.n)
+		} else {
+			want[a.second] += uint64(a.n)
+		}
+	}
+	for sec := 0; sec < 5; sec++ {
+		st, _ := p.SecondStats(context.Background(), sec, true)
+		if st.Delivered != want[sec] {
+			t.Errorf("second %d: %d delivered, want %d", sec, st.Delivered, want[sec])
+		}
+		if want[sec] > 0 && (st.Hist == nil || st.Hist.Total != want[sec]) {
+			t.Errorf("second %d: hist %+v", sec, st.Hist)
+		}
+	}
+	if p.steps[9].Load() != nil {
+		t.Errorf("step 9 counted deliveries while the timeline ran")
+	}
+	if got := p.stray.Load(); got != stray {
+		t.Errorf("%d stray, want %d", got, stray)
+	}
+	if p.total.Load() != 18 {
+		t.Errorf("total %d, want 18", p.total.Load())
+	}
 }

@@ -44,6 +44,12 @@ type testServer struct {
 	pingEvery time.Duration
 	// noJoinAck makes the server never acknowledge a join.
 	noJoinAck bool
+	// stallStep and stallFor, when stallFor > 0, make the server stop (not
+	// read, not deliver) for stallFor at the first broadcast tagged
+	// "s":stallStep, as a server stuck behind a backlog would.
+	stallStep int
+	stallFor  time.Duration
+	stalled   atomic.Bool
 
 	ln      net.Listener
 	srv     *http.Server
@@ -235,6 +241,9 @@ func (s *testServer) onSIO(c *tsConn, msg []byte) bool {
 		}
 		var room string
 		json.Unmarshal(obj["room"], &room)
+		if s.stallFor > 0 && string(obj["s"]) == strconv.Itoa(s.stallStep) && s.stalled.CompareAndSwap(false, true) {
+			time.Sleep(s.stallFor) // the stall is the behaviour under test, not a synchronisation
+		}
 		// Re-serialise the object, as socket.io does (key order changes).
 		body, _ := json.Marshal(obj)
 		out := append([]byte(`42["msg",`), body...)

@@ -2,13 +2,14 @@
 // v4 / Socket.IO v5 over WebSocket itself and implements the scenarios of the
 // benchmark contract (docs BENCH-SCENARIO.md): fanout (a rate ladder to the
 // highest sustainable broadcast rate), echo (closed-loop acks), idle (server
-// memory per connection), connect (handshake rate) and chat (many rooms and
-// publishers at a fixed rate). -proto raw speaks the contract's raw WebSocket
+// memory per connection), connect (handshake rate), chat (many rooms and
+// publishers at a fixed rate) and overload (a fanout room offered more than
+// its sustainable rate, then less, reported second by second). -proto raw speaks the contract's raw WebSocket
 // mode used for the ceiling server.
 //
 // Usage:
 //
-//	sioperf <fanout|echo|idle|connect|chat> -addr 127.0.0.1:3000 [flags]
+//	sioperf <fanout|echo|idle|connect|chat|overload> -addr 127.0.0.1:3000 [flags]
 //	sioperf summarize <dir-of-json-results>
 //
 // One JSON object per run goes to stdout with -json; a progress line goes to
@@ -54,6 +55,8 @@ type config struct {
 	Rooms       int           `json:"rooms,omitempty"`
 	Publishers  int           `json:"publishers,omitempty"`
 	Rate        float64       `json:"rate,omitempty"`
+	Overload    float64       `json:"overload,omitempty"`
+	Recovery    time.Duration `json:"recovery_ns,omitempty"`
 	Start       float64       `json:"start,omitempty"`
 	Growth      float64       `json:"growth,omitempty"`
 	Bisect      int           `json:"bisect,omitempty"`
@@ -97,24 +100,26 @@ func parseConfig(scenario string, args []string) (*config, error) {
 	fs.StringVar(&c.Proto, "proto", "sio", "sio (Engine.IO v4 + Socket.IO v5) or raw (contract's raw WebSocket mode)")
 	fs.StringVar(&c.Label, "label", "", "name of the server under test, copied into the results")
 	fs.StringVar(&c.Case, "case", "", "name of the measurement for summaries (default: scenario and size, e.g. fanout1k)")
-	fs.IntVar(&c.Subs, "subs", 1000, "fanout/chat: subscribers")
+	fs.IntVar(&c.Subs, "subs", 1000, "fanout/chat/overload: subscribers (overload: 10000 unless given)")
 	fs.IntVar(&c.Pad, "pad", 64, "bytes of padding in each message")
 	fs.IntVar(&c.Clients, "clients", 1000, "echo: clients, one request in flight each")
 	fs.IntVar(&c.Conns, "conns", 10000, "idle/connect: connections")
 	fs.IntVar(&c.Rooms, "rooms", 100, "chat: rooms (subscriber i joins room i mod rooms)")
-	fs.IntVar(&c.Publishers, "publishers", 10, "chat: publisher connections")
-	fs.Float64Var(&c.Rate, "rate", 1000, "chat: published messages/s, all publishers together")
+	fs.IntVar(&c.Publishers, "publishers", 10, "chat/overload: publisher connections (overload: 1 unless given)")
+	fs.Float64Var(&c.Rate, "rate", 1000, "chat: published messages/s, all publishers together; overload: the sustainable rate in deliveries/s, as the fanout ladder counts (overload: 0 unless given, which finds it with a short ladder first)")
+	fs.Float64Var(&c.Overload, "overload", 2, "overload: the overload phase offers this factor times the sustainable rate")
+	fs.DurationVar(&c.Recovery, "recovery", 5*time.Second, "overload: the recovery phase at half the sustainable rate")
 	fs.Float64Var(&c.Start, "start", 10000, "fanout: first ladder rate, deliveries/s")
 	fs.Float64Var(&c.Growth, "growth", 1.5, "fanout: ladder growth factor")
-	fs.IntVar(&c.Bisect, "bisect", 2, "fanout: bisection steps after the first confirmed failure")
+	fs.IntVar(&c.Bisect, "bisect", 2, "fanout: bisection steps after the first confirmed failure (overload's ladder: 1 unless given)")
 	fs.IntVar(&c.MaxSteps, "max-steps", 30, "fanout: bound on ladder steps (<= 60)")
 	fs.Float64Var(&c.MaxRate, "max-rate", 50e6, "fanout: bound on the ladder rate, deliveries/s")
 	rates := fs.String("rates", "", "fanout: comma-separated rates to run instead of the ladder")
 	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unmeasured publishing before each step")
-	fs.DurationVar(&c.Step, "step", 4*time.Second, "fanout: measured publishing per step")
-	fs.DurationVar(&c.Drain, "drain", 2*time.Second, "time allowed after a step for deliveries to arrive")
+	fs.DurationVar(&c.Step, "step", 4*time.Second, "fanout: measured publishing per step (overload's ladder: 2s unless given)")
+	fs.DurationVar(&c.Drain, "drain", 2*time.Second, "time allowed after a step for deliveries to arrive (overload: after the recovery phase, 5s unless given)")
 	fs.DurationVar(&c.SettleMax, "settle-max", 10*time.Second, "bound on waiting for late deliveries to stop between steps")
-	fs.DurationVar(&c.Duration, "duration", 8*time.Second, "echo/chat: measured duration")
+	fs.DurationVar(&c.Duration, "duration", 8*time.Second, "echo/chat: measured duration; overload: the overload phase, 20s unless given")
 	fs.DurationVar(&c.IdleSettle, "settle", 5*time.Second, "idle: settle time before reading RSS")
 	fs.DurationVar(&c.P99, "p99", 250*time.Millisecond, "fanout/chat: p99 latency bound for a passing step")
 	fs.IntVar(&c.Concurrency, "concurrency", 256, "handshakes in flight")
@@ -134,6 +139,11 @@ func parseConfig(scenario string, args []string) (*config, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.Scenario == "overload" {
+		if err := overloadDefaults(c, fs); err != nil {
+			return nil, err
+		}
 	}
 	if *srcs != "" {
 		c.Srcs = strings.Split(*srcs, ",")
@@ -185,8 +195,8 @@ func parseConfig(scenario string, args []string) (*config, error) {
 }
 
 const usage = `usage:
-  sioperf <fanout|echo|idle|connect|chat> [flags]   run one scenario (-h for flags)
-  sioperf summarize [-md] <dir or files>            medians and min-max of JSON results
+  sioperf <fanout|echo|idle|connect|chat|overload> [flags]   run one scenario (-h for flags)
+  sioperf summarize [-md] <dir or files>                     medians and min-max of JSON results
 `
 
 func main() {
@@ -203,7 +213,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return workerMain(args[1:])
 	case "summarize":
 		return summarizeMain(args[1:], stdout, stderr)
-	case "fanout", "echo", "idle", "connect", "chat":
+	case "fanout", "echo", "idle", "connect", "chat", "overload":
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

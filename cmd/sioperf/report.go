@@ -104,6 +104,9 @@ func writeMarkdown(w io.Writer, r *Result) {
 		fmt.Fprintln(w, "|---|---|---|---|---|---|")
 		fmt.Fprintf(w, "| %d | %s | %s | %s | %.1f%% | %d |\n\n", i.Conns, fmtBytes(float64(i.RSSBefore)), fmtBytes(float64(i.RSSAfter)), fmtBytes(i.BytesPerConn), i.ServerCPUPct, i.Disconnects)
 	}
+	if o := r.Overload; o != nil {
+		overloadMarkdown(w, o)
+	}
 	if c := r.Connect; c != nil {
 		fmt.Fprintln(w, "| connections | conns/s | p50 | p90 | p99 | max | server µs/conn | tool CPU |")
 		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
@@ -140,7 +143,8 @@ func reportBase(r *Result) string {
 	}, name)
 }
 
-// writeReport writes <base>.md and, for runs with steps, <base>.svg.
+// writeReport writes <base>.md and, for runs with steps, <base>.svg, and
+// for overload runs <base>-timeline.svg.
 func writeReport(dir string, r *Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -151,6 +155,12 @@ func writeReport(dir string, r *Result) error {
 	if len(r.Steps) > 0 {
 		fmt.Fprintf(&md, "![p99 latency against rate](%s.svg)\n", reportBase(r))
 		if err := os.WriteFile(base+".svg", latencySVG(r), 0o644); err != nil {
+			return err
+		}
+	}
+	if r.Overload != nil && len(r.Overload.Seconds) > 0 {
+		fmt.Fprintf(&md, "![deliveries and p99 latency per second](%s-timeline.svg)\n", reportBase(r))
+		if err := os.WriteFile(base+"-timeline.svg", overloadSVG(r), 0o644); err != nil {
 			return err
 		}
 	}
@@ -265,7 +275,7 @@ func caseName(r *Result) string {
 	n := 0
 	if c := r.Config; c != nil {
 		switch r.Scenario {
-		case "fanout", "chat":
+		case "fanout", "chat", "overload":
 			n = c.Subs
 		case "echo":
 			n = c.Clients
@@ -356,8 +366,8 @@ func summarize(w io.Writer, results []*Result) {
 			unit := ""
 			capped := false
 			for _, r := range rs {
-				if r.Note != "" {
-					capped = true
+				if r.Note != "" && r.Overload == nil {
+					capped = true // an overload run's headline is not its ladder's
 				}
 				if r.Error != "" {
 					errs = append(errs, r.Error)
@@ -365,6 +375,14 @@ func summarize(w io.Writer, results []*Result) {
 				unit = r.Headline.Unit
 				head = append(head, r.Headline.Value)
 				switch {
+				// Before max_sustainable: an overload run may hold its ladder's.
+				case r.Overload != nil && r.Overload.Overload != nil:
+					o := r.Overload.Overload
+					p50 = append(p50, float64(o.Latency.P50Us))
+					p99 = append(p99, float64(o.Latency.P99Us))
+					usop = append(usop, o.ServerUsPerOp)
+					scpu = append(scpu, o.ServerCPUPct)
+					tcpu = append(tcpu, o.ToolCPUPct)
 				case r.MaxSustainable != nil:
 					m := r.MaxSustainable
 					p50 = append(p50, float64(m.Latency.P50Us))
@@ -419,6 +437,7 @@ func summarize(w io.Writer, results []*Result) {
 				cell(p50, lat), cell(p99, lat), cell(usop, num), cell(scpu, pc), cell(tcpu, pc), errS)
 		}
 	}
+	overloadSummary(w, cases, labels, func(cs, label string) []*Result { return groups[key{cs, label}] })
 }
 
 func summarizeMain(args []string, stdout, stderr io.Writer) int {

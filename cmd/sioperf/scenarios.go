@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -31,6 +29,8 @@ type Result struct {
 	Echo    *EchoResult    `json:"echo,omitempty"`
 	Idle    *IdleResult    `json:"idle,omitempty"`
 	Connect *ConnectResult `json:"connect,omitempty"`
+
+	Overload *OverloadResult `json:"overload,omitempty"`
 
 	// Note qualifies the result, e.g. a ladder that hit -max-steps or
 	// -max-rate before any failure (max_sustainable is then a lower bound).
@@ -208,6 +208,27 @@ func (cl *cluster) open(ctx context.Context, count, rooms int) (openResult, erro
 
 // stats merges every worker's view of step s.
 func (cl *cluster) stats(ctx context.Context, s int, withHist bool) (statsReply, *Hist, error) {
+	return cl.merge(s, withHist, func(w worker) (statsReply, error) { return w.Stats(ctx, s, withHist) })
+}
+
+// secondStats merges every worker's view of second sec of the timeline.
+func (cl *cluster) secondStats(ctx context.Context, sec int, withHist bool) (statsReply, *Hist, error) {
+	return cl.merge(sec, withHist, func(w worker) (statsReply, error) { return w.SecondStats(ctx, sec, withHist) })
+}
+
+// startTimeline starts every worker's timeline at startUs (unix µs).
+func (cl *cluster) startTimeline(ctx context.Context, startUs int64) error {
+	for _, w := range cl.workers {
+		if err := w.StartTimeline(ctx, startUs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// merge asks every worker for the stats of one bin (get) at once and sums
+// the replies, adding the local publishers' disconnects.
+func (cl *cluster) merge(bin int, withHist bool, get func(worker) (statsReply, error)) (statsReply, *Hist, error) {
 	replies := make([]statsReply, len(cl.workers))
 	errs := make([]error, len(cl.workers))
 	var wg sync.WaitGroup
@@ -215,11 +236,11 @@ func (cl *cluster) stats(ctx context.Context, s int, withHist bool) (statsReply,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			replies[i], errs[i] = w.Stats(ctx, s, withHist)
+			replies[i], errs[i] = get(w)
 		}()
 	}
 	wg.Wait()
-	m := statsReply{Step: s}
+	m := statsReply{Step: bin}
 	var h *Hist
 	if withHist {
 		h = newHist()
@@ -329,6 +350,8 @@ func run(ctx context.Context, cfg *config, prog *progress) *Result {
 	switch cfg.Scenario {
 	case "fanout", "chat":
 		err = runBroadcast(ctx, cfg, cl, prog, res)
+	case "overload":
+		err = runOverload(ctx, cfg, cl, prog, res)
 	case "echo":
 		err = runEcho(ctx, cfg, cl, prog, res)
 	case "idle":
@@ -373,351 +396,6 @@ func openAll(ctx context.Context, cl *cluster, prog *progress, res *Result, coun
 		return r, fmt.Errorf("only %d of %d connections opened (%d failed): %v", r.Opened, count, r.Failed, r.Errors)
 	}
 	return r, nil
-}
-
-// roomMembers returns the members of each room when subscriber i joins room
-// i mod rooms.
-func roomMembers(subs, rooms int) []int64 {
-	m := make([]int64, rooms)
-	for r := range m {
-		m[r] = int64(subs / rooms)
-		if r < subs%rooms {
-			m[r]++
-		}
-	}
-	return m
-}
-
-// pubResult is what the publishers did in one publishing window.
-type pubResult struct {
-	sent    int64
-	planned int64
-	perRoom []int64
-	firstUs int64
-	err     error
-}
-
-// publish makes every publisher send at rate/len(pubs) messages/s for dur,
-// tagged with step s. Publisher j sends its k-th message to room
-// (j + k*P) mod rooms, so all rooms get an even share. Each publisher paces
-// itself against its own start time and sends every message that has fallen
-// due in one write (at most 256 per batch), stamping the batch with one
-// clock reading.
-func publish(ctx context.Context, cfg *config, pubs []*conn, s int, rate float64, dur time.Duration, rooms int) pubResult {
-	P := len(pubs)
-	names := make([]string, rooms)
-	for i := range names {
-		names[i] = "r" + strconv.Itoa(i+1)
-	}
-	raw := cfg.Proto == "raw"
-	padding := pad(cfg.Pad)
-	out := pubResult{perRoom: make([]int64, rooms)}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for j, c := range pubs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rate / float64(P)
-			total := int64(math.Round(r * dur.Seconds()))
-			if total < 1 {
-				total = 1
-			}
-			perRoom := make([]int64, rooms)
-			var sent, firstUs int64
-			var err error
-			var payload []byte
-			start := time.Now()
-			for sent < total && ctx.Err() == nil {
-				el := time.Since(start)
-				if el > dur+dur/2+500*time.Millisecond {
-					break // the server (or this tool) cannot absorb the rate
-				}
-				due := int64(el.Seconds()*r) + 1
-				if due > total {
-					due = total
-				}
-				n := due - sent
-				if n <= 0 {
-					next := time.Duration(float64(sent) / r * 1e9)
-					d := next - el
-					if d > 10*time.Millisecond {
-						d = 10 * time.Millisecond
-					}
-					time.Sleep(d)
-					continue
-				}
-				if n > 256 {
-					n = 256
-				}
-				nowUs := time.Now().UnixMicro()
-				if firstUs == 0 {
-					firstUs = nowUs
-				}
-				err = c.writeBatch(func(dst []byte) []byte {
-					for k := sent; k < sent+n; k++ {
-						room := (int64(j) + k*int64(P)) % int64(rooms)
-						perRoom[room]++
-						payload = appendBcast(payload[:0], raw, names[room], s, k, nowUs, padding)
-						dst = appendFrameText(dst, payload)
-					}
-					return dst
-				}, 5*time.Second)
-				if err != nil {
-					// perRoom already counts the batch; a failed write means
-					// the step fails anyway, with this error as its reason.
-					break
-				}
-				sent += n
-			}
-			mu.Lock()
-			out.sent += sent
-			out.planned += total
-			for i, v := range perRoom {
-				out.perRoom[i] += v
-			}
-			if firstUs != 0 && (out.firstUs == 0 || firstUs < out.firstUs) {
-				out.firstUs = firstUs
-			}
-			if err != nil && out.err == nil {
-				out.err = err
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-// runBroadcast runs fanout (a rate ladder, one room) and chat (one fixed-rate
-// step over many rooms and publishers).
-func runBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress, res *Result) error {
-	rooms := cfg.Rooms
-	if rooms < 1 {
-		rooms = 1
-	}
-	joinRooms := rooms
-	if cfg.Proto == "raw" {
-		joinRooms = 0 // raw mode has no join step
-	}
-	if _, err := openAll(ctx, cl, prog, res, cfg.Subs, joinRooms); err != nil {
-		return err
-	}
-	pubs := cl.pubs
-	// Publishers take global indexes after the subscribers, so they use the
-	// next source addresses, and they never join a room. They write with
-	// blocking writes under a deadline (conn.writeBatch), so they are on
-	// the goroutine path whatever -io says: a server that stops reading
-	// then slows the publisher down, which fails the step.
-	pspec := cl.spec(cfg.Publishers, cfg.Subs, 0, cfg.Concurrency)
-	pspec.IO = ioGoroutine
-	pr, err := pubs.Open(ctx, pspec)
-	if err != nil {
-		return err
-	}
-	if pr.Opened < cfg.Publishers {
-		return fmt.Errorf("only %d of %d publishers connected: %v", pr.Opened, cfg.Publishers, pr.Errors)
-	}
-	members := roomMembers(cfg.Subs, rooms)
-	pubConns := pubs.list()
-
-	s := 1
-	runOne := func(target float64, pubRate float64, dur time.Duration, phase string) StepResult {
-		sr := runStep(ctx, cfg, cl, prog, pubConns, members, s, target, pubRate, dur, phase)
-		s++
-		res.Steps = append(res.Steps, sr)
-		return sr
-	}
-
-	if cfg.Scenario == "chat" {
-		perMsg := float64(cfg.Subs) / float64(rooms)
-		sr := runOne(cfg.Rate*perMsg, cfg.Rate, cfg.Duration, "fixed")
-		res.Headline = Headline{Name: "chat delivered", Value: sr.DeliveredPerS, Unit: "deliveries/s", HigherIsBetter: true}
-		if sr.Pass {
-			res.MaxSustainable = &res.Steps[0]
-		}
-		if sr.Lost == 0 {
-			res.PeakThroughputPerS = sr.PeakPerS
-		}
-		return ctx.Err()
-	}
-
-	subs := float64(cfg.Subs)
-	step := func(target float64, phase string) StepResult {
-		return runOne(target, target/subs, cfg.Step, phase)
-	}
-	if len(cfg.Rates) > 0 {
-		for _, r := range cfg.Rates {
-			if ctx.Err() != nil || s >= maxSteps {
-				break
-			}
-			step(r, "fixed")
-		}
-	} else {
-		r := cfg.Start
-		lastPass, firstFail := 0.0, 0.0
-		failedOnce := false
-		for n := 0; n < cfg.MaxSteps && r <= cfg.MaxRate && ctx.Err() == nil; n++ {
-			phase := "grow"
-			if failedOnce {
-				phase = "repeat"
-			}
-			if step(r, phase).Pass {
-				lastPass, failedOnce = r, false
-				r *= cfg.Growth
-				continue
-			}
-			if !failedOnce {
-				failedOnce = true
-				continue
-			}
-			firstFail = r
-			break
-		}
-		if firstFail == 0 && ctx.Err() == nil {
-			res.Note = "ladder stopped by -max-steps or -max-rate before a confirmed failure: max_sustainable is a lower bound"
-		}
-		lo, hi := lastPass, firstFail
-		for i := 0; i < cfg.Bisect && hi > 0 && ctx.Err() == nil && s < maxSteps; i++ {
-			mid := (lo + hi) / 2
-			if step(mid, "bisect").Pass {
-				lo = mid
-			} else {
-				hi = mid
-			}
-		}
-	}
-	finishLadder(res)
-	return ctx.Err()
-}
-
-// finishLadder picks max_sustainable (the passing step with the highest
-// target) and peak throughput (best loss-free step, latency ignored).
-func finishLadder(res *Result) {
-	best := -1
-	for i, st := range res.Steps {
-		if st.Pass && (best < 0 || st.TargetPerS > res.Steps[best].TargetPerS) {
-			best = i
-		}
-		if st.Lost == 0 && st.Delivered > 0 && st.Published == st.Planned && st.PeakPerS > res.PeakThroughputPerS {
-			res.PeakThroughputPerS = st.PeakPerS
-		}
-	}
-	res.Headline = Headline{Name: "max sustainable", Unit: "deliveries/s", HigherIsBetter: true}
-	if best >= 0 {
-		ms := res.Steps[best]
-		res.MaxSustainable = &ms
-		res.Headline.Value = ms.DeliveredPerS
-	}
-}
-
-// runStep publishes for a warm-up and a measured window, waits for the
-// deliveries (drain), and judges the step.
-func runStep(ctx context.Context, cfg *config, cl *cluster, prog *progress, pubs []*conn, members []int64, s int, target, pubRate float64, dur time.Duration, phase string) StepResult {
-	sr := StepResult{Step: s, Phase: phase, TargetPerS: target, PublishPerS: pubRate}
-	rooms := len(members)
-	if cfg.Warmup > 0 {
-		prog.set(fmt.Sprintf("step %d (%s) %.0f deliveries/s: warm-up", s, phase, target))
-		publish(ctx, cfg, pubs, 0, pubRate, cfg.Warmup, rooms)
-	}
-	before, _, err := cl.stats(ctx, s, false)
-	if err != nil {
-		sr.Reason = err.Error()
-		return sr
-	}
-	prog.set(fmt.Sprintf("step %d (%s) %.0f deliveries/s: measuring %v", s, phase, target, dur))
-	prog.watch(ctx, cl, s)
-	srv0, tool0, t0 := serverCPU(cfg), cl.toolCPU(ctx), time.Now()
-	pr := publish(ctx, cfg, pubs, s, pubRate, dur, rooms)
-	srv1, tool1, t1 := serverCPU(cfg), cl.toolCPU(ctx), time.Now()
-	sr.Published, sr.Planned = pr.sent, pr.planned
-	for r, n := range pr.perRoom {
-		sr.Expected += uint64(n * members[r])
-	}
-
-	prog.set(fmt.Sprintf("step %d (%s) %.0f deliveries/s: drain", s, phase, target))
-	deadline := time.Now().Add(cfg.Drain)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		st, _, err := cl.stats(ctx, s, false)
-		if err != nil || st.Delivered >= sr.Expected {
-			break
-		}
-		sleepCtx(ctx, 20*time.Millisecond)
-	}
-	prog.watch(ctx, nil, 0)
-	final, h, err := cl.stats(ctx, s, true)
-	if err != nil {
-		sr.Reason = err.Error()
-		return sr
-	}
-	sr.Delivered = final.Delivered
-	sr.Lost = int64(sr.Expected) - int64(sr.Delivered)
-	sr.Latency = h.Summary()
-	sr.Disconnects = final.Disconnects - before.Disconnects
-	wall := t1.Sub(t0)
-	sr.PublishS = wall.Seconds()
-	// The last message is due 1/rate before the window ends, so the
-	// nominal window is the divisor unless publishing overran it.
-	sr.DeliveredPerS = float64(sr.Delivered) / max(wall, dur).Seconds()
-	if final.LastUs > pr.firstUs && pr.firstUs > 0 {
-		sr.PeakPerS = float64(sr.Delivered) / (float64(final.LastUs-pr.firstUs) / 1e6)
-	}
-	if srv0 >= 0 && srv1 >= 0 {
-		sr.ServerCPUPct = pct(srv1-srv0, wall)
-		if sr.Delivered > 0 {
-			sr.ServerUsPerOp = float64(srv1-srv0) / 1e3 / float64(sr.Delivered)
-		}
-		sr.ServerRSS = serverRSS(cfg)
-	}
-	sr.ToolCPUPct = pct(tool1-tool0, wall)
-
-	var reasons []string
-	if pr.err != nil {
-		reasons = append(reasons, "publish: "+pr.err.Error())
-	}
-	if sr.Lost > 0 {
-		reasons = append(reasons, fmt.Sprintf("lost %d of %d", sr.Lost, sr.Expected))
-	} else if sr.Lost < 0 {
-		reasons = append(reasons, fmt.Sprintf("%d deliveries more than expected (duplicates)", -sr.Lost))
-	}
-	if bound := uint64(cfg.P99.Microseconds()); sr.Latency.P99Us >= bound {
-		reasons = append(reasons, fmt.Sprintf("p99 %s >= %s", fmtUs(sr.Latency.P99Us), cfg.P99))
-	}
-	if sr.Disconnects > 0 {
-		reasons = append(reasons, fmt.Sprintf("%d disconnects", sr.Disconnects))
-	}
-	if sr.Published < sr.Planned {
-		reasons = append(reasons, fmt.Sprintf("publisher sent %d of %d planned", sr.Published, sr.Planned))
-	} else if wall > dur+dur/20+50*time.Millisecond {
-		// Writes blocked (the server is not reading fast enough) or this
-		// tool is out of CPU: the rate was not really offered.
-		reasons = append(reasons, fmt.Sprintf("publishing took %.2fs for a %v window", wall.Seconds(), dur))
-	}
-	sr.Pass = len(reasons) == 0 && ctx.Err() == nil
-	for i, r := range reasons {
-		if i > 0 {
-			sr.Reason += "; "
-		}
-		sr.Reason += r
-	}
-
-	// Let late deliveries stop before the next step so an overloaded step
-	// does not leak its backlog into the next one.
-	prog.set(fmt.Sprintf("step %d: settling", s))
-	settleEnd := time.Now().Add(cfg.SettleMax)
-	last := final.Total
-	for time.Now().Before(settleEnd) && sleepCtx(ctx, 200*time.Millisecond) {
-		st, _, err := cl.stats(ctx, s, false)
-		if err != nil || st.Total == last {
-			break
-		}
-		last = st.Total
-	}
-	return sr
-}
-
-func fmtUs(us uint64) string {
-	return (time.Duration(us) * time.Microsecond).String()
 }
 
 func runEcho(ctx context.Context, cfg *config, cl *cluster, prog *progress, res *Result) error {

@@ -19,17 +19,20 @@ import (
 type worker interface {
 	Open(ctx context.Context, spec openSpec) (openResult, error)
 	Stats(ctx context.Context, step int, withHist bool) (statsReply, error)
+	StartTimeline(ctx context.Context, startUs int64) error
+	SecondStats(ctx context.Context, sec int, withHist bool) (statsReply, error)
 	Echo(ctx context.Context, dur time.Duration) (echoReply, error)
 	Close() error
 }
 
 // workerReq is one command line sent to a worker process.
 type workerReq struct {
-	Op    string        `json:"op"` // open, stats, echo, close
-	Open  *openSpec     `json:"open,omitempty"`
-	Step  int           `json:"step,omitempty"`
-	Hist  bool          `json:"hist,omitempty"`
-	DurNs time.Duration `json:"dur_ns,omitempty"`
+	Op      string        `json:"op"` // open, stats, timeline, second, echo, close
+	Open    *openSpec     `json:"open,omitempty"`
+	Step    int           `json:"step,omitempty"` // stats: the step; second: the second
+	StartUs int64         `json:"start_us,omitempty"`
+	Hist    bool          `json:"hist,omitempty"`
+	DurNs   time.Duration `json:"dur_ns,omitempty"`
 }
 
 // workerResp is the reply line.
@@ -131,6 +134,19 @@ func (w *remoteWorker) Stats(ctx context.Context, step int, withHist bool) (stat
 	return *r.Stats, err
 }
 
+func (w *remoteWorker) StartTimeline(ctx context.Context, startUs int64) error {
+	_, err := w.call(ctx, workerReq{Op: "timeline", StartUs: startUs})
+	return err
+}
+
+func (w *remoteWorker) SecondStats(ctx context.Context, sec int, withHist bool) (statsReply, error) {
+	r, err := w.call(ctx, workerReq{Op: "second", Step: sec, Hist: withHist})
+	if r.Stats == nil {
+		return statsReply{}, err
+	}
+	return *r.Stats, err
+}
+
 func (w *remoteWorker) Echo(ctx context.Context, dur time.Duration) (echoReply, error) {
 	r, err := w.call(ctx, workerReq{Op: "echo", DurNs: dur})
 	if r.Echo == nil {
@@ -217,6 +233,13 @@ func workerMain(args []string) int {
 				}
 			case "stats":
 				r, _ := p.Stats(ctx, req.Step, req.Hist)
+				resp.Stats = &r
+			case "timeline":
+				if err := p.StartTimeline(ctx, req.StartUs); err != nil {
+					resp.Err = err.Error()
+				}
+			case "second":
+				r, _ := p.SecondStats(ctx, req.Step, req.Hist)
 				resp.Stats = &r
 			case "echo":
 				r, err := p.Echo(ctx, req.DurNs)
