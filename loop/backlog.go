@@ -6,11 +6,13 @@ import "time"
 // the units its ops report through Coster: for a broadcast, one per
 // recipient visit. It bounds two things.
 //
-// The latency of a round: Run runs at most roundBudget units of ops before
-// it writes the connections they dirtied, so under a backlog messages keep
-// leaving at the loop's full rate instead of piling up in outboxes while
-// the whole queue is walked (measured before: 4 s steps with no delivery at
-// twice the sustainable broadcast rate to 10,000 subscribers).
+// The latency of a round: Run writes the connections dirtied so far each
+// time its ops have made roundBudget recipient visits (counted after
+// merging, so that a burst of broadcasts to one room still costs one visit
+// per member), and under a backlog messages keep leaving at the loop's full
+// rate instead of piling up in outboxes while the whole queue is walked
+// (measured before: 4 s steps with no delivery at twice the sustainable
+// broadcast rate to 10,000 subscribers).
 //
 // The memory and the queueing delay of the backlog itself: above
 // its bound (Config.MaxBacklog) a loop is Overloaded, and producers that can wait (package
@@ -24,8 +26,8 @@ import "time"
 // loop sustains (BENCHMARKS.md).
 const DefaultMaxBacklog = 1 << 20
 
-// roundBudget is the work units Run runs before it writes the connections
-// dirtied so far: 64 Ki deliveries, about 15 ms of a loop's time.
+// roundBudget is the recipient visits Run makes before it writes the
+// connections dirtied so far: 64 Ki, about 15 ms of a loop's time.
 const roundBudget = 1 << 16
 
 // Coster is an Op whose work is larger than one unit; Cost is read once,

@@ -55,6 +55,7 @@ type Loop struct {
 
 	spareOps   []Op    // loop-only
 	spareDirty []*conn // loop-only
+	midDirty   []*conn // loop-only; flushDirty's spare
 
 	// The loop's epoll fd plus one (0: not known yet), found by the first
 	// pause of a connection (readpause_linux.go). Loop-only.
@@ -119,22 +120,21 @@ func (l *Loop) wake() {
 }
 
 // Run drains the queue; it implements gnet.Runnable and runs on the loop.
-// Each round runs the ops queued so far, up to roundBudget work units, then
-// writes every connection they dirtied.
+// Each round runs the ops queued so far, then writes every connection they
+// dirtied; within a round, runOps also writes them each roundBudget visits.
 func (l *Loop) Run(context.Context) error {
 	for round := 0; round < maxRounds; round++ {
 		l.mu.Lock()
-		if len(l.ops) == 0 && len(l.dirty) == 0 {
+		ops, dirty := l.ops, l.dirty
+		if len(ops) == 0 && len(dirty) == 0 {
 			l.scheduled = false
 			l.notifyDrainedLocked()
 			l.mu.Unlock()
 			return nil
 		}
-		ops, cost := l.takeOpsLocked()
-		dirty := l.dirty
-		l.dirty = l.spareDirty
+		l.ops, l.dirty = l.spareOps, l.spareDirty
 		l.mu.Unlock()
-		runOps(ops)
+		cost := l.runOps(ops)
 		l.pending.Add(-int64(len(ops)))
 		l.backlog.Add(-cost)
 		clear(ops)
@@ -152,41 +152,42 @@ func (l *Loop) Run(context.Context) error {
 	return nil
 }
 
-// takeOpsLocked removes the ops of one round from the queue: all of them
-// when their cost fits roundBudget (the common case, a swap), else the
-// longest prefix that fits, at least one op. Called with mu held.
-func (l *Loop) takeOpsLocked() ([]Op, int64) {
-	var cost int64
-	n := 0
-	for n < len(l.ops) {
-		c := opCost(l.ops[n])
-		if n > 0 && cost+c > roundBudget {
-			break
-		}
-		cost += c
-		n++
-	}
-	if n == len(l.ops) {
-		ops := l.ops
-		l.ops = l.spareOps
-		return ops, cost
-	}
-	ops := append(l.spareOps, l.ops[:n]...)
-	rest := copy(l.ops, l.ops[n:])
-	clear(l.ops[rest:])
-	l.ops = l.ops[:rest]
-	return ops, cost
-}
-
-// runOps runs ops in order, letting each Merger absorb the ops after it.
-func runOps(ops []Op) {
+// runOps runs ops in order, letting each Merger absorb the ops after it,
+// and returns their cost for the backlog. Merged broadcasts visit their
+// recipients once for all their messages, so the visits a round makes are
+// counted after merging: each time they reach roundBudget, the
+// connections dirtied so far are written (flushDirty) before the next op,
+// and deliveries keep leaving while a long backlog is worked off.
+func (l *Loop) runOps(ops []Op) int64 {
+	var cost, visits int64
 	for i := 0; i < len(ops); i++ {
 		op := ops[i]
+		cost += opCost(op)
 		if m, ok := op.(Merger); ok {
 			for i+1 < len(ops) && m.Merge(ops[i+1]) {
 				i++
+				cost += opCost(ops[i])
 			}
 		}
 		op.Run()
+		if visits += opCost(op); visits >= roundBudget && i+1 < len(ops) {
+			l.flushDirty()
+			visits = 0
+		}
 	}
+	return cost
+}
+
+// flushDirty writes the connections dirtied by the ops run so far in this
+// round. Loop-only.
+func (l *Loop) flushDirty() {
+	l.mu.Lock()
+	dirty := l.dirty
+	l.dirty = l.midDirty
+	l.mu.Unlock()
+	for i, c := range dirty {
+		c.flush()
+		dirty[i] = nil
+	}
+	l.midDirty = dirty[:0]
 }

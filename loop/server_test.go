@@ -755,3 +755,53 @@ func TestServeAddrInUse(t *testing.T) {
 		t.Fatal("Serve neither failed nor listened")
 	}
 }
+
+// funcCostOp is an op of a given cost running f.
+type funcCostOp struct {
+	cost int
+	f    func()
+}
+
+func (o funcCostOp) Run()      { o.f() }
+func (o funcCostOp) Cost() int { return o.cost }
+
+// TestLongRoundWritesAsItGoes: ops queued together run in one round, and a
+// round whose ops make many recipient visits writes what they produced as
+// it goes. Here the second op waits until the client has received what the
+// first one wrote: it would wait for good if writes left only at the end of
+// the round (the 4-second stalls of deliveries under overload).
+func TestLongRoundWritesAsItGoes(t *testing.T) {
+	s, addr, conns := wsServer(t, loop.Config{}, false)
+	c := upgrade(t, addr)
+	sc := (<-conns).conn
+	l := s.Loop(0)
+	got := make(chan string, 1)
+	go func() {
+		_ = c.conn.SetReadDeadline(time.Now().Add(2 * wait))
+		h, err := ws.ReadHeader(c.br)
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		p := make([]byte, h.Length)
+		_, _ = io.ReadFull(c.br, p)
+		got <- string(p)
+	}()
+	hold := &blockingOp{cost: 1, started: make(chan struct{}), release: make(chan struct{})}
+	l.Defer(hold)
+	<-hold.started
+	l.Defer(funcCostOp{cost: 1 << 20, f: func() { sc.WriteMessage(false, []byte("first")) }})
+	seen := make(chan string, 1)
+	l.Defer(funcCostOp{cost: 1, f: func() {
+		select {
+		case p := <-got:
+			seen <- p
+		case <-time.After(wait):
+			seen <- "nothing: the first op's write had not left"
+		}
+	}})
+	close(hold.release)
+	if p := <-seen; p != "first" {
+		t.Fatalf("the second op saw %s", p)
+	}
+}

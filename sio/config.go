@@ -70,10 +70,11 @@ type Config struct {
 	MaxLoopBacklog int
 	// MaxQueuedInputBytes bounds what one connection's received events
 	// may hold while its handlers are slow: the bytes of their data and
-	// attachments plus 128 per event. Past it the connection is no longer
-	// read (the client waits, nothing is dropped) until half of it is
-	// handled. It is reached only by a connection whose handlers lag, so
-	// the default suits a million connections. Default 1 MiB.
+	// attachments plus 128 per event, and at least 4 KiB per event, so it
+	// also bounds how many wait (256 by default). Past it the connection
+	// is no longer read (the client waits, nothing is dropped) until half
+	// of it is handled. It is reached only by a connection whose handlers
+	// lag, so the default suits a million connections. Default 1 MiB.
 	MaxQueuedInputBytes int
 	// MaxPendingSessions and MaxPendingSessionsPerIP bound the Engine.IO
 	// sessions whose client has sent nothing since the handshake, in all

@@ -103,7 +103,7 @@ func TestMailboxBoundPausesOnlyTheSlowConnection(t *testing.T) {
 	sum, pauseAt := 0, -1
 	for i := 0; i < n; i++ {
 		data := fmt.Sprintf(`["flood",%d,"%s"]`, i, pad)
-		costs[i] = jobOverhead + len(data)
+		costs[i] = max(jobOverhead+len(data), minJobCost)
 		sum += costs[i]
 		slow.fh.OnMessage(slow, false, []byte("42"+data))
 		if i == 0 {

@@ -27,13 +27,22 @@ var batchPool = sync.Pool{New: func() any { return new(jobBatch) }}
 // batch (96 bytes on 64-bit) rounded up for the decoded packet around it.
 const jobOverhead = 128
 
+// minJobCost is the least a job counts against Config.MaxQueuedInputBytes,
+// so that the bound also caps how many events wait: 256 with the 1 MiB
+// default. A small event can be a lot of work (one broadcast to 10,000
+// subscribers costs the loop ~2 ms), and every event waiting in a mailbox
+// is delay that the connection's later events pay: measured at twice the
+// sustainable broadcast rate to 10,000 subscribers, a publisher's mailbox
+// bounded by bytes alone held ~7,700 broadcasts, 20 s of work.
+const minJobCost = 4 << 10
+
 // cost is what a job counts against Config.MaxQueuedInputBytes.
 func (j *job) cost() int {
 	n := jobOverhead + len(j.p.Data)
 	for _, a := range j.atts {
 		n += len(a)
 	}
-	return n
+	return max(n, minJobCost)
 }
 
 // mailbox runs a connection's callbacks one at a time, in order, off the
