@@ -188,6 +188,7 @@ func (c *client) connect(name string, auth []byte) {
 	} else {
 		ns.add(s)
 	}
+	c.srv.trackLive(s)
 	c.srv.sendConnect(s)
 	ns.fireConnection(s)
 }

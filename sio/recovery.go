@@ -85,6 +85,45 @@ type recoveryStore struct {
 	saved     []*savedSession
 	savedHead int
 	expiring  bool // an expire is scheduled; guarded by mu
+	// live holds, by pid, a channel for each connected socket, closed
+	// once its disconnection has been persisted (or found not to be):
+	// a client that reconnects before the server has handled its old
+	// connection's close (the close and the new CONNECT travel on two
+	// connections, read by two loops, handled by two mailboxes) waits for
+	// it in claimSession instead of starting a new socket. guarded by mu
+	live map[string]chan struct{}
+}
+
+// claimWait bounds how long a CONNECT waits for the close of the socket
+// it recovers: a server that has not seen the old connection end by then
+// (a client that vanished without a FIN) lets the client connect as a new
+// socket, as socket.io does when it finds no saved session.
+const claimWait = 2 * time.Second
+
+// trackLive registers a connected socket whose disconnection will be
+// persisted. Mailbox only.
+func (s *Server) trackLive(sock *Socket) {
+	if s.store == nil {
+		return
+	}
+	pid := sock.recoveryID()
+	if pid == "" {
+		return
+	}
+	st := s.store
+	st.mu.Lock()
+	st.live[pid] = make(chan struct{})
+	st.mu.Unlock()
+}
+
+// endLive releases the CONNECTs waiting for pid's disconnection.
+func (r *recoveryStore) endLive(pid string) {
+	r.mu.Lock()
+	if ch := r.live[pid]; ch != nil {
+		close(ch)
+		delete(r.live, pid)
+	}
+	r.mu.Unlock()
 }
 
 func newRecoveryStore(cfg *RecoveryConfig) *recoveryStore {
@@ -98,6 +137,7 @@ func newRecoveryStore(cfg *RecoveryConfig) *recoveryStore {
 		first:       1,
 		next:        1,
 		sessions:    make(map[string]*savedSession),
+		live:        make(map[string]chan struct{}),
 	}
 }
 
@@ -227,11 +267,15 @@ var recoverable = map[string]bool{
 
 // persist remembers a disconnecting socket. Called before it leaves its rooms.
 func (s *Server) persist(sock *Socket, reason string) {
-	if s.store == nil || !recoverable[reason] {
+	if s.store == nil {
 		return
 	}
 	pid := sock.recoveryID()
 	if pid == "" {
+		return
+	}
+	defer s.store.endLive(pid) // after the session is saved
+	if !recoverable[reason] {
 		return
 	}
 	rooms := sock.Rooms()
@@ -279,6 +323,18 @@ func (s *Server) claimSession(sock *Socket, auth []byte) *claim {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	saved := st.sessions[a.PID]
+	if ch := st.live[a.PID]; saved == nil && ch != nil {
+		// The old socket is still connected here: wait for its close.
+		st.mu.Unlock()
+		t := time.NewTimer(claimWait)
+		select {
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+		st.mu.Lock()
+		saved = st.sessions[a.PID]
+	}
 	if saved == nil || saved.nsp.name != sock.nsp.name {
 		return nil
 	}

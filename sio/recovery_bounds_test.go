@@ -306,3 +306,38 @@ func TestRecoveryExpiresByAge(t *testing.T) {
 		t.Fatal("a session 31 s old was not recovered")
 	}
 }
+
+// TestRecoveryWaitsForTheOldClose: a client's reconnection can reach the
+// server before the close of its old connection has been handled (they
+// travel on two connections, handled by two mailboxes; seen under load in
+// interop TestSIORecovery). The CONNECT must wait for that close and
+// recover the socket, not start a new one.
+func TestRecoveryWaitsForTheOldClose(t *testing.T) {
+	srv, _ := recoveryServer(t, RecoveryConfig{MaxDisconnectionDuration: time.Minute})
+	old := connectRecording(srv, "")
+	id, pid := connected(t, old)
+	waitUntil(t, "the socket in its room", func() bool {
+		s := srv.root.Socket(id)
+		return s != nil && len(s.Rooms()) == 2
+	})
+	if err := srv.root.Socket(id).Emit("first"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the first event", func() bool { return len(old.events()) == 1 })
+	offset := offsetOf(t, old.events()[0])
+
+	// The new CONNECT arrives while the old socket is still connected;
+	// the old transport's close is seen only afterwards.
+	c := connectRecording(srv, fmt.Sprintf(`{"pid":%q,"offset":%q}`, pid, offset))
+	go func() {
+		time.Sleep(100 * time.Millisecond) // the close comes later, not a synchronisation
+		old.fh.OnClose(old, nil)
+	}()
+	sid, _ := connected(t, c)
+	if sid != id {
+		t.Fatalf("the client came back as a new socket %s, want %s recovered", sid, id)
+	}
+	if s := srv.root.Socket(id); s == nil || !s.Recovered() {
+		t.Fatal("the socket is not recovered")
+	}
+}
