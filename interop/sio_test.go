@@ -64,8 +64,10 @@ func basicServer(rec *record) func(*sio.Server) {
 					derr := m.Decode(&ans, &tail)
 					rec.add("question", "err=%v decode=%v sum=%d echo=%x tail=%x", err, derr, ans.Sum, ans.Echo, tail)
 
-					ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
+					// start before the context: its deadline is 200 ms from
+					// a moment at or after start, so waited >= 200 ms.
 					start := time.Now()
+					ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
 					_, err = s.EmitWithAck(ctx, "ignore-me")
 					cancel()
 					waited := time.Since(start)

@@ -712,9 +712,14 @@ func TestBacklogWait(t *testing.T) {
 		t.Fatal("no loop 0")
 	}
 	op := &blockingOp{cost: loop.DefaultMaxBacklog + 1, started: make(chan struct{}), release: make(chan struct{})}
+	var once sync.Once
+	release := func() { once.Do(func() { close(op.release) }) }
+	t.Cleanup(release) // a failed check must not leave the loop held
 	l.Defer(op)
 	<-op.started
-	if !l.Overloaded() || l.Backlog() != loop.DefaultMaxBacklog+1 {
+	// Other ops of the connection (resuming its parsing after the
+	// response) may be queued too: at least the held op's cost is.
+	if !l.Overloaded() || l.Backlog() < loop.DefaultMaxBacklog+1 {
 		t.Fatalf("Overloaded() = %v with a backlog of %d", l.Overloaded(), l.Backlog())
 	}
 	done := make(chan bool, 1)
@@ -724,7 +729,7 @@ func TestBacklogWait(t *testing.T) {
 		t.Fatalf("WaitBacklog returned %v while the loop was still busy", ok)
 	case <-time.After(50 * time.Millisecond):
 	}
-	close(op.release)
+	release()
 	if ok := <-done; !ok {
 		t.Fatal("WaitBacklog timed out after the backlog was run")
 	}

@@ -16,6 +16,15 @@ func ackServer(t *testing.T, n int) (*Server, []*Socket) {
 		connectFake(t, srv, 0)
 	}
 	waitSockets(t, srv.root, n)
+	// A socket is in the namespace before its OnConnection has joined it
+	// to r: wait for the joins too.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(srv.To("r").FetchSockets()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d sockets joined r", len(srv.To("r").FetchSockets()), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	return srv, srv.root.Sockets()
 }
 
