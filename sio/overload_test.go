@@ -28,7 +28,9 @@ func TestBroadcastBacklogBounded(t *testing.T) {
 	for i := range clients {
 		clients[i], _ = ts.connectWS(t)
 	}
-	eventually(t, "every member in the room", func() bool { return len(ts.FetchSockets()) == members })
+	// OnConnection joins r after the socket is in the namespace: count
+	// the room, so that every broadcast costs members visits.
+	eventually(t, "every member in the room", func() bool { return len(ts.To("r").FetchSockets()) == members })
 
 	// Hold the loop, as a burst of work larger than it can run would.
 	release := make(chan struct{})
