@@ -162,7 +162,10 @@ func (l *Loop) runOps(ops []Op) int64 {
 	var cost, visits int64
 	for i := 0; i < len(ops); i++ {
 		op := ops[i]
-		cost += opCost(op)
+		// A merged op visits its recipients once: its own cost is the
+		// visits, the absorbed ops' costs only leave the backlog.
+		c := opCost(op)
+		cost += c
 		if m, ok := op.(Merger); ok {
 			for i+1 < len(ops) && m.Merge(ops[i+1]) {
 				i++
@@ -170,7 +173,7 @@ func (l *Loop) runOps(ops []Op) int64 {
 			}
 		}
 		op.Run()
-		if visits += opCost(op); visits >= roundBudget && i+1 < len(ops) {
+		if visits += c; visits >= roundBudget && i+1 < len(ops) {
 			l.flushDirty()
 			visits = 0
 		}
