@@ -1,7 +1,9 @@
 package eio_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/sioloop/sioloop/eio"
 )
@@ -27,5 +29,48 @@ func TestPollAfterServerCloseGetsClosePacket(t *testing.T) {
 	// Only once: the sid is gone after that.
 	if status, _ := p.get(t); status != 400 {
 		t.Fatalf("second poll: %d, want 400", status)
+	}
+}
+
+// Shutdown closes a polling session that is between two polls and waits
+// for the client's next poll to take the close packet, so that the client
+// sees a "transport close" rather than a refused connection once the
+// server stops.
+func TestShutdownWaitsForNextPoll(t *testing.T) {
+	e := startEngine(t, eio.Config{}, nil)
+	p := e.openPolling(t)
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- e.Shutdown(ctx)
+	}()
+	ss := e.Session(p.sid)
+	eventually(t, "session closing", func() bool { return eio.IsClosing(ss) })
+	// Shutdown must not return while the client has not been told.
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned %v before the client's next poll", err)
+	default:
+	}
+	if status, body := p.get(t); status != 200 || body != "1" {
+		t.Fatalf("poll during shutdown: %d %q, want 200 \"1\"", status, body)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if ev := e.closed(t, p.sid); ev.reason != eio.ReasonForcedClose {
+		t.Fatalf("reason %q", ev.reason)
+	}
+}
+
+// Shutdown gives up when its context ends before a silent client polls.
+func TestShutdownGivesUpAtDeadline(t *testing.T) {
+	e := startEngine(t, eio.Config{}, nil)
+	e.openPolling(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := e.Shutdown(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Shutdown: %v, want %v", err, context.DeadlineExceeded)
 	}
 }

@@ -25,3 +25,11 @@ func HoldsPost(s *Session) bool {
 	defer s.mu.Unlock()
 	return s.poll != nil && s.poll.heldPost != nil
 }
+
+// IsClosing reports whether s is closing but not closed yet (a polling
+// session waiting for its client's next poll to take the close packet).
+func IsClosing(s *Session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateClosing
+}

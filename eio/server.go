@@ -1,6 +1,7 @@
 package eio
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -28,6 +29,7 @@ type Server struct {
 	sessions map[string]*Session // guarded by mu
 	onConn   func(*Session)      // guarded by mu
 	closed   bool                // guarded by mu
+	drained  chan struct{}       // closed when closed and no session is left; guarded by mu
 
 	pendMu     sync.Mutex
 	pending    int            // sessions not followed up yet; guarded by pendMu
@@ -75,9 +77,18 @@ func (s *Server) Session(sid string) *Session {
 }
 
 // Close closes every session ("forced close") and refuses new ones.
+//
+// A polling session with no poll parked closes once its client's next poll
+// takes the close packet (or after a ping timeout): Shutdown waits for that.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
+	if s.drained == nil {
+		s.drained = make(chan struct{})
+		if len(s.sessions) == 0 {
+			close(s.drained)
+		}
+	}
 	all := make([]*Session, 0, len(s.sessions))
 	for _, ss := range s.sessions {
 		all = append(all, ss)
@@ -85,6 +96,22 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 	for _, ss := range all {
 		ss.Close()
+	}
+}
+
+// Shutdown is Close, then waits until every session has closed, so that
+// polling clients have taken their close packet and read the end as a
+// "transport close", or until ctx ends (its error is returned then).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.Close()
+	s.mu.RLock()
+	drained := s.drained
+	s.mu.RUnlock()
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -243,8 +270,12 @@ func (s *Server) handshake(x Exchange, transport string) {
 	}
 	s.mu.Lock()
 	s.sessions[ss.id] = ss
+	late := s.closed // Close ran after the check above: it missed this one
 	s.mu.Unlock()
 	ss.open()
+	if late {
+		defer ss.Close()
+	}
 	if onConn != nil && !s.callUser(x, "OnConnection", func() { onConn(ss) }) {
 		// The session cannot be served without its handler. A polling
 		// handshake is answered 500; a WebSocket one had its 101
@@ -303,6 +334,13 @@ func (s *Server) remove(ss *Session) {
 	s.mu.Lock()
 	if s.sessions[ss.id] == ss {
 		delete(s.sessions, ss.id)
+		if s.closed && len(s.sessions) == 0 {
+			select {
+			case <-s.drained: // a late session (see handshake)
+			default:
+				close(s.drained)
+			}
+		}
 	}
 	s.mu.Unlock()
 }

@@ -355,7 +355,7 @@ func TestEIOPingTimeout(t *testing.T) {
 				t.Errorf("server close reason %q after %s ms (client: closed %d ms after open), want %q",
 					r[0], rec.get("closed-after"), got.ClosedAfterMs, eio.ReasonPingTimeout)
 			}
-			checkPingDeadline(t, rec.get("closed-after")[0], interval+timeout, 50*time.Millisecond)
+			checkPingDeadline(t, rec.get("closed-after")[0], interval+timeout, 50*time.Millisecond, time.Second)
 			if got.PongsDropped != 1 {
 				t.Errorf("client dropped %d pongs, want 1", got.PongsDropped)
 			}

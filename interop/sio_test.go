@@ -548,10 +548,14 @@ func TestSIOPingTimeout(t *testing.T) {
 				t.Errorf("server reason %q after %s ms, want %q", r[0], rec.get("after"), sio.ReasonPingTimeout)
 			}
 			// OnConnection runs an unknown CONNECT round trip after the
-			// heartbeat started (hundreds of ms under -race over polling), so
-			// only the upper bound means something here; TestEIOPingTimeout
-			// checks the deadline from the session's own start.
-			checkPingDeadline(t, rec.get("after")[0], interval+timeout, interval+timeout)
+			// heartbeat started (hundreds of ms under -race over polling),
+			// and OnDisconnect runs on the socket's worker after the
+			// transport closed (1.8 s once on a loaded CI machine), so only
+			// a loose upper bound means something here: it still tells the
+			// configured heartbeat (0.5 s) from the default one (45 s).
+			// TestEIOPingTimeout checks the deadline from the session's
+			// own start.
+			checkPingDeadline(t, rec.get("after")[0], interval+timeout, interval+timeout, 3*time.Second)
 			if got.PingsIgnored != 1 {
 				t.Errorf("client ignored %d pings before the drop, want 1", got.PingsIgnored)
 			}
@@ -564,18 +568,18 @@ func TestSIOPingTimeout(t *testing.T) {
 
 // checkPingDeadline checks that a silent client was dropped at
 // pingInterval+pingTimeout after its handshake: no earlier than early before
-// it, and late only by scheduling slack (generous for -race on a shared
-// machine). Engine.IO tests measure from the session's own start and allow
-// only timer granularity as early.
-func checkPingDeadline(t *testing.T, afterMs string, want, early time.Duration) {
+// it, and no later than late after it (scheduling slack, generous for -race
+// on a shared machine). Engine.IO tests measure from the session's own start
+// and allow only timer granularity as early.
+func checkPingDeadline(t *testing.T, afterMs string, want, early, late time.Duration) {
 	t.Helper()
 	var ms int64
 	if _, err := fmt.Sscan(afterMs, &ms); err != nil {
 		t.Fatalf("bad elapsed %q", afterMs)
 	}
 	got := time.Duration(ms) * time.Millisecond
-	if got < want-early || got > want+700*time.Millisecond {
-		t.Errorf("dropped after %v, want %v (-%v, +700ms slack)", got, want, early)
+	if got < want-early || got > want+late {
+		t.Errorf("dropped after %v, want %v (-%v, +%v slack)", got, want, early, late)
 	}
 }
 

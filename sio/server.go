@@ -283,7 +283,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.drainLoops(ctx)
-	s.engine.Close()
+	// Polling clients between two polls take their close packet with the
+	// next one; then the answers must leave before the loops stop.
+	s.engine.Shutdown(ctx)
+	s.drainLoops(ctx)
 	var err error
 	if ls != nil {
 		err = ls.Stop(ctx)
