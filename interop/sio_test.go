@@ -280,7 +280,7 @@ func runBroadcasts(srv *sio.Server, s *sio.Socket, rec *record) {
 	check(srv.Except("r2").Emit("b5", "except"))
 	check(srv.To("r1").Except("r2").Emit("b6", "to-except"))
 	check(srv.To("r2").Emit("b7", map[string]any{"bin": []byte{1, 2, 3}, "list": []any{[]byte{4}, "x"}}))
-	srv.In("r2").SocketsJoin("r3")
+	srv.In("r2").SocketsJoin(context.Background(), "r3")
 	check(srv.To("r3").Emit("b8", "joined"))
 	check(s.Except("r1").Emit("b9", "except-room-and-sender"))
 	ackNames := func(key string, ms []sio.Message, err error) {
@@ -437,7 +437,7 @@ func TestSIODisconnectReasons(t *testing.T) {
 				s.Disconnect(true)
 			})
 			s.On("kick-room", func(*sio.Event) {
-				srv.In("group-" + auth.Case).DisconnectSockets(false)
+				srv.In("group-" + auth.Case).DisconnectSockets(context.Background(), false)
 			})
 		}
 		srv.OnConnection(onConn)

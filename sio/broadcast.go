@@ -5,8 +5,6 @@ import (
 	"errors"
 	"sync"
 	"time"
-
-	"github.com/sioloop/sioloop/internal/packet"
 )
 
 // BroadcastOptions says who receives a broadcast, as socket.io's adapter
@@ -69,22 +67,18 @@ func (b BroadcastOperator) options() *BroadcastOptions {
 		Volatile: b.volatile, Local: b.local}
 }
 
-// Emit sends event name with args to every targeted socket. The packet is
-// encoded once and the same bytes are written to every recipient.
+// Emit sends event name with args to every targeted socket, on every
+// node of a cluster. The packet is encoded once and the same bytes are
+// written to every recipient of this node.
 func (b BroadcastOperator) Emit(name string, args ...any) error {
 	if reservedEvents[name] {
 		return ErrReservedEvent
 	}
-	opts := b.options()
-	if st := b.nsp.srv.store; st != nil && !b.volatile {
-		st.gate.RLock()
-		defer st.gate.RUnlock()
-	}
-	text, atts, err := b.nsp.encodeEvent(name, args, packet.NoID, !b.volatile, opts)
+	p, err := NewPacket(name, args...)
 	if err != nil {
 		return err
 	}
-	b.nsp.adapter.Broadcast(text, atts, opts)
+	b.nsp.adapter.Broadcast(p, b.options())
 	return nil
 }
 
@@ -92,8 +86,10 @@ func (b BroadcastOperator) Emit(name string, args ...any) error {
 // answer before the context ended; the answers received are returned too.
 var ErrAckTimeout = errors.New("sio: operation has timed out")
 
-// EmitWithAck sends the event to every targeted socket and gathers one
-// acknowledgement per socket, until all answered or ctx ends.
+// EmitWithAck sends the event to every targeted socket, on every node of
+// a cluster, and gathers one acknowledgement per socket, until all
+// answered or ctx ends (then with ErrAckTimeout and the answers that
+// came). Sockets that disconnect before answering are not waited for.
 func (b BroadcastOperator) EmitWithAck(ctx context.Context, name string, args ...any) ([]Message, error) {
 	if reservedEvents[name] {
 		return nil, ErrReservedEvent
@@ -103,50 +99,84 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, name string, args ..
 		ctx, cancel = context.WithTimeout(ctx, b.timeout)
 		defer cancel()
 	}
-	opts := b.options()
-	id := b.nsp.nextAckID()
-	text, atts, err := b.nsp.encodeEvent(name, args, id, false, opts)
+	p, err := NewPacket(name, args...)
 	if err != nil {
 		return nil, err
 	}
-	var mu sync.Mutex
-	var replies []Message
-	expected := -1
-	done := make(chan struct{})
-	check := func() {
-		if expected >= 0 && len(replies) >= expected {
-			select {
-			case <-done:
-			default:
-				close(done)
-			}
+	g := newAckGather()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // the adapter forgets the request once this returns
+	b.nsp.adapter.BroadcastWithAck(ctx, p, b.options(), g.count, g.ack)
+	servers := 1
+	if !b.local {
+		// Read after publishing, as socket.io does: a node that joins
+		// meanwhile is not waited for.
+		if servers, err = b.nsp.adapter.ServerCount(ctx); err != nil {
+			<-ctx.Done()
+			return g.replies(), errors.Join(ErrAckTimeout, err)
 		}
 	}
-	n := b.nsp.adapter.BroadcastWithAck(text, atts, opts, id, func(m Message, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if err == nil {
-			replies = append(replies, m)
-		} else {
-			expected--
-		}
-		check()
-	})
-	mu.Lock()
-	expected = n
-	check()
-	mu.Unlock()
+	g.expectServers(servers)
 	select {
-	case <-done:
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]Message(nil), replies...), nil
+	case <-g.done:
+		return g.replies(), nil
 	case <-ctx.Done():
-		b.nsp.dropAcks(id)
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]Message(nil), replies...), ErrAckTimeout
+		return g.replies(), ErrAckTimeout
 	}
+}
+
+// ackGather counts the answers to a broadcast with acks: done once every
+// expected node reported its client count and that many answers (or
+// disconnections) came.
+type ackGather struct {
+	mu       sync.Mutex
+	servers  int // nodes expected to report; -1 until known
+	reported int // nodes that reported their count
+	clients  int // sockets that will answer, summed over reports
+	answers  []Message
+	done     chan struct{}
+	closed   bool
+}
+
+func newAckGather() *ackGather { return &ackGather{servers: -1, done: make(chan struct{})} }
+
+func (g *ackGather) count(n int) {
+	g.mu.Lock()
+	g.reported++
+	g.clients += n
+	g.checkLocked()
+	g.mu.Unlock()
+}
+
+func (g *ackGather) ack(m Message, err error) {
+	g.mu.Lock()
+	if err == nil {
+		g.answers = append(g.answers, m)
+	} else {
+		g.clients-- // disconnected: it will not answer
+	}
+	g.checkLocked()
+	g.mu.Unlock()
+}
+
+func (g *ackGather) expectServers(n int) {
+	g.mu.Lock()
+	g.servers = n
+	g.checkLocked()
+	g.mu.Unlock()
+}
+
+func (g *ackGather) checkLocked() {
+	if !g.closed && g.servers >= 0 && g.reported >= g.servers && len(g.answers) >= g.clients {
+		g.closed = true
+		close(g.done)
+	}
+}
+
+func (g *ackGather) replies() []Message {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]Message(nil), g.answers...)
 }
 
 // dropAcks removes ack id from every socket of the namespace, once a
@@ -162,20 +192,40 @@ func (n *Namespace) dropAcks(id int64) {
 	}
 }
 
-// FetchSockets returns the targeted sockets.
-func (b BroadcastOperator) FetchSockets() []*Socket { return b.nsp.adapter.FetchSockets(b.options()) }
-
-// SocketsJoin makes the targeted sockets join rooms.
-func (b BroadcastOperator) SocketsJoin(rooms ...string) {
-	b.nsp.adapter.AddSockets(b.options(), rooms)
+// FetchSockets returns the targeted sockets of every node of a cluster
+// (socket.io's fetchSockets); those of this node are also reachable as
+// *Socket (RemoteSocket.Local). With a cluster, it waits for the other
+// nodes' answers until ctx ends, and returns those that came with an
+// error if some did not.
+func (b BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return b.nsp.adapter.FetchSockets(ctx, b.options())
 }
 
-// SocketsLeave makes the targeted sockets leave rooms.
-func (b BroadcastOperator) SocketsLeave(rooms ...string) {
-	b.nsp.adapter.DelSockets(b.options(), rooms)
+// LocalSockets returns the targeted sockets of this node. It never waits.
+func (b BroadcastOperator) LocalSockets() []*Socket {
+	opts := b.options()
+	opts.Local = true
+	rs, _ := b.nsp.adapter.FetchSockets(context.Background(), opts)
+	out := make([]*Socket, 0, len(rs))
+	for _, r := range rs {
+		if s := r.Local(); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
-// DisconnectSockets disconnects the targeted sockets.
-func (b BroadcastOperator) DisconnectSockets(closeConn bool) {
-	b.nsp.adapter.DisconnectSockets(b.options(), closeConn)
+// SocketsJoin makes the targeted sockets of every node join rooms.
+func (b BroadcastOperator) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return b.nsp.adapter.AddSockets(ctx, b.options(), rooms)
+}
+
+// SocketsLeave makes the targeted sockets of every node leave rooms.
+func (b BroadcastOperator) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return b.nsp.adapter.DelSockets(ctx, b.options(), rooms)
+}
+
+// DisconnectSockets disconnects the targeted sockets of every node.
+func (b BroadcastOperator) DisconnectSockets(ctx context.Context, closeConn bool) error {
+	return b.nsp.adapter.DisconnectSockets(ctx, b.options(), closeConn)
 }

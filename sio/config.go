@@ -51,7 +51,8 @@ type Config struct {
 	// false, as socket.io: children stay.
 	CleanupEmptyChildNamespaces bool
 	// Adapter creates each namespace's adapter. Default: the in-memory
-	// adapter (NewMemoryAdapter). A cluster adapter usually wraps it.
+	// adapter (NewMemoryAdapter). A cluster adapter embeds one for this
+	// node's sockets (adapter/redis).
 	Adapter func(ns *Namespace) Adapter
 	// Loops is the number of event loops of ListenAndServe. Default: cores.
 	Loops int

@@ -89,7 +89,7 @@ func BenchmarkFanout(b *testing.B) {
 				conns[i] = connectFake(b, srv, i%4)
 			}
 			waitSockets(b, srv.root, n)
-			for srv.root.adapter.(*memoryAdapter).hub.Size("r1") < n {
+			for srv.root.adapter.(*MemoryAdapter).hub.Size("r1") < n {
 				time.Sleep(time.Millisecond)
 			}
 			obj := json.RawMessage(`{"room":"r1","s":1,"seq":2,"t":1700000000000000,"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)

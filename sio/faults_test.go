@@ -63,7 +63,7 @@ func join(t testing.TB, c *wsClient) {
 }
 
 func inRoom(ts *testServer, id string) bool {
-	for _, s := range ts.To("r").FetchSockets() {
+	for _, s := range ts.To("r").LocalSockets() {
 		if s.ID() == id {
 			return true
 		}

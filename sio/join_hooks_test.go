@@ -71,7 +71,7 @@ func TestRoomHooksMayCallTheSocket(t *testing.T) {
 			if calls.Load() == 0 {
 				t.Fatalf("the %s hook never ran for room r", tt.name)
 			}
-			if n := len(ts.To("r").FetchSockets()); n != 0 {
+			if n := len(ts.To("r").LocalSockets()); n != 0 {
 				t.Fatalf("room r has %d sockets after the disconnect", n)
 			}
 			done := make(chan struct{})

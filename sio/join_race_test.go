@@ -75,7 +75,7 @@ func TestJoinRacingDisconnectLeavesNoDeadSocket(t *testing.T) {
 	}
 	joiners.Wait()
 
-	h := ns.adapter.(*memoryAdapter).hub
+	h := ns.adapter.(*MemoryAdapter).hub
 	for _, s := range socks {
 		if h.Registered(s) {
 			t.Fatalf("socket %s is still in the hub after its disconnect (rooms %q)", s.id, h.Rooms(s))

@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"regexp"
@@ -51,9 +52,10 @@ type Namespace struct {
 	members int
 
 	mu      sync.RWMutex
-	sockets map[string]*Socket    // connected sockets by id; guarded by mu
-	mws     []func(*Socket) error // guarded by mu
-	onConn  []func(*Socket)       // guarded by mu
+	sockets map[string]*Socket                  // connected sockets by id; guarded by mu
+	mws     []func(*Socket) error               // guarded by mu
+	onConn  []func(*Socket)                     // guarded by mu
+	sse     map[string][]func(*ServerSideEvent) // OnServerSideEmit handlers; guarded by mu
 }
 
 func newNamespace(srv *Server, name string) *Namespace {
@@ -76,6 +78,9 @@ func (n *Namespace) Name() string { return n.name }
 
 // Adapter is the namespace's adapter.
 func (n *Namespace) Adapter() Adapter { return n.adapter }
+
+// Server is the server the namespace belongs to.
+func (n *Namespace) Server() *Server { return n.srv }
 
 // Use adds a connection middleware: it runs, in order, for every socket
 // before it connects; a non-nil error refuses the connection with a
@@ -173,38 +178,30 @@ func (n *Namespace) nextAckID() int64 { return n.ackIDs.Add(1) - 1 }
 // own room as socket.io does, and is stored even if the socket is away
 // (send false) so that it is replayed when the client comes back.
 func (n *Namespace) emitTo(s *Socket, name string, args []any, id int64, record, send bool) error {
-	var opts *BroadcastOptions
-	if st := n.srv.store; record && id == packet.NoID && st != nil {
-		opts = &BroadcastOptions{Rooms: []string{s.id}}
-		st.gate.RLock()
-		defer st.gate.RUnlock()
-	}
-	text, atts, err := n.encodeEvent(name, args, id, opts != nil, opts)
+	body, atts, err := packet.AppendArgs(nil, name, args)
 	if err != nil {
 		return err
 	}
+	if st := n.srv.store; record && id == packet.NoID && st != nil {
+		st.gate.RLock()
+		defer st.gate.RUnlock()
+		body = st.record(n, body, atts, &BroadcastOptions{Rooms: []string{s.id}}, true)
+	}
 	if send {
-		s.client.send(text, atts...)
+		s.client.send(n.encodeEvent(body, atts, id), atts...)
 	}
 	return nil
 }
 
-// encodeEvent encodes an EVENT or BINARY_EVENT packet. When recoverable,
-// an offset is appended as the last argument and the packet stored.
-func (n *Namespace) encodeEvent(name string, args []any, id int64, recoverable bool, opts *BroadcastOptions) ([]byte, [][]byte, error) {
-	body, atts, err := packet.AppendArgs(nil, name, args)
-	if err != nil {
-		return nil, nil, err
-	}
-	if recoverable && n.srv.cfg.ConnectionStateRecovery != nil {
-		body = n.srv.store.record(n, body, atts, opts)
-	}
+// encodeEvent encodes an EVENT or BINARY_EVENT packet of this namespace
+// with arguments body (a JSON array, the event name first) and ack id.
+func (n *Namespace) encodeEvent(body []byte, atts [][]byte, id int64) []byte {
 	p := packet.Packet{Type: packet.Event, Namespace: n.name, ID: id, Data: body}
 	if len(atts) > 0 {
 		p.Type = packet.BinaryEvent
 		p.Attachments = len(atts)
 	}
-	return packet.AppendEncode(make([]byte, 0, len(body)+len(n.name)+24), &p), atts, nil
+	return packet.AppendEncode(make([]byte, 0, len(body)+len(n.name)+24), &p)
 }
 
 // To selects the sockets in rooms (io.to).
@@ -232,18 +229,37 @@ func (n *Namespace) Emit(name string, args ...any) error {
 	return BroadcastOperator{nsp: n}.Emit(name, args...)
 }
 
-// FetchSockets returns the namespace's sockets.
-func (n *Namespace) FetchSockets() []*Socket { return BroadcastOperator{nsp: n}.FetchSockets() }
+// FetchSockets returns the namespace's sockets on every node of a
+// cluster (see BroadcastOperator.FetchSockets).
+func (n *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return BroadcastOperator{nsp: n}.FetchSockets(ctx)
+}
 
-// SocketsJoin makes every socket of the namespace join rooms.
-func (n *Namespace) SocketsJoin(rooms ...string) { BroadcastOperator{nsp: n}.SocketsJoin(rooms...) }
+// SocketsJoin makes every socket of the namespace, on every node, join rooms.
+func (n *Namespace) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return BroadcastOperator{nsp: n}.SocketsJoin(ctx, rooms...)
+}
 
-// SocketsLeave makes every socket of the namespace leave rooms.
-func (n *Namespace) SocketsLeave(rooms ...string) { BroadcastOperator{nsp: n}.SocketsLeave(rooms...) }
+// SocketsLeave makes every socket of the namespace, on every node, leave rooms.
+func (n *Namespace) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return BroadcastOperator{nsp: n}.SocketsLeave(ctx, rooms...)
+}
 
-// DisconnectSockets disconnects every socket of the namespace.
-func (n *Namespace) DisconnectSockets(closeConn bool) {
-	BroadcastOperator{nsp: n}.DisconnectSockets(closeConn)
+// DisconnectSockets disconnects every socket of the namespace, on every node.
+func (n *Namespace) DisconnectSockets(ctx context.Context, closeConn bool) error {
+	return BroadcastOperator{nsp: n}.DisconnectSockets(ctx, closeConn)
+}
+
+// AllRooms lists the rooms of the namespace on every node (socket.io's
+// adapter.allRooms()), socket id rooms included.
+func (n *Namespace) AllRooms(ctx context.Context) ([]string, error) {
+	return n.adapter.AllRooms(ctx, &BroadcastOptions{})
+}
+
+// ServerCount is the number of nodes serving the namespace (1 without a
+// cluster).
+func (n *Namespace) ServerCount(ctx context.Context) (int, error) {
+	return n.adapter.ServerCount(ctx)
 }
 
 // ParentNamespace matches namespace names dynamically (io.of(regexp) or
@@ -338,20 +354,31 @@ func (p *ParentNamespace) newChild(name string) *Namespace {
 // yet (newChild): it has no socket, so every selection is empty.
 type pendingAdapter struct{}
 
-func (pendingAdapter) AddAll(*Socket, []string)                      {}
-func (pendingAdapter) Del(*Socket, string)                           {}
-func (pendingAdapter) DelAll(*Socket)                                {}
-func (pendingAdapter) SocketRooms(*Socket) []string                  { return nil }
-func (pendingAdapter) Rooms() []string                               { return nil }
-func (pendingAdapter) Broadcast([]byte, [][]byte, *BroadcastOptions) {}
-func (pendingAdapter) BroadcastWithAck([]byte, [][]byte, *BroadcastOptions, int64, func(Message, error)) int {
-	return 0
+func (pendingAdapter) AddAll(*Socket, []string)                 {}
+func (pendingAdapter) Del(*Socket, string)                      {}
+func (pendingAdapter) DelAll(*Socket)                           {}
+func (pendingAdapter) SocketRooms(*Socket) []string             { return nil }
+func (pendingAdapter) Broadcast(*Packet, *BroadcastOptions)     {}
+func (pendingAdapter) ServerCount(context.Context) (int, error) { return 1, nil }
+func (pendingAdapter) BroadcastWithAck(_ context.Context, _ *Packet, _ *BroadcastOptions, onCount func(int), _ func(Message, error)) {
+	onCount(0)
 }
-func (pendingAdapter) FetchSockets(*BroadcastOptions) []*Socket  { return nil }
-func (pendingAdapter) AddSockets(*BroadcastOptions, []string)    {}
-func (pendingAdapter) DelSockets(*BroadcastOptions, []string)    {}
-func (pendingAdapter) DisconnectSockets(*BroadcastOptions, bool) {}
-func (pendingAdapter) ServerSideEmit(string, ...any) error       { return ErrNoCluster }
+func (pendingAdapter) AllRooms(context.Context, *BroadcastOptions) ([]string, error) {
+	return nil, nil
+}
+func (pendingAdapter) FetchSockets(context.Context, *BroadcastOptions) ([]*RemoteSocket, error) {
+	return nil, nil
+}
+func (pendingAdapter) AddSockets(context.Context, *BroadcastOptions, []string) error { return nil }
+func (pendingAdapter) DelSockets(context.Context, *BroadcastOptions, []string) error { return nil }
+func (pendingAdapter) DisconnectSockets(context.Context, *BroadcastOptions, bool) error {
+	return nil
+}
+func (pendingAdapter) ServerSideEmit(context.Context, *Packet) error { return ErrNoCluster }
+func (pendingAdapter) ServerSideEmitWithAck(context.Context, *Packet) ([]Message, error) {
+	return nil, ErrNoCluster
+}
+func (pendingAdapter) Close() error { return nil }
 
 // attach registers ns, a namespace of p that a socket passed the
 // middleware of, and counts the socket as a member until leaveChild. If a

@@ -30,7 +30,7 @@ func TestBroadcastBacklogBounded(t *testing.T) {
 	}
 	// OnConnection joins r after the socket is in the namespace: count
 	// the room, so that every broadcast costs members visits.
-	eventually(t, "every member in the room", func() bool { return len(ts.To("r").FetchSockets()) == members })
+	eventually(t, "every member in the room", func() bool { return len(ts.To("r").LocalSockets()) == members })
 
 	// Hold the loop, as a burst of work larger than it can run would.
 	release := make(chan struct{})

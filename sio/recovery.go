@@ -142,8 +142,9 @@ func newRecoveryStore(cfg *RecoveryConfig) *recoveryStore {
 }
 
 // record stores an outgoing event and returns its arguments with the
-// offset appended; body is reused when it has room.
-func (r *recoveryStore) record(ns *Namespace, body []byte, atts [][]byte, opts *BroadcastOptions) []byte {
+// offset appended: in body when owned (the caller's own buffer), else in a
+// copy (a broadcast's Packet is shared with other nodes' deliveries).
+func (r *recoveryStore) record(ns *Namespace, body []byte, atts [][]byte, opts *BroadcastOptions, owned bool) []byte {
 	sp := storedPacket{nsp: ns, atts: atts, at: r.now().UnixNano()}
 	if opts != nil {
 		sp.rooms, sp.except = opts.Rooms, opts.Except
@@ -164,7 +165,11 @@ func (r *recoveryStore) record(ns *Namespace, body []byte, atts [][]byte, opts *
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	seq := r.next
-	out := append(body[:len(body)-1], `,"`...)
+	out := body[:len(body)-1]
+	if !owned {
+		out = append(make([]byte, 0, len(body)+len(r.prefix)+16), out...)
+	}
+	out = append(out, `,"`...)
 	out = append(out, r.prefix...)
 	out = strconv.AppendUint(out, seq, 36)
 	out = append(out, `"]`...)

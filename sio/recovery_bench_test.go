@@ -43,7 +43,7 @@ func BenchmarkEmitRecovery(b *testing.B) {
 					conns[i] = connectFake(b, srv, i%2)
 				}
 				waitSockets(b, srv.root, members)
-				for srv.root.adapter.(*memoryAdapter).hub.Size("r1") < members {
+				for srv.root.adapter.(*MemoryAdapter).hub.Size("r1") < members {
 					time.Sleep(time.Millisecond)
 				}
 				obj := json.RawMessage(`{"room":"r1","s":1,"seq":2,"t":1700000000000000,"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)

@@ -463,9 +463,9 @@ func TestReliabilityB(t *testing.T) {
 			p := fast.openPolling(t)
 			p.mustPost(t, "40")
 			// The CONNECT reply and the ping wait for a GET that never comes.
-			eventually(t, "the socket to connect", func() bool { return len(fast.FetchSockets()) == 2 })
+			eventually(t, "the socket to connect", func() bool { return len(fast.Of("/").Sockets()) == 2 })
 			var id string
-			for _, s := range fast.FetchSockets() {
+			for _, s := range fast.Of("/").Sockets() {
 				if s.Conn().ID() == p.sid {
 					id = s.ID()
 				}

@@ -34,6 +34,9 @@ type Server struct {
 	store   *recoveryStore
 	root    *Namespace
 	workers *workerPool
+	// sseSlots bounds the server-side emit handlers running at once
+	// (HandleServerSideEmit).
+	sseSlots chan struct{}
 
 	mu        sync.RWMutex
 	nsps      map[string]*Namespace // guarded by mu
@@ -55,13 +58,14 @@ func NewServer(cfg Config) *Server {
 		groups = runtime.NumCPU()
 	}
 	s := &Server{
-		cfg:     cfg,
-		engine:  eio.NewServer(cfg.eioConfig()),
-		wheel:   timer.NewWheel(),
-		groups:  groups,
-		nsps:    make(map[string]*Namespace),
-		workers: newWorkerPool(),
-		ready:   make(chan struct{}),
+		cfg:      cfg,
+		engine:   eio.NewServer(cfg.eioConfig()),
+		wheel:    timer.NewWheel(),
+		groups:   groups,
+		nsps:     make(map[string]*Namespace),
+		workers:  newWorkerPool(),
+		ready:    make(chan struct{}),
+		sseSlots: make(chan struct{}, maxServerSideHandlers),
 	}
 	if cfg.ConnectionStateRecovery != nil {
 		s.store = newRecoveryStore(cfg.ConnectionStateRecovery)
@@ -182,17 +186,42 @@ func (s *Server) Local() BroadcastOperator { return s.root.Local() }
 // Emit sends an event to every socket of the main namespace (io.emit).
 func (s *Server) Emit(name string, args ...any) error { return s.root.Emit(name, args...) }
 
-// FetchSockets returns the sockets of the main namespace.
-func (s *Server) FetchSockets() []*Socket { return s.root.FetchSockets() }
+// FetchSockets returns the sockets of the main namespace on every node.
+func (s *Server) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return s.root.FetchSockets(ctx)
+}
 
-// SocketsJoin makes every socket of the main namespace join rooms.
-func (s *Server) SocketsJoin(rooms ...string) { s.root.SocketsJoin(rooms...) }
+// SocketsJoin makes every socket of the main namespace, on every node, join rooms.
+func (s *Server) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return s.root.SocketsJoin(ctx, rooms...)
+}
 
-// SocketsLeave makes every socket of the main namespace leave rooms.
-func (s *Server) SocketsLeave(rooms ...string) { s.root.SocketsLeave(rooms...) }
+// SocketsLeave makes every socket of the main namespace, on every node, leave rooms.
+func (s *Server) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return s.root.SocketsLeave(ctx, rooms...)
+}
 
-// DisconnectSockets disconnects every socket of the main namespace.
-func (s *Server) DisconnectSockets(closeConn bool) { s.root.DisconnectSockets(closeConn) }
+// DisconnectSockets disconnects every socket of the main namespace, on every node.
+func (s *Server) DisconnectSockets(ctx context.Context, closeConn bool) error {
+	return s.root.DisconnectSockets(ctx, closeConn)
+}
+
+// ServerSideEmit sends an event to the main namespace of the cluster's
+// other nodes (io.serverSideEmit).
+func (s *Server) ServerSideEmit(ctx context.Context, name string, args ...any) error {
+	return s.root.ServerSideEmit(ctx, name, args...)
+}
+
+// ServerSideEmitWithAck sends an event to the other nodes and gathers one
+// answer from each (io.serverSideEmitWithAck).
+func (s *Server) ServerSideEmitWithAck(ctx context.Context, name string, args ...any) ([]Message, error) {
+	return s.root.ServerSideEmitWithAck(ctx, name, args...)
+}
+
+// OnServerSideEmit registers f for server-side emits to the main namespace.
+func (s *Server) OnServerSideEmit(name string, f func(*ServerSideEvent)) {
+	s.root.OnServerSideEmit(name, f)
+}
 
 // Handle serves one request from a transport provider; paths outside
 // Config.Path are answered 404. Most programs use ListenAndServe or
@@ -287,6 +316,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// next one; then the answers must leave before the loops stop.
 	s.engine.Shutdown(ctx)
 	s.drainLoops(ctx)
+	for _, ns := range nsps {
+		if err := ns.adapter.Close(); err != nil {
+			s.cfg.Logger.Warn("sio: closing an adapter", slog.String("namespace", ns.name), slog.Any("error", err))
+		}
+	}
 	var err error
 	if ls != nil {
 		err = ls.Stop(ctx)

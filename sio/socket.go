@@ -6,27 +6,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
 	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/internal/packet"
 )
-
-// Handshake describes the request that opened a socket's connection
-// (socket.handshake).
-type Handshake struct {
-	Headers http.Header
-	Time    time.Time
-	Address string
-	XDomain bool
-	Secure  bool
-	Issued  int64 // unix milliseconds
-	URL     string
-	Query   url.Values
-	Auth    json.RawMessage // the CONNECT payload, {} when none
-}
 
 // ErrDisconnected is returned when emitting on a disconnected socket.
 var ErrDisconnected = errors.New("sio: socket disconnected")

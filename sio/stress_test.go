@@ -1,6 +1,7 @@
 package sio_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -240,10 +241,10 @@ func TestStressRoomsAndBroadcasts(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for running() {
-			ts.In("r1").SocketsJoin("r4")
-			ts.In("r4").SocketsLeave("r4")
-			ts.Except("stable").SocketsJoin("r5")
-			for _, s := range ts.In("r5").FetchSockets() {
+			ts.In("r1").SocketsJoin(context.Background(), "r4")
+			ts.In("r4").SocketsLeave(context.Background(), "r4")
+			ts.Except("stable").SocketsJoin(context.Background(), "r5")
+			for _, s := range ts.In("r5").LocalSockets() {
 				_ = s.Emit("direct", 1)
 				s.Leave("r5")
 			}
@@ -346,16 +347,16 @@ func TestStressRoomsAndBroadcasts(t *testing.T) {
 	ts.waitSessions(t, 0)
 	// Sockets leave in their mailboxes, just after their sessions end.
 	deadline := time.Now().Add(wait)
-	for len(ts.FetchSockets()) != 0 {
+	for len(ts.Of("/").Sockets()) != 0 {
 		if time.Now().After(deadline) {
-			left := ts.FetchSockets()
+			left := ts.Of("/").Sockets()
 			s := left[0]
 			t.Fatalf("%d sockets still in the namespace after every session closed; e.g. %s: connected=%v rooms=%q",
 				len(left), s.ID(), s.Connected(), s.Rooms())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if rooms := ts.Of("/").Adapter().Rooms(); len(rooms) != 0 {
+	if rooms := ts.Of("/").Adapter().(*sio.MemoryAdapter).Rooms(); len(rooms) != 0 {
 		t.Fatalf("rooms left: %q", rooms)
 	}
 }
@@ -383,10 +384,10 @@ func TestJoinAfterDisconnect(t *testing.T) {
 	if rooms := sock.Rooms(); slices.Contains(rooms, "late") {
 		t.Fatalf("Join after disconnect: the socket is in %q", rooms)
 	}
-	if n := len(ts.In("late").FetchSockets()); n != 0 {
+	if n := len(ts.In("late").LocalSockets()); n != 0 {
 		t.Fatalf("Join after disconnect: %d sockets in room \"late\"", n)
 	}
-	if n := len(ts.FetchSockets()); n != 0 {
+	if n := len(ts.Of("/").Sockets()); n != 0 {
 		t.Fatalf("Join after disconnect: %d sockets in the namespace", n)
 	}
 }
