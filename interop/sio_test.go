@@ -437,7 +437,7 @@ func TestSIODisconnectReasons(t *testing.T) {
 				s.Disconnect(true)
 			})
 			s.On("kick-room", func(*sio.Event) {
-				srv.In("group-" + auth.Case).DisconnectSockets(context.Background(), false)
+				srv.In("group-"+auth.Case).DisconnectSockets(context.Background(), false)
 			})
 		}
 		srv.OnConnection(onConn)
