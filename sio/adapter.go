@@ -84,6 +84,9 @@ type Adapter interface {
 type Packet struct {
 	Data        []byte
 	Attachments [][]byte
+	// sole: nothing but this node's MemoryAdapter sees Data, which may
+	// then take the recovery offset in place.
+	sole bool
 }
 
 // NewPacket encodes event name and args as a Packet, as Emit does: []byte
@@ -255,7 +258,7 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 		// the event in the log or the socket in its rooms (recovery.go).
 		st.gate.RLock()
 		defer st.gate.RUnlock()
-		body = st.record(a.nsp, body, p.Attachments, opts, false)
+		body = st.record(a.nsp, body, p.Attachments, opts, p.sole)
 	}
 	prep := eio.Prepare(a.nsp.encodeEvent(body, p.Attachments, packet.NoID), p.Attachments...)
 	if a.plain(opts) {

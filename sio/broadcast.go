@@ -78,6 +78,7 @@ func (b BroadcastOperator) Emit(name string, args ...any) error {
 	if err != nil {
 		return err
 	}
+	_, p.sole = b.nsp.adapter.(*MemoryAdapter)
 	b.nsp.adapter.Broadcast(p, b.options())
 	return nil
 }
