@@ -1,0 +1,574 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sioloop/sioloop/internal/msgpack"
+	"github.com/sioloop/sioloop/sio"
+)
+
+// ErrTimeout is returned (wrapped, with what was missing) when other
+// nodes did not all answer a request before its deadline; the answers
+// that came are returned with it.
+var ErrTimeout = errors.New("redis adapter: timeout reached")
+
+// adapter is one namespace's classic Redis adapter: a MemoryAdapter for
+// this node's sockets, and the channels of socket.io-redis-adapter for the
+// other nodes'.
+type adapter struct {
+	*sio.MemoryAdapter
+	f   *Adapter
+	ns  *sio.Namespace
+	uid string
+
+	prefix          string // <key>#<nsp>#: broadcasts, a room's after it
+	pattern         string // <key>#<nsp>#*
+	requestChannel  string // <key>-request#<nsp>#
+	responseChannel string // <key>-response#<nsp>#
+	ownResponse     string // <key>-response#<nsp>#<uid>#
+
+	mu       sync.Mutex
+	requests map[string]*pending    // guarded by mu
+	acks     map[string]*ackRequest // guarded by mu
+	closed   bool                   // guarded by mu
+}
+
+func newAdapter(f *Adapter, ns *sio.Namespace) *adapter {
+	key, nsp := f.cfg.Key, ns.Name()
+	a := &adapter{
+		MemoryAdapter:   sio.NewMemoryAdapter(ns),
+		f:               f,
+		ns:              ns,
+		uid:             newUID(6),
+		prefix:          key + "#" + nsp + "#",
+		requestChannel:  key + "-request#" + nsp + "#",
+		responseChannel: key + "-response#" + nsp + "#",
+		requests:        make(map[string]*pending),
+		acks:            make(map[string]*ackRequest),
+	}
+	a.pattern = a.prefix + "*"
+	a.ownResponse = a.responseChannel + a.uid + "#"
+	return a
+}
+
+// withTimeout bounds a request by RequestsTimeout when ctx has no
+// deadline of its own (socket.io: flags.timeout || requestsTimeout).
+func (a *adapter) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, a.f.cfg.RequestsTimeout)
+}
+
+// Broadcast publishes p to the other nodes, then delivers it here.
+func (a *adapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) {
+	if !opts.Local {
+		t := targetOf(opts)
+		msg, err := encodeBroadcast(nil, a.uid, a.ns.Name(), p, t, opts.Volatile)
+		if err != nil {
+			a.f.failed("encode a broadcast", err)
+		} else {
+			channel := a.prefix
+			if len(t.rooms) == 1 {
+				channel += t.rooms[0] + "#"
+			}
+			a.f.bus.Publish(channel, msg)
+		}
+	}
+	a.MemoryAdapter.Broadcast(p, opts)
+}
+
+// BroadcastWithAck publishes p as a request (other nodes answer with
+// their client count, then each client's ack), then delivers it here.
+func (a *adapter) BroadcastWithAck(ctx context.Context, p *sio.Packet, opts *sio.BroadcastOptions, onCount func(int), onAck func(sio.Message, error)) {
+	if !opts.Local {
+		id := newUID(6)
+		var timeoutMs int64
+		if d, ok := ctx.Deadline(); ok {
+			timeoutMs = max(time.Until(d).Milliseconds(), 1)
+		}
+		msg, err := encodeAckBroadcast(nil, a.uid, id, a.ns.Name(), p, targetOf(opts), opts.Volatile, timeoutMs)
+		if err != nil {
+			a.f.failed("encode a broadcast with acks", err)
+		} else {
+			a.mu.Lock()
+			a.acks[id] = &ackRequest{onCount: onCount, onAck: onAck}
+			a.mu.Unlock()
+			context.AfterFunc(ctx, func() {
+				a.mu.Lock()
+				delete(a.acks, id)
+				a.mu.Unlock()
+			})
+			a.f.bus.Publish(a.requestChannel, msg)
+		}
+	}
+	a.MemoryAdapter.BroadcastWithAck(ctx, p, opts, onCount, onAck)
+}
+
+// ServerCount is the number of subscribers of the request channel, one
+// per node (PUBSUB NUMSUB, as socket.io-redis-adapter counts).
+func (a *adapter) ServerCount(ctx context.Context) (int, error) {
+	return a.f.bus.NumSub(ctx, a.requestChannel)
+}
+
+// request sends a request that every other node answers once and waits
+// for the answers: done when the count of answers, this node's local one
+// included as local (1 or 0), reaches the server count.
+func (a *adapter) request(ctx context.Context, typ int, local int, p *pending, body map[string]any) (*pending, error) {
+	n, err := a.ServerCount(ctx)
+	if err != nil {
+		return p, err
+	}
+	if n-(1-local) <= local {
+		return p, nil // nobody else
+	}
+	p.want = n - (1 - local)
+	id := newUID(6)
+	body["uid"], body["requestId"], body["type"] = a.uid, id, typ
+	msg, err := json.Marshal(body)
+	if err != nil {
+		return p, err
+	}
+	a.mu.Lock()
+	a.requests[id] = p
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.requests, id)
+		a.mu.Unlock()
+	}()
+	if err := a.f.bus.PublishWait(ctx, a.requestChannel, msg); err != nil {
+		return p, err
+	}
+	select {
+	case <-p.done:
+		return p, nil
+	case <-ctx.Done():
+		return p, ctx.Err()
+	}
+}
+
+// FetchSockets returns this node's sockets opts selects and those of
+// every other node.
+func (a *adapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOptions) ([]*sio.RemoteSocket, error) {
+	local, _ := a.MemoryAdapter.FetchSockets(ctx, opts)
+	if opts.Local {
+		return local, nil
+	}
+	ctx, cancel := a.withTimeout(ctx)
+	defer cancel()
+	t := targetOf(opts)
+	p := newPending(reqRemoteFetch, 1, 1)
+	p.sockets = local
+	p, err := a.request(ctx, reqRemoteFetch, 1, p, map[string]any{"opts": map[string]any{"rooms": t.rooms, "except": t.except}})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := append([]*sio.RemoteSocket(nil), p.sockets...)
+	if err != nil {
+		return out, fmt.Errorf("%w while waiting for fetchSockets response (%d of %d nodes answered): %v", ErrTimeout, p.got, p.want, err)
+	}
+	return out, nil
+}
+
+// AllRooms lists the rooms of every node, each once, sorted.
+func (a *adapter) AllRooms(ctx context.Context, opts *sio.BroadcastOptions) ([]string, error) {
+	p := newPending(reqAllRooms, 1, 1)
+	p.rooms = make(map[string]struct{})
+	for _, r := range a.MemoryAdapter.Rooms() {
+		p.rooms[r] = struct{}{}
+	}
+	var err error
+	if !opts.Local {
+		ctx, cancel := a.withTimeout(ctx)
+		defer cancel()
+		p, err = a.request(ctx, reqAllRooms, 1, p, map[string]any{})
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.rooms))
+	for r := range p.rooms {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	if err != nil {
+		return out, fmt.Errorf("%w while waiting for allRooms response (%d of %d nodes answered): %v", ErrTimeout, p.got, p.want, err)
+	}
+	return out, nil
+}
+
+// publishRequest publishes a request that nobody answers (join, leave,
+// disconnect), waiting until Redis took it.
+func (a *adapter) publishRequest(ctx context.Context, typ int, opts *sio.BroadcastOptions, extra map[string]any) error {
+	t := targetOf(opts)
+	body := map[string]any{"uid": a.uid, "type": typ, "opts": map[string]any{"rooms": t.rooms, "except": t.except}}
+	for k, v := range extra {
+		body[k] = v
+	}
+	msg, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := a.withTimeout(ctx)
+	defer cancel()
+	return a.f.bus.PublishWait(ctx, a.requestChannel, msg)
+}
+
+// AddSockets makes the selected sockets join rooms: here at once, on the
+// other nodes when they get the request. (socket.io's classic adapter
+// applies its own request only when Redis echoes it back; this node does
+// it at once and ignores the echo, so it also works while Redis is down.)
+func (a *adapter) AddSockets(ctx context.Context, opts *sio.BroadcastOptions, rooms []string) error {
+	a.MemoryAdapter.AddSockets(ctx, opts, rooms)
+	if opts.Local {
+		return nil
+	}
+	return a.publishRequest(ctx, reqRemoteJoin, opts, map[string]any{"rooms": nonNil(rooms)})
+}
+
+// DelSockets makes the selected sockets leave rooms, here and elsewhere.
+func (a *adapter) DelSockets(ctx context.Context, opts *sio.BroadcastOptions, rooms []string) error {
+	a.MemoryAdapter.DelSockets(ctx, opts, rooms)
+	if opts.Local {
+		return nil
+	}
+	return a.publishRequest(ctx, reqRemoteLeave, opts, map[string]any{"rooms": nonNil(rooms)})
+}
+
+// DisconnectSockets disconnects the selected sockets, here and elsewhere.
+func (a *adapter) DisconnectSockets(ctx context.Context, opts *sio.BroadcastOptions, closeConn bool) error {
+	a.MemoryAdapter.DisconnectSockets(ctx, opts, closeConn)
+	if opts.Local {
+		return nil
+	}
+	return a.publishRequest(ctx, reqRemoteDisconnect, opts, map[string]any{"close": closeConn})
+}
+
+func nonNil(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
+}
+
+// ServerSideEmit sends p to the other nodes' OnServerSideEmit handlers.
+func (a *adapter) ServerSideEmit(ctx context.Context, p *sio.Packet) error {
+	data, err := nodeJSON(p)
+	if err != nil {
+		return err
+	}
+	msg, err := json.Marshal(map[string]any{"uid": a.uid, "type": reqServerSideEmit, "data": data})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := a.withTimeout(ctx)
+	defer cancel()
+	return a.f.bus.PublishWait(ctx, a.requestChannel, msg)
+}
+
+// ServerSideEmitWithAck sends p to the other nodes and gathers one answer
+// from each (the server count less this node).
+func (a *adapter) ServerSideEmitWithAck(ctx context.Context, p *sio.Packet) ([]sio.Message, error) {
+	data, err := nodeJSON(p)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := a.withTimeout(ctx)
+	defer cancel()
+	pd := newPending(reqServerSideEmit, 0, 0)
+	pd, err = a.request(ctx, reqServerSideEmit, 0, pd, map[string]any{"data": data})
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	out := append([]sio.Message(nil), pd.answers...)
+	if err != nil {
+		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", sio.ErrAckTimeout, len(pd.answers), pd.want, err)
+	}
+	return out, nil
+}
+
+// Close unsubscribes the namespace's channels and ends its requests.
+func (a *adapter) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	a.mu.Unlock()
+	return a.f.detach(a)
+}
+
+// publishResponse answers req on the response channel: the requester's
+// own with PublishOnSpecificResponseChannel, else the common one.
+func (a *adapter) publishResponse(req *request, msg []byte) {
+	channel := a.responseChannel
+	if a.f.cfg.PublishOnSpecificResponseChannel && req.UID != "" {
+		channel += req.UID + "#"
+	}
+	a.f.bus.Publish(channel, msg)
+}
+
+func (a *adapter) hasRequest(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.requests[id]
+	return ok
+}
+
+func (a *adapter) hasAck(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.acks[id]
+	return ok
+}
+
+// onBroadcast handles a message of the broadcast channels: a room's
+// channel is dropped before decoding when this node has no such room.
+func (a *adapter) onBroadcast(channel string, payload []byte) {
+	if len(channel) < len(a.prefix) || channel[:len(a.prefix)] != a.prefix {
+		return
+	}
+	if room := channel[len(a.prefix):]; room != "" {
+		if room[len(room)-1] != '#' {
+			return
+		}
+		if room = room[:len(room)-1]; room != "" && !a.HasRoom(room) {
+			return
+		}
+	}
+	m, err := decodeBroadcast(payload)
+	if err != nil {
+		a.f.malformed(channel, err)
+		return
+	}
+	if m.uid == a.uid || m.nsp != a.ns.Name() {
+		return
+	}
+	a.MemoryAdapter.Broadcast(&m.packet, m.target.options(m.volatile))
+}
+
+// onRequest handles a message of the request channel.
+func (a *adapter) onRequest(payload []byte) {
+	req, err := decodeRequest(payload)
+	if err != nil {
+		a.f.malformed(a.requestChannel, err)
+		return
+	}
+	ctx := context.Background()
+	switch req.Type {
+	case reqSockets:
+		if a.hasRequest(req.RequestID) {
+			return
+		}
+		ids := []string{}
+		for _, s := range a.MemoryAdapter.LocalSockets(&sio.BroadcastOptions{Rooms: req.Rooms}) {
+			ids = append(ids, s.ID())
+		}
+		a.respondJSON(req, map[string]any{"requestId": req.RequestID, "sockets": ids})
+	case reqAllRooms:
+		if a.hasRequest(req.RequestID) {
+			return
+		}
+		a.respondJSON(req, map[string]any{"requestId": req.RequestID, "rooms": nonNil(a.MemoryAdapter.Rooms())})
+	case reqRemoteJoin, reqRemoteLeave, reqRemoteDisconnect:
+		if req.UID == a.uid {
+			return // applied when sent
+		}
+		a.onRemoteChange(ctx, req)
+	case reqRemoteFetch:
+		if a.hasRequest(req.RequestID) || req.Opts == nil {
+			return
+		}
+		local, _ := a.MemoryAdapter.FetchSockets(ctx, &sio.BroadcastOptions{Rooms: req.Opts.Rooms, Except: req.Opts.Except})
+		sockets := make([]remoteSocketJSON, 0, len(local))
+		for _, s := range local {
+			data, err := s.DataJSON()
+			if err != nil {
+				// socket.io never answers then (io#4484); the
+				// requester times out. Say why here.
+				a.f.failed("encode socket.data for fetchSockets", err)
+				return
+			}
+			sockets = append(sockets, remoteSocketJSON{ID: s.ID, Handshake: s.Handshake, Rooms: s.Rooms, Data: data})
+		}
+		a.respondJSON(req, map[string]any{"requestId": req.RequestID, "sockets": sockets})
+	case reqServerSideEmit:
+		if req.UID == a.uid {
+			return
+		}
+		a.onServerSideEmit(req)
+	case reqBroadcast:
+		if req.UID == a.uid || a.hasAck(req.RequestID) {
+			return
+		}
+		a.onAckBroadcast(req)
+	}
+}
+
+// onRemoteChange applies another node's (or an emitter's) join, leave or
+// disconnect request.
+func (a *adapter) onRemoteChange(ctx context.Context, req *request) {
+	if req.Opts != nil {
+		opts := &sio.BroadcastOptions{Rooms: req.Opts.Rooms, Except: req.Opts.Except, Local: true}
+		switch req.Type {
+		case reqRemoteJoin:
+			a.MemoryAdapter.AddSockets(ctx, opts, req.Rooms)
+		case reqRemoteLeave:
+			a.MemoryAdapter.DelSockets(ctx, opts, req.Rooms)
+		default:
+			a.MemoryAdapter.DisconnectSockets(ctx, opts, req.Close)
+		}
+		return
+	}
+	// The form from before 8.0: one socket, answered.
+	s := a.ns.Socket(req.Sid)
+	if s == nil {
+		return
+	}
+	switch req.Type {
+	case reqRemoteJoin:
+		s.Join(req.Room)
+	case reqRemoteLeave:
+		s.Leave(req.Room)
+	default:
+		s.Disconnect(req.Close)
+	}
+	a.respondJSON(req, map[string]any{"requestId": req.RequestID})
+}
+
+func (a *adapter) respondJSON(req *request, body any) {
+	msg, err := json.Marshal(body)
+	if err != nil {
+		a.f.failed("encode a response", err)
+		return
+	}
+	a.publishResponse(req, msg)
+}
+
+// onServerSideEmit runs the handlers of another node's server-side emit;
+// an answer, when wanted, always goes to the common response channel (as
+// socket.io-redis-adapter sends it).
+func (a *adapter) onServerSideEmit(req *request) {
+	if !isJSONArray(req.Data) {
+		a.f.malformed(a.requestChannel, errMalformed)
+		return
+	}
+	var ack func(*sio.Packet)
+	if req.RequestID != "" {
+		id := req.RequestID
+		ack = func(p *sio.Packet) {
+			data, err := nodeJSON(p)
+			if err != nil {
+				a.f.failed("encode a server-side emit answer", err)
+				return
+			}
+			first := json.RawMessage("null")
+			var args []json.RawMessage
+			if json.Unmarshal(data, &args) == nil && len(args) > 0 {
+				first = args[0]
+			}
+			msg, err := json.Marshal(map[string]any{"type": reqServerSideEmit, "requestId": id, "data": first})
+			if err != nil {
+				a.f.failed("encode a server-side emit answer", err)
+				return
+			}
+			a.f.bus.Publish(a.responseChannel, msg)
+		}
+	}
+	a.ns.HandleServerSideEmit(&sio.Packet{Data: req.Data, Attachments: req.atts}, ack)
+}
+
+// onAckBroadcast delivers another node's broadcast with acks to this
+// node's sockets: the client count is reported once, then each answer.
+func (a *adapter) onAckBroadcast(req *request) {
+	var pk struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(req.Packet, &pk) != nil || !isJSONArray(pk.Data) || req.Opts == nil {
+		a.f.malformed(a.requestChannel, errMalformed)
+		return
+	}
+	timeout := a.f.cfg.RequestsTimeout
+	var flags struct {
+		Timeout  float64 `json:"timeout"`
+		Volatile bool    `json:"volatile"`
+	}
+	if len(req.Opts.Flags) > 0 {
+		json.Unmarshal(req.Opts.Flags, &flags)
+	}
+	if flags.Timeout > 0 {
+		timeout = time.Duration(flags.Timeout * float64(time.Millisecond))
+	}
+	// The sender stops waiting at its timeout; so does this node, so that
+	// sockets that never answer do not keep the callback.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	id := req.RequestID
+	opts := &sio.BroadcastOptions{Rooms: req.Opts.Rooms, Except: req.Opts.Except, Volatile: flags.Volatile, Local: true}
+	onCount := func(n int) {
+		if n == 0 {
+			cancel()
+		}
+		a.respondJSON(req, map[string]any{"type": resClientCount, "requestId": id, "clientCount": n})
+	}
+	onAck := func(m sio.Message, err error) {
+		if err != nil {
+			return // disconnected: the sender times out on it, as with Node nodes
+		}
+		var arg []byte
+		if m.Len() > 0 {
+			arg, err = msgpack.AppendJSON(nil, m.Arg(0), m.Attachments())
+		} else {
+			arg = msgpack.AppendNil(nil)
+		}
+		if err != nil {
+			a.f.failed("encode a broadcast ack", err)
+			return
+		}
+		msg := msgpack.AppendMapHeader(nil, 3)
+		msg = msgpack.AppendString(msg, "type")
+		msg = msgpack.AppendInt(msg, resBroadcastAck)
+		msg = msgpack.AppendString(msg, "requestId")
+		msg = msgpack.AppendString(msg, id)
+		msg = msgpack.AppendString(msg, "packet")
+		msg = append(msg, arg...)
+		a.publishResponse(req, msg)
+	}
+	a.MemoryAdapter.BroadcastWithAck(ctx, &sio.Packet{Data: pk.Data, Attachments: req.atts}, opts, onCount, onAck)
+}
+
+// onResponse handles a message of the response channels.
+func (a *adapter) onResponse(payload []byte) {
+	res, err := decodeResponse(payload)
+	if err != nil {
+		a.f.malformed(a.responseChannel, err)
+		return
+	}
+	a.mu.Lock()
+	ack := a.acks[res.RequestID]
+	p := a.requests[res.RequestID]
+	a.mu.Unlock()
+	if ack != nil {
+		switch res.Type {
+		case resClientCount:
+			ack.onCount(res.ClientCount)
+		case resBroadcastAck:
+			packet := res.Packet
+			if len(packet) == 0 {
+				packet = json.RawMessage("null")
+			}
+			pk := &sio.Packet{Data: append(append([]byte{'['}, packet...), ']'), Attachments: res.atts}
+			if m, err := pk.Message(false); err == nil {
+				ack.onAck(m, nil)
+			}
+		}
+		return
+	}
+	if p != nil {
+		p.add(a, res)
+	}
+}

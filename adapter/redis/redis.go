@@ -1,0 +1,231 @@
+// Package redis is a cluster adapter for sio on Redis pub/sub,
+// wire-compatible with Node's @socket.io/redis-adapter 8.3 (its classic
+// createAdapter): sioloop nodes and Node socket.io nodes on the same Redis
+// serve the same rooms, and @socket.io/redis-emitter reaches both.
+//
+//	ra, err := redis.New(redis.Config{Addr: "127.0.0.1:6379"})
+//	if err != nil { ... }
+//	defer ra.Close()
+//	srv := sio.NewServer(sio.Config{Adapter: ra.ForNamespace})
+//
+// is the Go side of
+//
+//	io.adapter(createAdapter(pubClient, subClient));
+//
+// Each namespace gets its own node id (uid) and channels, as in Node:
+// <key>#<nsp># and <key>#<nsp>#<room># for broadcasts (one PSUBSCRIBE),
+// <key>-request#<nsp># for requests and <key>-response#<nsp># (and
+// ...#<uid>#) for answers. A broadcast is encoded once per node, in
+// msgpack as Node encodes it, and published once whatever the number of
+// recipients and nodes; this node's own sockets get it through the same
+// per-loop path as a local broadcast. Requests (fetchSockets, allRooms,
+// serverSideEmit, broadcasts with acks) wait for as many answers as the
+// request channel has subscribers (PUBSUB NUMSUB), at most until their
+// context ends, RequestsTimeout when it has no deadline.
+//
+// Publishing never blocks a handler or an event loop: broadcasts are
+// queued to Redis with a bound, and a broadcast that cannot be published
+// (Redis down, queue full) is counted (Stats) and logged, while local
+// delivery goes on. The connection reconnects and resubscribes by itself.
+// Pub/sub is at most once: what is published while a node is cut from
+// Redis does not reach it.
+//
+// Messages from other nodes are validated before anything is done with
+// them: a malformed one is counted and logged, never fatal (Node nodes
+// exit on some, CLUSTER.md §7).
+package redis
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sioloop/sioloop/sio"
+)
+
+// Config configures the adapter. The zero value of each field is its
+// default.
+type Config struct {
+	// Addr is the Redis server, host:port (default 127.0.0.1:6379).
+	Addr string
+	// Key prefixes every channel (socket.io-redis-adapter's key, default
+	// "socket.io"). Every node of a cluster uses the same.
+	Key string
+	// RequestsTimeout bounds requests to other nodes whose context has no
+	// deadline (default 5 s, as requestsTimeout).
+	RequestsTimeout time.Duration
+	// PublishOnSpecificResponseChannel answers each request on the
+	// requester's own response channel rather than the common one, as the
+	// option of that name (default false).
+	PublishOnSpecificResponseChannel bool
+	// MaxQueuedPublishBytes bounds what waits to be written to Redis;
+	// past it a broadcast is dropped and counted (default 64 MiB).
+	MaxQueuedPublishBytes int
+	// Logger receives the adapter's warnings (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c *Config) withDefaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:6379"
+	}
+	if c.Key == "" {
+		c.Key = "socket.io"
+	}
+	if c.RequestsTimeout <= 0 {
+		c.RequestsTimeout = 5 * time.Second
+	}
+	if c.MaxQueuedPublishBytes <= 0 {
+		c.MaxQueuedPublishBytes = 64 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// bus is what the adapter needs of its Redis connection.
+type bus interface {
+	Publish(channel string, payload []byte)
+	PublishWait(ctx context.Context, channel string, payload []byte) error
+	NumSub(ctx context.Context, channel string) (int, error)
+	Subscribe(ctx context.Context, channels ...string) error
+	Unsubscribe(ctx context.Context, channels ...string) error
+	PSubscribe(ctx context.Context, patterns ...string) error
+	PUnsubscribe(ctx context.Context, patterns ...string) error
+	Dropped() uint64
+	Close() error
+}
+
+// Adapter is one server's connection to the cluster: it makes each
+// namespace's sio.Adapter (ForNamespace) and routes Redis messages to
+// them.
+type Adapter struct {
+	cfg Config
+	bus bus
+
+	mu        sync.RWMutex
+	patterns  map[string]*adapter // broadcast pattern → namespace; guarded by mu
+	channels  map[string]route    // request and response channels; guarded by mu
+	badInput  atomic.Uint64
+	failures  atomic.Uint64
+	lastLog   atomic.Int64 // unix nanoseconds of the last rate-limited warning
+}
+
+type route struct {
+	a        *adapter
+	response bool
+}
+
+// ForNamespace returns the adapter of ns: set it as sio.Config.Adapter.
+// It subscribes the namespace's channels before it returns (waiting at
+// most RequestsTimeout; on failure the subscription is retried with the
+// connection's).
+func (r *Adapter) ForNamespace(ns *sio.Namespace) sio.Adapter {
+	a := newAdapter(r, ns)
+	r.mu.Lock()
+	r.patterns[a.pattern] = a
+	r.channels[a.requestChannel] = route{a: a}
+	r.channels[a.responseChannel] = route{a: a, response: true}
+	r.channels[a.ownResponse] = route{a: a, response: true}
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.RequestsTimeout)
+	defer cancel()
+	err := errors.Join(
+		r.bus.PSubscribe(ctx, a.pattern),
+		r.bus.Subscribe(ctx, a.requestChannel, a.responseChannel, a.ownResponse),
+	)
+	if err != nil {
+		r.failed("subscribe namespace "+ns.Name(), err)
+	}
+	return a
+}
+
+// detach unsubscribes a namespace's channels.
+func (r *Adapter) detach(a *adapter) error {
+	r.mu.Lock()
+	delete(r.patterns, a.pattern)
+	delete(r.channels, a.requestChannel)
+	delete(r.channels, a.responseChannel)
+	delete(r.channels, a.ownResponse)
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.RequestsTimeout)
+	defer cancel()
+	return errors.Join(
+		r.bus.PUnsubscribe(ctx, a.pattern),
+		r.bus.Unsubscribe(ctx, a.requestChannel, a.responseChannel, a.ownResponse),
+	)
+}
+
+// handle routes one message from Redis. It runs on the connection's
+// receiving goroutine.
+func (r *Adapter) handle(channel, pattern string, payload []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.failures.Add(1)
+			r.cfg.Logger.Error("redis adapter: panic handling a message", slog.String("channel", channel), slog.Any("panic", v))
+		}
+	}()
+	r.mu.RLock()
+	var a *adapter
+	var rt route
+	if pattern != "" {
+		a = r.patterns[pattern]
+	} else {
+		rt = r.channels[channel]
+	}
+	r.mu.RUnlock()
+	switch {
+	case a != nil:
+		a.onBroadcast(channel, payload)
+	case rt.a == nil:
+	case rt.response:
+		rt.a.onResponse(payload)
+	default:
+		rt.a.onRequest(payload)
+	}
+}
+
+// Stats are the adapter's counters since New.
+type Stats struct {
+	// DroppedPublishes counts messages that could not be published
+	// (Redis unreachable, queue full).
+	DroppedPublishes uint64
+	// Malformed counts messages from Redis that were not what a
+	// socket.io node sends, and were ignored.
+	Malformed uint64
+	// Failures counts other errors (encoding, subscribing).
+	Failures uint64
+}
+
+// Stats returns the adapter's counters.
+func (r *Adapter) Stats() Stats {
+	return Stats{DroppedPublishes: r.bus.Dropped(), Malformed: r.badInput.Load(), Failures: r.failures.Load()}
+}
+
+// Close closes the Redis connection. Close the sio.Server first.
+func (r *Adapter) Close() error { return r.bus.Close() }
+
+// logEvery is the least time between two warnings of the same kind.
+const logEvery = 5 * time.Second
+
+func (r *Adapter) warn(msg string, attrs ...slog.Attr) {
+	now := time.Now().UnixNano()
+	last := r.lastLog.Load()
+	if now-last < int64(logEvery) || !r.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	r.cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn, msg, attrs...)
+}
+
+func (r *Adapter) failed(what string, err error) {
+	n := r.failures.Add(1)
+	r.warn("redis adapter: cannot "+what, slog.Any("error", err), slog.Uint64("failures", n))
+}
+
+func (r *Adapter) malformed(channel string, err error) {
+	n := r.badInput.Add(1)
+	r.warn("redis adapter: ignored a malformed message", slog.String("channel", channel), slog.Any("error", err), slog.Uint64("malformed", n))
+}
