@@ -106,12 +106,12 @@ type Adapter struct {
 	cfg Config
 	bus bus
 
-	mu        sync.RWMutex
-	patterns  map[string]*adapter // broadcast pattern → namespace; guarded by mu
-	channels  map[string]route    // request and response channels; guarded by mu
-	badInput  atomic.Uint64
-	failures  atomic.Uint64
-	lastLog   atomic.Int64 // unix nanoseconds of the last rate-limited warning
+	mu       sync.RWMutex
+	patterns map[string]*adapter // broadcast pattern → namespace; guarded by mu
+	channels map[string]route    // request and response channels; guarded by mu
+	badInput atomic.Uint64
+	failures atomic.Uint64
+	lastLog  atomic.Int64 // unix nanoseconds of the last rate-limited warning
 }
 
 type route struct {
