@@ -437,3 +437,32 @@ func ExampleSocket_OnDisconnect() {
 	// Output:
 	// client namespace disconnect
 }
+
+// FetchSockets returns the selected sockets of every node of a cluster
+// (here one node), with their rooms and data; Local leads back to the
+// *Socket of this node.
+func ExampleBroadcastOperator_FetchSockets() {
+	joined := make(chan struct{})
+	srv := sio.NewServer(sio.Config{})
+	srv.OnConnection(func(s *sio.Socket) {
+		s.SetData(map[string]string{"user": "ann"})
+		s.Join("team-red")
+		close(joined)
+	})
+	addr := listen(srv, nil)
+	defer srv.Close()
+
+	c := dial("http://" + addr + "/socket.io/")
+	c.send("40")
+	c.recv()
+	<-joined
+	sockets, err := srv.In("team-red").FetchSockets(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	for _, r := range sockets {
+		fmt.Println(len(r.Rooms), r.Rooms[1], r.Data(), r.Local() != nil)
+	}
+	// Output:
+	// 2 team-red map[user:ann] true
+}
