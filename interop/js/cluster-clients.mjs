@@ -14,9 +14,10 @@
 //   emit        name, event, args                     -> null
 //   emitWithAck name, event, args, timeout (ms)        -> {err, response}
 //   disconnect  name                                  -> null (socket.disconnect())
-//   drop        name: closes the Engine.IO connection under the socket, as
-//               a network failure would; answers once the client saw its
-//               "disconnect"                           -> {reason}
+//   drop        name: cuts the connection under the socket as a network
+//               failure would (WebSocket: destroys the TCP socket, no close
+//               frame; polling: engine.close()); answers once the client
+//               saw its "disconnect"                   -> {reason}
 //   reconnect   name, url (optional: another node)    -> {sid, recovered}
 //               reconnects the same Socket object, pointed at url when
 //               given: socket.io-client then sends its pid and last offset
@@ -118,7 +119,15 @@ serve(
         20000,
         "disconnect after drop",
       );
-      socket.io.engine.close();
+      const transport = socket.io.engine.transport;
+      const tcp = transport.name === "websocket" && transport.ws && transport.ws._socket;
+      if (tcp) {
+        // The ws package's TCP socket: destroyed without a close frame, as
+        // a dead network would, so both ends see "transport close".
+        tcp.destroy();
+      } else {
+        socket.io.engine.close(); // polling: the client's "forced close"
+      }
       return gone;
     },
     reconnect(m) {

@@ -16,6 +16,7 @@
 import { createInterface } from "node:readline";
 
 export function fromWire(v) {
+  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return v; // already binary (received from a peer)
   if (Array.isArray(v)) return v.map(fromWire);
   if (v && typeof v === "object") {
     const keys = Object.keys(v);
