@@ -40,7 +40,8 @@ type clusterSpec struct {
 // clusterClient is one client of the fixture.
 type clusterClient struct {
 	name       string
-	node       int // index in nodes
+	node       int    // index in nodes
+	nsp        string // "" for "/"
 	rooms      []string
 	transports []string
 	silent     []string
@@ -77,7 +78,7 @@ func startNodeCluster(t *testing.T, spec clusterSpec) *nodeCluster {
 	names := []string{"A", "B", "C"}
 	cfgs := make([]nodeConfig, len(names))
 	for i, n := range names {
-		cfgs[i] = nodeConfig{Name: n, Adapter: spec.adapter, Redis: spec.redis[i], Options: spec.options[i]}
+		cfgs[i] = nodeConfig{Name: n, Adapter: spec.adapter, Redis: spec.redis[i], Options: spec.options[i], Nsps: []string{"/", "/admin"}}
 	}
 	// Everything starts at once: node takes a while to load.
 	specs := []jsSpec{{"clients", "cluster-clients.mjs", nil}}
@@ -128,6 +129,7 @@ func (c *nodeCluster) connect(cl clusterClient, url string) (connected, error) {
 	res, err := c.clients.connect(ctx, clientSpec{
 		Name:       cl.name,
 		URL:        url,
+		Nsp:        cl.nsp,
 		Transports: cl.transports,
 		Rooms:      nonNilStrings(cl.rooms),
 		Data:       map[string]string{"user": cl.name},
@@ -141,7 +143,9 @@ func (c *nodeCluster) connect(cl clusterClient, url string) (connected, error) {
 		return res, fmt.Errorf("node %s: no connection report for %s (%s): %w", n.Name(), cl.name, res.Sid, err)
 	}
 	c.mu.Lock()
-	c.sid[cl.name], c.home[cl.name], c.online[cl.name] = res.Sid, cl.node, true
+	c.sid[cl.name], c.home[cl.name] = res.Sid, cl.node
+	// online lists the clients of "/", which the fences reach.
+	c.online[cl.name] = cl.nsp == "" || cl.nsp == "/"
 	c.mu.Unlock()
 	return res, nil
 }
@@ -502,6 +506,25 @@ func runClusterBaseline(t *testing.T, spec clusterSpec) *nodeCluster {
 		}
 		c.expectOnce(t, A, nil, "news", tag)
 
+		// A client asks its node to join and leave (socket.join/leave).
+		ack, err := c.clients.emitWithAck(ctx, 10000, "b2", "join", []string{"r7"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameJSON(ack, map[string]any{"node": "B", "rooms": []string{c.sidOf("b2"), "r7"}}) {
+			t.Errorf("b2 join r7: ack %s", ack)
+		}
+		c.waitRoom(t, "join", "r7", "b2")
+		tag = c.tag("r7")
+		if err := C.Emit(ctx, emitReq{target: target{To: []string{"r7"}}, Event: "news", Args: []any{payload(tag)}}); err != nil {
+			t.Fatal(err)
+		}
+		c.expectOnce(t, C, &target{To: []string{"r7"}}, "news", tag, "b2")
+		if _, err := c.clients.emitWithAck(ctx, 10000, "b2", "leave", "r7"); err != nil {
+			t.Fatal(err)
+		}
+		c.waitRoom(t, "leave", "r7", "b2")
+
 		// local: only B's sockets join r5, no other node hears of it.
 		if err := B.SocketsJoin(ctx, target{Local: true}, "r5"); err != nil {
 			t.Fatal(err)
@@ -612,7 +635,7 @@ func runClusterBaseline(t *testing.T, spec clusterSpec) *nodeCluster {
 		// c1 never answers "ask-silent": the others' answers come with the
 		// timeout error.
 		tag := c.tag("ask-silent")
-		res, err := A.EmitWithAck(ctx, emitReq{target: target{To: []string{"r1"}}, Event: "ask-silent", Args: []any{payload(tag)}, Timeout: 1500})
+		res, err := A.EmitWithAck(ctx, emitReq{target: target{To: []string{"r1"}}, Event: "ask-silent", Args: []any{payload(tag)}, Timeout: 3000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -754,6 +777,83 @@ func runClusterBaseline(t *testing.T, spec clusterSpec) *nodeCluster {
 			}
 		})
 	}
+
+	t.Run("namespaces", func(t *testing.T) {
+		ctx := stepCtx(t)
+		// /admin has its own r1, with one client on A and one on C.
+		admins := []clusterClient{
+			{name: "x1", node: 0, nsp: "/admin", rooms: []string{"r1"}, transports: []string{"websocket"}},
+			{name: "x2", node: 2, nsp: "/admin", rooms: []string{"r1"}, transports: []string{"polling"}},
+		}
+		for _, cl := range admins {
+			if _, err := c.connect(cl, c.nodes[cl.node].URL()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, n := range c.nodes {
+			if k, err := n.ServerCount(ctx, "/admin"); err != nil || k != 3 {
+				t.Errorf("node %s: serverCount /admin %d, %v; want 3", n.Name(), k, err)
+			}
+		}
+		adminTag, rootTag := c.tag("admin"), c.tag("root")
+		if err := B.Emit(ctx, emitReq{target: target{Nsp: "/admin", To: []string{"r1"}}, Event: "news", Args: []any{payload(adminTag)}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := B.Emit(ctx, emitReq{target: target{To: []string{"r1"}}, Event: "news", Args: []any{payload(rootTag)}}); err != nil {
+			t.Fatal(err)
+		}
+		var emitterTag string
+		if c.emitter != nil {
+			emitterTag = c.tag("admin-emitter")
+			if err := c.emitter.Emit(ctx, emitReq{target: target{Nsp: "/admin", To: []string{"r1"}}, Event: "news", Args: []any{payload(emitterTag)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.expectOnce(t, B, &target{To: []string{"r1"}}, "news", rootTag, c.members([]string{"r1"}, nil)...)
+		f := c.tag("fence")
+		if err := B.Emit(ctx, emitReq{target: target{Nsp: "/admin"}, Event: "fence", Args: []any{payload(f)}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range []string{"x1", "x2"} {
+			c.waitClient(t, x, "fence", f)
+			counts := map[string]int{adminTag: 1, rootTag: 0}
+			if emitterTag != "" {
+				counts[emitterTag] = 1
+			}
+			for tag, want := range counts {
+				if n := c.clients.Events().count(got(x, "news", tag)); n != want {
+					t.Errorf("/admin client %s got %s %d times, want %d", x, tag, n, want)
+				}
+			}
+		}
+		for _, cl := range c.onlineClients() {
+			if n := c.clients.Events().count(got(cl, "news", adminTag)); n != 0 {
+				t.Errorf("client %s of / got /admin's broadcast", cl)
+			}
+		}
+		socks, err := A.FetchSockets(ctx, target{Nsp: "/admin"}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids := socketIDs(socks); !slices.Equal(ids, c.sids("x1", "x2")) {
+			t.Errorf("fetchSockets /admin: %v, want %v", ids, c.sids("x1", "x2"))
+		}
+		res, err := C.ServerSideEmitWithAck(ctx, "/admin", "sse", payload(c.tag("admin-sse")))
+		if err != nil || res.Err != "" || len(res.Responses) != 2 {
+			t.Errorf("serverSideEmit with ack in /admin: %+v, %v; want two answers", res, err)
+		}
+		for _, n := range []clusterNode{A, B} {
+			waitFor(t, n.Events(), "node "+n.Name()+" to get /admin's serverSideEmit", func(e clusterEvent) bool {
+				return e.Event == "serverSideEmit" && e.Nsp == "/admin" && e.Ack
+			})
+		}
+		for _, x := range []string{"x1", "x2"} {
+			if err := c.clients.disconnect(ctx, x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.waitDisconnect(t, []string{"x1", "x2"}, "io client disconnect", "client namespace disconnect")
+	})
 
 	t.Run("disconnectSockets", func(t *testing.T) {
 		ctx := stepCtx(t)
