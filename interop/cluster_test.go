@@ -35,6 +35,9 @@ type clusterSpec struct {
 	redis   []redisSpec
 	options []map[string]any // per node
 	emitter bool             // the classic protocol: run the Redis emitter
+	// replace, when it has an entry for a node's index, starts that node
+	// instead of a Node one, from the same config (a sioloop node).
+	replace map[int]func(t *testing.T, cfg nodeConfig) clusterNode
 }
 
 // clusterClient is one client of the fixture.
@@ -73,6 +76,9 @@ type nodeCluster struct {
 	seq atomic.Int64 // tag counter
 }
 
+// startNodeCluster starts nodes A, B and C (each with namespaces / and
+// /admin), the clients process with the fixture's clients connected, and
+// the emitter when the spec asks for it.
 func startNodeCluster(t *testing.T, spec clusterSpec) *nodeCluster {
 	t.Helper()
 	names := []string{"A", "B", "C"}
@@ -85,8 +91,12 @@ func startNodeCluster(t *testing.T, spec clusterSpec) *nodeCluster {
 	if spec.emitter {
 		specs = append(specs, jsSpec{"emitter", "cluster-emitter.mjs", map[string]any{"redis": spec.redis[0]}})
 	}
-	for _, cfg := range cfgs {
-		specs = append(specs, nodeSpec(cfg))
+	var nodeIdx []int // indices of the Node nodes, in specs after the others
+	for i, cfg := range cfgs {
+		if spec.replace[i] == nil {
+			specs = append(specs, nodeSpec(cfg))
+			nodeIdx = append(nodeIdx, i)
+		}
 	}
 	procs, lines := startJSAll(t, specs...)
 	c := &nodeCluster{
@@ -99,12 +109,16 @@ func startNodeCluster(t *testing.T, spec clusterSpec) *nodeCluster {
 	if spec.emitter {
 		c.emitter = &emitterProc{p: procs[1]}
 	}
-	first := len(specs) - len(cfgs)
-	for i, cfg := range cfgs {
-		c.nodes = append(c.nodes, newNodeProc(t, cfg, procs[first+i], lines[first+i]))
+	c.nodes = make([]clusterNode, len(cfgs))
+	first := len(specs) - len(nodeIdx)
+	for k, i := range nodeIdx {
+		c.nodes[i] = newNodeProc(t, cfgs[i], procs[first+k], lines[first+k])
+	}
+	for i, start := range spec.replace {
+		c.nodes[i] = start(t, cfgs[i])
 	}
 	var wg sync.WaitGroup
-	var errs = make([]error, len(clusterClients))
+	errs := make([]error, len(clusterClients))
 	for i, cl := range clusterClients {
 		wg.Add(1)
 		go func() {

@@ -204,7 +204,11 @@ function setup(n) {
       if (data !== undefined) socket.data = data;
       socket.join(handshakeRooms(socket));
     }
-    socket.onAny((ev, ...args) => report("message", { node: name, nsp, sid: socket.id, name: ev, args }));
+    socket.onAny((ev, ...args) => {
+      report("message", { node: name, nsp, sid: socket.id, name: ev, args });
+      const cb = args[args.length - 1];
+      if (typeof cb === "function" && !["join", "leave", "broadcast"].includes(ev)) cb({ node: name, event: ev });
+    });
     socket.on("disconnect", async (reason) => {
       // A recoverable disconnect made the streams adapter SET the session
       // on pub just before this event: let it land first.
@@ -227,11 +231,6 @@ function setup(n) {
       op.emit(spec.event, ...fromWire(spec.args || []));
       await flush(pub);
       if (typeof cb === "function") cb({ node: name });
-    });
-    socket.onAny((ev, ...args) => {
-      const cb = args[args.length - 1];
-      if (["join", "leave", "broadcast"].includes(ev) || typeof cb !== "function") return;
-      cb({ node: name, event: ev });
     });
     await effective(n, [...socket.rooms]);
     report("connection", {
