@@ -37,7 +37,7 @@ var (
 
 // requireNode returns the node binary, after checking that the pinned client
 // packages are installed. It skips the test outside CI when they are not.
-func requireNode(t *testing.T) string {
+func requireNode(t testing.TB) string {
 	t.Helper()
 	nodeOnce.Do(func() {
 		var missing []string
