@@ -265,7 +265,7 @@ func FuzzReader(f *testing.F) {
 			moved := len(before) - r.Len()
 			switch {
 			case header:
-				if headErr != nil || moved != h.hdr {
+				if headErr != nil || moved != int(h.hdr) {
 					t.Fatalf("op %d moved %d, header %d", op, moved, h.hdr)
 				}
 			case sizeErr != nil || moved != size:
