@@ -12,7 +12,8 @@ import (
 // AppendJSON transcodes the one JSON value in js (surrounding whitespace
 // allowed) to msgpack and appends it to dst: the bytes notepack.io 3
 // encode(JSON.parse(js)) produces, with socket.io's binary placeholders
-// replaced by the attachments. js is not modified or retained.
+// replaced by the attachments. js and atts are not modified or retained;
+// neither may share memory with dst's spare capacity.
 //
 //   - Placeholders: when atts is not empty, every object whose
 //     "_placeholder" member is the literal true is a placeholder, as in
@@ -55,10 +56,12 @@ import (
 // returned unextended (its spare capacity may have been written).
 // AppendJSON never panics.
 //
-// Cost: one pass over js; no allocation when dst has room, except for
-// objects of more than 16 members (their member list outgrows its inline
-// array) and objects with array-index or duplicate keys (rare; they are
-// rebuilt from a temporary copy).
+// Cost: one pass over js (strings with escapes or invalid UTF-8 are read
+// twice); an array or object of 16 elements or more moves its encoded
+// elements up by 2 or 4 bytes once its count is known. No allocation when
+// dst has room, except for objects of more than 16 members (their member
+// list outgrows its inline array) and objects with array-index or
+// duplicate keys (rare; they are rebuilt from a temporary copy).
 func AppendJSON(dst, js []byte, atts [][]byte) ([]byte, error) {
 	start := len(dst)
 	e := fromJSON{js: js, atts: atts}

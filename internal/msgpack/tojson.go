@@ -62,7 +62,8 @@ const MaxDepth = 1000
 // larger than what is left, which is checked before anything is appended;
 // ErrDepth beyond MaxDepth; ErrReserved, ErrMapKey, ErrTimestamp. On error
 // dst and atts are returned unextended (the appended elements of atts may
-// have been overwritten) and rest is mp. AppendToJSON never panics.
+// have been overwritten) and rest is mp. mp must not share memory with
+// dst's spare capacity. AppendToJSON never panics.
 func AppendToJSON(dst []byte, mp []byte, atts [][]byte) (json []byte, attsOut [][]byte, rest []byte, err error) {
 	d := toJSON{atts: atts}
 	start := len(dst)

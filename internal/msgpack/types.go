@@ -13,15 +13,15 @@ type Type uint8
 // The msgpack value families.
 const (
 	Invalid Type = iota // the reserved byte 0xc1
-	Nil
-	Bool
-	Int
-	Float
-	String
-	Binary
-	Array
-	Map
-	Ext
+	Nil                 // nil
+	Bool                // false, true
+	Int                 // fixint, uint8..uint64, int8..int64
+	Float               // float32, float64
+	String              // fixstr, str8, str16, str32
+	Binary              // bin8, bin16, bin32
+	Array               // fixarray, array16, array32
+	Map                 // fixmap, map16, map32
+	Ext                 // fixext1..16, ext8..32, timestamps included
 	numTypes
 )
 
