@@ -58,10 +58,14 @@ import (
 //
 // Cost: one pass over js (strings with escapes or invalid UTF-8 are read
 // twice); an array or object of 16 elements or more moves its encoded
-// elements up by 2 or 4 bytes once its count is known. No allocation when
-// dst has room, except for objects of more than 16 members (their member
-// list outgrows its inline array) and objects with array-index or
-// duplicate keys (rare; they are rebuilt from a temporary copy).
+// elements up by 2 or 4 bytes once its count is known, and an object with
+// array-index or duplicate keys is rebuilt from a copy. So hostile input
+// that nests such containers costs O(depth × size): 1 MiB nested 1000
+// deep took 0.19 s on the 2-core dev VM, against 7 ms back through
+// AppendToJSON, which never moves anything. sio hands over packets that
+// packet.Decode accepted, at most packet.MaxDepth (32) deep. No allocation
+// when dst has room, except for objects of more than 16 members (their
+// member list outgrows its inline array) and the rebuilt objects.
 func AppendJSON(dst, js []byte, atts [][]byte) ([]byte, error) {
 	start := len(dst)
 	e := fromJSON{js: js, atts: atts}
