@@ -11,6 +11,7 @@ var ErrInvalid = errors.New("msgpack: invalid input")
 // Errors are static values so that rejecting hostile input does not allocate.
 type Error struct{ msg string }
 
+// Error returns the message, "msgpack: ..." .
 func (e *Error) Error() string { return e.msg }
 
 // Unwrap returns ErrInvalid.
@@ -57,6 +58,7 @@ type TypeError struct {
 	Got  Type // what the input holds
 }
 
+// Error returns "msgpack: want <Want>, found <Got>".
 func (e *TypeError) Error() string {
 	return "msgpack: want " + e.Want.String() + ", found " + e.Got.String()
 }

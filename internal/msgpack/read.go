@@ -84,7 +84,7 @@ func (r *Reader) ReadStringBytes() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := r.b[h.hdr:h.size():h.size()]
+	s := h.body(r.b)
 	r.b = r.b[h.size():]
 	return s, nil
 }
@@ -102,7 +102,7 @@ func (r *Reader) ReadBytes() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := r.b[h.hdr:h.size():h.size()]
+	s := h.body(r.b)
 	r.b = r.b[h.size():]
 	return s, nil
 }
@@ -205,11 +205,11 @@ func skip(b []byte) (int, error) {
 		}
 		switch h.typ {
 		case Array:
-			pending += h.n
-			off += h.hdr
+			pending += uint64(h.n)
+			off += int(h.hdr)
 		case Map:
-			pending += 2 * h.n
-			off += h.hdr
+			pending += 2 * uint64(h.n)
+			off += int(h.hdr)
 		default:
 			off += h.size()
 		}

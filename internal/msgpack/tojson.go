@@ -62,7 +62,8 @@ const MaxDepth = 1000
 // larger than what is left, which is checked before anything is appended;
 // ErrDepth beyond MaxDepth; ErrReserved, ErrMapKey, ErrTimestamp. On error
 // dst and atts are returned unextended (the appended elements of atts may
-// have been overwritten) and rest is mp. AppendToJSON never panics.
+// have been overwritten) and rest is mp. mp must not share memory with
+// dst's spare capacity. AppendToJSON never panics.
 func AppendToJSON(dst []byte, mp []byte, atts [][]byte) (json []byte, attsOut [][]byte, rest []byte, err error) {
 	d := toJSON{atts: atts}
 	start := len(dst)
@@ -83,6 +84,16 @@ type toJSON struct {
 // value appends the JSON of the value at b[0] and returns the bytes after
 // it. undef reports notepack's undefined, for which nothing was appended.
 func (d *toJSON) value(dst, b []byte, depth int) (out, rest []byte, undef bool, err error) {
+	// Fast paths for the commonest items: fixstr and positive fixint.
+	if len(b) > 0 {
+		if c := b[0]; c >= 0xa0 && c < 0xc0 {
+			if n := int(c&0x1f) + 1; n <= len(b) {
+				return appendJSONString(dst, b[1:n]), b[n:], false, nil
+			}
+		} else if c < 0x80 {
+			return strconv.AppendUint(dst, uint64(c), 10), b[1:], false, nil
+		}
+	}
 	h, err := readHead(b)
 	if err != nil {
 		return dst, b, false, err
@@ -99,12 +110,12 @@ func (d *toJSON) value(dst, b []byte, depth int) (out, rest []byte, undef bool, 
 	case Int, Float:
 		dst = appendJSONNum(dst, readNumber(b, h))
 	case String:
-		dst = appendJSONString(dst, b[h.hdr:h.size()])
+		dst = appendJSONString(dst, h.body(b))
 	case Binary:
-		dst = d.placeholder(dst, b[h.hdr:h.size():h.size()])
+		dst = d.placeholder(dst, h.body(b))
 	case Ext:
 		var u bool
-		if dst, u, err = d.ext(dst, h, b[h.hdr:h.size():h.size()]); err != nil {
+		if dst, u, err = d.ext(dst, h, h.body(b)); err != nil {
 			return dst, b, false, err
 		}
 		return dst, b[h.size():], u, nil
@@ -162,7 +173,7 @@ func (d *toJSON) array(dst, b []byte, h head, depth int) ([]byte, []byte, bool, 
 	}
 	b = b[h.hdr:]
 	dst = append(dst, '[')
-	for i := uint64(0); i < h.n; i++ {
+	for i := uint32(0); i < h.n; i++ {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -185,7 +196,7 @@ func (d *toJSON) object(dst, b []byte, h head, depth int) ([]byte, []byte, bool,
 	b = b[h.hdr:]
 	dst = append(dst, '{')
 	empty := true
-	for i := uint64(0); i < h.n; i++ {
+	for i := uint32(0); i < h.n; i++ {
 		mark, marks := len(dst), len(d.atts)
 		if !empty {
 			dst = append(dst, ',')
@@ -211,13 +222,18 @@ func (d *toJSON) object(dst, b []byte, h head, depth int) ([]byte, []byte, bool,
 // key appends a map key as a JSON string. proto reports the key
 // "__proto__", whose member notepack's decoder never keeps.
 func (d *toJSON) key(dst, b []byte) (out, rest []byte, proto bool, err error) {
+	if len(b) > 0 && b[0] >= 0xa0 && b[0] < 0xc0 && b[0] != 0xa9 { // fixstr, not 9 bytes long like "__proto__"
+		if n := int(b[0]&0x1f) + 1; n <= len(b) {
+			return appendJSONString(dst, b[1:n]), b[n:], false, nil
+		}
+	}
 	h, err := readHead(b)
 	if err != nil {
 		return dst, b, false, err
 	}
 	switch h.typ {
 	case String:
-		s := b[h.hdr:h.size()]
+		s := h.body(b)
 		dst = appendJSONString(dst, s)
 		proto = string(s) == "__proto__"
 	case Int, Float:

@@ -13,15 +13,15 @@ type Type uint8
 // The msgpack value families.
 const (
 	Invalid Type = iota // the reserved byte 0xc1
-	Nil
-	Bool
-	Int
-	Float
-	String
-	Binary
-	Array
-	Map
-	Ext
+	Nil                 // nil
+	Bool                // false, true
+	Int                 // fixint, uint8..uint64, int8..int64
+	Float               // float32, float64
+	String              // fixstr, str8, str16, str32
+	Binary              // bin8, bin16, bin32
+	Array               // fixarray, array16, array32
+	Map                 // fixmap, map16, map32
+	Ext                 // fixext1..16, ext8..32, timestamps included
 	numTypes
 )
 
@@ -52,26 +52,31 @@ const (
 	extNotepack  = 0  // notepack.io 2.x legacy: undefined, Date, ArrayBuffer
 )
 
-// head describes the value that starts at b[0].
+// head describes the value that starts at b[0]. It is 8 bytes, so that it
+// travels in a register.
 type head struct {
+	n   uint32 // String, Binary, Ext: data bytes; Array, Map: elements (pairs)
+	hdr uint8  // header bytes: type byte, length bytes, ext type; for numbers and bools the whole value
 	typ Type
-	c   byte   // the type byte
-	hdr int    // header bytes: type byte, length bytes, ext type; for numbers and bools the whole value
-	n   uint64 // String, Binary, Ext: data bytes; Array, Map: elements (pairs)
-	ext int8   // Ext: the extension type
+	c   byte // the type byte
+	ext int8 // Ext: the extension type
 }
 
 // size is the length of a value other than an array or map.
-func (h head) size() int { return h.hdr + int(h.n) }
+func (h head) size() int { return int(h.hdr) + int(h.n) }
 
-// sizeClass gives, for the type bytes 0xc4..0xdf, the header size and how
-// many big-endian length bytes follow the type byte (0 for fixed-size
-// values). Bytes outside the range are handled in readHead.
+// body returns the data of a String, Binary or Ext value at b[0], its
+// capacity clipped.
+func (h head) body(b []byte) []byte { return b[h.hdr:h.size():h.size()] }
+
+// sizeClass gives, for the type bytes 0xc4..0xdf, the type, the header
+// size and how many big-endian length bytes follow the type byte (for
+// fixext, the fixed data size instead).
 var sizeClass = [32]struct {
 	typ    Type
 	hdr    uint8 // header bytes in all, including the length bytes
 	lenLen uint8 // length bytes after the type byte
-	fixed  uint8 // fixext: data bytes; float/int: 0
+	fixed  uint8 // fixext: data bytes
 }{
 	0xc4 - 0xc0: {typ: Binary, hdr: 2, lenLen: 1},
 	0xc5 - 0xc0: {typ: Binary, hdr: 3, lenLen: 2},
@@ -113,15 +118,28 @@ func readHead(b []byte) (head, error) {
 		return head{}, ErrShortBuffer
 	}
 	c := b[0]
+	left := uint64(len(b) - 1)
 	switch {
-	case c < 0x80, c >= 0xe0:
+	case c < 0x80 || c >= 0xe0:
 		return head{typ: Int, c: c, hdr: 1}, nil
+	case c >= 0xa0 && c < 0xc0:
+		h := head{typ: String, c: c, hdr: 1, n: uint32(c & 0x1f)}
+		if left < uint64(h.n) {
+			return h, ErrShortBuffer
+		}
+		return h, nil
+	case c >= 0x90 && c < 0xa0:
+		h := head{typ: Array, c: c, hdr: 1, n: uint32(c & 0x0f)}
+		if left < uint64(h.n) {
+			return h, ErrShortBuffer
+		}
+		return h, nil
 	case c < 0x90:
-		return checkCount(b, head{typ: Map, c: c, hdr: 1, n: uint64(c & 0x0f)})
-	case c < 0xa0:
-		return checkCount(b, head{typ: Array, c: c, hdr: 1, n: uint64(c & 0x0f)})
-	case c < 0xc0:
-		return checkData(b, head{typ: String, c: c, hdr: 1, n: uint64(c & 0x1f)})
+		h := head{typ: Map, c: c, hdr: 1, n: uint32(c & 0x0f)}
+		if left < 2*uint64(h.n) {
+			return h, ErrShortBuffer
+		}
+		return h, nil
 	case c == 0xc0:
 		return head{typ: Nil, c: c, hdr: 1}, nil
 	case c == 0xc1:
@@ -129,47 +147,32 @@ func readHead(b []byte) (head, error) {
 	case c == 0xc2, c == 0xc3:
 		return head{typ: Bool, c: c, hdr: 1}, nil
 	}
-	sc := sizeClass[c-0xc0]
-	h := head{typ: sc.typ, c: c, hdr: int(sc.hdr)}
-	if len(b) < h.hdr {
+	sc := &sizeClass[c&0x1f]
+	h := head{typ: sc.typ, c: c, hdr: sc.hdr}
+	if len(b) < int(h.hdr) {
 		return h, ErrShortBuffer
 	}
 	switch sc.lenLen {
-	case 1:
-		h.n = uint64(b[1])
-	case 2:
-		h.n = uint64(binary.BigEndian.Uint16(b[1:]))
-	case 4:
-		h.n = uint64(binary.BigEndian.Uint32(b[1:]))
-	}
-	switch sc.typ {
-	case Ext:
-		if sc.fixed != 0 {
-			h.n = uint64(sc.fixed)
+	case 0:
+		if sc.fixed == 0 {
+			return h, nil // a number
 		}
+		h.n = uint32(sc.fixed)
+	case 1:
+		h.n = uint32(b[1])
+	case 2:
+		h.n = uint32(binary.BigEndian.Uint16(b[1:]))
+	case 4:
+		h.n = binary.BigEndian.Uint32(b[1:])
+	}
+	if h.typ == Ext {
 		h.ext = int8(b[h.hdr-1])
-		return checkData(b, h)
-	case Binary, String:
-		return checkData(b, h)
-	case Array, Map:
-		return checkCount(b, h)
 	}
-	return h, nil
-}
-
-func checkData(b []byte, h head) (head, error) {
-	if len(b) < h.hdr || uint64(len(b)-h.hdr) < h.n {
-		return h, ErrShortBuffer
-	}
-	return h, nil
-}
-
-func checkCount(b []byte, h head) (head, error) {
-	min := h.n
+	need := uint64(h.n)
 	if h.typ == Map {
-		min *= 2
+		need *= 2
 	}
-	if uint64(len(b)-h.hdr) < min {
+	if uint64(len(b)-int(h.hdr)) < need {
 		return h, ErrShortBuffer
 	}
 	return h, nil
