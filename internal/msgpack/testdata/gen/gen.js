@@ -1,4 +1,4 @@
-// Golden vector generator for sioloop internal/msgpack (not committed).
+// Golden vector generator for sioloop internal/msgpack: run in a scratch directory with notepack.io@3.0.1 and @msgpack/msgpack@3.1.3 installed.
 // node gen.js <outdir>
 'use strict';
 const fs = require('fs');
