@@ -286,3 +286,43 @@ func (c *Cluster) Addrs() []string {
 	}
 	return out
 }
+
+// StartMain runs a redis-server for a TestMain, where there is no
+// testing.TB (examples need one running before they start). stop kills it
+// and removes its directory. The server's Restart must not be used: it
+// would have no test to fail.
+func StartMain() (s *Server, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "redistest-")
+	if err != nil {
+		return nil, nil, err
+	}
+	tb := &mainTB{dir: dir}
+	stop = func() {
+		for i := len(tb.cleanups) - 1; i >= 0; i-- {
+			tb.cleanups[i]()
+		}
+		os.RemoveAll(dir)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			stop()
+			s, stop, err = nil, nil, fmt.Errorf("%v", r)
+		}
+	}()
+	return start(tb, false), stop, nil
+}
+
+// mainTB is the testing.TB of StartMain. It implements only what start
+// calls; the embedded nil interface supplies the rest of the method set,
+// which start never uses.
+type mainTB struct {
+	testing.TB
+	dir      string
+	cleanups []func()
+}
+
+func (m *mainTB) Helper()                   {}
+func (m *mainTB) TempDir() string           { return m.dir }
+func (m *mainTB) Cleanup(f func())          { m.cleanups = append(m.cleanups, f) }
+func (m *mainTB) Fatal(args ...any)         { panic(fmt.Sprint(args...)) }
+func (m *mainTB) Fatalf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
