@@ -114,7 +114,8 @@ func (a *adapter) BroadcastWithAck(ctx context.Context, p *sio.Packet, opts *sio
 // ServerCount is the number of subscribers of the request channel, one
 // per node (PUBSUB NUMSUB, as socket.io-redis-adapter counts).
 func (a *adapter) ServerCount(ctx context.Context) (int, error) {
-	return a.f.bus.NumSub(ctx, a.requestChannel)
+	n, err := a.f.bus.NumSub(ctx, a.requestChannel)
+	return int(n), err
 }
 
 // request sends a request that every other node answers once and waits
@@ -143,7 +144,7 @@ func (a *adapter) request(ctx context.Context, typ int, local int, p *pending, b
 		delete(a.requests, id)
 		a.mu.Unlock()
 	}()
-	if err := a.f.bus.PublishWait(ctx, a.requestChannel, msg); err != nil {
+	if _, err := a.f.bus.PublishWait(ctx, a.requestChannel, msg); err != nil {
 		return p, err
 	}
 	select {
@@ -216,7 +217,8 @@ func (a *adapter) publishRequest(ctx context.Context, typ int, opts *sio.Broadca
 	}
 	ctx, cancel := a.withTimeout(ctx)
 	defer cancel()
-	return a.f.bus.PublishWait(ctx, a.requestChannel, msg)
+	_, err = a.f.bus.PublishWait(ctx, a.requestChannel, msg)
+	return err
 }
 
 // AddSockets makes the selected sockets join rooms: here at once, on the
@@ -268,7 +270,8 @@ func (a *adapter) ServerSideEmit(ctx context.Context, p *sio.Packet) error {
 	}
 	ctx, cancel := a.withTimeout(ctx)
 	defer cancel()
-	return a.f.bus.PublishWait(ctx, a.requestChannel, msg)
+	_, err = a.f.bus.PublishWait(ctx, a.requestChannel, msg)
+	return err
 }
 
 // ServerSideEmitWithAck sends p to the other nodes and gathers one answer

@@ -3,7 +3,7 @@
 // createAdapter): sioloop nodes and Node socket.io nodes on the same Redis
 // serve the same rooms, and @socket.io/redis-emitter reaches both.
 //
-//	ra, err := redis.New(redis.Config{Addr: "127.0.0.1:6379"})
+//	ra, err := redis.New(ctx, redis.Config{Addr: "127.0.0.1:6379"})
 //	if err != nil { ... }
 //	defer ra.Close()
 //	srv := sio.NewServer(sio.Config{Adapter: ra.ForNamespace})
@@ -37,12 +37,12 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sioloop/sioloop/internal/redisbus"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -51,6 +51,9 @@ import (
 type Config struct {
 	// Addr is the Redis server, host:port (default 127.0.0.1:6379).
 	Addr string
+	// Username, Password and DB select the account and database.
+	Username, Password string
+	DB                 int
 	// Key prefixes every channel (socket.io-redis-adapter's key, default
 	// "socket.io"). Every node of a cluster uses the same.
 	Key string
@@ -86,25 +89,12 @@ func (c *Config) withDefaults() {
 	}
 }
 
-// bus is what the adapter needs of its Redis connection.
-type bus interface {
-	Publish(channel string, payload []byte)
-	PublishWait(ctx context.Context, channel string, payload []byte) error
-	NumSub(ctx context.Context, channel string) (int, error)
-	Subscribe(ctx context.Context, channels ...string) error
-	Unsubscribe(ctx context.Context, channels ...string) error
-	PSubscribe(ctx context.Context, patterns ...string) error
-	PUnsubscribe(ctx context.Context, patterns ...string) error
-	Dropped() uint64
-	Close() error
-}
-
 // Adapter is one server's connection to the cluster: it makes each
 // namespace's sio.Adapter (ForNamespace) and routes Redis messages to
 // them.
 type Adapter struct {
 	cfg Config
-	bus bus
+	bus *redisbus.Bus
 
 	mu       sync.RWMutex
 	patterns map[string]*adapter // broadcast pattern → namespace; guarded by mu
@@ -112,6 +102,30 @@ type Adapter struct {
 	badInput atomic.Uint64
 	failures atomic.Uint64
 	lastLog  atomic.Int64 // unix nanoseconds of the last rate-limited warning
+}
+
+// New connects to Redis and returns the adapter (one per sio.Server).
+// Redis must be reachable now; later losses are survived: the connection
+// reconnects and resubscribes by itself.
+func New(ctx context.Context, cfg Config) (*Adapter, error) {
+	cfg.withDefaults()
+	r := &Adapter{cfg: cfg, patterns: make(map[string]*adapter), channels: make(map[string]route)}
+	b, err := redisbus.New(ctx, redisbus.Options{
+		Addrs:      []string{cfg.Addr},
+		Username:   cfg.Username,
+		Password:   cfg.Password,
+		DB:         cfg.DB,
+		QueueBytes: cfg.MaxQueuedPublishBytes,
+		Logger:     cfg.Logger,
+		Handler: func(_ redisbus.Kind, channel, pattern string, payload []byte) {
+			r.handle(channel, pattern, payload)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.bus = b
+	return r, nil
 }
 
 type route struct {
@@ -131,13 +145,11 @@ func (r *Adapter) ForNamespace(ns *sio.Namespace) sio.Adapter {
 	r.channels[a.responseChannel] = route{a: a, response: true}
 	r.channels[a.ownResponse] = route{a: a, response: true}
 	r.mu.Unlock()
+	r.bus.PSubscribe(a.pattern)
+	r.bus.Subscribe(a.requestChannel, a.responseChannel, a.ownResponse)
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.RequestsTimeout)
 	defer cancel()
-	err := errors.Join(
-		r.bus.PSubscribe(ctx, a.pattern),
-		r.bus.Subscribe(ctx, a.requestChannel, a.responseChannel, a.ownResponse),
-	)
-	if err != nil {
+	if err := r.bus.Sync(ctx); err != nil {
 		r.failed("subscribe namespace "+ns.Name(), err)
 	}
 	return a
@@ -151,12 +163,9 @@ func (r *Adapter) detach(a *adapter) error {
 	delete(r.channels, a.responseChannel)
 	delete(r.channels, a.ownResponse)
 	r.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.RequestsTimeout)
-	defer cancel()
-	return errors.Join(
-		r.bus.PUnsubscribe(ctx, a.pattern),
-		r.bus.Unsubscribe(ctx, a.requestChannel, a.responseChannel, a.ownResponse),
-	)
+	r.bus.PUnsubscribe(a.pattern)
+	r.bus.Unsubscribe(a.requestChannel, a.responseChannel, a.ownResponse)
+	return nil
 }
 
 // handle routes one message from Redis. It runs on the connection's
