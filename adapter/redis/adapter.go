@@ -54,6 +54,12 @@ func newAdapter(f *Adapter, ns *sio.Namespace) *adapter {
 	}
 	a.pattern = a.prefix + "*"
 	a.ownResponse = a.responseChannel + a.uid + "#"
+	f.route(a.pattern, true, a.onBroadcast)
+	f.route(a.requestChannel, false, func(_ string, b []byte) { a.onRequest(b) })
+	f.route(a.responseChannel, false, func(_ string, b []byte) { a.onResponse(b) })
+	f.route(a.ownResponse, false, func(_ string, b []byte) { a.onResponse(b) })
+	f.bus.PSubscribe(a.pattern)
+	f.bus.Subscribe(a.requestChannel, a.responseChannel, a.ownResponse)
 	return a
 }
 
@@ -303,7 +309,13 @@ func (a *adapter) Close() error {
 	}
 	a.closed = true
 	a.mu.Unlock()
-	return a.f.detach(a)
+	a.f.unroute(a.pattern, true)
+	for _, c := range []string{a.requestChannel, a.responseChannel, a.ownResponse} {
+		a.f.unroute(c, false)
+	}
+	a.f.bus.PUnsubscribe(a.pattern)
+	a.f.bus.Unsubscribe(a.requestChannel, a.responseChannel, a.ownResponse)
+	return nil
 }
 
 // publishResponse answers req on the response channel: the requester's

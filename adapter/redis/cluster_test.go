@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -23,9 +24,14 @@ type node struct {
 
 func startNode(t *testing.T, addr string, setup func(*sio.Server)) *node {
 	t.Helper()
+	return startNodeWith(t, redis.New, redis.Config{Addr: addr, RequestsTimeout: 3 * time.Second}, setup)
+}
+
+func startNodeWith(t *testing.T, newAdapter func(context.Context, redis.Config) (*redis.Adapter, error), cfg redis.Config, setup func(*sio.Server)) *node {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ra, err := redis.New(ctx, redis.Config{Addr: addr, RequestsTimeout: 3 * time.Second})
+	ra, err := newAdapter(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +104,33 @@ func (b *inbox) wait(t *testing.T, n int) []string {
 
 func TestTwoGoNodes(t *testing.T) {
 	rs := redistest.Start(t)
-	a := startNode(t, rs.Addr(), joiner)
-	b := startNode(t, rs.Addr(), joiner)
+	cfg := redis.Config{Addr: rs.Addr(), RequestsTimeout: 3 * time.Second}
+	checkTwoNodes(t, startNodeWith(t, redis.New, cfg, joiner), startNodeWith(t, redis.New, cfg, joiner), true)
+}
 
+func TestTwoGoNodesSharded(t *testing.T) {
+	rs := redistest.Start(t)
+	for _, mode := range []string{"dynamic", "static", "dynamic-private"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := redis.Config{Addr: rs.Addr(), RequestsTimeout: 3 * time.Second, SubscriptionMode: mode, Key: "sharded-" + mode}
+			checkTwoNodes(t, startNodeWith(t, redis.NewSharded, cfg, joiner), startNodeWith(t, redis.NewSharded, cfg, joiner), false)
+		})
+	}
+}
+
+func TestTwoGoNodesShardedRedisCluster(t *testing.T) {
+	rc := redistest.StartCluster(t)
+	a := startNodeWith(t, redis.NewSharded, redis.Config{Addrs: rc.Addrs()[:1], RequestsTimeout: 3 * time.Second}, joiner)
+	b := startNodeWith(t, redis.NewSharded, redis.Config{Addrs: rc.Addrs()[2:], RequestsTimeout: 3 * time.Second}, joiner)
+	checkTwoNodes(t, a, b, false)
+}
+
+// checkTwoNodes runs the cluster operations from a against a client of b.
+func checkTwoNodes(t *testing.T, a, b *node, allRooms bool) {
 	box := newInbox()
 	c := client.New(b.url, client.Options{Transports: []string{"websocket"}})
+	probed := make(chan struct{}, 100)
+	c.On("probe", func(*client.Event) { probed <- struct{}{} })
 	c.On("news", func(ev *client.Event) {
 		var s string
 		ev.Decode(&s)
@@ -118,6 +146,21 @@ func TestTwoGoNodes(t *testing.T) {
 	if n, err := a.srv.Of("/").ServerCount(ctx); err != nil || n != 2 {
 		t.Fatalf("ServerCount: %d %v", n, err)
 	}
+	// A dynamic room's channel is subscribed after the join returned:
+	// wait until B's subscription is seen (by a broadcast that arrives).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a.srv.To("r1").Emit("probe")
+		select {
+		case <-probed:
+		case <-time.After(50 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatal("no broadcast to r1 reached B")
+			}
+			continue
+		}
+		break
+	}
 	if err := a.srv.To("r1").Emit("news", "from A to r1"); err != nil {
 		t.Fatal(err)
 	}
@@ -125,16 +168,22 @@ func TestTwoGoNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.srv.Emit("news", "from A to all")
-	if got := box.wait(t, 2); strings.Join(got, "|") != "from A to r1|from A to all" {
+	// A room's channel and the namespace's may be on two shards: no
+	// order between them.
+	got := box.wait(t, 2)
+	sort.Strings(got)
+	if strings.Join(got, "|") != "from A to all|from A to r1" {
 		t.Fatalf("got %v", got)
 	}
 	rsocks, err := a.srv.In("r1").FetchSockets(ctx)
 	if err != nil || len(rsocks) != 1 || rsocks[0].Local() != nil || strings.Join(rsocks[0].Rooms, ",") != rsocks[0].ID+",r1" {
 		t.Fatalf("FetchSockets from A: %v %v", rsocks, err)
 	}
-	rooms, err := a.srv.Of("/").AllRooms(ctx)
-	if err != nil || !strings.Contains(strings.Join(rooms, ","), "r1") {
-		t.Fatalf("AllRooms: %v %v", rooms, err)
+	if allRooms {
+		rooms, err := a.srv.Of("/").AllRooms(ctx)
+		if err != nil || !strings.Contains(strings.Join(rooms, ","), "r1") {
+			t.Fatalf("AllRooms: %v %v", rooms, err)
+		}
 	}
 	// Server-side emit with acks, B answers.
 	b.srv.OnServerSideEmit("hello", func(e *sio.ServerSideEvent) { e.Ack("hi from B") })
@@ -157,7 +206,7 @@ func TestTwoGoNodes(t *testing.T) {
 	if err := a.srv.In("r1").SocketsJoin(ctx, "r2"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline = time.Now().Add(20 * time.Second)
 	for len(b.srv.In("r2").LocalSockets()) != 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("socketsJoin did not reach B")

@@ -21,6 +21,7 @@ type pending struct {
 	sockets []*sio.RemoteSocket
 	rooms   map[string]struct{}
 	answers []sio.Message
+	atts    [][]byte // a server-side emit's binaries, for its publish
 	done    chan struct{}
 	closed  bool
 }
@@ -29,42 +30,66 @@ func newPending(typ, want, got int) *pending {
 	return &pending{typ: typ, want: want, got: got, done: make(chan struct{})}
 }
 
-// add counts one answer, taking what it carries, and reports whether the
-// request is complete.
+// add counts one answer from res (classic adapter).
 func (p *pending) add(a *adapter, res *response) {
+	switch p.typ {
+	case reqRemoteFetch:
+		p.addSockets(a.ns, res.Sockets)
+	case reqAllRooms:
+		p.addRooms(res.Rooms)
+	case reqServerSideEmit:
+		p.addAnswer(res.Data, res.atts)
+	}
+}
+
+// addSockets counts an answer listing sockets (RemoteSocket JSON).
+func (p *pending) addSockets(ns *sio.Namespace, raws []json.RawMessage) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for _, raw := range raws {
+		var s remoteSocketJSON
+		if json.Unmarshal(raw, &s) != nil || s.ID == "" {
+			continue
+		}
+		hs := s.Handshake
+		if hs == nil {
+			hs = &sio.Handshake{}
+		}
+		p.sockets = append(p.sockets, sio.NewRemoteSocket(ns, s.ID, hs, s.Rooms, s.Data))
+	}
+	p.countLocked()
+}
+
+// addRooms counts an answer listing rooms.
+func (p *pending) addRooms(rooms []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range rooms {
+		p.rooms[r] = struct{}{}
+	}
+	p.countLocked()
+}
+
+// addAnswer counts a server-side emit answer: one JSON value whose
+// binaries, if any, are atts.
+func (p *pending) addAnswer(data json.RawMessage, atts [][]byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(data) == 0 {
+		data = json.RawMessage("null")
+	}
+	pk := &sio.Packet{Data: append(append([]byte{'['}, data...), ']'), Attachments: atts}
+	if m, err := pk.Message(false); err == nil {
+		p.answers = append(p.answers, m)
+	}
+	p.countLocked()
+}
+
+func (p *pending) countLocked() {
 	if p.closed {
 		return
 	}
 	p.got++
-	switch p.typ {
-	case reqRemoteFetch:
-		for _, raw := range res.Sockets {
-			var s remoteSocketJSON
-			if json.Unmarshal(raw, &s) != nil || s.ID == "" {
-				continue
-			}
-			hs := s.Handshake
-			if hs == nil {
-				hs = &sio.Handshake{}
-			}
-			p.sockets = append(p.sockets, sio.NewRemoteSocket(a.ns, s.ID, hs, s.Rooms, s.Data))
-		}
-	case reqAllRooms:
-		for _, r := range res.Rooms {
-			p.rooms[r] = struct{}{}
-		}
-	case reqServerSideEmit:
-		data := res.Data
-		if len(data) == 0 {
-			data = json.RawMessage("null")
-		}
-		pk := &sio.Packet{Data: append(append([]byte{'['}, data...), ']'), Attachments: res.atts}
-		if m, err := pk.Message(false); err == nil {
-			p.answers = append(p.answers, m)
-		}
-	}
 	if p.got >= p.want {
 		p.closed = true
 		close(p.done)

@@ -37,6 +37,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,15 @@ type Config struct {
 	MaxQueuedPublishBytes int
 	// Logger receives the adapter's warnings (default slog.Default()).
 	Logger *slog.Logger
+
+	// Addrs, when set, lists Redis Cluster nodes (or one server) to start
+	// from instead of Addr.
+	Addrs []string
+	// SubscriptionMode is the sharded adapter's (NewSharded): "dynamic"
+	// (default: one channel per room that is not a socket id), "static"
+	// (only the namespace's channel) or "dynamic-private" (one per room,
+	// socket ids included). Every node of a cluster uses the same.
+	SubscriptionMode string
 }
 
 func (c *Config) withDefaults() {
@@ -87,6 +97,9 @@ func (c *Config) withDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.SubscriptionMode == "" {
+		c.SubscriptionMode = "dynamic"
+	}
 }
 
 // Adapter is one server's connection to the cluster: it makes each
@@ -96,22 +109,48 @@ type Adapter struct {
 	cfg Config
 	bus *redisbus.Bus
 
+	sharded bool
+
 	mu       sync.RWMutex
-	patterns map[string]*adapter // broadcast pattern → namespace; guarded by mu
-	channels map[string]route    // request and response channels; guarded by mu
+	patterns map[string]handler // broadcast patterns; guarded by mu
+	channels map[string]handler // other channels; guarded by mu
 	badInput atomic.Uint64
 	failures atomic.Uint64
 	lastLog  atomic.Int64 // unix nanoseconds of the last rate-limited warning
 }
 
-// New connects to Redis and returns the adapter (one per sio.Server).
-// Redis must be reachable now; later losses are survived: the connection
-// reconnects and resubscribes by itself.
-func New(ctx context.Context, cfg Config) (*Adapter, error) {
+// handler handles the messages of one channel or pattern.
+type handler func(channel string, payload []byte)
+
+// New connects to Redis and returns the classic adapter (createAdapter),
+// one per sio.Server. Redis must be reachable now; later losses are
+// survived: the connection reconnects and resubscribes by itself.
+func New(ctx context.Context, cfg Config) (*Adapter, error) { return newAdapterSet(ctx, cfg, false) }
+
+// NewSharded connects to Redis (7 or later, one server or a Redis
+// Cluster) and returns the sharded pub/sub adapter (createShardedAdapter):
+// SSUBSCRIBE/SPUBLISH on the namespace's channel, its own response
+// channel, and with SubscriptionMode "dynamic" (the default) or
+// "dynamic-private" one channel per room, so that a room's broadcasts
+// reach only the shards and nodes that have it.
+func NewSharded(ctx context.Context, cfg Config) (*Adapter, error) {
+	return newAdapterSet(ctx, cfg, true)
+}
+
+func newAdapterSet(ctx context.Context, cfg Config, sharded bool) (*Adapter, error) {
 	cfg.withDefaults()
-	r := &Adapter{cfg: cfg, patterns: make(map[string]*adapter), channels: make(map[string]route)}
+	switch cfg.SubscriptionMode {
+	case "static", "dynamic", "dynamic-private":
+	default:
+		return nil, errors.New("redis adapter: SubscriptionMode must be static, dynamic or dynamic-private")
+	}
+	r := &Adapter{cfg: cfg, sharded: sharded, patterns: make(map[string]handler), channels: make(map[string]handler)}
+	addrs := cfg.Addrs
+	if len(addrs) == 0 {
+		addrs = []string{cfg.Addr}
+	}
 	b, err := redisbus.New(ctx, redisbus.Options{
-		Addrs:      []string{cfg.Addr},
+		Addrs:      addrs,
 		Username:   cfg.Username,
 		Password:   cfg.Password,
 		DB:         cfg.DB,
@@ -128,25 +167,17 @@ func New(ctx context.Context, cfg Config) (*Adapter, error) {
 	return r, nil
 }
 
-type route struct {
-	a        *adapter
-	response bool
-}
-
 // ForNamespace returns the adapter of ns: set it as sio.Config.Adapter.
 // It subscribes the namespace's channels before it returns (waiting at
 // most RequestsTimeout; on failure the subscription is retried with the
 // connection's).
 func (r *Adapter) ForNamespace(ns *sio.Namespace) sio.Adapter {
-	a := newAdapter(r, ns)
-	r.mu.Lock()
-	r.patterns[a.pattern] = a
-	r.channels[a.requestChannel] = route{a: a}
-	r.channels[a.responseChannel] = route{a: a, response: true}
-	r.channels[a.ownResponse] = route{a: a, response: true}
-	r.mu.Unlock()
-	r.bus.PSubscribe(a.pattern)
-	r.bus.Subscribe(a.requestChannel, a.responseChannel, a.ownResponse)
+	var a sio.Adapter
+	if r.sharded {
+		a = newShardedAdapter(r, ns)
+	} else {
+		a = newAdapter(r, ns)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.RequestsTimeout)
 	defer cancel()
 	if err := r.bus.Sync(ctx); err != nil {
@@ -155,17 +186,25 @@ func (r *Adapter) ForNamespace(ns *sio.Namespace) sio.Adapter {
 	return a
 }
 
-// detach unsubscribes a namespace's channels.
-func (r *Adapter) detach(a *adapter) error {
+// route registers h for channel (or for pattern when pattern is true).
+func (r *Adapter) route(name string, pattern bool, h handler) {
 	r.mu.Lock()
-	delete(r.patterns, a.pattern)
-	delete(r.channels, a.requestChannel)
-	delete(r.channels, a.responseChannel)
-	delete(r.channels, a.ownResponse)
+	if pattern {
+		r.patterns[name] = h
+	} else {
+		r.channels[name] = h
+	}
 	r.mu.Unlock()
-	r.bus.PUnsubscribe(a.pattern)
-	r.bus.Unsubscribe(a.requestChannel, a.responseChannel, a.ownResponse)
-	return nil
+}
+
+func (r *Adapter) unroute(name string, pattern bool) {
+	r.mu.Lock()
+	if pattern {
+		delete(r.patterns, name)
+	} else {
+		delete(r.channels, name)
+	}
+	r.mu.Unlock()
 }
 
 // handle routes one message from Redis. It runs on the connection's
@@ -178,22 +217,15 @@ func (r *Adapter) handle(channel, pattern string, payload []byte) {
 		}
 	}()
 	r.mu.RLock()
-	var a *adapter
-	var rt route
+	var h handler
 	if pattern != "" {
-		a = r.patterns[pattern]
+		h = r.patterns[pattern]
 	} else {
-		rt = r.channels[channel]
+		h = r.channels[channel]
 	}
 	r.mu.RUnlock()
-	switch {
-	case a != nil:
-		a.onBroadcast(channel, payload)
-	case rt.a == nil:
-	case rt.response:
-		rt.a.onResponse(payload)
-	default:
-		rt.a.onRequest(payload)
+	if h != nil {
+		h(channel, payload)
 	}
 }
 
