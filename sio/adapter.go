@@ -253,7 +253,7 @@ func (a *MemoryAdapter) selector(opts *BroadcastOptions) *hub.Selector[*Socket] 
 // socket.io's session-aware adapter does; p itself is left unchanged.
 func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 	body := p.Data
-	if st := a.nsp.srv.store; st != nil && !opts.Volatile {
+	if st := a.nsp.srv.store; st != nil && !opts.Volatile && a.nsp.sessionStore() == nil {
 		// Held from recording to queuing, so that a resume sees either
 		// the event in the log or the socket in its rooms (recovery.go).
 		st.gate.RLock()

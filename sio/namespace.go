@@ -182,6 +182,11 @@ func (n *Namespace) emitTo(s *Socket, name string, args []any, id int64, record,
 	if err != nil {
 		return err
 	}
+	if record && id == packet.NoID && n.sessionStore() != nil {
+		// The adapter logs it and gives its offset (session_store.go).
+		n.adapter.Broadcast(&Packet{Data: body, Attachments: atts}, &BroadcastOptions{Rooms: []string{s.id}})
+		return nil
+	}
 	if st := n.srv.store; record && id == packet.NoID && st != nil {
 		st.gate.RLock()
 		defer st.gate.RUnlock()

@@ -283,6 +283,10 @@ func (s *Server) persist(sock *Socket, reason string) {
 	if !recoverable[reason] {
 		return
 	}
+	if ss := sock.nsp.sessionStore(); ss != nil {
+		s.persistToStore(ss, sock, pid)
+		return
+	}
 	rooms := sock.Rooms()
 	kept := rooms[:0]
 	for _, r := range rooms {
@@ -309,6 +313,9 @@ func (s *Server) skipMiddlewares() bool {
 type claim struct {
 	saved *savedSession
 	seq   uint64 // of the last event the client received
+	// missed is what a SessionStore adapter restored (nil: the log).
+	missed []*Packet
+	store  bool // restored by the adapter (session_store.go)
 }
 
 // claimSession checks the {pid, offset} of a CONNECT auth and, if a saved
@@ -323,6 +330,13 @@ func (s *Server) claimSession(sock *Socket, auth []byte) *claim {
 	}
 	if json.Unmarshal(auth, &a) != nil || a.PID == "" || a.Offset == "" {
 		return nil
+	}
+	if ss := sock.nsp.sessionStore(); ss != nil {
+		c := s.restoreFromStore(ss, sock, a.PID, a.Offset)
+		if c != nil {
+			c.store = true
+		}
+		return c
 	}
 	st := s.store
 	st.mu.Lock()
@@ -377,6 +391,10 @@ func (r *recoveryStore) seqLocked(offset string) (uint64, bool) {
 // meanwhile: every event is either in the replay or delivered live after
 // it, never both and never neither, and the replay comes first.
 func (s *Server) resume(sock *Socket, c *claim) {
+	if c.store {
+		s.resumeFromStore(sock, c)
+		return
+	}
 	st := s.store
 	st.gate.Lock()
 	defer st.gate.Unlock()
