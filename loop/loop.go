@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -46,6 +47,8 @@ type Loop struct {
 	// backlog is the work units of the ops queued and not yet run
 	// (backlog.go).
 	backlog atomic.Int64
+	// stopped is set once the loop refused work (its engine stopped).
+	stopped atomic.Bool
 
 	mu        sync.Mutex
 	ops       []Op          // guarded by mu
@@ -85,6 +88,32 @@ func (l *Loop) Defer(op Op) {
 	}
 }
 
+// Flush waits until every op queued and every write made on the loop's
+// connections before the call has been run and handed to its connection,
+// or until ctx ends (its error is returned then). A drain round runs its
+// ops, then writes the connections dirtied so far: an op queued by an op
+// runs in the next round, after that write.
+//
+// A loop that has stopped runs nothing more: Flush returns at once then.
+func (l *Loop) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	l.Post(func() { l.Post(func() { close(done) }) })
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			if l.stopped.Load() {
+				return nil
+			}
+		}
+	}
+}
+
 // Pending reports whether ops are queued or running. A goroutine that
 // queued an op and then writes to a connection directly would overtake it;
 // it checks Pending first and queues the write as an op instead.
@@ -105,6 +134,7 @@ func (l *Loop) wake() {
 	if err := l.el.Execute(context.Background(), l); err != nil {
 		// The loop is shutting down; nothing will run again. Drop the
 		// work, and stop ordering writes behind it.
+		l.stopped.Store(true)
 		l.mu.Lock()
 		l.pending.Add(-int64(len(l.ops)))
 		for _, op := range l.ops {

@@ -184,6 +184,15 @@ func deferBroadcast(l *loop.Loop, op *broadcastOp) {
 // drainLoops waits until no loop has queued ops (broadcasts and writes
 // behind them), or ctx ends, so that closing connections does not drop them.
 func (s *Server) drainLoops(ctx context.Context) {
+	defer func() {
+		// Then what the ops and the sends before them wrote must be
+		// handed to the connections before the loops stop.
+		for g := 0; g < s.groups; g++ {
+			if l := s.loopOf(g); l != nil {
+				l.Flush(ctx)
+			}
+		}
+	}()
 	for {
 		busy := false
 		for g := 0; g < s.groups; g++ {

@@ -35,7 +35,7 @@ func (a *logAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 	if !opts.Volatile {
 		a.shared.mu.Lock()
 		off := strconv.Itoa(len(a.shared.log))
-		data := append(append(append([]byte(nil), p.Data[:len(p.Data)-1]...), `,"`+off+`"]`...))
+		data := append(append([]byte(nil), p.Data[:len(p.Data)-1]...), `,"`+off+`"]`...)
 		a.shared.log = append(a.shared.log, loggedPacket{data: data, rooms: opts.Rooms, except: opts.Except})
 		a.shared.mu.Unlock()
 		p = &Packet{Data: data, Attachments: p.Attachments}
