@@ -435,7 +435,13 @@ func frameBytes(fin bool, rsv byte, op ws.OpCode, p []byte, unmasked bool) []byt
 // readFrame reads one server frame.
 func (c *client) readFrame(t testing.TB) (ws.Header, []byte) {
 	t.Helper()
-	_ = c.conn.SetReadDeadline(time.Now().Add(wait))
+	return c.readFrameWithin(t, wait)
+}
+
+// readFrameWithin is readFrame waiting up to d for the frame.
+func (c *client) readFrameWithin(t testing.TB, d time.Duration) (ws.Header, []byte) {
+	t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(d))
 	h, err := ws.ReadHeader(c.br)
 	if err != nil {
 		t.Fatalf("read frame: %v", err)
