@@ -70,7 +70,9 @@ func TestOverloadAgainstSioloop(t *testing.T) {
 		default:
 			continue
 		}
-		if s.Offered < want*0.95 || s.Offered > want*1.05 {
+		// 5%, or one message at these low rates: a row's boundary is
+		// sampled on a loaded machine a few ms off the phase's.
+		if slack := max(want*0.05, 1); s.Offered < want-slack || s.Offered > want+slack {
 			t.Errorf("second %d (%s) offered %.1f messages, want %.1f: not aligned with the phase", s.Second, s.Phase, s.Offered, want)
 		}
 	}
