@@ -181,7 +181,7 @@ type Bus struct {
 	changed chan struct{}
 	closed  bool
 
-	topoDirty chan struct{} // cap 1: a subConn saw MOVED or a slot move
+	topoDirty  chan struct{} // cap 1: a subConn saw MOVED or a slot move
 	reconnects atomic.Uint64
 	done       chan struct{} // closed by Close
 	wg         sync.WaitGroup
