@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/sioloop/sioloop/internal/redistest"
 )
@@ -162,5 +163,62 @@ func TestClusterStreamsCommands(t *testing.T) {
 		if v, ok, err := b.GetDel(ctxT(t), key); err != nil || !ok || string(v) != "s" {
 			t.Fatalf("GetDel(%s) = %q, %v, %v", key, v, ok, err)
 		}
+	}
+}
+
+// Kill the master that owns some of the subscribed shard channels and start
+// it again (its nodes.conf keeps its slots): the Bus reconnects to it and
+// SSUBSCRIBEs its channels again, and ShardNumSub counts one again.
+func TestClusterNodeRestart(t *testing.T) {
+	cl := redistest.StartCluster(t)
+	rec := newRecorder()
+	sub := newBus(t, cl.Addrs(), rec.handle, nil)
+	other := newBus(t, cl.Addrs(), nil, nil)
+	var channels []string
+	for i := 0; i < 12; i++ {
+		channels = append(channels, "socket.io#/#room"+strconv.Itoa(i)+"#")
+	}
+	sub.SSubscribe(channels...)
+	syncBus(t, sub)
+
+	// The victim: the master of channels[0], which is not the home node
+	// when another master owns a channel too.
+	sub.mu.Lock()
+	victimAddr := sub.topo.owner(slotOf(channels[0]))
+	sub.mu.Unlock()
+	var victim *redistest.Server
+	for _, n := range cl.Nodes {
+		if n.Addr() == victimAddr {
+			victim = n
+		}
+	}
+	if victim == nil {
+		t.Fatalf("no node %s", victimAddr)
+	}
+	victim.Kill()
+	waitUntil(t, "the Bus to see the connection lost", func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return !sub.conns[victimAddr].live
+	})
+	victim.Restart()
+	restarted := time.Now()
+	syncBus(t, sub)
+	t.Logf("resubscribed on %s %v after its restart; stats %+v", victimAddr, time.Since(restarted).Round(time.Millisecond), sub.Stats())
+	for _, ch := range channels {
+		if n := numSub(t, other, ch, true); n != 1 {
+			t.Fatalf("ShardNumSub(%s) = %d after the restart, want 1", ch, n)
+		}
+	}
+	// The restarted node may need a moment before the cluster accepts
+	// writes to its slots again (cluster_state): SPublishWait retries
+	// until it is accepted.
+	waitUntil(t, "SPUBLISH accepted again", func() bool {
+		_, err := other.SPublishWait(ctxT(t), channels[0], []byte("back"))
+		return err == nil
+	})
+	rec.waitFor(t, "a message on the restarted node", func(m msg) bool { return m.payload == "back" && m.channel == channels[0] })
+	if s := sub.Stats(); s.Reconnects < 1 {
+		t.Fatalf("Reconnects = %d, want at least 1", s.Reconnects)
 	}
 }
