@@ -49,3 +49,40 @@ func TestLayering(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisClients: the Redis adapters sit on rueidis through
+// internal/redisbus; go-redis, the client that lost the comparison in
+// BENCHMARKS.md, is imported by its benchmark alone.
+func TestRedisClients(t *testing.T) {
+	const mod = "github.com/sioloop/sioloop/"
+	allowed := map[string][]string{
+		"github.com/redis/go-redis": {mod + "bench/redisclient"},
+		"github.com/redis/rueidis":  {mod + "bench/redisclient", mod + "internal/redisbus"},
+	}
+	out, err := exec.Command("go", "list", "-f",
+		`{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		pkg := f[0]
+		for _, dep := range f[1:] {
+			for client, ok := range allowed {
+				if dep != client && !strings.HasPrefix(dep, client+"/") {
+					continue
+				}
+				found := false
+				for _, p := range ok {
+					found = found || p == pkg
+				}
+				if !found {
+					t.Errorf("%s imports %s", pkg, dep)
+				}
+			}
+		}
+	}
+}

@@ -40,18 +40,18 @@ var payloadString = string(payload)
 
 type maker struct {
 	name string
-	new  func(b *testing.B, addrs []string) client
+	new  func(tb testing.TB, addrs []string) client
 }
 
 var makers = []maker{
-	{"rueidis", func(b *testing.B, addrs []string) client {
+	{"rueidis", func(tb testing.TB, addrs []string) client {
 		c, err := newRueidis(addrs...)
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		return c
 	}},
-	{"go-redis", func(b *testing.B, addrs []string) client { return newGoredis(addrs...) }},
+	{"go-redis", func(tb testing.TB, addrs []string) client { return newGoredis(addrs...) }},
 }
 
 // BenchmarkPublish is the publish path on one redis-server.

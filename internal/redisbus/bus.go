@@ -70,8 +70,12 @@ func (k Kind) String() string {
 // each subscriber connection), never concurrently with itself, in the
 // order Redis sent the messages of one connection. While it runs, that
 // connection is not read: it should return quickly, and must not call
-// Sync (which waits for that same reader). It may call Subscribe and the
-// other (un)subscribe methods, Publish and SPublish, which never block.
+// Sync or Close (which wait for that same reader). It may call Subscribe
+// and the other (un)subscribe methods, Publish and SPublish, which never
+// block. A handler slower than the messages makes Redis close the
+// connection at its client-output-buffer-limit for pub/sub (32 MiB by
+// default); the Bus then reconnects and resubscribes, and the messages in
+// between are lost, as pub/sub is at most once.
 type Handler func(kind Kind, channel, pattern string, payload []byte)
 
 // Options configure a Bus. Only Addrs is required.
@@ -93,10 +97,11 @@ type Options struct {
 	// SSubscribe. A nil Handler discards them.
 	Handler Handler
 
-	// QueueBytes bounds the payload bytes that Publish and SPublish may
-	// have queued and not yet written to Redis. A message that would pass
-	// the bound is dropped and counted. Default DefaultQueueBytes; at
-	// least 64 KiB.
+	// QueueBytes bounds the bytes (channel names and payloads) that
+	// Publish and SPublish may have queued and not yet written to Redis;
+	// the batch being written is not counted. A message that would pass
+	// the bound is dropped and counted. Default DefaultQueueBytes; values
+	// under 64 KiB are raised to 64 KiB.
 	QueueBytes int
 	// DialTimeout bounds one connection attempt. Default DefaultDialTimeout.
 	DialTimeout time.Duration
@@ -181,7 +186,7 @@ type Bus struct {
 	changed chan struct{}
 	closed  bool
 
-	topoDirty chan struct{} // cap 1: a subConn saw MOVED or a slot move
+	topoDirty  chan struct{} // cap 1: a subConn saw MOVED or a slot move
 	reconnects atomic.Uint64
 	done       chan struct{} // closed by Close
 	wg         sync.WaitGroup

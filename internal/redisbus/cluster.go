@@ -159,6 +159,7 @@ func (b *Bus) refreshTopology(ctx context.Context) error {
 	}
 	for _, c := range touched {
 		c.wantGen++
+		c.recount()
 		c.kick()
 	}
 	return nil

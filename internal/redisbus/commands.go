@@ -49,9 +49,10 @@ func (b *Bus) numSub(ctx context.Context, channel string, shard bool) (int64, er
 func numSubOn(ctx context.Context, c rueidis.Client, channel string, shard bool) (int64, error) {
 	var cmd rueidis.Completed
 	if shard {
-		// Sent to one node as it is: a cluster client would route it by
-		// slot, and every master must be asked.
-		cmd = c.B().Arbitrary("PUBSUB", "SHARDNUMSUB").Args(channel).Build()
+		// Built as an arbitrary command so that nothing routes it by slot:
+		// every master is asked. ReadOnly lets rueidis retry it once on a
+		// connection found broken (a node restarted), as it does NUMSUB.
+		cmd = c.B().Arbitrary("PUBSUB", "SHARDNUMSUB").Args(channel).ReadOnly()
 	} else {
 		cmd = c.B().PubsubNumsub().Channel(channel).Build()
 	}

@@ -30,11 +30,11 @@ type publisher struct {
 	b   *Bus
 	max int // Options.QueueBytes
 
-	mu     sync.Mutex // guards q, bytes, sending, closed
-	q      []pubMsg
-	bytes  int  // channel and payload bytes in q
+	mu      sync.Mutex // guards q, bytes, sending, closed
+	q       []pubMsg
+	bytes   int  // channel and payload bytes in q
 	sending bool // a batch is out
-	closed bool
+	closed  bool
 	// idle is closed (and replaced) when the queue is empty and no batch is
 	// out; Flush waits on it.
 	idle chan struct{}

@@ -63,7 +63,10 @@ func (b *Bus) Sync(ctx context.Context) error {
 		closed, changed := b.closed, b.changed
 		done := true
 		for c, gen := range targets {
-			if gen > 0 && (!c.live || c.appliedGen < gen) && b.conns[c.addr] == c {
+			// A connection that is down and wants nothing (its node left
+			// the cluster, its names moved) has nothing to wait for.
+			idle := !c.live && c.wants() == 0
+			if gen > 0 && !idle && (!c.live || c.appliedGen < gen) {
 				done = false
 				break
 			}
@@ -96,9 +99,12 @@ type subConn struct {
 	appliedGen    uint64
 	live          bool
 
-	// Atomic: how many channels and shard channels are applied, read by
-	// the connection's reader to tell "message" from "smessage" without a
-	// lock when only one of them is in use.
+	// Atomic, set by recount: how many channels and shard channels are
+	// wanted or applied (either), read by the connection's reader to tell
+	// "message" from "smessage" without a lock when only one kind is in
+	// use. Wanted ones count from before their command is sent, so that a
+	// message right after the confirmation is told right; applied ones
+	// until their unsubscription is confirmed.
 	nChannels, nShards atomic.Int64
 
 	kickCh chan struct{} // cap 1: want changed, or the Bus closed
@@ -118,6 +124,17 @@ func (b *Bus) conn(addr string) *subConn {
 	b.wg.Add(1)
 	go c.run()
 	return c
+}
+
+// recount sets nChannels and nShards (b.mu held).
+func (c *subConn) recount() {
+	c.nChannels.Store(int64(len(c.want[KindMessage-1]) + len(c.applied[KindMessage-1])))
+	c.nShards.Store(int64(len(c.want[KindSMessage-1]) + len(c.applied[KindSMessage-1])))
+}
+
+// wants is how many names c should have (b.mu held).
+func (c *subConn) wants() int {
+	return len(c.want[0]) + len(c.want[1]) + len(c.want[2])
 }
 
 // connFor is where a subscription of kind k to name belongs (b.mu held).
@@ -176,6 +193,7 @@ func (b *Bus) change(k Kind, names []string, add bool) {
 	}
 	for _, c := range touched {
 		c.wantGen++
+		c.recount()
 		c.kick()
 	}
 }
@@ -286,8 +304,7 @@ func (c *subConn) down() {
 	for i := range c.applied {
 		clear(c.applied[i])
 	}
-	c.nChannels.Store(0)
-	c.nShards.Store(0)
+	c.recount()
 	c.live = false
 	c.appliedGen = 0
 	b.notify()
@@ -377,8 +394,7 @@ func (c *subConn) sync(dc rueidis.DedicatedClient) (bool, error) {
 			b.log.LogAttrs(context.Background(), slog.LevelWarn, "redisbus: subscription refused",
 				slog.String("node", c.addr), slog.String("command", cmds[i].Commands()[0]), slog.Any("err", err))
 		}
-		c.nChannels.Store(int64(len(c.applied[KindMessage-1])))
-		c.nShards.Store(int64(len(c.applied[KindSMessage-1])))
+		c.recount()
 		again := c.wantGen != gen
 		b.mu.Unlock()
 		if connErr != nil {
@@ -451,10 +467,8 @@ func (c *subConn) deliver(m rueidis.PubSubMessage) {
 		kind = KindSMessage
 	default:
 		c.b.mu.Lock()
-		if _, ok := c.applied[KindSMessage-1][m.Channel]; ok {
-			if _, plain := c.applied[KindMessage-1][m.Channel]; !plain {
-				kind = KindSMessage
-			}
+		if c.has(KindSMessage, m.Channel) && !c.has(KindMessage, m.Channel) {
+			kind = KindSMessage
 		}
 		c.b.mu.Unlock()
 	}
@@ -464,6 +478,15 @@ func (c *subConn) deliver(m rueidis.PubSubMessage) {
 	c.b.deliver.Lock()
 	c.b.opts.Handler(kind, m.Channel, m.Pattern, payload)
 	c.b.deliver.Unlock()
+}
+
+// has reports whether name is wanted or applied as kind k (b.mu held).
+func (c *subConn) has(k Kind, name string) bool {
+	if _, ok := c.want[k-1][name]; ok {
+		return true
+	}
+	_, ok := c.applied[k-1][name]
+	return ok
 }
 
 // onSubscription notices a "sunsubscribe" that the Bus did not ask for:
@@ -479,7 +502,7 @@ func (c *subConn) onSubscription(s rueidis.PubSubSubscription) {
 	_, applied := c.applied[KindSMessage-1][s.Channel]
 	if wanted && applied {
 		delete(c.applied[KindSMessage-1], s.Channel)
-		c.nShards.Store(int64(len(c.applied[KindSMessage-1])))
+		c.recount()
 		c.appliedGen = 0
 		b.notify()
 	}
