@@ -573,7 +573,7 @@ type ackResult struct {
 // remoteSocket is one element of a fetchSockets answer.
 type remoteSocket struct {
 	ID        string          `json:"id"`
-	Rooms     []string        `json:"rooms"`
+	Rooms     roomNames       `json:"rooms"`
 	Data      json.RawMessage `json:"data"`
 	Handshake struct {
 		Headers map[string]any    `json:"headers"`
@@ -588,6 +588,27 @@ type remoteSocket struct {
 	} `json:"handshake"`
 	// Local is true when the socket is on the node that was asked.
 	Local bool `json:"local"`
+}
+
+// roomNames is a list of rooms; numbers (a Node socket's numeric room,
+// io.to(123)) become their decimal form.
+type roomNames []string
+
+func (rs *roomNames) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make(roomNames, 0, len(raw))
+	for _, r := range raw {
+		var s string
+		if json.Unmarshal(r, &s) != nil {
+			s = string(r)
+		}
+		out = append(out, s)
+	}
+	*rs = out
+	return nil
 }
 
 // clusterNode is one Socket.IO server of a cluster as the tests see it. The
@@ -723,7 +744,7 @@ func (n *nodeProc) ServerSideEmitWithAck(ctx context.Context, nsp, event string,
 }
 
 func (n *nodeProc) AllRooms(ctx context.Context, nsp string) ([]string, error) {
-	var out []string
+	var out roomNames
 	err := n.p.call(ctx, "allRooms", target{Nsp: nsp}, &out)
 	return out, err
 }

@@ -475,10 +475,11 @@ func isJSONArray(b json.RawMessage) bool {
 
 // remoteSocketJSON is a socket in a fetchSockets answer (CLUSTER.md §6).
 type remoteSocketJSON struct {
-	ID        string          `json:"id"`
-	Handshake *sio.Handshake  `json:"handshake"`
-	Rooms     []string        `json:"rooms"`
-	Data      json.RawMessage `json:"data"`
+	ID        string         `json:"id"`
+	Handshake *sio.Handshake `json:"handshake"`
+	// Rooms may hold numbers: a Node socket that joined io.to(123)'s room.
+	Rooms rooms           `json:"rooms"`
+	Data  json.RawMessage `json:"data"`
 }
 
 // firstArg returns the first argument of an answer's JSON arguments, as
