@@ -13,10 +13,48 @@ import (
 	"github.com/sioloop/sioloop/sio"
 )
 
-// ErrTimeout is returned (wrapped, with what was missing) when other
-// nodes did not all answer a request before its deadline; the answers
-// that came are returned with it.
+// ErrTimeout matches (errors.Is) the *TimeoutError of a request that other
+// nodes did not all answer before its deadline.
 var ErrTimeout = errors.New("redis adapter: timeout reached")
+
+// TimeoutError is returned, with the answers that came, when other nodes
+// did not all answer a request (FetchSockets, AllRooms,
+// ServerSideEmitWithAck) before its context ended. Its message is
+// socket.io-redis-adapter's, so that logs and errors read the same on Go
+// and Node nodes. errors.Is matches it with ErrTimeout, a server-side
+// emit's also with sio.ErrAckTimeout, and with the context's error.
+type TimeoutError struct {
+	// Request is "fetchSockets", "allRooms" or "serverSideEmit".
+	Request string
+	// Got and Want count answers: for serverSideEmit those of the other
+	// nodes; for the others every node's, this one's included, as
+	// socket.io counts them.
+	Got, Want int
+	// Err is why the wait ended: the context's error.
+	Err error
+}
+
+func (e *TimeoutError) Error() string {
+	if e.Request == "serverSideEmit" {
+		return fmt.Sprintf("timeout reached: only %d responses received out of %d", e.Got, e.Want)
+	}
+	return "timeout reached while waiting for " + e.Request + " response"
+}
+
+func (e *TimeoutError) Is(target error) bool {
+	return target == ErrTimeout || (target == sio.ErrAckTimeout && e.Request == "serverSideEmit")
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// requestError is what a request returns when it failed: a *TimeoutError
+// when ctx ended, else err with what failed.
+func requestError(what string, p *pending, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &TimeoutError{Request: what, Got: p.got, Want: p.want, Err: err}
+	}
+	return fmt.Errorf("redis adapter: %s: %w", what, err)
+}
 
 // adapter is one namespace's classic Redis adapter: a MemoryAdapter for
 // this node's sockets, and the channels of socket.io-redis-adapter for the
@@ -172,7 +210,7 @@ func (a *adapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOptions) 
 	defer p.mu.Unlock()
 	out := append([]*sio.RemoteSocket(nil), p.sockets...)
 	if err != nil {
-		return out, fmt.Errorf("%w while waiting for fetchSockets response (%d of %d nodes answered): %v", ErrTimeout, p.got, p.want, err)
+		return out, requestError("fetchSockets", p, err)
 	}
 	return out, nil
 }
@@ -198,7 +236,7 @@ func (a *adapter) AllRooms(ctx context.Context, opts *sio.BroadcastOptions) ([]s
 	}
 	sort.Strings(out)
 	if err != nil {
-		return out, fmt.Errorf("%w while waiting for allRooms response (%d of %d nodes answered): %v", ErrTimeout, p.got, p.want, err)
+		return out, requestError("allRooms", p, err)
 	}
 	return out, nil
 }
@@ -289,7 +327,7 @@ func (a *adapter) ServerSideEmitWithAck(ctx context.Context, p *sio.Packet) ([]s
 	defer pd.mu.Unlock()
 	out := append([]sio.Message(nil), pd.answers...)
 	if err != nil {
-		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", sio.ErrAckTimeout, len(pd.answers), pd.want, err)
+		return out, requestError("serverSideEmit", pd, err)
 	}
 	return out, nil
 }
