@@ -579,7 +579,7 @@ func (h *eventLogHandler) Handle(_ context.Context, r slog.Record) error {
 		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
 		return true
 	})
-	h.log.add(clusterEvent{Event: "log", Message: r.Message, Reason: b.String(), Line: r.Message + " " + b.String()})
+	h.log.add(clusterEvent{Event: "log", Message: r.Message, Reason: b.String(), Line: r.Message + " " + b.String(), At: r.Time})
 	return nil
 }
 

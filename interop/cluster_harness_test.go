@@ -85,8 +85,9 @@ type clusterEvent struct {
 	Recovered bool              `json:"recovered,omitempty"`
 	Ack       bool              `json:"ack,omitempty"`
 
-	// Seq is the event's position in its log, from 0.
-	Seq int `json:"-"`
+	// Seq is the event's position in its log, from 0; At when it was added.
+	Seq int       `json:"-"`
+	At  time.Time `json:"-"`
 	// Line is the line as printed, for failure messages.
 	Line string `json:"-"`
 }
@@ -130,6 +131,9 @@ func newEventLog() *eventLog { return &eventLog{changed: make(chan struct{})} }
 func (l *eventLog) add(e clusterEvent) {
 	l.mu.Lock()
 	e.Seq = len(l.events)
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
 	l.events = append(l.events, e)
 	close(l.changed)
 	l.changed = make(chan struct{})
@@ -254,6 +258,7 @@ type jsProc struct {
 	stderr *syncBuffer
 	done   chan struct{} // closed once stdout ended and the process was reaped
 	kill   func()        // SIGKILL to the process
+	signal func(os.Signal) error
 
 	writeMu sync.Mutex // serialises lines on stdin
 	stdin   io.WriteCloser
@@ -338,6 +343,7 @@ func launchJS(node string, s jsSpec) (*jsProc, json.RawMessage, error) {
 		done:    make(chan struct{}),
 		pending: make(map[int64]chan jsReply),
 		kill:    func() { cmd.Process.Kill() },
+		signal:  func(sig os.Signal) error { return cmd.Process.Signal(sig) },
 	}
 	cmd.Stderr = p.stderr
 	stdin, err := cmd.StdinPipe()
