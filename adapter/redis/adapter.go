@@ -559,16 +559,34 @@ func (a *adapter) onAckBroadcast(req *request) {
 	}
 	// The sender stops waiting at its timeout; so does this node, so that
 	// sockets that never answer do not keep the callback.
+	// Once every socket answered (or left), the request's timer is
+	// released at once rather than at the timeout.
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	var (
+		mu               sync.Mutex
+		expected, closed = -1, 0 // sockets counted; answers and departures
+	)
+	settle := func(count bool, n int) {
+		mu.Lock()
+		if count {
+			expected = n
+		} else {
+			closed++
+		}
+		done := expected >= 0 && closed >= expected
+		mu.Unlock()
+		if done {
+			cancel()
+		}
+	}
 	id := req.RequestID
 	opts := &sio.BroadcastOptions{Rooms: req.Opts.Rooms, Except: req.Opts.Except, Volatile: flags.Volatile, Local: true}
 	onCount := func(n int) {
-		if n == 0 {
-			cancel()
-		}
 		a.respondJSON(req, map[string]any{"type": resClientCount, "requestId": id, "clientCount": n})
+		settle(true, n)
 	}
 	onAck := func(m sio.Message, err error) {
+		defer settle(false, 0)
 		if err != nil {
 			return // disconnected: the sender times out on it, as with Node nodes
 		}
