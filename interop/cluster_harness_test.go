@@ -85,8 +85,9 @@ type clusterEvent struct {
 	Recovered bool              `json:"recovered,omitempty"`
 	Ack       bool              `json:"ack,omitempty"`
 
-	// Seq is the event's position in its log, from 0.
-	Seq int `json:"-"`
+	// Seq is the event's position in its log, from 0; At when it was added.
+	Seq int       `json:"-"`
+	At  time.Time `json:"-"`
 	// Line is the line as printed, for failure messages.
 	Line string `json:"-"`
 }
@@ -130,6 +131,9 @@ func newEventLog() *eventLog { return &eventLog{changed: make(chan struct{})} }
 func (l *eventLog) add(e clusterEvent) {
 	l.mu.Lock()
 	e.Seq = len(l.events)
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
 	l.events = append(l.events, e)
 	close(l.changed)
 	l.changed = make(chan struct{})
@@ -254,6 +258,7 @@ type jsProc struct {
 	stderr *syncBuffer
 	done   chan struct{} // closed once stdout ended and the process was reaped
 	kill   func()        // SIGKILL to the process
+	signal func(os.Signal) error
 
 	writeMu sync.Mutex // serialises lines on stdin
 	stdin   io.WriteCloser
@@ -338,6 +343,7 @@ func launchJS(node string, s jsSpec) (*jsProc, json.RawMessage, error) {
 		done:    make(chan struct{}),
 		pending: make(map[int64]chan jsReply),
 		kill:    func() { cmd.Process.Kill() },
+		signal:  func(sig os.Signal) error { return cmd.Process.Signal(sig) },
 	}
 	cmd.Stderr = p.stderr
 	stdin, err := cmd.StdinPipe()
@@ -573,7 +579,7 @@ type ackResult struct {
 // remoteSocket is one element of a fetchSockets answer.
 type remoteSocket struct {
 	ID        string          `json:"id"`
-	Rooms     []string        `json:"rooms"`
+	Rooms     roomNames       `json:"rooms"`
 	Data      json.RawMessage `json:"data"`
 	Handshake struct {
 		Headers map[string]any    `json:"headers"`
@@ -588,6 +594,27 @@ type remoteSocket struct {
 	} `json:"handshake"`
 	// Local is true when the socket is on the node that was asked.
 	Local bool `json:"local"`
+}
+
+// roomNames is a list of rooms; numbers (a Node socket's numeric room,
+// io.to(123)) become their decimal form.
+type roomNames []string
+
+func (rs *roomNames) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make(roomNames, 0, len(raw))
+	for _, r := range raw {
+		var s string
+		if json.Unmarshal(r, &s) != nil {
+			s = string(r)
+		}
+		out = append(out, s)
+	}
+	*rs = out
+	return nil
 }
 
 // clusterNode is one Socket.IO server of a cluster as the tests see it. The
@@ -723,7 +750,7 @@ func (n *nodeProc) ServerSideEmitWithAck(ctx context.Context, nsp, event string,
 }
 
 func (n *nodeProc) AllRooms(ctx context.Context, nsp string) ([]string, error) {
-	var out []string
+	var out roomNames
 	err := n.p.call(ctx, "allRooms", target{Nsp: nsp}, &out)
 	return out, err
 }

@@ -246,6 +246,12 @@ func (r *Adapter) Stats() Stats {
 	return Stats{DroppedPublishes: r.bus.Dropped(), Malformed: r.badInput.Load(), Failures: r.failures.Load()}
 }
 
+// Flush waits until every broadcast and answer published before the call
+// was written to Redis and answered (or dropped and counted), or until ctx
+// ends. Publishing never waits for Redis; Flush is for callers that must
+// know a broadcast left (a graceful shutdown, a test).
+func (r *Adapter) Flush(ctx context.Context) error { return r.bus.Flush(ctx) }
+
 // Close closes the Redis connection. Close the sio.Server first.
 func (r *Adapter) Close() error { return r.bus.Close() }
 

@@ -44,23 +44,21 @@ type target struct {
 	except []string
 }
 
-// targetOf is opts as published: the except socket joins the except rooms
-// (socket.io's socket.broadcast is except [own id]), de-duplicated.
+// targetOf is opts as published: rooms and except de-duplicated, as
+// socket.io's are Sets (so that io.to("r").to("r") goes to r's own channel,
+// where nodes without r drop it undecoded), the except socket added to the
+// except rooms (socket.io's socket.broadcast is except [own id]).
 func targetOf(opts *sio.BroadcastOptions) target {
 	t := target{rooms: opts.Rooms, except: opts.Except}
+	if hasDuplicates(opts.Rooms) {
+		t.rooms = dedupe(opts.Rooms)
+	}
 	if opts.ExceptSocket != nil || hasDuplicates(opts.Except) {
-		seen := make(map[string]bool, len(opts.Except)+1)
-		except := make([]string, 0, len(opts.Except)+1)
-		for _, r := range opts.Except {
-			if !seen[r] {
-				seen[r] = true
-				except = append(except, r)
-			}
+		except := opts.Except
+		if s := opts.ExceptSocket; s != nil {
+			except = append(except[:len(except):len(except)], s.ID())
 		}
-		if s := opts.ExceptSocket; s != nil && !seen[s.ID()] {
-			except = append(except, s.ID())
-		}
-		t.except = except
+		t.except = dedupe(except)
 	}
 	if t.rooms == nil {
 		t.rooms = []string{}
@@ -71,7 +69,24 @@ func targetOf(opts *sio.BroadcastOptions) target {
 	return t
 }
 
+func dedupe(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// hasDuplicates is quadratic, for the few rooms of a broadcast; a long
+// list is assumed to have some and goes through dedupe.
 func hasDuplicates(ss []string) bool {
+	if len(ss) > 16 {
+		return true
+	}
 	for i := range ss {
 		for j := i + 1; j < len(ss); j++ {
 			if ss[i] == ss[j] {
@@ -475,10 +490,11 @@ func isJSONArray(b json.RawMessage) bool {
 
 // remoteSocketJSON is a socket in a fetchSockets answer (CLUSTER.md §6).
 type remoteSocketJSON struct {
-	ID        string          `json:"id"`
-	Handshake *sio.Handshake  `json:"handshake"`
-	Rooms     []string        `json:"rooms"`
-	Data      json.RawMessage `json:"data"`
+	ID        string         `json:"id"`
+	Handshake *sio.Handshake `json:"handshake"`
+	// Rooms may hold numbers: a Node socket that joined io.to(123)'s room.
+	Rooms rooms           `json:"rooms"`
+	Data  json.RawMessage `json:"data"`
 }
 
 // firstArg returns the first argument of an answer's JSON arguments, as

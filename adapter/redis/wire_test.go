@@ -124,3 +124,24 @@ func FuzzDecodeRequest(f *testing.F) {
 		decodeResponse(b)
 	})
 }
+
+func TestTargetOfDedupes(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		rooms, except         []string
+		wantRooms, wantExcept string
+	}{
+		{"plain", []string{"a", "b"}, []string{"x"}, "a,b", "x"},
+		{"rooms twice", []string{"r", "r"}, nil, "r", ""},
+		{"except twice", nil, []string{"x", "y", "x"}, "", "x,y"},
+		{"many rooms", strings.Split("a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,a", ","), nil, "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", ""},
+	} {
+		got := targetOf(&sio.BroadcastOptions{Rooms: tc.rooms, Except: tc.except})
+		if r, e := strings.Join(got.rooms, ","), strings.Join(got.except, ","); r != tc.wantRooms || e != tc.wantExcept {
+			t.Errorf("%s: rooms %q except %q, want %q %q", tc.name, r, e, tc.wantRooms, tc.wantExcept)
+		}
+		if got.rooms == nil || got.except == nil {
+			t.Errorf("%s: nil lists encode as nil, not []", tc.name)
+		}
+	}
+}
