@@ -54,9 +54,11 @@ const (
 // Config configures an Emitter. The zero value of each field is its
 // default.
 type Config struct {
-	// Addr is the Redis server, host:port (default DefaultAddr). When that
-	// server runs in cluster mode, the emitter uses the cluster: every
-	// PUBLISH goes to one node, which Redis forwards to the others.
+	// Addr is the Redis server, host:port (default DefaultAddr). A server
+	// in cluster mode is used as a Redis Cluster by the connection layer
+	// (internal/redisbus): every PUBLISH goes to one node, which the
+	// cluster forwards to the others. The emitter's own tests use a single
+	// server.
 	Addr string
 	// Username and Password authenticate (AUTH); empty means none.
 	Username, Password string
