@@ -64,9 +64,13 @@
 //
 // SocketsJoin, SocketsLeave, DisconnectSockets and ServerSideEmit take a
 // context and return once Redis has taken the request (or with the error
-// that prevented it), after every message queued by an earlier Emit was
-// written: a request never overtakes an Emit made before it. None of them
-// waits for the nodes to apply the request.
+// that prevented it, ctx's included). They first wait until every message
+// queued by an earlier Emit was written, so a request never overtakes an
+// Emit made before it; Emits made meanwhile by other goroutines are held
+// back and follow the request, so a busy emitter cannot starve it. Every
+// message thus reaches Redis in the order of the calls, as the Node
+// emitter's do on its one connection. None of them waits for the nodes to
+// apply the request.
 //
 // # What the emitter cannot do
 //

@@ -1,6 +1,7 @@
 package emitter
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -73,6 +74,8 @@ type Config struct {
 	// MaxQueuedBytes bounds the channel and payload bytes of Emit's
 	// messages waiting to be written to Redis; past it Emit drops and
 	// returns ErrDropped (default DefaultMaxQueuedBytes, at least 64 KiB).
+	// Emits made while a request or Flush waits for the queue are held
+	// apart, within a second bound of the same size.
 	MaxQueuedBytes int
 	// Logger receives connection losses, reconnections and dropped
 	// messages (at most one line about drops every 10 s). Nil discards.
@@ -94,14 +97,39 @@ func (c Config) withDefaults() Config {
 
 // conn is the Redis connection shared by an Emitter and the Emitters Of
 // derives from it.
+//
+// Order. Emit queues on the bus, whose sender writes in order. A request
+// must not overtake an Emit made before it, so it waits until the bus's
+// queue is empty (bus.Flush) and then publishes with PublishWait. While it
+// waits, that queue must not keep growing, or a busy emitter would starve
+// it: Emits made while a request (or Flush) is under way are held here, in
+// order, and handed to the bus once no request is left. So a request waits
+// at most for what was queued when it began (bounded by MaxQueuedBytes),
+// and every Emit keeps its place relative to the requests.
 type conn struct {
 	bus    *redisbus.Bus
 	key    string
 	closed atomic.Bool
 	once   sync.Once
 	// requests counts the requests Redis accepted (PublishWait does not
-	// count in the bus's Published).
-	requests atomic.Uint64
+	// count in the bus's Published); refused counts the Emits refused
+	// because held was full (the bus never saw them). Both atomic.
+	requests, refused atomic.Uint64
+	maxHeld           int // MaxQueuedBytes
+
+	mu sync.Mutex // guards the fields below; never held during I/O
+	// barriers counts the requests and Flushes under way.
+	barriers int
+	// held are the Emits made while barriers > 0, in order; heldBytes
+	// counts their channels and payloads.
+	held      []heldMsg
+	heldBytes int
+}
+
+// heldMsg is an Emit's message kept while a request is under way.
+type heldMsg struct {
+	channel string
+	payload []byte // a copy
 }
 
 // Emitter publishes to the namespace it was made for ("/" for the one New
@@ -137,7 +165,7 @@ func New(ctx context.Context, cfg Config) (*Emitter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emitter: %w", err)
 	}
-	return newEmitter(&conn{bus: bus, key: cfg.Key}, "/"), nil
+	return newEmitter(&conn{bus: bus, key: cfg.Key, maxHeld: cfg.MaxQueuedBytes}, "/"), nil
 }
 
 func newEmitter(c *conn, nsp string) *Emitter {
@@ -227,12 +255,11 @@ func (e *Emitter) ServerSideEmit(ctx context.Context, name string, args ...any) 
 }
 
 // Flush waits until every message queued by Emit before the call was
-// written to Redis (or dropped), or until ctx ends.
+// written to Redis (or dropped), or until ctx ends. Emits made meanwhile,
+// by other goroutines, are held back until it returns, so it waits only
+// for what was queued when it began.
 func (e *Emitter) Flush(ctx context.Context) error {
-	if e.c.closed.Load() {
-		return ErrClosed
-	}
-	return e.c.bus.Flush(ctx)
+	return e.c.flush(ctx)
 }
 
 // Stats are an Emitter's counters since New, shared by the Emitters of
@@ -255,10 +282,13 @@ type Stats struct {
 // Stats returns the counters.
 func (e *Emitter) Stats() Stats {
 	s := e.c.bus.Stats()
+	e.c.mu.Lock()
+	held := e.c.heldBytes
+	e.c.mu.Unlock()
 	return Stats{
 		Published:   s.Published + e.c.requests.Load(),
-		Dropped:     s.Dropped,
-		QueuedBytes: s.QueuedBytes,
+		Dropped:     s.Dropped + e.c.refused.Load(),
+		QueuedBytes: s.QueuedBytes + held,
 		Reconnects:  s.Reconnects,
 	}
 }
@@ -272,44 +302,98 @@ func (e *Emitter) Close() error {
 	c.once.Do(func() {
 		c.closed.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
-		c.bus.Flush(ctx) // what is still queued at the deadline is dropped and counted
+		c.barrier(ctx, nil) // what is still queued at the deadline is dropped and counted
 		cancel()
 		err = c.bus.Close()
 	})
 	return err
 }
 
-// publish queues a broadcast.
+// publish queues a broadcast, or holds it while a request is under way.
 func (c *conn) publish(channel string, msg []byte) error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
+	c.mu.Lock()
+	if c.barriers > 0 {
+		n := len(channel) + len(msg)
+		if c.heldBytes+n > c.maxHeld {
+			c.mu.Unlock()
+			c.refused.Add(1)
+			return ErrDropped
+		}
+		c.held = append(c.held, heldMsg{channel: channel, payload: bytes.Clone(msg)})
+		c.heldBytes += n
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	// An Emit that saw no request under way may reach the bus after a
+	// request that began meanwhile: the two calls were concurrent.
 	if !c.bus.Publish(channel, msg) {
 		return ErrDropped
 	}
 	return nil
 }
 
-// publishWait publishes a request once the broadcasts queued before it
-// were written, and waits for Redis. The flush keeps one goroutine's
-// requests behind its earlier Emits; while other goroutines keep the
-// queue busy it waits for them too, at most until ctx ends.
-func (c *conn) publishWait(ctx context.Context, channel string, msg []byte) error {
-	if c.closed.Load() {
-		return ErrClosed
-	}
+// barrier waits until everything queued on the bus was written (or
+// dropped), holding back new Emits meanwhile, then runs f (when not nil)
+// before it lets the held Emits go.
+func (c *conn) barrier(ctx context.Context, f func() error) error {
+	c.mu.Lock()
+	c.barriers++
+	c.mu.Unlock()
+	defer c.release()
 	if err := c.bus.Flush(ctx); err != nil {
 		if errors.Is(err, redisbus.ErrClosed) {
 			return ErrClosed
 		}
 		return fmt.Errorf("emitter: waiting for earlier messages: %w", err)
 	}
-	if _, err := c.bus.PublishWait(ctx, channel, msg); err != nil {
-		if errors.Is(err, redisbus.ErrClosed) {
-			return ErrClosed
-		}
-		return fmt.Errorf("emitter: publish on %s: %w", channel, err)
+	if f == nil {
+		return nil
 	}
-	c.requests.Add(1)
-	return nil
+	return f()
+}
+
+// release ends a barrier; the last one hands the held Emits to the bus, in
+// order and under mu, so that no newer Emit overtakes them.
+func (c *conn) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.barriers--; c.barriers > 0 {
+		return
+	}
+	for _, m := range c.held {
+		c.bus.Publish(m.channel, m.payload) // a drop is counted by the bus
+	}
+	clear(c.held)
+	c.held = c.held[:0]
+	c.heldBytes = 0
+}
+
+// flush is Flush.
+func (c *conn) flush(ctx context.Context) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	return c.barrier(ctx, nil)
+}
+
+// publishWait publishes a request once the broadcasts queued before it
+// were written, and waits for Redis.
+func (c *conn) publishWait(ctx context.Context, channel string, msg []byte) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	return c.barrier(ctx, func() error {
+		if _, err := c.bus.PublishWait(ctx, channel, msg); err != nil {
+			if errors.Is(err, redisbus.ErrClosed) {
+				return ErrClosed
+			}
+			return fmt.Errorf("emitter: publish on %s: %w", channel, err)
+		}
+		c.requests.Add(1)
+		return nil
+	})
 }

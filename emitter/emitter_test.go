@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/sioloop/sioloop/adapter/redis"
 	"github.com/sioloop/sioloop/client"
 	"github.com/sioloop/sioloop/emitter"
+	"github.com/sioloop/sioloop/internal/msgpack"
 	"github.com/sioloop/sioloop/internal/redistest"
 	"github.com/sioloop/sioloop/sio"
 )
@@ -505,4 +507,113 @@ func (badJSON) MarshalJSON() ([]byte, error) { return nil, errors.New("no") }
 func nan() float64 {
 	zero := 0.0
 	return zero / zero
+}
+
+// TestRequestOrderUnderLoad: a request never overtakes the Emits made
+// before it, nor do later Emits overtake it, and it returns promptly while
+// another goroutine keeps the emitter busy (the request holds new Emits
+// back instead of waiting for a queue that never empties), without
+// reordering that goroutine's messages.
+func TestRequestOrderUnderLoad(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	rec := newRecorder(t, rs.Addr())
+	em := newEmitter(t, rs.Addr())
+
+	stop, done := make(chan struct{}), make(chan struct{})
+	var noise int
+	go func() {
+		defer close(done)
+		for ; ; noise++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// As fast as Redis takes them, never so fast that the queue
+			// fills and drops.
+			for em.Stats().QueuedBytes > 256<<10 {
+				runtime.Gosched()
+			}
+			if err := em.To("noise").Emit("noise", noise); err != nil {
+				t.Errorf("noise %d: %v", noise, err)
+				return
+			}
+		}
+	}()
+	const batch = 300
+	for i := range batch {
+		if err := em.Emit("seq", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+		err := em.In(fmt.Sprint("mark", i)).SocketsJoin(ctx, "r")
+		cancel()
+		if err != nil {
+			t.Fatalf("SocketsJoin %d under load: %v", i, err)
+		}
+	}
+	for i := range batch {
+		if err := em.Emit("seq", batch+i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	<-done
+	if err := em.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	total := 2*batch + 3 + noise
+	msgs := rec.wait(t, total)
+
+	var order []string // "seq", "mark" in arrival order
+	lastNoise, seqs := -1, 0
+	for _, m := range msgs {
+		switch {
+		case m.channel == "socket.io-request#/#":
+			order = append(order, "mark")
+		case m.channel == "socket.io#/#noise#":
+			n := eventArg(t, m.payload)
+			if n != lastNoise+1 {
+				t.Fatalf("noise %d arrived after %d", n, lastNoise)
+			}
+			lastNoise = n
+		default:
+			if n := eventArg(t, m.payload); n != seqs {
+				t.Fatalf("seq %d arrived as number %d", n, seqs)
+			}
+			seqs++
+			order = append(order, "seq")
+		}
+	}
+	want := slices.Repeat([]string{"seq"}, batch)
+	want = append(want, "mark", "mark", "mark")
+	want = append(want, slices.Repeat([]string{"seq"}, batch)...)
+	if !slices.Equal(order, want) || lastNoise != noise-1 {
+		t.Errorf("order of %d messages (and %d noise of %d) not as emitted", len(order), lastNoise+1, noise)
+	}
+	if st := em.Stats(); st.Dropped != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// eventArg returns the integer first argument of a published broadcast.
+func eventArg(t *testing.T, payload []byte) int {
+	t.Helper()
+	js, _, _, err := msgpack.AppendToJSON(nil, payload, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg []json.RawMessage
+	var packet struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	var n int
+	if json.Unmarshal(js, &msg) != nil || len(msg) != 3 || json.Unmarshal(msg[1], &packet) != nil ||
+		len(packet.Data) != 2 || json.Unmarshal(packet.Data[1], &n) != nil {
+		t.Fatalf("broadcast %s", js)
+	}
+	return n
 }
