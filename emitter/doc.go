@@ -23,9 +23,10 @@
 //
 // # On the wire
 //
-// The messages are byte for byte those of the Node emitter (CLUSTER.md
-// §5; checked against the real Node emitter's output by the package's
-// tests, testdata/node-emitter.jsonl):
+// The messages are byte for byte those of the Node emitter 5.1.0 (its
+// lib/index.ts). The package's tests check it against the real Node
+// emitter's output, live when node is installed and always against the
+// recording in testdata/node-emitter.jsonl:
 //
 //   - Emit publishes the msgpack array ["emitter", {type: 2, data: [event,
 //     ...args], nsp}, {rooms, flags, except}] on <key>#<nsp>#<room># when

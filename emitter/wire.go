@@ -13,8 +13,8 @@ import (
 	"github.com/sioloop/sioloop/internal/packet"
 )
 
-// The Node emitter's messages (CLUSTER.md §5, lib/index.ts of
-// @socket.io/redis-emitter 5.1): a broadcast is the notepack msgpack array
+// The Node emitter's messages (lib/index.ts of @socket.io/redis-emitter
+// 5.1.0): a broadcast is the notepack msgpack array
 // ["emitter", {type, data, nsp}, {rooms, flags, except}], keys in that
 // order (the adapter's own broadcasts put except before flags); requests
 // are JSON.stringify output, keys in the order below.
