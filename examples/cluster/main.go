@@ -212,13 +212,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(cluste
 	}
 
 	c.URL = "http://" + c.Nodes[0] + "/"
-	if bin, err := findNginx(cfg.nginx); err != nil {
+	bin, err := findNginx(cfg.nginx)
+	switch {
+	case err != nil:
 		return err
-	} else if bin == "" {
-		if cfg.nginx == "auto" {
-			logger.Warn("nginx not found (apt-get install nginx-light): running without it; open any node directly")
-		}
-	} else {
+	case bin != "":
 		p, err := startNginx(ctx, bin, filepath.Join(dir, "nginx"), cfg.addr, c.Nodes, stderr)
 		if err != nil {
 			return err
@@ -227,6 +225,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(cluste
 		go p.watch(failed)
 		c.URL, c.Nginx = pageURL(cfg.addr), true
 		logger.Info("nginx listening", "addr", cfg.addr, "upstream", "ip_hash over "+strconv.Itoa(len(c.Nodes))+" nodes")
+	case cfg.nginx == "auto":
+		logger.Warn("nginx not found (apt-get install nginx-light): running without it; open any node directly")
 	}
 	logger.Info("cluster demo listening", "url", c.URL, "nodes", strings.Join(c.Nodes, ","), "redis", c.Redis)
 	if ready != nil {
@@ -555,6 +555,15 @@ func startNginx(ctx context.Context, bin, dir, listen string, nodes []string, w 
 		return nil, err
 	}
 	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	// nginx would report a busy port only after waitListening took the
+	// other program's answer for its own.
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("-addr %s: %w", listen, err)
+	}
+	if err := l.Close(); err != nil {
 		return nil, err
 	}
 	temps, err := tempPaths(bin, dir)
