@@ -12,11 +12,16 @@ BUNDLE_STAMP := internal/clientdist/dist/VERSION
 PEERS_DIR := bench/peers/node
 PEERS_STAMP := $(PEERS_DIR)/node_modules/.sioloop-npm-ci
 
-.PHONY: demo test bundle bench-peers vet fmt-check
+.PHONY: demo demo-cluster test bundle bench-peers vet fmt-check
 
 ## demo: build the client bundle, then run the chat demo on :3000 (or $PORT).
 demo: bundle
 	$(GO) run ./examples/chat $(ARGS)
+
+## demo-cluster: the same demo as three nodes on one Redis behind nginx, on
+## :3000 (examples/cluster; starts redis-server and nginx, stops them on Ctrl-C).
+demo-cluster: bundle
+	$(GO) run ./examples/cluster $(ARGS)
 
 ## test: set up the machine (.ci/setup), then vet, gofmt, the race tests,
 ## the tests without -race (allocation tests and the soak run only there),

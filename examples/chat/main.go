@@ -5,17 +5,8 @@
 //	go run ./examples/chat                    # http://localhost:3000
 //	go run ./examples/chat -addr :8080 -ticker 2s -mode nethttp
 //
-// Events, as in the socket.io examples:
-//
-//   - connection: the socket id is logged;
-//   - "client-message": logged with the sender's id;
-//   - "chat-message": re-sent as "new-chat-message" to everyone but the
-//     sender (socket.broadcast.emit);
-//   - "join-team-room" (team): the socket joins the room named team and
-//     alone receives "welcome-message";
-//   - "score-update": sent to one team's room only, from outside any socket
-//     handler: POST /score?team=team-red with the score as the body, or
-//     every -ticker interval with a random score.
+// The events and the page are package chatdemo's, shared with
+// examples/cluster, which runs the same demo as several nodes on one Redis.
 //
 // -mode standalone runs HTTP and WebSocket on sioloop's event loops, with the
 // page and /score served by the fallback mux; -mode nethttp mounts the server
@@ -25,38 +16,21 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/sioloop/sioloop/examples/chat/chatdemo"
 	"github.com/sioloop/sioloop/sio"
-)
-
-//go:embed index.html
-var indexHTML []byte
-
-// teams are the rooms the page offers and the ticker updates. Any valid room
-// name can be joined; these two are just the ones with buttons.
-var teams = [...]string{"team-red", "team-blue"}
-
-// Limits on what a browser may send: the demo is meant to be safe to leave
-// running on a LAN.
-const (
-	maxChatLen   = 2000 // bytes in one chat message
-	maxTeamLen   = 64   // bytes in a team (room) name
-	maxScoreBody = 32   // bytes in a POST /score body
 )
 
 func main() {
@@ -114,14 +88,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	srv := sio.NewServer(sio.Config{Logger: logger})
-	registerHandlers(srv, logger)
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", serveIndex)
-	mux.HandleFunc("POST /score", func(w http.ResponseWriter, r *http.Request) { postScore(srv, w, r) })
+	chatdemo.Register(srv, chatdemo.Options{Logger: logger})
+	mux := chatdemo.NewMux(srv)
 
 	if cfg.ticker > 0 {
-		go tick(ctx, srv, cfg.ticker)
+		go chatdemo.Tick(ctx, srv, cfg.ticker)
 	}
 
 	errc := make(chan error, 1)
@@ -187,103 +158,4 @@ func pageURL(addr string) string {
 		return "http://localhost" + addr + "/"
 	}
 	return "http://" + addr + "/"
-}
-
-// registerHandlers wires the socket.io events of the classic examples.
-func registerHandlers(srv *sio.Server, logger *slog.Logger) {
-	srv.OnConnection(func(s *sio.Socket) {
-		logger.Info("socket connected", "id", s.ID())
-
-		s.On("client-message", func(ev *sio.Event) {
-			var msg any
-			if err := ev.Decode(&msg); err != nil {
-				logger.Warn("client-message: bad payload", "from", s.ID(), "err", err)
-				return
-			}
-			logger.Info("client-message", "from", s.ID(), "msg", msg)
-		})
-
-		s.On("chat-message", func(ev *sio.Event) {
-			var msg string
-			if err := ev.Decode(&msg); err != nil || msg == "" || len(msg) > maxChatLen {
-				return
-			}
-			// socket.broadcast.emit: everyone but the sender.
-			s.Broadcast().Emit("new-chat-message", msg)
-		})
-
-		s.On("join-team-room", func(ev *sio.Event) {
-			var team string
-			if err := ev.Decode(&team); err != nil || !validTeam(team) {
-				return
-			}
-			s.Join(team)
-			if err := s.Emit("welcome-message", "Welcome to the "+team+" fan club!"); err != nil {
-				logger.Warn("welcome-message not sent", "id", s.ID(), "err", err)
-			}
-		})
-
-		s.OnDisconnect(func(reason string) {
-			logger.Info("socket disconnected", "id", s.ID(), "reason", reason)
-		})
-	})
-}
-
-// validTeam keeps room names short and printable so a page cannot make the
-// server hold arbitrary strings.
-func validTeam(team string) bool {
-	if team == "" || len(team) > maxTeamLen {
-		return false
-	}
-	for i := 0; i < len(team); i++ {
-		c := team[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-func serveIndex(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(indexHTML) // the browser went away; nothing to do
-}
-
-// postScore implements POST /score?team=<room> with an integer body: the
-// io.to(team).emit("score-update", score) of the examples, triggered from
-// outside any socket handler.
-func postScore(srv *sio.Server, w http.ResponseWriter, r *http.Request) {
-	team := r.URL.Query().Get("team")
-	if !validTeam(team) {
-		http.Error(w, "team: want a room name such as team-red", http.StatusBadRequest)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxScoreBody))
-	if err != nil {
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return
-	}
-	score, err := strconv.Atoi(strings.TrimSpace(string(body)))
-	if err != nil {
-		http.Error(w, "body: want an integer score", http.StatusBadRequest)
-		return
-	}
-	srv.To(team).Emit("score-update", score)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// tick sends a random score to a random team every d until ctx ends, so a
-// lone visitor sees rooms at work.
-func tick(ctx context.Context, srv *sio.Server, d time.Duration) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			srv.To(teams[rand.IntN(len(teams))]).Emit("score-update", rand.IntN(100))
-		}
-	}
 }

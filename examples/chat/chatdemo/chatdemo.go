@@ -1,0 +1,183 @@
+// Package chatdemo is the server side of sioloop's chat-and-rooms demo, the
+// classic socket.io examples, with the page that drives them. It is shared
+// by examples/chat (one server) and examples/cluster (several nodes on one
+// Redis behind nginx), so that both run the same handlers and page.
+//
+// Events, as in the socket.io examples:
+//
+//   - connection: the socket id is logged;
+//   - "client-message": logged with the sender's id;
+//   - "chat-message": re-sent as "new-chat-message" to everyone but the
+//     sender (socket.broadcast.emit);
+//   - "join-team-room" (team): the socket joins the room named team and
+//     alone receives "welcome-message";
+//   - "score-update": sent to one team's room only, from outside any socket
+//     handler: POST /score?team=team-red with the score as the body (the
+//     mux of NewMux), or every interval of Tick with a random score.
+//
+// Every broadcast goes through the server's adapter, so with a cluster
+// adapter (sio.Config.Adapter) it reaches the sockets of every node: a chat
+// message sent to one node, a score posted to another.
+package chatdemo
+
+import (
+	"context"
+	_ "embed"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sioloop/sioloop/sio"
+)
+
+//go:embed index.html
+var indexHTML []byte
+
+// teams are the rooms the page offers and the ticker updates. Any valid room
+// name can be joined; these two are just the ones with buttons.
+var teams = [...]string{"team-red", "team-blue"}
+
+// Limits on what a browser may send: the demo is meant to be safe to leave
+// running on a LAN.
+const (
+	maxChatLen   = 2000 // bytes in one chat message
+	maxTeamLen   = 64   // bytes in a team (room) name
+	maxScoreBody = 32   // bytes in a POST /score body
+)
+
+// Options configures Register. The zero value serves the single-server
+// demo.
+type Options struct {
+	// Logger receives a line per connection, client-message and
+	// disconnect. Nil discards.
+	Logger *slog.Logger
+	// Node, when set, names this server in the welcome message ("Welcome
+	// to the team-red fan club! (node-2)"), so that a page shows which
+	// node of a cluster its socket reached. Empty: the message of the
+	// socket.io examples, unchanged.
+	Node string
+}
+
+// Register wires the socket.io events of the classic examples on srv's main
+// namespace. Call it before serving.
+func Register(srv *sio.Server, opts Options) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	suffix := ""
+	if opts.Node != "" {
+		suffix = " (" + opts.Node + ")"
+	}
+	srv.OnConnection(func(s *sio.Socket) {
+		logger.Info("socket connected", "id", s.ID())
+
+		s.On("client-message", func(ev *sio.Event) {
+			var msg any
+			if err := ev.Decode(&msg); err != nil {
+				logger.Warn("client-message: bad payload", "from", s.ID(), "err", err)
+				return
+			}
+			logger.Info("client-message", "from", s.ID(), "msg", msg)
+		})
+
+		s.On("chat-message", func(ev *sio.Event) {
+			var msg string
+			if err := ev.Decode(&msg); err != nil || msg == "" || len(msg) > maxChatLen {
+				return
+			}
+			// socket.broadcast.emit: everyone but the sender.
+			s.Broadcast().Emit("new-chat-message", msg)
+		})
+
+		s.On("join-team-room", func(ev *sio.Event) {
+			var team string
+			if err := ev.Decode(&team); err != nil || !validTeam(team) {
+				return
+			}
+			s.Join(team)
+			if err := s.Emit("welcome-message", "Welcome to the "+team+" fan club!"+suffix); err != nil {
+				logger.Warn("welcome-message not sent", "id", s.ID(), "err", err)
+			}
+		})
+
+		s.OnDisconnect(func(reason string) {
+			logger.Info("socket disconnected", "id", s.ID(), "reason", reason)
+		})
+	})
+}
+
+// NewMux returns the demo's HTTP routes, for ListenAndServe's fallback or
+// a net/http server: the page at GET / and POST /score?team=<room>, whose
+// integer body is sent to that room as "score-update". Add /socket.io/ to
+// it when mounting srv in net/http.
+func NewMux(srv *sio.Server) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", serveIndex)
+	mux.HandleFunc("POST /score", func(w http.ResponseWriter, r *http.Request) { postScore(srv, w, r) })
+	return mux
+}
+
+// validTeam keeps room names short and printable so a page cannot make the
+// server hold arbitrary strings.
+func validTeam(team string) bool {
+	if team == "" || len(team) > maxTeamLen {
+		return false
+	}
+	for i := 0; i < len(team); i++ {
+		c := team[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func serveIndex(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(indexHTML) // the browser went away; nothing to do
+}
+
+// postScore implements POST /score?team=<room> with an integer body: the
+// io.to(team).emit("score-update", score) of the examples, triggered from
+// outside any socket handler.
+func postScore(srv *sio.Server, w http.ResponseWriter, r *http.Request) {
+	team := r.URL.Query().Get("team")
+	if !validTeam(team) {
+		http.Error(w, "team: want a room name such as team-red", http.StatusBadRequest)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxScoreBody))
+	if err != nil {
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	score, err := strconv.Atoi(strings.TrimSpace(string(body)))
+	if err != nil {
+		http.Error(w, "body: want an integer score", http.StatusBadRequest)
+		return
+	}
+	srv.To(team).Emit("score-update", score)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Tick sends a random score to a random team every d until ctx ends, so a
+// lone visitor sees rooms at work. In a cluster, run it on one node: its
+// broadcasts reach every node's sockets.
+func Tick(ctx context.Context, srv *sio.Server, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			srv.To(teams[rand.IntN(len(teams))]).Emit("score-update", rand.IntN(100))
+		}
+	}
+}
