@@ -74,3 +74,17 @@ func TestShutdownGivesUpAtDeadline(t *testing.T) {
 		t.Fatalf("Shutdown: %v, want %v", err, context.DeadlineExceeded)
 	}
 }
+
+// Without a deadline, Shutdown waits for a client that left between two
+// polls no longer than ShutdownGrace (not a ping timeout).
+func TestShutdownGraceForGoneClient(t *testing.T) {
+	e := startEngine(t, eio.Config{PingTimeout: time.Minute}, nil)
+	e.openPolling(t)
+	start := time.Now()
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < eio.ShutdownGrace/2 || d > eio.ShutdownGrace+10*time.Second {
+		t.Fatalf("Shutdown took %v, want about %v", d, eio.ShutdownGrace)
+	}
+}

@@ -101,19 +101,30 @@ func (s *Server) Close() {
 
 // Shutdown is Close, then waits until every session has closed, so that
 // polling clients have taken their close packet and read the end as a
-// "transport close", or until ctx ends (its error is returned then).
+// "transport close"; at most until ctx ends (its error is returned then),
+// and at most ShutdownGrace: a client still polling sends its next poll
+// within a round trip, one that left would otherwise hold the shutdown
+// for a ping timeout.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.Close()
 	s.mu.RLock()
 	drained := s.drained
 	s.mu.RUnlock()
+	grace := time.NewTimer(ShutdownGrace)
+	defer grace.Stop()
 	select {
 	case <-drained:
+		return nil
+	case <-grace.C:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
+
+// ShutdownGrace bounds how long Shutdown waits for polling clients to
+// come and take their close packet.
+const ShutdownGrace = 2 * time.Second
 
 // Handle serves one request addressed to the Engine.IO path. It runs on the
 // provider's goroutine and does not block.
