@@ -200,10 +200,17 @@ func TestMixedClusterFaults(t *testing.T) {
 		start = time.Now()
 		socks, err := G1.FetchSockets(ctx, target{}, 0)
 		fetchTook := time.Since(start)
-		// (rueidis retries the NUMSUB for about a second before it fails.)
-		if err == nil || !slices.Equal(socketIDs(socks), c.sids("g1a", "g1b")) || fetchTook >= faultTimeout*time.Millisecond {
-			t.Errorf("G1: fetchSockets while Redis is down: %v, %v after %v; want G1's sockets and an error before the timeout", socketIDs(socks), err, fetchTook)
+		// (rueidis retries the read-only NUMSUB with a backoff as long as
+		// the next try fits in the request's deadline: it fails within it.)
+		if err == nil || !slices.Equal(socketIDs(socks), c.sids("g1a", "g1b")) || fetchTook > faultTimeout*time.Millisecond+2*time.Second {
+			t.Errorf("G1: fetchSockets while Redis is down: %v, %v after %v; want G1's sockets and an error by the timeout", socketIDs(socks), err, fetchTook)
 		}
+		// socketsJoin: the publish fails, G1's own sockets join at once
+		// (a Node node applies its own only when Redis echoes it).
+		if err := G1.SocketsJoin(ctx, target{To: []string{"r"}}, "joined-while-down"); err == nil {
+			t.Error("G1: socketsJoin while Redis is down did not fail")
+		}
+		c.waitRoom(t, "join", "joined-while-down", "g1a", "g1b")
 		// A Node node's emit while Redis is down: delivered locally at
 		// once; node-redis queues the PUBLISH and sends it on reconnection
 		// (where sioloop drops and counts it). Its Emit answers once
@@ -266,16 +273,22 @@ func TestMixedClusterFaults(t *testing.T) {
 		// nothing else: at most the ticks from just before the kill to
 		// the first successful batch, plus the three other publishes
 		// above (the direct emit, the handler's, the ack request).
-		lo, hi := seqRestart-seqKilled, seqUp-seqBeforeKill+3
+		// (The last tick before the restart may run its Emit after it.)
+		lo, hi := seqRestart-seqKilled-1, seqUp-seqBeforeKill+3
 		if dropped < uint64(lo) || dropped > uint64(hi) {
 			t.Errorf("G1 counted %d dropped publishes, want %d..%d", dropped, lo, hi)
 		}
 		times := tr.emitTimes(seqKilled+1, seqRestart)
-		if len(times) == 0 || times[len(times)-1] > time.Second || direct > time.Second || handlerRTT > 5*time.Second {
-			t.Errorf("emits while Redis was down took up to %v (direct %v, a client's broadcast request %v)", times[len(times)-1], direct, handlerRTT)
+		if len(times) == 0 {
+			t.Fatal("no tick while Redis was down")
+		}
+		p50, worst := times[len(times)/2], times[len(times)-1]
+		// Blocking on Redis would take its dial or command timeout (5 s, 10 s).
+		if worst > 2*time.Second || direct > 2*time.Second || handlerRTT > 5*time.Second {
+			t.Errorf("emits while Redis was down took up to %v (direct %v, a client's broadcast request %v)", worst, direct, handlerRTT)
 		}
 		t.Logf("Redis down %v: %d ticks, %d dropped publishes counted; Emit p50 %v max %v; direct Emit %v; handler broadcast round trip %v; fetchSockets %v",
-			restarted.Sub(killed).Round(time.Millisecond), seqRestart-seqKilled, dropped, times[len(times)/2], times[len(times)-1], direct, handlerRTT.Round(time.Millisecond), fetchTook.Round(time.Millisecond))
+			restarted.Sub(killed).Round(time.Millisecond), seqRestart-seqKilled, dropped, p50, worst, direct, handlerRTT.Round(time.Millisecond), fetchTook.Round(time.Millisecond))
 		if st := G1.ra.Stats(); st.Malformed != 0 {
 			t.Errorf("G1 stats %+v", st)
 		}
@@ -343,7 +356,7 @@ func TestMixedClusterFaults(t *testing.T) {
 	}
 	prompt := func(t *testing.T, what string, o outcome) {
 		t.Helper()
-		if o.took >= faultTimeout*time.Millisecond*9/10 {
+		if o.took >= faultTimeout*time.Millisecond {
 			t.Errorf("%s took %v: it waited for a node that is gone", what, o.took)
 		}
 	}

@@ -41,7 +41,6 @@ type goNode struct {
 	log   *eventLog // reports, as cluster-node.mjs prints them
 	logs  *eventLog // the server's and the adapter's log records ("log" events)
 	proxy *tcpProxy // nil unless goNodeOptions.proxy
-	cfg   redis.Config
 
 	closeOnce sync.Once
 }
@@ -94,7 +93,6 @@ func startGoNodeWith(t *testing.T, cfg nodeConfig, o goNodeOptions) *goNode {
 	if o.tune != nil {
 		o.tune(&rc)
 	}
-	n.cfg = rc
 	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 	defer cancel()
 	ra, err := redis.New(ctx, rc)

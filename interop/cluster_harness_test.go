@@ -324,9 +324,18 @@ func startJSAll(t testing.TB, specs ...jsSpec) ([]*jsProc, []json.RawMessage) {
 	return procs, lines
 }
 
+// launchSlots bounds the scripts starting at once (launchJS).
+var launchSlots = make(chan struct{}, 4)
+
 // launchJS starts the process and waits for its ready line. On an error
 // after the start, the process is stopped and its stderr is in the error.
 func launchJS(node string, s jsSpec) (*jsProc, json.RawMessage, error) {
+	// Loading socket.io and the adapters is CPU-bound: a score of scripts
+	// starting at once on a loaded 2-core machine took each past the 30 s
+	// ready deadline (TestNodeClusterSharded, with the mixed cluster tests
+	// in parallel). A few at a time finish as soon, each within its own.
+	launchSlots <- struct{}{}
+	defer func() { <-launchSlots }()
 	args := []string{filepath.Join("js", s.script)}
 	if s.config != nil {
 		b, err := json.Marshal(s.config)

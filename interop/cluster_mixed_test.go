@@ -204,6 +204,15 @@ func mixedExtras(t *testing.T, c *nodeCluster, rs *redistest.Server, rec *wireRe
 			t.Fatal(err)
 		}
 		c.expectOnce(t, A, nil, "news", tag, "e1", "e2")
+		// The other way, io.to("123") from Go: the Go socket gets it; the
+		// Node node drops it for its numeric room (its hasRoom accepts
+		// "123", then the broadcast looks the string up and finds nobody,
+		// as for io.to("123") from Node).
+		tag = c.tag("numeric-from-go")
+		if err := B.Emit(ctx, emitReq{target: target{To: []string{"123"}}, Event: "news", Args: []any{payload(tag)}}); err != nil {
+			t.Fatal(err)
+		}
+		c.expectOnce(t, B, nil, "news", tag, "e2")
 		// B lists A's socket with its numeric room (as "123"), A lists B's.
 		for _, tc := range []struct {
 			n    clusterNode
