@@ -338,7 +338,7 @@ func testFanoutFixedRates(t *testing.T, mode string, raw bool) {
 		t.Errorf("planned %d messages, want 12", got)
 	}
 	if res.MaxSustainable == nil || res.MaxSustainable.TargetPerS != 6000 || res.PeakThroughputPerS <= 0 {
-		t.Errorf("max sustainable %+v peak %v", res.MaxSustainable, res.PeakThroughputPerS)
+		t.Fatalf("max sustainable %+v peak %v", res.MaxSustainable, res.PeakThroughputPerS)
 	}
 	if res.Headline.Value != res.MaxSustainable.DeliveredPerS {
 		t.Errorf("headline %+v", res.Headline)
