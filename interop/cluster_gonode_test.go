@@ -14,6 +14,7 @@ package interop_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -41,6 +42,9 @@ type goNode struct {
 	log   *eventLog // reports, as cluster-node.mjs prints them
 	logs  *eventLog // the server's and the adapter's log records ("log" events)
 	proxy *tcpProxy // nil unless goNodeOptions.proxy
+	kind  string    // "classic" or "sharded"
+	// clustered: the node's Redis is a Redis Cluster
+	clustered bool
 
 	closeOnce sync.Once
 }
@@ -64,12 +68,17 @@ func startGoNode(t *testing.T, cfg nodeConfig) clusterNode {
 
 func startGoNodeWith(t *testing.T, cfg nodeConfig, o goNodeOptions) *goNode {
 	t.Helper()
-	if cfg.Adapter != "" && cfg.Adapter != "classic" {
-		t.Fatalf("goNode %s: adapter %q: only the classic adapter is implemented", cfg.Name, cfg.Adapter)
+	newAdapter := redis.New
+	switch cfg.Adapter {
+	case "", "classic":
+	case "sharded":
+		newAdapter = redis.NewSharded
+	default:
+		t.Fatalf("goNode %s: adapter %q: only the classic and sharded adapters are implemented", cfg.Name, cfg.Adapter)
 	}
 	addr := strings.TrimPrefix(cfg.Redis.URL, "redis://")
-	if addr == "" {
-		t.Fatalf("goNode %s: needs a single Redis url, got %+v", cfg.Name, cfg.Redis)
+	if addr == "" && len(cfg.Redis.Cluster) == 0 {
+		t.Fatalf("goNode %s: needs a Redis url or cluster nodes, got %+v", cfg.Name, cfg.Redis)
 	}
 	n := &goNode{name: cfg.Name, log: newEventLog(), logs: newEventLog()}
 	if o.proxy {
@@ -90,15 +99,26 @@ func startGoNodeWith(t *testing.T, cfg nodeConfig, o goNodeOptions) *goNode {
 	if v, ok := cfg.Options["key"].(string); ok {
 		rc.Key = v
 	}
+	if v, ok := cfg.Options["channelPrefix"].(string); ok {
+		rc.Key = v
+	}
+	if v, ok := cfg.Options["subscriptionMode"].(string); ok {
+		rc.SubscriptionMode = v
+	}
+	if len(cfg.Redis.Cluster) > 0 {
+		rc.Addrs = cfg.Redis.Cluster
+	}
 	if o.tune != nil {
 		o.tune(&rc)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 	defer cancel()
-	ra, err := redis.New(ctx, rc)
+	ra, err := newAdapter(ctx, rc)
 	if err != nil {
 		t.Fatalf("goNode %s: %v", cfg.Name, err)
 	}
+	n.kind = cmp.Or(cfg.Adapter, "classic")
+	n.clustered = len(rc.Addrs) > 0
 	n.ra = ra
 	n.srv = sio.NewServer(sio.Config{Adapter: ra.ForNamespace, Loops: 1, Logger: logger})
 	nsps := cfg.Nsps
@@ -395,7 +415,7 @@ func (n *goNode) ServerCount(ctx context.Context, nsp string) (int, error) {
 func (n *goNode) Info() map[string]any {
 	port := n.url[strings.LastIndexByte(n.url, ':')+1:]
 	p, _ := strconv.Atoi(port)
-	return map[string]any{"name": n.name, "port": p, "adapter": "classic", "cluster": false}
+	return map[string]any{"name": n.name, "port": p, "adapter": n.kind, "cluster": n.clustered}
 }
 
 // Close shuts the server down (its adapters unsubscribe) and closes the

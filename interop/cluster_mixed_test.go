@@ -67,6 +67,38 @@ func TestMixedClusterGoFirst(t *testing.T) {
 	})
 }
 
+// TestMixedClusterSharded: the sharded adapter's baseline with A a Node
+// node and B, C Go nodes on one Redis.
+func TestMixedClusterSharded(t *testing.T) {
+	t.Parallel()
+	requireClusterNode(t)
+	runClusterBaseline(t, clusterSpec{
+		adapter: "sharded",
+		redis:   singleRedis(t),
+		options: []map[string]any{nil, nil, nil},
+		replace: replaceMap{1: startGoNode, 2: startGoNode},
+	})
+}
+
+// TestMixedClusterShardedRedisCluster: the same on a three-master Redis
+// Cluster, B a Go node between Node nodes A and C, each node starting from
+// another root node.
+func TestMixedClusterShardedRedisCluster(t *testing.T) {
+	t.Parallel()
+	requireClusterNode(t)
+	rc := redistest.StartCluster(t)
+	var nodes []redisSpec
+	for _, a := range rc.Addrs() {
+		nodes = append(nodes, redisSpec{Cluster: []string{a}})
+	}
+	runClusterBaseline(t, clusterSpec{
+		adapter: "sharded",
+		redis:   nodes,
+		options: []map[string]any{nil, nil, nil},
+		replace: replaceMap{1: startGoNode},
+	})
+}
+
 // ---- a recorder of what crosses Redis ----
 
 // wireRecorder pattern-subscribes to the request and response channels of

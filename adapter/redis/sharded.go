@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -253,11 +254,20 @@ func (a *shardedAdapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOp
 	return out, nil
 }
 
-// AllRooms lists this node's rooms: the sharded adapter has no request
-// for the rooms of other nodes (socket.io's allRooms is not implemented
-// there either).
+// ErrAllRoomsNotImplemented is returned by the sharded adapter's
+// AllRooms for the rooms of other nodes: its protocol (socket.io-adapter's
+// ClusterAdapter) has no such request, and Node's sharded adapter has no
+// allRooms either. With opts.Local, this node's rooms are returned.
+var ErrAllRoomsNotImplemented = errors.New("redis adapter: allRooms is not implemented by the sharded adapter (its protocol has no such request)")
+
+// AllRooms lists this node's rooms, with ErrAllRoomsNotImplemented unless
+// opts.Local.
 func (a *shardedAdapter) AllRooms(ctx context.Context, opts *sio.BroadcastOptions) ([]string, error) {
-	return a.MemoryAdapter.AllRooms(ctx, opts)
+	rooms, _ := a.MemoryAdapter.AllRooms(ctx, opts)
+	if opts.Local {
+		return rooms, nil
+	}
+	return rooms, ErrAllRoomsNotImplemented
 }
 
 func (a *shardedAdapter) change(ctx context.Context, typ int, opts *sio.BroadcastOptions, kv ...any) error {
