@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -17,45 +16,6 @@ import (
 // ErrTimeout matches (errors.Is) the *TimeoutError of a request that other
 // nodes did not all answer before its deadline.
 var ErrTimeout = errors.New("redis adapter: timeout reached")
-
-// TimeoutError is returned, with the answers that came, when other nodes
-// did not all answer a request (FetchSockets, AllRooms,
-// ServerSideEmitWithAck) before its context ended. Its message is
-// socket.io-redis-adapter's, so that logs and errors read the same on Go
-// and Node nodes. errors.Is matches it with ErrTimeout, a server-side
-// emit's also with sio.ErrAckTimeout, and with the context's error.
-type TimeoutError struct {
-	// Request is "fetchSockets", "allRooms" or "serverSideEmit".
-	Request string
-	// Got and Want count answers: for serverSideEmit those of the other
-	// nodes; for the others every node's, this one's included, as
-	// socket.io counts them.
-	Got, Want int
-	// Err is why the wait ended: the context's error.
-	Err error
-}
-
-func (e *TimeoutError) Error() string {
-	if e.Request == "serverSideEmit" {
-		return fmt.Sprintf("timeout reached: only %d responses received out of %d", e.Got, e.Want)
-	}
-	return "timeout reached while waiting for " + e.Request + " response"
-}
-
-func (e *TimeoutError) Is(target error) bool {
-	return target == ErrTimeout || (target == sio.ErrAckTimeout && e.Request == "serverSideEmit")
-}
-
-func (e *TimeoutError) Unwrap() error { return e.Err }
-
-// requestError is what a request returns when it failed: a *TimeoutError
-// when ctx ended, else err with what failed.
-func requestError(what string, p *pending, err error) error {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return &TimeoutError{Request: what, Got: p.got, Want: p.want, Err: err}
-	}
-	return fmt.Errorf("redis adapter: %s: %w", what, err)
-}
 
 // adapter is one namespace's classic Redis adapter: a MemoryAdapter for
 // this node's sockets, and the channels of socket.io-redis-adapter for the
@@ -72,10 +32,10 @@ type adapter struct {
 	responseChannel string // <key>-response#<nsp>#
 	ownResponse     string // <key>-response#<nsp>#<uid>#
 
-	mu       sync.Mutex
-	requests map[string]*pending    // guarded by mu
-	acks     map[string]*ackRequest // guarded by mu
-	closed   bool                   // guarded by mu
+	reqs requestTable
+
+	mu     sync.Mutex
+	closed bool // guarded by mu
 }
 
 func newAdapter(f *Adapter, ns *sio.Namespace) *adapter {
@@ -88,8 +48,7 @@ func newAdapter(f *Adapter, ns *sio.Namespace) *adapter {
 		prefix:          key + "#" + nsp + "#",
 		requestChannel:  key + "-request#" + nsp + "#",
 		responseChannel: key + "-response#" + nsp + "#",
-		requests:        make(map[string]*pending),
-		acks:            make(map[string]*ackRequest),
+		reqs:            newRequestTable(),
 	}
 	a.pattern = a.prefix + "*"
 	a.ownResponse = a.responseChannel + a.uid + "#"
@@ -153,14 +112,7 @@ func (a *adapter) BroadcastWithAck(ctx context.Context, p *sio.Packet, opts *sio
 		if err != nil {
 			a.f.failed("encode a broadcast with acks", err)
 		} else {
-			a.mu.Lock()
-			a.acks[id] = &ackRequest{onCount: onCount, onAck: onAck}
-			a.mu.Unlock()
-			context.AfterFunc(ctx, func() {
-				a.mu.Lock()
-				delete(a.acks, id)
-				a.mu.Unlock()
-			})
+			a.reqs.addAck(ctx, id, &ackRequest{onCount: onCount, onAck: onAck})
 			a.f.bus.Publish(a.requestChannel, msg)
 		}
 	}
@@ -192,23 +144,10 @@ func (a *adapter) request(ctx context.Context, typ int, local int, p *pending, b
 	if err != nil {
 		return p, err
 	}
-	a.mu.Lock()
-	a.requests[id] = p
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		delete(a.requests, id)
-		a.mu.Unlock()
-	}()
-	if _, err := a.f.bus.PublishWait(ctx, a.requestChannel, msg); err != nil {
-		return p, err
-	}
-	select {
-	case <-p.done:
-		return p, nil
-	case <-ctx.Done():
-		return p, ctx.Err()
-	}
+	return p, a.reqs.await(ctx, id, p, func() error {
+		_, err := a.f.bus.PublishWait(ctx, a.requestChannel, msg)
+		return err
+	})
 }
 
 // FetchSockets returns this node's sockets opts selects and those of
@@ -378,20 +317,6 @@ func (a *adapter) publishResponse(req *request, msg []byte) {
 	a.f.bus.Publish(channel, msg)
 }
 
-func (a *adapter) hasRequest(id string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, ok := a.requests[id]
-	return ok
-}
-
-func (a *adapter) hasAck(id string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, ok := a.acks[id]
-	return ok
-}
-
 // onBroadcast handles a message of the broadcast channels: a room's
 // channel is dropped before decoding when this node has no such room.
 func (a *adapter) onBroadcast(channel string, payload []byte) {
@@ -427,7 +352,7 @@ func (a *adapter) onRequest(payload []byte) {
 	ctx := context.Background()
 	switch req.Type {
 	case reqSockets:
-		if a.hasRequest(req.RequestID) {
+		if a.reqs.has(req.RequestID) {
 			return
 		}
 		ids := []string{}
@@ -436,7 +361,7 @@ func (a *adapter) onRequest(payload []byte) {
 		}
 		a.respondJSON(req, map[string]any{"requestId": req.RequestID, "sockets": ids})
 	case reqAllRooms:
-		if a.hasRequest(req.RequestID) {
+		if a.reqs.has(req.RequestID) {
 			return
 		}
 		a.respondJSON(req, map[string]any{"requestId": req.RequestID, "rooms": nonNil(a.MemoryAdapter.Rooms())})
@@ -446,7 +371,7 @@ func (a *adapter) onRequest(payload []byte) {
 		}
 		a.onRemoteChange(ctx, req)
 	case reqRemoteFetch:
-		if a.hasRequest(req.RequestID) || req.Opts == nil {
+		if a.reqs.has(req.RequestID) || req.Opts == nil {
 			return
 		}
 		local, _ := a.MemoryAdapter.FetchSockets(ctx, &sio.BroadcastOptions{Rooms: req.Opts.Rooms, Except: req.Opts.Except})
@@ -468,7 +393,7 @@ func (a *adapter) onRequest(payload []byte) {
 		}
 		a.onServerSideEmit(req)
 	case reqBroadcast:
-		if req.UID == a.uid || a.hasAck(req.RequestID) {
+		if req.UID == a.uid || a.reqs.has(req.RequestID) {
 			return
 		}
 		a.onAckBroadcast(req)
@@ -631,10 +556,7 @@ func (a *adapter) onResponse(payload []byte) {
 		a.f.malformed(a.responseChannel, err)
 		return
 	}
-	a.mu.Lock()
-	ack := a.acks[res.RequestID]
-	p := a.requests[res.RequestID]
-	a.mu.Unlock()
+	ack, p := a.reqs.lookup(res.RequestID)
 	if ack != nil {
 		switch res.Type {
 		case resClientCount:

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -27,11 +26,11 @@ type shardedAdapter struct {
 	channel         string // <prefix>#<nsp>#
 	responseChannel string // <prefix>#<nsp>#<uid>#
 
-	mu       sync.Mutex
-	requests map[string]*pending    // guarded by mu
-	acks     map[string]*ackRequest // guarded by mu
-	rooms    map[string]bool        // room channels subscribed; guarded by mu
-	closed   bool                   // guarded by mu
+	reqs requestTable
+
+	mu     sync.Mutex
+	rooms  map[string]bool // room channels subscribed; guarded by mu
+	closed bool            // guarded by mu
 }
 
 func newShardedAdapter(f *Adapter, ns *sio.Namespace) *shardedAdapter {
@@ -43,8 +42,7 @@ func newShardedAdapter(f *Adapter, ns *sio.Namespace) *shardedAdapter {
 		ns:            ns,
 		uid:           hex.EncodeToString(id[:]),
 		channel:       f.cfg.Key + "#" + ns.Name() + "#",
-		requests:      make(map[string]*pending),
-		acks:          make(map[string]*ackRequest),
+		reqs:          newRequestTable(),
 		rooms:         make(map[string]bool),
 	}
 	a.responseChannel = a.channel + a.uid + "#"
@@ -170,14 +168,7 @@ func (a *shardedAdapter) BroadcastWithAck(ctx context.Context, p *sio.Packet, op
 		}
 		data, err := marshalData("packet", packetJSON(p), "requestId", id, "opts", clusterOpts(targetOf(opts), opts.Volatile, timeoutMs))
 		if err == nil {
-			a.mu.Lock()
-			a.acks[id] = &ackRequest{onCount: onCount, onAck: onAck}
-			a.mu.Unlock()
-			context.AfterFunc(ctx, func() {
-				a.mu.Lock()
-				delete(a.acks, id)
-				a.mu.Unlock()
-			})
+			a.reqs.addAck(ctx, id, &ackRequest{onCount: onCount, onAck: onAck})
 			err = a.publishMsg(msgBroadcast, data, p.Attachments, "")
 		}
 		if err != nil {
@@ -210,27 +201,11 @@ func (a *shardedAdapter) request(ctx context.Context, typ int, p *pending, kv ..
 	if err != nil {
 		return p, err
 	}
-	a.mu.Lock()
-	a.requests[id] = p
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		delete(a.requests, id)
-		a.mu.Unlock()
-	}()
 	var atts [][]byte
 	if typ == msgServerSideEmit {
 		atts = p.atts
 	}
-	if err := a.publishMsg(typ, data, atts, ""); err != nil {
-		return p, err
-	}
-	select {
-	case <-p.done:
-		return p, nil
-	case <-ctx.Done():
-		return p, ctx.Err()
-	}
+	return p, a.reqs.await(ctx, id, p, func() error { return a.publishMsg(typ, data, atts, "") })
 }
 
 // FetchSockets returns the selected sockets of this node and the others.
@@ -249,7 +224,7 @@ func (a *shardedAdapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOp
 	defer p.mu.Unlock()
 	out := append([]*sio.RemoteSocket(nil), p.sockets...)
 	if err != nil {
-		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", ErrTimeout, p.got, p.want, err)
+		return out, requestErrorIn("fetchSockets", p, err, true)
 	}
 	return out, nil
 }
@@ -325,7 +300,7 @@ func (a *shardedAdapter) ServerSideEmitWithAck(ctx context.Context, p *sio.Packe
 	defer pd.mu.Unlock()
 	out := append([]sio.Message(nil), pd.answers...)
 	if err != nil {
-		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", sio.ErrAckTimeout, len(pd.answers), pd.want, err)
+		return out, requestErrorIn("serverSideEmit", pd, err, true)
 	}
 	return out, nil
 }
@@ -505,10 +480,7 @@ func (a *shardedAdapter) onResponse(b []byte) {
 }
 
 func (a *shardedAdapter) onResponseMsg(m *clusterMsg, d *clusterData) {
-	a.mu.Lock()
-	ack := a.acks[d.RequestID]
-	p := a.requests[d.RequestID]
-	a.mu.Unlock()
+	ack, p := a.reqs.lookup(d.RequestID)
 	switch m.Type {
 	case msgBroadcastClientCount:
 		if ack != nil {
