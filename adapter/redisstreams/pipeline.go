@@ -1,0 +1,198 @@
+package redisstreams
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+
+	"github.com/sioloop/sioloop/sio"
+)
+
+// The pipeline of a namespace: what this node appends to the stream
+// (broadcasts without acks, joins, leaves, disconnects), in the order of
+// the calls, each followed by its local part.
+//
+// Broadcast only queues (it never waits for Redis); one sender goroutine
+// per namespace, started when the queue goes from empty to not empty and
+// gone when it is empty again, sends each XADD and, when Redis answered,
+// delivers the broadcast here with its entry id as offset (with
+// connection state recovery; without, it was delivered at once) or
+// applies the change here and wakes its caller. So local sockets get a
+// namespace's broadcasts in call order, with offsets that grow in that
+// order, the order other nodes read them in.
+//
+// One XADD is in flight per namespace: Redis assigns ids in the order it
+// executes commands, and the Bus's client spreads concurrent commands over
+// several connections, which keeps no order between them; the Bus has no
+// ordered multi-command XADD. A namespace's appends are thus bounded by
+// one round trip each (BENCHMARKS.md: ~8,000/s on the loaded 2-core
+// loopback machine); namespaces append in parallel.
+//
+// The queue is bounded by Config.MaxQueuedBytes: past it, Broadcast
+// delivers here at once, ahead of what is queued, without offset, and the
+// broadcast never reaches other nodes (Stats.Dropped). When an XADD fails
+// (Redis down, AppendTimeout) its broadcast is delivered without offset
+// and the next XADDs are skipped until a retry works (health): local
+// delivery goes on at once while Redis is away.
+type pipeline struct {
+	a   *nsAdapter
+	max int
+
+	mu      sync.Mutex
+	q       []*item // guarded by mu
+	bytes   int     // of the items queued or being sent; guarded by mu
+	running bool    // a sender goroutine drains q; guarded by mu
+	idle    chan struct{}
+}
+
+// item is one message of the pipeline.
+type item struct {
+	typ  int
+	data string // the XADD data field
+
+	// Broadcasts.
+	p         *sio.Packet
+	opts      *sio.BroadcastOptions
+	t         target
+	delivered bool // already delivered here (recovery off)
+
+	// Joins, leaves, disconnects: done gets the XADD's error once the
+	// change is applied here.
+	rooms     []string
+	closeConn bool
+	done      chan error
+}
+
+func (it *item) size() int { return len(it.data) + itemOverhead }
+
+func (pl *pipeline) init(a *nsAdapter) {
+	pl.a = a
+	pl.max = a.r.cfg.MaxQueuedBytes
+	pl.idle = make(chan struct{})
+	close(pl.idle)
+}
+
+// push queues it and reports whether it fit (an item bigger than the
+// bound fits in an empty queue).
+func (pl *pipeline) push(it *item) bool {
+	n := it.size()
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.bytes > 0 && pl.bytes+n > pl.max {
+		return false
+	}
+	pl.q = append(pl.q, it)
+	pl.bytes += n
+	if !pl.running {
+		pl.running = true
+		pl.idle = make(chan struct{})
+		go pl.run()
+	}
+	return true
+}
+
+// wait returns once the pipeline is empty, or ctx ended.
+func (pl *pipeline) wait(ctx context.Context) {
+	pl.mu.Lock()
+	idle := pl.idle
+	pl.mu.Unlock()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+	}
+}
+
+// run is the sender goroutine: it takes what is queued, in order, until
+// nothing is.
+func (pl *pipeline) run() {
+	for {
+		pl.mu.Lock()
+		batch := pl.q
+		pl.q = nil
+		if len(batch) == 0 {
+			pl.running = false
+			close(pl.idle)
+			pl.mu.Unlock()
+			return
+		}
+		pl.mu.Unlock()
+		for i, it := range batch {
+			pl.send(it)
+			batch[i] = nil
+			pl.mu.Lock()
+			pl.bytes -= it.size()
+			pl.mu.Unlock()
+		}
+	}
+}
+
+// send appends it to the stream, then does its local part.
+func (pl *pipeline) send(it *item) {
+	a := pl.a
+	defer a.r.containPanic("pipeline item")
+	var (
+		rawID string
+		id    entryID
+		err   error
+	)
+	if a.r.health.try() {
+		ctx, cancel := context.WithTimeout(a.r.ctx, a.r.cfg.AppendTimeout)
+		rawID, err = a.r.bus.XAdd(ctx, a.stream.name, a.r.cfg.MaxLen,
+			"uid", a.uid, "nsp", a.ns.Name(), "type", strconv.Itoa(it.typ), "data", it.data)
+		cancel()
+		if err == nil {
+			var ok bool
+			if id, ok = parseID(rawID); !ok {
+				err = errMalformed
+			}
+		}
+		if err != nil {
+			a.r.health.fail()
+			n := a.r.appendFailed.Add(1)
+			a.r.warn("xadd", "redisstreams: XADD failed, delivering on this node only", slog.String("namespace", a.ns.Name()), slog.Any("error", err), slog.Uint64("failed", n))
+			rawID = ""
+		} else {
+			a.r.health.ok()
+			a.r.appended.Add(1)
+		}
+	} else {
+		err = errSkipped
+		a.r.appendFailed.Add(1)
+	}
+	if it.typ != typeBroadcast {
+		a.apply(it.typ, it.opts, it.rooms, it.closeConn)
+		it.done <- err
+		return
+	}
+	if it.delivered {
+		return
+	}
+	if rawID == "" {
+		a.MemoryAdapter.Broadcast(it.p, it.opts)
+		return
+	}
+	a.deliverOwn(it, id, rawID)
+}
+
+var errSkipped = errorString("redisstreams: Redis did not answer, XADD skipped")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// deliverOwn delivers one of this node's broadcasts, appended as id.
+func (a *nsAdapter) deliverOwn(it *item, id entryID, rawID string) {
+	out := it.p
+	if !it.opts.Volatile {
+		out = &sio.Packet{Data: appendOffset(it.p.Data, rawID), Attachments: it.p.Attachments}
+	}
+	a.dispatchMu.Lock()
+	defer a.dispatchMu.Unlock()
+	opts := it.opts
+	if len(a.restoring) > 0 {
+		opts = a.holdLocked(opts, it.t, it.p, id, rawID)
+	}
+	a.lastOwn = maxID(a.lastOwn, id)
+	a.MemoryAdapter.Broadcast(out, opts)
+}
