@@ -40,6 +40,7 @@ type nsAdapter struct {
 	dispatchMu sync.Mutex
 	restoring  map[string]*restoring // by socket id; guarded by dispatchMu
 	lastOwn    entryID               // the last own entry delivered here; guarded by dispatchMu
+	inflight   *item                 // the broadcast whose XADD is out; guarded by dispatchMu
 	nRestoring atomic.Int32          // len(restoring), for AddAll's fast path
 
 	mu       sync.Mutex

@@ -56,6 +56,9 @@ type item struct {
 	opts      *sio.BroadcastOptions
 	t         target
 	delivered bool // already delivered here (recovery off)
+	// deliveredAs is the entry id the reader delivered it as, before the
+	// XADD's reply came; guarded by nsAdapter.dispatchMu.
+	deliveredAs string
 
 	// Joins, leaves, disconnects: done gets the XADD's error once the
 	// change is applied here.
@@ -131,48 +134,64 @@ func (pl *pipeline) run() {
 func (pl *pipeline) send(it *item) {
 	a := pl.a
 	defer a.r.containPanic("pipeline item")
-	var (
-		rawID string
-		id    entryID
-		err   error
-	)
-	if a.r.health.try() {
-		ctx, cancel := context.WithTimeout(a.r.ctx, a.r.cfg.AppendTimeout)
-		rawID, err = a.r.bus.XAdd(ctx, a.stream.name, a.r.cfg.MaxLen,
-			"uid", a.uid, "nsp", a.ns.Name(), "type", strconv.Itoa(it.typ), "data", it.data)
-		cancel()
-		if err == nil {
-			var ok bool
-			if id, ok = parseID(rawID); !ok {
-				err = errMalformed
-			}
-		}
-		if err != nil {
-			a.r.health.fail()
-			n := a.r.appendFailed.Add(1)
-			a.r.warn("xadd", "redisstreams: XADD failed, delivering on this node only", slog.String("namespace", a.ns.Name()), slog.Any("error", err), slog.Uint64("failed", n))
-			rawID = ""
-		} else {
-			a.r.health.ok()
-			a.r.appended.Add(1)
-		}
-	} else {
-		err = errSkipped
-		a.r.appendFailed.Add(1)
+	// A broadcast waiting for its offset is in flight: the reader may come
+	// across its entry before the XADD's reply, and then delivers it
+	// (deliverOwnEntry), so that this node's deliveries follow the stream.
+	track := it.typ == typeBroadcast && !it.delivered
+	if track {
+		a.dispatchMu.Lock()
+		a.inflight = it
+		a.dispatchMu.Unlock()
 	}
+	rawID, id, err := pl.append(it)
 	if it.typ != typeBroadcast {
 		a.apply(it.typ, it.opts, it.rooms, it.closeConn)
 		it.done <- err
 		return
 	}
-	if it.delivered {
+	if !track {
 		return
 	}
-	if rawID == "" {
+	a.dispatchMu.Lock()
+	defer a.dispatchMu.Unlock()
+	a.inflight = nil
+	switch {
+	case it.deliveredAs != "":
+		// The reader delivered it.
+	case rawID == "":
 		a.MemoryAdapter.Broadcast(it.p, it.opts)
-		return
+	default:
+		a.deliverOwnLocked(it, id, rawID)
 	}
-	a.deliverOwn(it, id, rawID)
+}
+
+// append sends it's XADD, unless Redis is known not to answer, and counts
+// the outcome.
+func (pl *pipeline) append(it *item) (rawID string, id entryID, err error) {
+	a := pl.a
+	if !a.r.health.try() {
+		a.r.appendFailed.Add(1)
+		return "", id, errSkipped
+	}
+	ctx, cancel := context.WithTimeout(a.r.ctx, a.r.cfg.AppendTimeout)
+	rawID, err = a.r.bus.XAdd(ctx, a.stream.name, a.r.cfg.MaxLen,
+		"uid", a.uid, "nsp", a.ns.Name(), "type", strconv.Itoa(it.typ), "data", it.data)
+	cancel()
+	if err == nil {
+		var ok bool
+		if id, ok = parseID(rawID); !ok {
+			err = errMalformed
+		}
+	}
+	if err != nil {
+		a.r.health.fail()
+		n := a.r.appendFailed.Add(1)
+		a.r.warn("xadd", "redisstreams: XADD failed, delivering on this node only", slog.String("namespace", a.ns.Name()), slog.Any("error", err), slog.Uint64("failed", n))
+		return "", id, err
+	}
+	a.r.health.ok()
+	a.r.appended.Add(1)
+	return rawID, id, nil
 }
 
 var errSkipped = errorString("redisstreams: Redis did not answer, XADD skipped")
@@ -181,18 +200,34 @@ type errorString string
 
 func (e errorString) Error() string { return string(e) }
 
-// deliverOwn delivers one of this node's broadcasts, appended as id.
-func (a *nsAdapter) deliverOwn(it *item, id entryID, rawID string) {
+// deliverOwnLocked delivers one of this node's broadcasts, appended as
+// id. dispatchMu is held.
+func (a *nsAdapter) deliverOwnLocked(it *item, id entryID, rawID string) {
 	out := it.p
 	if !it.opts.Volatile {
 		out = &sio.Packet{Data: appendOffset(it.p.Data, rawID), Attachments: it.p.Attachments}
 	}
-	a.dispatchMu.Lock()
-	defer a.dispatchMu.Unlock()
 	opts := it.opts
 	if len(a.restoring) > 0 {
 		opts = a.holdLocked(opts, it.t, it.p, id, rawID)
 	}
 	a.lastOwn = maxID(a.lastOwn, id)
 	a.MemoryAdapter.Broadcast(out, opts)
+}
+
+// deliverOwnEntry is the reader's part for an entry of this node's: it
+// was delivered when its XADD returned, unless that is still to come,
+// in which case the reader delivers it now, ahead of the entries after
+// it. So each socket gets this node's and the other nodes' broadcasts in
+// stream order, with offsets that only grow, which the client's replay
+// relies on. An entry whose XADD this node gave up on (AppendTimeout) was
+// delivered then, without offset, and is skipped.
+func (a *nsAdapter) deliverOwnEntry(s *stream, id entryID, rawID string, m *streamMsg) {
+	a.dispatchMu.Lock()
+	defer a.dispatchMu.Unlock()
+	if it := a.inflight; it != nil && a.lastOwn.less(id) && it.typ == m.typ && it.data == m.data && it.deliveredAs == "" {
+		it.deliveredAs = rawID
+		a.deliverOwnLocked(it, id, rawID)
+	}
+	s.setPosition(id)
 }

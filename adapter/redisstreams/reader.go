@@ -69,11 +69,17 @@ func (r *Adapter) dispatch(s *stream, e *redisbus.Entry) {
 	if m.hasNsp {
 		a = r.namespace(m.nsp)
 	}
-	if a == nil || m.uid == a.uid || a.stream != s {
-		// Not socket.io's, another namespace's (not served here), or this
-		// node's own entry, delivered when its XADD returned.
+	switch {
+	case a == nil || a.stream != s:
+		// Not socket.io's, or a namespace not served here.
 		s.setPosition(id)
-		return
+	case m.uid == a.uid:
+		if m.typ == typeBroadcast && a.recovery {
+			a.deliverOwnEntry(s, id, e.ID, &m)
+		} else {
+			s.setPosition(id) // applied when its XADD returned
+		}
+	default:
+		a.onEntry(s, id, e.ID, &m)
 	}
-	a.onEntry(s, id, e.ID, &m)
 }
