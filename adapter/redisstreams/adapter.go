@@ -41,6 +41,9 @@ type nsAdapter struct {
 	restoring  map[string]*restoring // by socket id; guarded by dispatchMu
 	lastOwn    entryID               // the last own entry delivered here; guarded by dispatchMu
 	inflight   *item                 // the broadcast whose XADD is out; guarded by dispatchMu
+	awaiting   []awaited             // own broadcasts appended, for the reader to deliver; guarded by dispatchMu
+	awaitIdle  chan struct{}         // closed when awaiting empties; guarded by dispatchMu
+	awaitTimer *time.Timer           // delivers what the reader is late for; guarded by dispatchMu
 	nRestoring atomic.Int32          // len(restoring), for AddAll's fast path
 
 	mu       sync.Mutex

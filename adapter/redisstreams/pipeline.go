@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/sioloop/sioloop/sio"
 )
@@ -130,13 +131,14 @@ func (pl *pipeline) run() {
 	}
 }
 
-// send appends it to the stream, then does its local part.
+// send appends it to the stream, then does its local part: a change is
+// applied here; a broadcast with its offset is handed to the reader
+// (awaitLocked), which delivers it when it reaches its entry.
 func (pl *pipeline) send(it *item) {
 	a := pl.a
 	defer a.r.containPanic("pipeline item")
-	// A broadcast waiting for its offset is in flight: the reader may come
-	// across its entry before the XADD's reply, and then delivers it
-	// (deliverOwnEntry), so that this node's deliveries follow the stream.
+	// While the XADD is out, the reader may come across its entry before
+	// the reply: it then delivers it at once (deliverOwnEntry).
 	track := it.typ == typeBroadcast && !it.delivered
 	if track {
 		a.dispatchMu.Lock()
@@ -159,9 +161,12 @@ func (pl *pipeline) send(it *item) {
 	case it.deliveredAs != "":
 		// The reader delivered it.
 	case rawID == "":
+		// Not in the stream: delivered now, behind the own broadcasts the
+		// reader has not reached yet.
+		a.flushAwaitingLocked(time.Time{})
 		a.MemoryAdapter.Broadcast(it.p, it.opts)
 	default:
-		a.deliverOwnLocked(it, id, rawID)
+		a.awaitLocked(it, id, rawID)
 	}
 }
 
@@ -215,19 +220,124 @@ func (a *nsAdapter) deliverOwnLocked(it *item, id entryID, rawID string) {
 	a.MemoryAdapter.Broadcast(out, opts)
 }
 
-// deliverOwnEntry is the reader's part for an entry of this node's: it
-// was delivered when its XADD returned, unless that is still to come,
-// in which case the reader delivers it now, ahead of the entries after
-// it. So each socket gets this node's and the other nodes' broadcasts in
-// stream order, with offsets that only grow, which the client's replay
-// relies on. An entry whose XADD this node gave up on (AppendTimeout) was
-// delivered then, without offset, and is skipped.
+// Own broadcasts are delivered here in stream order, by the reader:
+// were they delivered when their XADD returns, an entry of another node
+// that precedes them in the stream, not read yet, would reach local
+// sockets after them, and a client keeps the offset of the last event it
+// got, so a later restore would replay that entry twice, or skip it. A
+// broadcast appended as id waits in awaiting until the reader reaches id;
+// if the reader does not within AppendTimeout (Redis went away, or lost
+// the stream), it is delivered then, ahead of what the reader has yet to
+// deliver.
+
+type awaited struct {
+	it    *item
+	id    entryID
+	rawID string
+	since time.Time
+}
+
+// awaitLocked hands it, appended as id, to the reader. dispatchMu is held.
+func (a *nsAdapter) awaitLocked(it *item, id entryID, rawID string) {
+	if len(a.awaiting) == 0 {
+		a.awaitIdle = make(chan struct{})
+		t := a.r.cfg.AppendTimeout
+		if a.awaitTimer == nil {
+			a.awaitTimer = time.AfterFunc(t, a.expireAwaiting)
+		} else {
+			a.awaitTimer.Reset(t)
+		}
+	}
+	a.awaiting = append(a.awaiting, awaited{it: it, id: id, rawID: rawID, since: time.Now()})
+}
+
+// flushAwaitingLocked delivers, in order, the awaited broadcasts handed
+// over before cutoff (all of them for the zero time). dispatchMu is held.
+func (a *nsAdapter) flushAwaitingLocked(cutoff time.Time) {
+	n := 0
+	for _, w := range a.awaiting {
+		if !cutoff.IsZero() && !w.since.Before(cutoff) {
+			break
+		}
+		a.deliverOwnLocked(w.it, w.id, w.rawID)
+		n++
+	}
+	a.popAwaitingLocked(n)
+}
+
+func (a *nsAdapter) popAwaitingLocked(n int) {
+	if n == 0 {
+		return
+	}
+	clear(a.awaiting[:n])
+	a.awaiting = a.awaiting[n:]
+	if len(a.awaiting) == 0 {
+		a.awaiting = nil
+		close(a.awaitIdle)
+		a.awaitTimer.Stop()
+	}
+}
+
+// expireAwaiting runs AppendTimeout after the oldest awaited broadcast
+// was handed over, on a timer goroutine.
+func (a *nsAdapter) expireAwaiting() {
+	a.dispatchMu.Lock()
+	defer a.dispatchMu.Unlock()
+	if len(a.awaiting) == 0 {
+		return
+	}
+	now := time.Now()
+	before := len(a.awaiting)
+	a.flushAwaitingLocked(now.Add(-a.r.cfg.AppendTimeout + time.Millisecond))
+	if late := before - len(a.awaiting); late > 0 {
+		a.r.warn("late", "redisstreams: the stream reader did not reach this node's broadcasts in time, delivered them",
+			slog.String("namespace", a.ns.Name()), slog.Int("broadcasts", late))
+	}
+	if len(a.awaiting) > 0 {
+		a.awaitTimer.Reset(a.awaiting[0].since.Add(a.r.cfg.AppendTimeout).Sub(now))
+	}
+}
+
+// waitAwaiting returns once no broadcast waits for the reader, or ctx
+// ended.
+func (a *nsAdapter) waitAwaiting(ctx context.Context) {
+	a.dispatchMu.Lock()
+	var idle chan struct{}
+	if len(a.awaiting) > 0 {
+		idle = a.awaitIdle
+	}
+	a.dispatchMu.Unlock()
+	if idle != nil {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// deliverOwnEntry is the reader's part for an entry of this node's: the
+// awaited broadcast appended as it is delivered now; so is the one whose
+// XADD is out if the entry is its (the reply is still to come). Any other
+// own entry was delivered already (its XADD was given up on, or the
+// reader came too late).
 func (a *nsAdapter) deliverOwnEntry(s *stream, id entryID, rawID string, m *streamMsg) {
 	a.dispatchMu.Lock()
 	defer a.dispatchMu.Unlock()
-	if it := a.inflight; it != nil && a.lastOwn.less(id) && it.typ == m.typ && it.data == m.data && it.deliveredAs == "" {
+	s.setPosition(id)
+	for i, w := range a.awaiting {
+		if w.id == id {
+			// Those before it, if any, were skipped by the reader (trimmed
+			// away): delivered first, in order.
+			for _, v := range a.awaiting[:i+1] {
+				a.deliverOwnLocked(v.it, v.id, v.rawID)
+			}
+			a.popAwaitingLocked(i + 1)
+			return
+		}
+	}
+	if it := a.inflight; it != nil && it.typ == m.typ && it.data == m.data && it.deliveredAs == "" {
 		it.deliveredAs = rawID
+		a.flushAwaitingLocked(time.Time{})
 		a.deliverOwnLocked(it, id, rawID)
 	}
-	s.setPosition(id)
 }

@@ -352,6 +352,23 @@ func (r *Adapter) Stats() Stats {
 	}
 }
 
+// Flush waits until the pipeline of every namespace is empty: what was
+// broadcast before the call is appended (or given up on) and delivered
+// here. It returns ctx's error if ctx ends first.
+func (r *Adapter) Flush(ctx context.Context) error {
+	r.mu.RLock()
+	nsps := make([]*nsAdapter, 0, len(r.nsps))
+	for _, a := range r.nsps {
+		nsps = append(nsps, a)
+	}
+	r.mu.RUnlock()
+	for _, a := range nsps {
+		a.pipe.wait(ctx)
+		a.waitAwaiting(ctx)
+	}
+	return ctx.Err()
+}
+
 // Close stops the readers, lets each namespace's pipeline finish what it
 // holds (at most AppendTimeout), and closes the Redis connections. Close
 // the sio.Server first.
@@ -370,6 +387,7 @@ func (r *Adapter) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.AppendTimeout)
 	for _, a := range nsps {
 		a.pipe.wait(ctx)
+		a.waitAwaiting(ctx)
 	}
 	cancel()
 	r.cancel()
