@@ -146,6 +146,13 @@ func (l *log) end() {
 	l.mu.Unlock()
 }
 
+// changedCh is closed at the next add.
+func (l *log) changedCh() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.changed
+}
+
 func (l *log) snapshot() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
