@@ -152,7 +152,7 @@ type Adapter struct {
 	wg     sync.WaitGroup // the readers
 
 	mu       sync.RWMutex
-	nsps     map[string]*nsAdapter  // by namespace name; guarded by mu
+	nsps     map[string]*nsAdapter   // by namespace name; guarded by mu
 	channels map[string]func([]byte) // pub/sub routes by channel; guarded by mu
 	closed   bool                    // guarded by mu
 

@@ -188,14 +188,14 @@ func TestEntryFields(t *testing.T) {
 
 func TestDecodeBroadcastRefuses(t *testing.T) {
 	for _, data := range []string{
-		`{"packet":{"type":2,"data":["news"]}}`,                               // no opts: wedges Node readers
-		`{"packet":{"type":2,"data":"x"},"opts":{"rooms":[],"except":[]}}`,    // data not an array
-		`{"packet":{"type":2,"data":[1,2},"opts":{}}`,                         // not JSON
-		`{"packet":[],"opts":{"rooms":[],"except":[]}}`,                       // packet not an object
-		`{"packet":{"type":2,"data":["a"]},"opts":{"rooms":{},"except":[]}}`,  // rooms not an array
+		`{"packet":{"type":2,"data":["news"]}}`,                                // no opts: wedges Node readers
+		`{"packet":{"type":2,"data":"x"},"opts":{"rooms":[],"except":[]}}`,     // data not an array
+		`{"packet":{"type":2,"data":[1,2},"opts":{}}`,                          // not JSON
+		`{"packet":[],"opts":{"rooms":[],"except":[]}}`,                        // packet not an object
+		`{"packet":{"type":2,"data":["a"]},"opts":{"rooms":{},"except":[]}}`,   // rooms not an array
 		`{"packet":{"type":2,"data":["a"]},"opts":{"rooms":[{}],"except":[]}}`, // a room that is an object
-		"gqZwYWNrZXSCpHR5cGUCpGRhdGGSo2JpbsQDAQID",                            // msgpack cut short
-		"!!!",                                                                 // not base64
+		"gqZwYWNrZXSCpHR5cGUCpGRhdGGSo2JpbsQDAQID",                             // msgpack cut short
+		"!!!", // not base64
 	} {
 		d, atts, err := decodeData(data)
 		if err == nil {
