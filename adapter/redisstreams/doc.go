@@ -35,9 +35,11 @@
 // With connection state recovery, a broadcast's local delivery needs its
 // entry id, the offset clients keep. Broadcast never waits for Redis: it
 // queues the broadcast on its namespace's pipeline, whose sender appends it
-// (one XADD in flight per namespace, in call order) and then delivers it
-// here with its offset. Without recovery the broadcast is delivered at
-// once and only the XADD waits. The queue holds at most MaxQueuedBytes;
+// (one XADD in flight per namespace, in call order); the stream's reader
+// then delivers it here with its offset when it reaches the entry, so that
+// every socket gets the stream's entries in stream order and its offsets
+// only grow (what an exact replay needs). Without recovery the broadcast
+// is delivered at once and only the XADD waits. The queue holds at most MaxQueuedBytes;
 // past it a broadcast is delivered at once and not appended. An XADD that
 // fails or takes more than AppendTimeout leaves its broadcast delivered
 // without offset, and the following XADDs are skipped, their broadcasts
@@ -85,6 +87,9 @@
 //   - A broadcast whose XADD fails is delivered here at once without
 //     offset; node-redis would queue the XADD until Redis is back, holding
 //     the local delivery.
+//   - Own broadcasts are delivered here in stream order (by the reader);
+//     Node delivers them when the XADD returns, possibly after a later
+//     entry of another node, which a client's replay then repeats.
 //   - The readers start from a marker entry rather than "$", skip bad
 //     entries instead of re-reading them, and back off when Redis is down.
 //   - The replay of a restored session stops at what this node had

@@ -254,7 +254,9 @@ func (r *Adapter) streamOf(nsp string) *stream {
 	}
 	i := h % int32(len(r.streams))
 	if i < 0 {
-		// socket.io--3: Node names the stream with the negative remainder.
+		// Node names the stream with the negative remainder
+		// (socket.io--3) and, like Node, nobody reads it.
+		r.warn("stream", "redisstreams: namespace "+strconv.Quote(nsp)+" maps to a stream no reader reads, as with Node's adapter", slog.Int("index", int(i)))
 		return &stream{name: r.cfg.StreamName + "-" + strconv.Itoa(int(i))}
 	}
 	return r.streams[i]

@@ -226,6 +226,11 @@ func (rs *roomList) UnmarshalJSON(b []byte) error {
 		*rs = nil
 		return nil
 	}
+	var names []string
+	if json.Unmarshal(b, &names) == nil {
+		*rs = names // all strings: the usual case
+		return nil
+	}
 	var raw []json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
@@ -279,7 +284,7 @@ type flags struct {
 
 func (o *wireOpts) flags() flags {
 	var f flags
-	if o == nil || len(o.Flags) == 0 || o.Flags[0] != '{' {
+	if o == nil || len(o.Flags) == 0 || o.Flags[0] != '{' || string(o.Flags) == "{}" {
 		return f
 	}
 	var raw struct {
@@ -537,6 +542,9 @@ func decodeSession(v []byte) (*sio.Session, error) {
 	var w wireSession
 	if json.Unmarshal(js, &w) != nil || w.SID == "" {
 		return nil, errMalformed
+	}
+	if len(w.Data) == 0 {
+		w.Data = json.RawMessage(`{}`) // socket.data's default
 	}
 	return &sio.Session{SID: w.SID, PID: w.PID, Rooms: w.Rooms, Data: w.Data}, nil
 }
