@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sort"
@@ -553,5 +552,4 @@ func testStreamsRecoveryBtoC(t *testing.T, c *nodeCluster) {
 		t.Fatal(err)
 	}
 	c.expectOnce(t, B, &target{To: []string{"rg"}}, "news", tag, "rec2")
-	_ = fmt.Sprint
 }

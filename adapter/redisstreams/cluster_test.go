@@ -1,14 +1,13 @@
 package redisstreams_test
 
 import (
-	"context"
-	"encoding/json"
 	"slices"
 	"sort"
-	"strings"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/sioloop/sioloop/adapter/redisstreams"
 	"github.com/sioloop/sioloop/internal/redistest"
 	"github.com/sioloop/sioloop/sio"
 )
@@ -264,15 +263,33 @@ func TestNoRecovery(t *testing.T) {
 	}
 }
 
-// decodeArgs is a helper for checks on raw arguments.
-func decodeArgs(t *testing.T, raw []json.RawMessage) []any {
-	t.Helper()
-	out := make([]any, len(raw))
-	for i, r := range raw {
-		json.Unmarshal(r, &out[i])
+// With StreamCount 4 each namespace has its stream (<name>-<i>, i =
+// hashCode(nsp) % 4 as in Node: "/" is 3, "/admin" is 0) and each stream
+// its reader.
+func TestStreamCount(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	tune := func(c *redisstreams.Config) { c.StreamCount = 4 }
+	A := startNode(t, "A", rs, nodeOpts{recovery: true, tune: tune, setup: func(n *testNode) { n.srv.Of("/admin") }})
+	B := startNode(t, "B", rs, nodeOpts{recovery: true, tune: tune, setup: func(n *testNode) { n.srv.Of("/admin") }})
+	b := dial(t, B, "b", map[string]any{"rooms": []string{"r"}})
+	if err := A.srv.To("r").Emit("news", "root"); err != nil {
+		t.Fatal(err)
 	}
-	return out
+	b.waitEvent(t, "news", "root", 1)
+	for stream, want := range map[string]string{"socket.io-3": "1", "socket.io-0": "0"} {
+		// One entry per node's start marker, plus the broadcast on "/"'s.
+		n, err := rs.Do("XLEN", stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k, _ := strconv.Atoi(n); k-2 != mustAtoi(want) {
+			t.Errorf("%s holds %s entries", stream, n)
+		}
+	}
 }
 
-var _ = context.Background
-var _ = strings.Contains
+func mustAtoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}

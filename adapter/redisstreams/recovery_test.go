@@ -1,7 +1,6 @@
 package redisstreams_test
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -247,5 +246,4 @@ func TestRecoveryExactlyOnceUnderLoad(t *testing.T) {
 	if len(back.before) == 0 {
 		t.Log("nothing was missed (the drop was quick)")
 	}
-	_ = fmt.Sprint
 }
