@@ -228,10 +228,10 @@ func (a *nsAdapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOptions
 	req.mu.Lock()
 	defer req.mu.Unlock()
 	out := append([]*sio.RemoteSocket(nil), req.sockets...)
-	if err != nil {
+	if ctx.Err() != nil {
 		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", ErrTimeout, req.got, req.want, err)
 	}
-	return out, nil
+	return out, err
 }
 
 // AddSockets makes the sockets opts selects on every node join rooms: the
@@ -307,10 +307,10 @@ func (a *nsAdapter) ServerSideEmitWithAck(ctx context.Context, p *sio.Packet) ([
 	req.mu.Lock()
 	defer req.mu.Unlock()
 	out := append([]sio.Message(nil), req.answers...)
-	if err != nil {
+	if ctx.Err() != nil {
 		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", sio.ErrAckTimeout, len(req.answers), req.want, err)
 	}
-	return out, nil
+	return out, err
 }
 
 // Close stops the namespace's subscriptions; what its pipeline holds is

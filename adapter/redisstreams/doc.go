@@ -99,4 +99,9 @@
 //     callback, recovery on) is delivered without the id, which only its
 //     origin could answer.
 //   - No sharded pub/sub (useShardedPubSub), no Redis Cluster.
+//
+// As in Node, with recovery on a broadcast (and Socket.Emit) reaches local
+// sockets one XADD round trip later, while acks and EmitWithAck to one
+// socket are written at once: these may overtake broadcasts still in the
+// pipeline, unlike with sio's in-memory adapter.
 package redisstreams

@@ -36,7 +36,7 @@ type testNode struct {
 	ra   *redisstreams.Adapter
 	addr string
 
-	events *log
+	events *lineLog
 }
 
 type nodeOpts struct {
@@ -120,16 +120,16 @@ func (w testWriter) Write(b []byte) (int, error) {
 }
 
 // log is an append-only list of lines that tests wait on.
-type log struct {
+type lineLog struct {
 	mu      sync.Mutex
 	lines   []string      // guarded by mu
 	changed chan struct{} // guarded by mu; closed and replaced on each add
 	closed  bool          // guarded by mu
 }
 
-func newLog() *log { return &log{changed: make(chan struct{})} }
+func newLog() *lineLog { return &lineLog{changed: make(chan struct{})} }
 
-func (l *log) add(s string) {
+func (l *lineLog) add(s string) {
 	l.mu.Lock()
 	l.lines = append(l.lines, s)
 	close(l.changed)
@@ -137,7 +137,7 @@ func (l *log) add(s string) {
 	l.mu.Unlock()
 }
 
-func (l *log) end() {
+func (l *lineLog) end() {
 	l.mu.Lock()
 	if !l.closed {
 		l.closed = true
@@ -147,13 +147,13 @@ func (l *log) end() {
 }
 
 // changedCh is closed at the next add.
-func (l *log) changedCh() <-chan struct{} {
+func (l *lineLog) changedCh() <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.changed
 }
 
-func (l *log) snapshot() []string {
+func (l *lineLog) snapshot() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.lines...)
@@ -161,7 +161,7 @@ func (l *log) snapshot() []string {
 
 // wait returns the lines once match found n of them (counting from the
 // start, so nothing that came before the wait is missed).
-func (l *log) wait(t testing.TB, what string, n int, match func(string) bool) []string {
+func (l *lineLog) wait(t testing.TB, what string, n int, match func(string) bool) []string {
 	t.Helper()
 	deadline := time.After(waitTimeout)
 	for {
@@ -205,7 +205,7 @@ type wsClient struct {
 	conn net.Conn
 	r    io.Reader
 	wmu  sync.Mutex
-	pkts *log
+	pkts *lineLog
 	sid  string
 	pid  string
 	// before are the events received before the CONNECT reply (a replay).

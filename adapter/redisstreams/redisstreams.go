@@ -60,12 +60,13 @@ type Config struct {
 	AppendTimeout time.Duration
 	// MaxQueuedBytes bounds what one namespace's pipeline holds: the XADD
 	// data of the broadcasts, joins, leaves and disconnects waiting for
-	// their XADD, plus 256 bytes each (default 8 MiB, about 30,000 small
-	// broadcasts, a second or more of what one namespace can append,
-	// BENCHMARKS.md). Past it a broadcast is not appended (counted as
+	// their XADD, plus 256 bytes each (default 8 MiB: about 23,000
+	// broadcasts of 100 bytes, two seconds of what one namespace appends,
+	// BenchmarkPipeline). Past it a broadcast is not appended (counted as
 	// Dropped, logged) and is delivered here at once, ahead of the queued
 	// ones; a join, leave or disconnect is applied here at once and
-	// returns ErrQueueFull.
+	// returns ErrQueueFull. Appended broadcasts waiting for the reader to
+	// deliver them are not counted: AppendTimeout bounds their wait.
 	MaxQueuedBytes int
 	// MaxQueuedPublishBytes bounds the pub/sub messages waiting to be
 	// written (requests, answers, broadcasts with acks; default 4 MiB,
