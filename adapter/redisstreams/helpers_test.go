@@ -119,7 +119,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// log is an append-only list of lines that tests wait on.
+// lineLog is an append-only list of lines that tests wait on.
 type lineLog struct {
 	mu      sync.Mutex
 	lines   []string      // guarded by mu
