@@ -32,7 +32,7 @@ import (
 //     pipeline's last own entry if later) and registers the socket as
 //     restoring. Every entry up to end was delivered before the socket
 //     existed; every later one is delivered after, through deliverEntry or
-//     deliverOwn, which (holding dispatchMu) keep the restoring socket out
+//     deliverOwnLocked, which (holding dispatchMu) keep the restoring socket out
 //     of the live delivery and set the entry aside for it if it selects the
 //     session's rooms.
 //  2. XRANGE <offset+1> <end> in pages of ReadCount: what the client
