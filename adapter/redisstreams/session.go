@@ -28,8 +28,8 @@ import (
 // Here the replay is exact and bounded:
 //
 //  1. Under dispatchMu, RestoreSession takes end = the last entry this node
-//     delivered for the namespace (the reader's position, or the
-//     pipeline's last own entry if later) and registers the socket as
+//     delivered for the namespace (the reader's position, or the last own
+//     entry delivered here if later) and registers the socket as
 //     restoring. Every entry up to end was delivered before the socket
 //     existed; every later one is delivered after, through deliverEntry or
 //     deliverOwnLocked, which (holding dispatchMu) keep the restoring socket out
