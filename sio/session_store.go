@@ -43,6 +43,18 @@ type Session struct {
 // sessionStoreTimeout bounds a SessionStore call made for one socket.
 const sessionStoreTimeout = 5 * time.Second
 
+// ConnectionStateRecovery returns a copy of the server's connection state
+// recovery settings, defaults applied, or nil when recovery is off. A
+// cluster adapter that is a SessionStore needs it: whether its Broadcast
+// gives offsets, and for how long a saved session is kept.
+func (s *Server) ConnectionStateRecovery() *RecoveryConfig {
+	if s.cfg.ConnectionStateRecovery == nil {
+		return nil
+	}
+	rc := *s.cfg.ConnectionStateRecovery
+	return &rc
+}
+
 // sessionStore is the namespace's adapter as a SessionStore, or nil.
 func (n *Namespace) sessionStore() SessionStore {
 	if n.srv.store == nil {
