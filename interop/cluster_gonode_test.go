@@ -173,7 +173,22 @@ func (n *goNode) report(e clusterEvent) {
 // setup installs cluster-node.mjs's handlers on ns.
 func (n *goNode) setup(ns *sio.Namespace, sseEvents []string) {
 	nsp := ns.Name()
-	ns.OnJoinRoom(func(room, id string) { n.report(clusterEvent{Event: "join", Nsp: nsp, Room: room, Sid: id}) })
+	ns.OnJoinRoom(func(room, id string) {
+		ev := clusterEvent{Event: "join", Nsp: nsp, Room: room, Sid: id}
+		if n.kind != "sharded" {
+			n.report(ev)
+			return
+		}
+		// As cluster-node.mjs: a sharded join is reported once its room
+		// channel is subscribed. Off this goroutine, which may be the one
+		// reading Redis (a socketsJoin from another node).
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+			defer cancel()
+			n.ra.Sync(ctx)
+			n.report(ev)
+		}()
+	})
 	ns.OnLeaveRoom(func(room, id string) { n.report(clusterEvent{Event: "leave", Nsp: nsp, Room: room, Sid: id}) })
 	for _, ev := range sseEvents {
 		ns.OnServerSideEmit(ev, func(e *sio.ServerSideEvent) {
@@ -207,7 +222,16 @@ func (n *goNode) setup(ns *sio.Namespace, sseEvents []string) {
 		s.OnDisconnect(func(reason string) {
 			n.report(clusterEvent{Event: "disconnect", Nsp: nsp, Sid: s.ID(), Reason: reason})
 		})
-		n.report(clusterEvent{Event: "connection", Nsp: nsp, Sid: s.ID(), Rooms: s.Rooms(), Data: socketData(s), Recovered: s.Recovered()})
+		ev := clusterEvent{Event: "connection", Nsp: nsp, Sid: s.ID(), Rooms: s.Rooms(), Data: socketData(s), Recovered: s.Recovered()}
+		if n.kind == "sharded" {
+			// Reported once the rooms' channels are subscribed, as
+			// cluster-node.mjs does (OnConnection runs on the socket's
+			// own goroutine: Sync may wait here).
+			ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+			n.ra.Sync(ctx)
+			cancel()
+		}
+		n.report(ev)
 	})
 }
 

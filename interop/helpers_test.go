@@ -114,15 +114,26 @@ func startSIO(t *testing.T, mode serveMode, cfg sio.Config, setup func(srv *sio.
 	}
 	switch mode {
 	case onLoops:
-		addr := freeAddr(t)
+		var addr string
 		errc := make(chan error, 1)
-		go func() { errc <- srv.ListenAndServe(addr, nil) }()
-		select {
-		case <-srv.Ready():
-		case err := <-errc:
-			t.Fatalf("ListenAndServe(%s): %v", addr, err)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("ListenAndServe(%s) not ready within 10s", addr)
+		for attempt := 0; ; attempt++ {
+			// freeAddr's port may be taken by another test process
+			// between its check and this listen: draw another.
+			addr = freeAddr(t)
+			go func() { errc <- srv.ListenAndServe(addr, nil) }()
+			var err error
+			select {
+			case <-srv.Ready():
+			case err = <-errc:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("ListenAndServe(%s) not ready within 10s", addr)
+			}
+			if err == nil {
+				break
+			}
+			if attempt == 4 || !strings.Contains(err.Error(), "address already in use") {
+				t.Fatalf("ListenAndServe(%s): %v", addr, err)
+			}
 		}
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

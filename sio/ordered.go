@@ -33,10 +33,15 @@ type loopSource interface{ Loop(i int) *loop.Loop }
 
 type loopSet struct{ src loopSource }
 
-// setLoops records the first loop source; later ones are ignored, so that a
-// group always maps to one loop.
-func (s *Server) setLoops(src loopSource) {
-	s.loops.CompareAndSwap(nil, &loopSet{src: src})
+// setLoops records the first loop source; later ones are ignored, so that
+// a group always maps to one loop. It returns the set it recorded, nil
+// when one was there already.
+func (s *Server) setLoops(src loopSource) *loopSet {
+	set := &loopSet{src: src}
+	if s.loops.CompareAndSwap(nil, set) {
+		return set
+	}
+	return nil
 }
 
 // loopOf returns the loop that orders writes to group g, or nil when the

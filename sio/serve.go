@@ -48,12 +48,32 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 	}
 	s.ls = ls
 	s.mu.Unlock()
-	s.setLoops(ls)
+	set := s.setLoops(ls)
+	served := make(chan struct{})
 	go func() {
-		<-ls.Ready()
-		s.readyOnce.Do(func() { close(s.ready) })
+		select {
+		case <-ls.Ready():
+			s.readyOnce.Do(func() { close(s.ready) })
+		case <-served:
+		}
 	}()
-	return ls.Serve()
+	err := ls.Serve()
+	close(served)
+	select {
+	case <-ls.Ready():
+	default:
+		// It never listened (the address is in use, say): the server
+		// may ListenAndServe again, on loops of its own.
+		if set != nil {
+			s.loops.CompareAndSwap(set, nil)
+		}
+		s.mu.Lock()
+		if s.ls == ls {
+			s.ls = nil
+		}
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // RefusedConnections reports how many connections ListenAndServe closed on

@@ -229,6 +229,16 @@ func (r *Adapter) handle(channel, pattern string, payload []byte) {
 	}
 }
 
+// Sync waits until every subscription made before the call is in effect
+// at Redis, or until ctx ends. The sharded adapter's dynamic modes
+// subscribe a room's channel when the room is created on this node, and
+// do not wait for it (nor does Node's): a broadcast to the room published
+// by another node before then does not reach it. Sync waits for that.
+// It must not be called from a room hook run for another node's request
+// (socketsJoin): those run on the goroutine that reads Redis, which Sync
+// waits for.
+func (r *Adapter) Sync(ctx context.Context) error { return r.bus.Sync(ctx) }
+
 // Stats are the adapter's counters since New.
 type Stats struct {
 	// DroppedPublishes counts messages that could not be published
