@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -105,6 +106,7 @@ type stepStats struct {
 type pool struct {
 	spec    openSpec
 	u       *url.URL
+	addrs   []string // spec.Addr split at commas
 	dialers []*net.Dialer
 	padding []byte
 
@@ -145,7 +147,8 @@ func newPool(spec openSpec) (*pool, error) {
 
 // prepare parses the address and the source addresses of p.spec.
 func (p *pool) prepare() error {
-	u, err := url.ParseRequestURI("ws://" + p.spec.Addr + p.spec.Path)
+	p.addrs = strings.Split(p.spec.Addr, ",")
+	u, err := url.ParseRequestURI("ws://" + p.addrs[0] + p.spec.Path)
 	if err != nil {
 		return fmt.Errorf("sioperf: bad address: %w", err)
 	}
@@ -594,7 +597,8 @@ func (c *conn) dial(ctx context.Context, start time.Time) error {
 	d := p.dialers[c.idx%len(p.dialers)]
 	dctx, cancel := context.WithDeadline(ctx, start.Add(p.spec.HandshakeTimeout))
 	defer cancel()
-	nc, err := d.DialContext(dctx, "tcp", p.spec.Addr)
+	// Connection i goes to node i mod n of a comma-separated -addr.
+	nc, err := d.DialContext(dctx, "tcp", p.addrs[c.idx%len(p.addrs)])
 	if err != nil {
 		return err
 	}
