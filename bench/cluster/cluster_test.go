@@ -19,13 +19,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,12 +59,19 @@ func serveNode(addr, redisAddr string) int {
 		return 1
 	}
 	srv := sio.NewServer(sio.Config{Adapter: ra.ForNamespace})
+	// GET /count answers how many Socket.IO connections this node
+	// accepted, so the test can see the subscribers were spread.
+	var accepted atomic.Int64
+	srv.Use(func(*sio.Socket) error { accepted.Add(1); return nil })
 	scenario.Register(srv)
+	count := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, accepted.Load())
+	})
 	go func() {
 		<-srv.Ready()
 		fmt.Println("ready")
 	}()
-	if err := srv.ListenAndServe(addr, nil); err != nil {
+	if err := srv.ListenAndServe(addr, count); err != nil {
 		log.Print(err)
 		return 1
 	}
@@ -192,6 +202,28 @@ func TestClusterFanout(t *testing.T) {
 	}
 	if st.Disconnects != 0 {
 		t.Errorf("%d disconnects", st.Disconnects)
+	}
+	// Every node holds its share (subscriber i on node i mod 3; the
+	// publisher on the first), so the broadcast crossed Redis.
+	total := 0
+	for i, a := range addrs {
+		resp, err := http.Get("http://" + a + "/count")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		n, err := strconv.Atoi(string(b))
+		if err != nil {
+			t.Fatalf("node %d /count: %q", i, b)
+		}
+		total += n
+		if n < subs/nodes {
+			t.Errorf("node %d accepted %d connections, want at least %d", i, n, subs/nodes)
+		}
+	}
+	if total != subs+1 {
+		t.Errorf("nodes accepted %d connections, want %d subscribers and a publisher", total, subs+1)
 	}
 	if el := time.Since(start); el > 60*time.Second {
 		t.Errorf("took %v, want < 60s", el)

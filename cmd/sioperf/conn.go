@@ -107,6 +107,7 @@ type pool struct {
 	spec    openSpec
 	u       *url.URL
 	addrs   []string // spec.Addr split at commas
+	urls    []string // the WebSocket URL of each of addrs
 	dialers []*net.Dialer
 	padding []byte
 
@@ -148,11 +149,17 @@ func newPool(spec openSpec) (*pool, error) {
 // prepare parses the address and the source addresses of p.spec.
 func (p *pool) prepare() error {
 	p.addrs = strings.Split(p.spec.Addr, ",")
-	u, err := url.ParseRequestURI("ws://" + p.addrs[0] + p.spec.Path)
-	if err != nil {
-		return fmt.Errorf("sioperf: bad address: %w", err)
+	p.urls = p.urls[:0]
+	for _, a := range p.addrs {
+		u, err := url.ParseRequestURI("ws://" + a + p.spec.Path)
+		if err != nil {
+			return fmt.Errorf("sioperf: bad address: %w", err)
+		}
+		p.urls = append(p.urls, u.String())
+		if len(p.urls) == 1 {
+			p.u = u // the goroutine path's Upgrade request (its Host header)
+		}
 	}
-	p.u = u
 	p.dialers = p.dialers[:0]
 	for _, s := range p.spec.Srcs {
 		ip := net.ParseIP(s)
