@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Summarize a bench/cluster.sh results directory as Markdown on stdout.
 
+"lost" is what had not arrived by the end of a step's drain (-drain 3s):
+deliveries later than that count as lost.
+
 Reads <peer>.json (sioperf fanout result) and <peer>.meta.json (node pids,
 RSS before the load, redis-server RSS and CPU) for each peer.
 """
@@ -47,9 +50,13 @@ def main(d):
                 lat(ms["latency"]["p99_us"]), lost, ", ".join(mib(x) for x in each), ", ".join(perconn),
                 mib(meta["redis_rss_after"]), meta["redis_cpu_s"]))
         else:
+            # No step passed: RSS as of the last step.
             err = res.get("error") or (steps[0]["reason"] if steps else "")
-            print("| %s | %d | %d of %d | none passed (%s) | | | %d | | | %s | %.1f |" % (
-                peer, meta["nodes"], opened, meta["conns"], err, lost, mib(meta["redis_rss_after"]), meta["redis_cpu_s"]))
+            each = (steps[-1].get("server_rss_each") or []) if steps else []
+            perconn = ["%.1f KiB" % ((a - b) / per / 1024.0) for a, b in zip(each, meta["node_rss_before"])]
+            print("| %s | %d | %d of %d | none passed (%s) | | | %d | %s (last step) | %s | %s | %.1f |" % (
+                peer, meta["nodes"], opened, meta["conns"], err, lost, ", ".join(mib(x) for x in each),
+                ", ".join(perconn), mib(meta["redis_rss_after"]), meta["redis_cpu_s"]))
         rows = ["\n### %s steps\n" % peer,
                 "| step | target/s | delivered/s | expected | delivered | lost | p50 | p99 | max | disconnects | server CPU % | tool CPU % | pass | reason |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
