@@ -5,6 +5,11 @@
 // bench/scenario on the public sio API.
 //
 //	go run ./bench/server -addr 127.0.0.1:3001
+//	go run ./bench/server -addr 127.0.0.1:3002 -redis 127.0.0.1:6379
+//
+// -redis sets the classic Redis adapter (adapter/redis, wire-compatible with
+// Node's @socket.io/redis-adapter), so that several server processes on one
+// Redis form a cluster: a broadcast on one reaches the room's members on all.
 package main
 
 import (
@@ -20,6 +25,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/sioloop/sioloop/adapter/redis"
 	"github.com/sioloop/sioloop/bench/scenario"
 	"github.com/sioloop/sioloop/sio"
 )
@@ -29,6 +35,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGINT or SIGTERM")
 	debug := flag.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/ on the same address")
 	memRate := flag.Int("memprofilerate", 0, "set runtime.MemProfileRate (1 records every allocation; 0 keeps the default)")
+	redisAddr := flag.String("redis", "", "Redis host:port: use the classic Redis adapter (a cluster node)")
 	flag.Parse()
 	if *memRate > 0 {
 		runtime.MemProfileRate = *memRate
@@ -37,9 +44,18 @@ func main() {
 		stop := startProfile(*cpuProfile)
 		defer stop()
 	}
-	srv := sio.NewServer(sio.Config{})
+	var cfg sio.Config
+	if *redisAddr != "" {
+		ra, err := redis.New(context.Background(), redis.Config{Addr: *redisAddr})
+		if err != nil {
+			log.Fatalf("redis adapter: %v", err)
+		}
+		defer ra.Close()
+		cfg.Adapter = ra.ForNamespace
+	}
+	srv := sio.NewServer(cfg)
 	scenario.Register(srv)
-	log.Printf("sioloop scenario server on %s", *addr)
+	log.Printf("sioloop scenario server on %s (redis %q)", *addr, *redisAddr)
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)

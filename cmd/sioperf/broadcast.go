@@ -194,6 +194,10 @@ func openBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress
 	// then slows the publisher down, which fails the step.
 	pspec := cl.spec(cfg.Publishers, cfg.Subs, 0, cfg.Concurrency)
 	pspec.IO = ioGoroutine
+	// With several -addr nodes the publishers all use the first, so that a
+	// broadcast reaches the subscribers of the other nodes only through the
+	// cluster's adapter.
+	pspec.Addr = firstAddr(pspec.Addr)
 	pr, err := cl.pubs.Open(ctx, pspec)
 	if err != nil {
 		return nil, err
@@ -365,6 +369,7 @@ func runStep(ctx context.Context, cfg *config, cl *cluster, prog *progress, pubs
 			sr.ServerUsPerOp = float64(srv1-srv0) / 1e3 / float64(sr.Delivered)
 		}
 		sr.ServerRSS = serverRSS(cfg)
+		sr.ServerRSSEach = serverRSSEach(cfg)
 	}
 	sr.ToolCPUPct = pct(tool1-tool0, wall)
 

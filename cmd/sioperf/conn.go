@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -105,6 +106,8 @@ type stepStats struct {
 type pool struct {
 	spec    openSpec
 	u       *url.URL
+	addrs   []string // spec.Addr split at commas
+	urls    []string // the WebSocket URL of each of addrs
 	dialers []*net.Dialer
 	padding []byte
 
@@ -145,11 +148,18 @@ func newPool(spec openSpec) (*pool, error) {
 
 // prepare parses the address and the source addresses of p.spec.
 func (p *pool) prepare() error {
-	u, err := url.ParseRequestURI("ws://" + p.spec.Addr + p.spec.Path)
-	if err != nil {
-		return fmt.Errorf("sioperf: bad address: %w", err)
+	p.addrs = strings.Split(p.spec.Addr, ",")
+	p.urls = p.urls[:0]
+	for _, a := range p.addrs {
+		u, err := url.ParseRequestURI("ws://" + a + p.spec.Path)
+		if err != nil {
+			return fmt.Errorf("sioperf: bad address: %w", err)
+		}
+		p.urls = append(p.urls, u.String())
+		if len(p.urls) == 1 {
+			p.u = u // the goroutine path's Upgrade request (its Host header)
+		}
 	}
-	p.u = u
 	p.dialers = p.dialers[:0]
 	for _, s := range p.spec.Srcs {
 		ip := net.ParseIP(s)
@@ -594,7 +604,8 @@ func (c *conn) dial(ctx context.Context, start time.Time) error {
 	d := p.dialers[c.idx%len(p.dialers)]
 	dctx, cancel := context.WithDeadline(ctx, start.Add(p.spec.HandshakeTimeout))
 	defer cancel()
-	nc, err := d.DialContext(dctx, "tcp", p.spec.Addr)
+	// Connection i goes to node i mod n of a comma-separated -addr.
+	nc, err := d.DialContext(dctx, "tcp", p.addrs[c.idx%len(p.addrs)])
 	if err != nil {
 		return err
 	}

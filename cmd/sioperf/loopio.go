@@ -47,7 +47,8 @@ func (c *conn) dialLoop(ctx context.Context, ld *loop.Dialer) {
 	deadline := c.start.Add(p.spec.HandshakeTimeout)
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	dctx = context.WithValue(dctx, srcDialerKey{}, p.dialers[c.idx%len(p.dialers)])
-	w, err := ld.DialWebSocket(dctx, p.u.String(), nil, c)
+	// Connection i goes to node i mod n of a comma-separated -addr.
+	w, err := ld.DialWebSocket(dctx, p.urls[c.idx%len(p.urls)], nil, c)
 	cancel()
 	if err != nil {
 		// No OnClose follows a failed dial.

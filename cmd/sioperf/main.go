@@ -74,6 +74,7 @@ type config struct {
 	Srcs        []string      `json:"srcs,omitempty"`
 	Procs       int           `json:"procs"`
 	ServerPID   int           `json:"server_pid,omitempty"`
+	ServerPIDs  []int         `json:"server_pids,omitempty"` // every server process, with -server-pid a,b,c
 	HSTimeout   time.Duration `json:"handshake_timeout_ns"`
 	RBufMax     int           `json:"rbuf_max"`
 	IO          string        `json:"io"`
@@ -95,7 +96,7 @@ func newFlagSet(name string) *flag.FlagSet {
 func parseConfig(scenario string, args []string) (*config, error) {
 	c := &config{Scenario: scenario}
 	fs := newFlagSet(scenario)
-	fs.StringVar(&c.Addr, "addr", "127.0.0.1:3000", "server host:port")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:3000", "server host:port, or a comma-separated list of a cluster's nodes: subscriber i connects to node i mod n, publishers to the first")
 	fs.StringVar(&c.Path, "path", "", "request path (default /socket.io/?EIO=4&transport=websocket, or / with -proto raw)")
 	fs.StringVar(&c.Proto, "proto", "sio", "sio (Engine.IO v4 + Socket.IO v5) or raw (contract's raw WebSocket mode)")
 	fs.StringVar(&c.Label, "label", "", "name of the server under test, copied into the results")
@@ -125,7 +126,7 @@ func parseConfig(scenario string, args []string) (*config, error) {
 	fs.IntVar(&c.Concurrency, "concurrency", 256, "handshakes in flight")
 	srcs := fs.String("src", "", "comma-separated local source addresses, e.g. 127.0.0.2,127.0.0.3")
 	fs.IntVar(&c.Procs, "procs", 1, "worker processes holding the connections (>1 re-executes sioperf)")
-	fs.IntVar(&c.ServerPID, "server-pid", 0, "server pid: report its CPU (/proc/pid/stat) and RSS (/proc/pid/status)")
+	pids := fs.String("server-pid", "", "server pid, or a comma-separated list of the pids of a cluster's nodes: report their CPU (/proc/pid/stat) and RSS (/proc/pid/status), summed, and each node's RSS")
 	fs.DurationVar(&c.HSTimeout, "handshake-timeout", 10*time.Second, "bound on one connection's handshake")
 	fs.IntVar(&c.RBufMax, "rbuf", 64<<10, "largest per-connection read buffer, bytes (-io goroutine)")
 	fs.StringVar(&c.IO, "io", ioLoop, "receive path: loop (event loops, no goroutine per connection) or goroutine (a reader goroutine per connection)")
@@ -144,6 +145,16 @@ func parseConfig(scenario string, args []string) (*config, error) {
 		if err := overloadDefaults(c, fs); err != nil {
 			return nil, err
 		}
+	}
+	if *pids != "" {
+		for _, s := range strings.Split(*pids, ",") {
+			pid, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || pid <= 0 {
+				return nil, fmt.Errorf("bad -server-pid entry %q", s)
+			}
+			c.ServerPIDs = append(c.ServerPIDs, pid)
+		}
+		c.ServerPID = c.ServerPIDs[0]
 	}
 	if *srcs != "" {
 		c.Srcs = strings.Split(*srcs, ",")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -77,6 +78,8 @@ type StepResult struct {
 	ServerCPUPct  float64 `json:"server_cpu_pct,omitempty"`
 	ServerUsPerOp float64 `json:"server_us_per_delivery,omitempty"`
 	ServerRSS     int64   `json:"server_rss,omitempty"`
+	// ServerRSSEach is each -server-pid process's RSS, in that order.
+	ServerRSSEach []int64 `json:"server_rss_each,omitempty"`
 	ToolCPUPct    float64 `json:"tool_cpu_pct"`
 	Pass          bool    `json:"pass"`
 	Reason        string  `json:"reason,omitempty"`
@@ -291,25 +294,47 @@ func (cl *cluster) close() {
 
 // serverCPU returns the server's CPU time, or -1 without -server-pid.
 func serverCPU(cfg *config) int64 {
-	if cfg.ServerPID <= 0 {
+	if len(cfg.ServerPIDs) == 0 {
 		return -1
 	}
-	ns, err := procCPUNs(cfg.ServerPID)
-	if err != nil {
-		return -1
+	var sum int64
+	for _, pid := range cfg.ServerPIDs {
+		ns, err := procCPUNs(pid)
+		if err != nil {
+			return -1
+		}
+		sum += ns
 	}
-	return ns
+	return sum
 }
 
 func serverRSS(cfg *config) int64 {
-	if cfg.ServerPID <= 0 {
-		return 0
+	var sum int64
+	for _, b := range serverRSSEach(cfg) {
+		sum += b
 	}
-	b, err := procRSS(cfg.ServerPID)
-	if err != nil {
-		return 0
+	return sum
+}
+
+// serverRSSEach returns the RSS of each -server-pid process (0 for one that
+// cannot be read), in the order given.
+func serverRSSEach(cfg *config) []int64 {
+	if len(cfg.ServerPIDs) == 0 {
+		return nil
 	}
-	return b
+	out := make([]int64, len(cfg.ServerPIDs))
+	for i, pid := range cfg.ServerPIDs {
+		if b, err := procRSS(pid); err == nil {
+			out[i] = b
+		}
+	}
+	return out
+}
+
+// firstAddr is the first of a comma-separated list of addresses.
+func firstAddr(addrs string) string {
+	a, _, _ := strings.Cut(addrs, ",")
+	return a
 }
 
 func pct(cpuNs int64, wall time.Duration) float64 {
@@ -471,7 +496,7 @@ func runIdle(ctx context.Context, cfg *config, cl *cluster, prog *progress, res 
 		ir.ServerCPUPct = pct(srv1-srv0, t1.Sub(t0))
 	}
 	res.Headline = Headline{Name: "idle memory", Unit: "bytes/conn"}
-	if cfg.ServerPID > 0 {
+	if len(cfg.ServerPIDs) > 0 {
 		ir.BytesPerConn = float64(ir.RSSAfter-ir.RSSBefore) / float64(cfg.Conns)
 		res.Headline.Value = ir.BytesPerConn
 	}

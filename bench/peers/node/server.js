@@ -8,6 +8,9 @@
 // perMessageDeflate off) so the figures compare with a stock deployment.
 // bufferutil and utf-8-validate are installed as socket.io's docs advise;
 // ws picks them up by itself.
+// --redis host:port sets @socket.io/redis-adapter 8.3.0 on a node-redis 4.7.1
+// pub/sub client pair, so that several processes on one Redis form a
+// cluster (bench/cluster.sh).
 "use strict";
 
 const http = require("http");
@@ -26,6 +29,19 @@ const httpServer = http.createServer((req, res) => {
   res.end();
 });
 const io = new Server(httpServer, { serveClient: false });
+const redisAddr = flag("redis", "");
+let ready = Promise.resolve();
+if (redisAddr) {
+  const { createClient } = require("redis");
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const pubClient = createClient({ url: "redis://" + redisAddr });
+  const subClient = pubClient.duplicate();
+  pubClient.on("error", (err) => console.error("redis pub:", err.message));
+  subClient.on("error", (err) => console.error("redis sub:", err.message));
+  ready = Promise.all([pubClient.connect(), subClient.connect()]).then(() => {
+    io.adapter(createAdapter(pubClient, subClient));
+  });
+}
 
 io.on("connection", (socket) => {
   socket.on("join", (room, ack) => {
@@ -41,8 +57,14 @@ io.on("connection", (socket) => {
   });
 });
 
-httpServer.listen(port, host, () => {
-  console.error(`node socket.io ${require("socket.io/package.json").version} listening on ${host}:${port}`);
+ready.then(() => {
+  httpServer.listen(port, host, () => {
+    console.error(`node socket.io ${require("socket.io/package.json").version} listening on ${host}:${port}` +
+      (redisAddr ? ` (redis adapter on ${redisAddr})` : ""));
+  });
+}, (err) => {
+  console.error("redis:", err);
+  process.exit(1);
 });
 
 for (const sig of ["SIGINT", "SIGTERM"]) {
