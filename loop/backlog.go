@@ -57,21 +57,30 @@ func (l *Loop) maxBacklogUnits() int64 {
 }
 
 // Overloaded reports whether the backlog is above the loop's bound
-// (Config.MaxBacklog).
-func (l *Loop) Overloaded() bool { return l.backlog.Load() > l.maxBacklogUnits() }
+// (Config.MaxBacklog), or its connections' queued output is
+// (Config.MaxLoopOutboundBytes, pressure.go).
+func (l *Loop) Overloaded() bool {
+	return l.backlog.Load() > l.maxBacklogUnits() || l.underPressure(l.maxOutboundBytes())
+}
 
-// WaitBacklog blocks until the backlog is at most half of the loop's
-// bound, or until timeout passes, and reports whether it fell.
+// caughtUp reports whether the backlog and the outbound pressure are both
+// at most half of their bounds: the point where WaitBacklog returns.
+func (l *Loop) caughtUp() bool {
+	return l.backlog.Load() <= l.maxBacklogUnits()/2 && !l.underPressure(l.maxOutboundBytes()/2)
+}
+
+// WaitBacklog blocks until the backlog and the queued output are at most
+// half of the loop's bounds, or until timeout passes, and reports whether
+// they fell.
 // It must not be called on the loop's own goroutine (from an Op, or from a
 // callback the loop runs): the backlog could not fall while it waits, and
 // only the timeout would end the wait.
 func (l *Loop) WaitBacklog(timeout time.Duration) bool {
-	low := l.maxBacklogUnits() / 2
-	if l.backlog.Load() <= low {
+	if l.caughtUp() {
 		return true
 	}
 	l.mu.Lock()
-	if l.backlog.Load() <= low {
+	if l.caughtUp() {
 		l.mu.Unlock()
 		return true
 	}
@@ -93,7 +102,7 @@ func (l *Loop) WaitBacklog(timeout time.Duration) bool {
 // notifyDrained wakes WaitBacklog's callers once the backlog is low.
 // Called with mu held.
 func (l *Loop) notifyDrainedLocked() {
-	if l.drained != nil && l.backlog.Load() <= l.maxBacklogUnits()/2 {
+	if l.drained != nil && l.caughtUp() {
 		close(l.drained)
 		l.drained = nil
 	}

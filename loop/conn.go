@@ -37,6 +37,7 @@ type conn struct {
 	// (readpause.go) fit beside it.
 	mode    uint8
 	readOff bool // the socket is out of EPOLLIN (readpause.go)
+	listed  bool // the connection is on lp.stalled (pressure.go)
 	// readWant: PauseRead called, ResumeRead not since. Atomic, any
 	// goroutine; it sits here to fill the padding after mode.
 	readWant atomic.Bool
@@ -76,6 +77,7 @@ var decPool = sync.Pool{New: func() any { return new(wsframe.Decoder) }}
 
 func newConn(s *Server, gc gnet.Conn) *conn {
 	c := &conn{srv: s, gc: gc, lp: s.loopFor(gc.EventLoop())}
+	c.lp.nConns.Add(1)
 	if a := gc.RemoteAddr(); a != nil {
 		c.remote = a.String()
 	}
@@ -299,10 +301,20 @@ func (c *conn) commit() {
 }
 
 // flush writes the pending bytes with one syscall. Loop-only.
-func (c *conn) flush() { c.lp.flushReading(c.gc, &c.ob, &c.readOff) }
+func (c *conn) flush() {
+	old := c.ob.backlog.Load()
+	c.lp.flushReading(c.gc, &c.ob, &c.readOff)
+	if n := c.ob.backlog.Load(); n != old {
+		c.lp.trackOutbound(c, old, n)
+	}
+}
 
 func (c *conn) onClose(err error) {
 	cause, _ := c.ob.kill()
+	if old := c.ob.backlog.Swap(0); old != 0 {
+		c.lp.trackOutbound(c, old, 0)
+	}
+	c.lp.nConns.Add(-1)
 	mode := c.mode
 	c.mode = modeClosed
 	c.putDecoder()

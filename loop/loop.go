@@ -37,9 +37,10 @@ func (f funcOp) Run() { f() }
 // ops queued while the loop writes are run (and merged) together, then
 // every connection they dirtied is written once.
 type Loop struct {
-	el         gnet.EventLoop
-	index      int
-	maxBacklog int64 // Config.MaxBacklog; immutable
+	el          gnet.EventLoop
+	index       int
+	maxBacklog  int64 // Config.MaxBacklog; immutable
+	maxOutbound int64 // Config.MaxLoopOutboundBytes; immutable
 
 	// pending counts ops queued and not yet finished. A writer that must
 	// stay ordered behind queued ops (see Pending) reads it without a lock.
@@ -50,6 +51,12 @@ type Loop struct {
 	// stopped is set once the loop refused work (its engine stopped).
 	stopped atomic.Bool
 
+	// Outbound pressure (pressure.go). nConns counts the server
+	// connections open on the loop; outBytes is what their gnet buffers
+	// held at the last read, nStalled how many held any. Written on the
+	// loop, read anywhere.
+	nConns, outBytes, nStalled atomic.Int64
+
 	mu        sync.Mutex
 	ops       []Op          // guarded by mu
 	dirty     []*conn       // guarded by mu
@@ -59,6 +66,9 @@ type Loop struct {
 	spareOps   []Op    // loop-only
 	spareDirty []*conn // loop-only
 	midDirty   []*conn // loop-only; flushDirty's spare
+
+	stalled      []*conn // loop-only: connections with bytes in gnet's buffer
+	refreshArmed bool    // loop-only: a refreshOutbound is scheduled
 
 	// The loop's epoll fd plus one (0: not known yet), found by the first
 	// pause of a connection (readpause_linux.go). Loop-only.

@@ -52,6 +52,14 @@ type Config struct {
 	// Loop.WaitBacklog). Default DefaultMaxBacklog (1 Mi, about 0.25 s of
 	// fan-out).
 	MaxBacklog int
+	// MaxLoopOutboundBytes bounds the output one event loop's connections
+	// hold queued because their readers are slower than the loop: above
+	// it, while at least a quarter of the loop's connections are behind,
+	// the loop is overloaded as with MaxBacklog, so publishers are slowed
+	// to the rate the readers take (one slow reader, or a few, are cut at
+	// MaxOutboundBytes instead and never slow the others). Default
+	// DefaultMaxLoopOutboundBytes (64 MiB).
+	MaxLoopOutboundBytes int
 	// MaxPausedInputBytes caps the input a connection may hold buffered
 	// while its reading is paused: a WebSocket connection paused through
 	// eio.ReadPauser, or an HTTP connection whose client sent more than
@@ -105,6 +113,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.MaxBacklog <= 0 {
 		c.MaxBacklog = DefaultMaxBacklog
+	}
+	if c.MaxLoopOutboundBytes <= 0 {
+		c.MaxLoopOutboundBytes = DefaultMaxLoopOutboundBytes
 	}
 	if c.MaxPausedInputBytes <= 0 {
 		c.MaxPausedInputBytes = max(c.MaxHeaderBytes+int(c.MaxBodyBytes), int(c.MaxMessageBytes)) + pausedInputSlack
@@ -261,7 +272,7 @@ func (s *Server) loopFor(el gnet.EventLoop) *Loop {
 	defer s.mu.Unlock()
 	l, ok := s.loops[el]
 	if !ok {
-		l = &Loop{el: el, index: len(s.order), maxBacklog: int64(s.cfg.MaxBacklog)}
+		l = &Loop{el: el, index: len(s.order), maxBacklog: int64(s.cfg.MaxBacklog), maxOutbound: int64(s.cfg.MaxLoopOutboundBytes)}
 		s.loops[el] = l
 		s.order = append(s.order, l)
 		all := append([]*Loop(nil), s.order...)

@@ -69,6 +69,14 @@ type Config struct {
 	// delay of a delivered message stays bounded. Default 1 Mi visits,
 	// about 0.25 s of one loop's fan-out (loop.DefaultMaxBacklog).
 	MaxLoopBacklog int
+	// MaxLoopOutboundBytes bounds the output one event loop of
+	// ListenAndServe holds for readers slower than it. Above it, while a
+	// quarter or more of that loop's connections are behind, the loop is
+	// overloaded as with MaxLoopBacklog, so publishers are slowed to the
+	// rate the readers take and memory and delay stay bounded; a few slow
+	// readers never count, they are cut at MaxOutboundBytes. Default 64 MiB
+	// (loop.DefaultMaxLoopOutboundBytes).
+	MaxLoopOutboundBytes int
 	// MaxQueuedInputBytes bounds what one connection's received events
 	// may hold while its handlers are slow: the bytes of their data and
 	// attachments plus 128 per event, and at least 4 KiB per event, so it

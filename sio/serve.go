@@ -23,13 +23,14 @@ var ErrServerClosed = loop.ErrServerClosed
 // blocks until Close or Shutdown, then returns ErrServerClosed.
 func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 	ls := loop.NewServer(loop.Config{
-		Addr:             addr,
-		Loops:            s.cfg.Loops,
-		MaxBodyBytes:     s.cfg.MaxHTTPBufferSize,
-		MaxMessageBytes:  s.cfg.MaxHTTPBufferSize,
-		MaxOutboundBytes: s.cfg.MaxOutboundBytes,
-		MaxBacklog:       s.cfg.MaxLoopBacklog,
-		Logger:           s.cfg.Logger,
+		Addr:                 addr,
+		Loops:                s.cfg.Loops,
+		MaxBodyBytes:         s.cfg.MaxHTTPBufferSize,
+		MaxMessageBytes:      s.cfg.MaxHTTPBufferSize,
+		MaxOutboundBytes:     s.cfg.MaxOutboundBytes,
+		MaxBacklog:           s.cfg.MaxLoopBacklog,
+		MaxLoopOutboundBytes: s.cfg.MaxLoopOutboundBytes,
+		Logger:               s.cfg.Logger,
 		Handler: func(x eio.Exchange) {
 			if s.handle(x) {
 				return
