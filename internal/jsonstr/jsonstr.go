@@ -1,13 +1,3 @@
-// Package jsonstr holds the byte-level pieces of JSON string literals that
-// internal/packet (socket.io JSON, written as encoding/json writes it) and
-// internal/msgpack (JSON as JSON.stringify writes it) both need: the test
-// of 8 bytes at once for plain string content, the escape of an ASCII
-// byte, and what a one-letter escape and a \uXXXX stand for. What the two
-// writers do differently (U+2028 and U+2029, invalid UTF-8) stays in each.
-//
-// Everything here is small enough to be inlined into the scanning loops
-// that call it; BenchmarkDecodeEvent and BenchmarkAppendArgs in
-// internal/packet measure those loops.
 package jsonstr
 
 // SWAR constants: one bit or the top bit of each of 8 bytes.
