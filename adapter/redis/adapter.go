@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sort"
 	"sync"
 	"time"
 
@@ -164,13 +163,11 @@ func (a *adapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOptions) 
 	p := newPending(clusterwire.ReqRemoteFetch, 1, 1)
 	p.Sockets = local
 	p, err := a.request(ctx, clusterwire.ReqRemoteFetch, 1, p, map[string]any{"opts": map[string]any{"rooms": t.rooms, "except": t.except}})
-	p.Lock()
-	defer p.Unlock()
-	out := append([]*sio.RemoteSocket(nil), p.Sockets...)
+	r := p.Result()
 	if err != nil {
-		return out, requestError("fetchSockets", p, err)
+		return r.Sockets, requestError("fetchSockets", r, err)
 	}
-	return out, nil
+	return r.Sockets, nil
 }
 
 // AllRooms lists the rooms of every node, each once, sorted.
@@ -186,17 +183,11 @@ func (a *adapter) AllRooms(ctx context.Context, opts *sio.BroadcastOptions) ([]s
 		defer cancel()
 		p, err = a.request(ctx, clusterwire.ReqAllRooms, 1, p, map[string]any{})
 	}
-	p.Lock()
-	defer p.Unlock()
-	out := make([]string, 0, len(p.Rooms))
-	for r := range p.Rooms {
-		out = append(out, r)
-	}
-	sort.Strings(out)
+	r := p.Result()
 	if err != nil {
-		return out, requestError("allRooms", p, err)
+		return r.Rooms, requestError("allRooms", r, err)
 	}
-	return out, nil
+	return r.Rooms, nil
 }
 
 // publishRequest publishes a request that nobody answers (join, leave,
@@ -281,13 +272,11 @@ func (a *adapter) ServerSideEmitWithAck(ctx context.Context, p *sio.Packet) ([]s
 	defer cancel()
 	pd := newPending(clusterwire.ReqServerSideEmit, 0, 0)
 	pd, err = a.request(ctx, clusterwire.ReqServerSideEmit, 0, pd, map[string]any{"data": data})
-	pd.Lock()
-	defer pd.Unlock()
-	out := append([]sio.Message(nil), pd.Answers...)
+	r := pd.Result()
 	if err != nil {
-		return out, requestError("serverSideEmit", pd, err)
+		return r.Answers, requestError("serverSideEmit", r, err)
 	}
-	return out, nil
+	return r.Answers, nil
 }
 
 // Close unsubscribes the namespace's channels and ends its requests.

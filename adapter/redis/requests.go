@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -42,15 +43,15 @@ func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // requestError is what a request returns when it failed: a *TimeoutError
 // when ctx ended, else err with what failed.
-func requestError(what string, p *pending, err error) error {
-	return requestErrorIn(what, p, err, false)
+func requestError(what string, r clusterwire.Result, err error) error {
+	return requestErrorIn(what, r, err, false)
 }
 
 // requestErrorIn is requestError with the wording of the ClusterAdapter's
 // requests when cluster is true (the sharded adapter).
-func requestErrorIn(what string, p *pending, err error, cluster bool) error {
+func requestErrorIn(what string, r clusterwire.Result, err error, cluster bool) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return &TimeoutError{Request: what, Got: p.Got, Want: p.Want, Err: err, cluster: cluster}
+		return &TimeoutError{Request: what, Got: r.Got, Want: r.Want, Err: err, cluster: cluster}
 	}
 	return fmt.Errorf("redis adapter: %s: %w", what, err)
 }

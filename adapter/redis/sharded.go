@@ -217,11 +217,10 @@ func (a *shardedAdapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOp
 	p.Sockets = local
 	t := targetOf(opts)
 	p, err := a.request(ctx, clusterwire.MsgFetchSockets, p, nil, "opts", clusterOpts(t, false, 0))
-	p.Lock()
-	defer p.Unlock()
-	out := append([]*sio.RemoteSocket(nil), p.Sockets...)
+	r := p.Result()
+	out := r.Sockets
 	if err != nil {
-		return out, requestErrorIn("fetchSockets", p, err, true)
+		return out, requestErrorIn("fetchSockets", r, err, true)
 	}
 	return out, nil
 }
@@ -292,11 +291,10 @@ func (a *shardedAdapter) ServerSideEmitWithAck(ctx context.Context, p *sio.Packe
 	defer cancel()
 	pd := newPending(clusterwire.MsgServerSideEmit, 0, 0)
 	pd, err := a.request(ctx, clusterwire.MsgServerSideEmit, pd, p.Attachments, "packet", json.RawMessage(p.Data))
-	pd.Lock()
-	defer pd.Unlock()
-	out := append([]sio.Message(nil), pd.Answers...)
+	r := pd.Result()
+	out := r.Answers
 	if err != nil {
-		return out, requestErrorIn("serverSideEmit", pd, err, true)
+		return out, requestErrorIn("serverSideEmit", r, err, true)
 	}
 	return out, nil
 }

@@ -201,11 +201,10 @@ func (a *nsAdapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOptions
 		b = append(b, `,"requestId":`...)
 		return append(packet.AppendQuote(b, id), '}')
 	}, nil)
-	req.Lock()
-	defer req.Unlock()
-	out := append([]*sio.RemoteSocket(nil), req.Sockets...)
+	r := req.Result()
+	out := r.Sockets
 	if ctx.Err() != nil {
-		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", ErrTimeout, req.Got, req.Want, err)
+		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", ErrTimeout, r.Got, r.Want, err)
 	}
 	return out, err
 }
@@ -280,11 +279,10 @@ func (a *nsAdapter) ServerSideEmitWithAck(ctx context.Context, p *sio.Packet) ([
 		b = append(b, `,"packet":`...)
 		return append(append(b, p.Data...), '}')
 	}, p.Attachments)
-	req.Lock()
-	defer req.Unlock()
-	out := append([]sio.Message(nil), req.Answers...)
+	r := req.Result()
+	out := r.Answers
 	if ctx.Err() != nil {
-		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", sio.ErrAckTimeout, len(req.Answers), req.Want, err)
+		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", sio.ErrAckTimeout, len(r.Answers), r.Want, err)
 	}
 	return out, err
 }

@@ -2,6 +2,7 @@ package clusterwire
 
 import (
 	"encoding/json"
+	"slices"
 	"sync"
 
 	"github.com/sioloop/sioloop/sio"
@@ -15,9 +16,8 @@ import (
 // counts the other nodes).
 //
 // The adapter fills Sockets or Rooms with this node's own result before
-// it publishes the request; afterwards they belong to the mutex, which the
-// adapter takes to read the result once Done is closed or its context
-// ended.
+// it publishes the request; afterwards they belong to the mutex, and the
+// adapter reads them with Result once Done is closed or its context ended.
 type Pending struct {
 	// Type is the request's message type, by which answers of another
 	// kind with the same id are told apart and dropped.
@@ -84,4 +84,35 @@ func (p *Pending) countLocked() {
 		p.closed = true
 		close(p.done)
 	}
+}
+
+// Result is what a request gathered, copied out of it at once, with the
+// counts a timeout error reports.
+type Result struct {
+	Sockets   []*sio.RemoteSocket
+	Rooms     []string // sorted; nil unless Pending.Rooms was set
+	Answers   []sio.Message
+	Got, Want int
+}
+
+// Result copies out what p gathered so far. It takes the mutex: after a
+// timeout, an answer may still be being counted by the goroutine that
+// looked p up just before the table forgot it.
+func (p *Pending) Result() Result {
+	p.Lock()
+	defer p.Unlock()
+	r := Result{
+		Sockets: append([]*sio.RemoteSocket(nil), p.Sockets...),
+		Answers: append([]sio.Message(nil), p.Answers...),
+		Got:     p.Got,
+		Want:    p.Want,
+	}
+	if p.Rooms != nil {
+		r.Rooms = make([]string, 0, len(p.Rooms))
+		for room := range p.Rooms {
+			r.Rooms = append(r.Rooms, room)
+		}
+		slices.Sort(r.Rooms)
+	}
+	return r
 }
