@@ -8,11 +8,9 @@ import (
 
 func TestRoomsUnmarshal(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		in      string
-		want    []string
-		wantNil bool
-		wantErr bool
+		name, in         string
+		want             []string
+		wantNil, wantErr bool // decodes to nil (null); is refused
 	}{
 		{name: "strings", in: `["a","b"]`, want: []string{"a", "b"}},
 		{name: "numbers as JavaScript prints them", in: `[123,"x",2.5]`, want: []string{"123", "x", "2.5"}},
