@@ -65,20 +65,12 @@ func appendBroadcast(dst, js []byte, nsp, name string, args []any, rooms, except
 	dst = msgpack.AppendString(dst, nsp)
 	dst = msgpack.AppendMapHeader(dst, 3)
 	dst = msgpack.AppendString(dst, "rooms")
-	dst = appendStrings(dst, rooms)
+	dst = msgpack.AppendStrings(dst, rooms)
 	dst = msgpack.AppendString(dst, "flags")
 	dst = appendFlags(dst, f)
 	dst = msgpack.AppendString(dst, "except")
-	dst = appendStrings(dst, except)
+	dst = msgpack.AppendStrings(dst, except)
 	return dst, js, nil
-}
-
-func appendStrings(dst []byte, ss []string) []byte {
-	dst = msgpack.AppendArrayHeader(dst, uint32(len(ss)))
-	for _, s := range ss {
-		dst = msgpack.AppendString(dst, s)
-	}
-	return dst
 }
 
 // appendFlags appends the flags map, keys in the order they were set.

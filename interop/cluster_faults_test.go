@@ -167,7 +167,7 @@ func TestMixedClusterFaults(t *testing.T) {
 		for _, cl := range everyone {
 			waitFor(t, log, cl+" to get G1's ticks", tickFrom(cl, 1))
 		}
-		dropped0 := G1.ra.Stats().DroppedPublishes
+		dropped0 := G1.redis.Stats().DroppedPublishes
 		seqBeforeKill := tr.last()
 		rs.Kill()
 		killed, seqKilled := time.Now(), tr.last()
@@ -268,7 +268,7 @@ func TestMixedClusterFaults(t *testing.T) {
 		}
 		t.Logf("N's emit made while Redis was down (queued by node-redis, published on its reconnection) reached %d of the Go nodes' 3 clients", late)
 
-		dropped := G1.ra.Stats().DroppedPublishes - dropped0
+		dropped := G1.redis.Stats().DroppedPublishes - dropped0
 		// Every broadcast made while Redis was dead is counted, and
 		// nothing else: at most the ticks from just before the kill to
 		// the first successful batch, plus the three other publishes
@@ -294,7 +294,7 @@ func TestMixedClusterFaults(t *testing.T) {
 		}
 		t.Logf("Redis down %v: %d ticks, %d dropped publishes counted; Emit p50 %v max %v; direct Emit %v; handler broadcast round trip %v; fetchSockets %v",
 			restarted.Sub(killed).Round(time.Millisecond), seqRestart-seqKilled, dropped, p50, worst, direct, handlerRTT.Round(time.Millisecond), fetchTook.Round(time.Millisecond))
-		if st := G1.ra.Stats(); st.Malformed != 0 {
+		if st := G1.redis.Stats(); st.Malformed != 0 {
 			t.Errorf("G1 stats %+v", st)
 		}
 	})

@@ -1,9 +1,12 @@
 package interop_test
 
 // goNode is a sioloop node of a cluster test: an in-process sio.Server on
-// adapter/redis that does what js/cluster-node.mjs does (the same handlers,
-// reports and commands), through sio's public API only, so that it can take
-// a Node node's place in the harness (clusterSpec.replace).
+// adapter/redis (classic or sharded) or adapter/redisstreams, as the node
+// config's adapter says, that does what js/cluster-node.mjs does (the same
+// handlers, reports and commands), through sio's public API only, so that
+// it can take a Node node's place in the harness (clusterSpec.replace).
+// On the streams adapter, connection state recovery is on, as
+// cluster-node.mjs has it there.
 //
 // Differences from the Node node, all of the harness's making: there is no
 // compress flag (sio has none); fetchSockets, allRooms and serverSideEmit
@@ -30,19 +33,22 @@ import (
 	"time"
 
 	"github.com/sioloop/sioloop/adapter/redis"
+	"github.com/sioloop/sioloop/adapter/redisstreams"
 	"github.com/sioloop/sioloop/sio"
 )
 
-// goNode is a clusterNode on sio.Server and adapter/redis.
+// goNode is a clusterNode on sio.Server and one of the Redis adapters.
 type goNode struct {
 	name  string
 	url   string
 	srv   *sio.Server
-	ra    *redis.Adapter
-	log   *eventLog // reports, as cluster-node.mjs prints them
-	logs  *eventLog // the server's and the adapter's log records ("log" events)
-	proxy *tcpProxy // nil unless goNodeOptions.proxy
-	kind  string    // "classic" or "sharded"
+	ra    goAdapter
+	redis *redis.Adapter // ra on the classic and sharded adapters (Sync), else nil
+	stats func() any     // ra's Stats, for the log of a failed test
+	log   *eventLog      // reports, as cluster-node.mjs prints them
+	logs  *eventLog      // the server's and the adapter's log records ("log" events)
+	proxy *tcpProxy      // nil unless goNodeOptions.proxy
+	kind  string         // "classic", "sharded" or "streams"
 	// clustered: the node's Redis is a Redis Cluster
 	clustered bool
 
@@ -51,11 +57,20 @@ type goNode struct {
 
 var _ clusterNode = (*goNode)(nil)
 
+// goAdapter is what a goNode uses of its adapter, whichever it is.
+type goAdapter interface {
+	ForNamespace(ns *sio.Namespace) sio.Adapter
+	// Flush returns once Redis took what the adapter queued.
+	Flush(ctx context.Context) error
+	Close() error
+}
+
 // goNodeOptions are what a test may change in a goNode beyond nodeConfig.
 type goNodeOptions struct {
 	// proxy puts a tcpProxy between the node and Redis.
 	proxy bool
-	// tune adjusts the adapter's configuration before New.
+	// tune adjusts the classic or sharded adapter's configuration before
+	// New.
 	tune func(*redis.Config)
 }
 
@@ -68,24 +83,80 @@ func startGoNode(t *testing.T, cfg nodeConfig) clusterNode {
 
 func startGoNodeWith(t *testing.T, cfg nodeConfig, o goNodeOptions) *goNode {
 	t.Helper()
-	newAdapter := redis.New
-	switch cfg.Adapter {
-	case "", "classic":
-	case "sharded":
-		newAdapter = redis.NewSharded
-	default:
-		t.Fatalf("goNode %s: adapter %q: only the classic and sharded adapters are implemented", cfg.Name, cfg.Adapter)
-	}
 	addr := strings.TrimPrefix(cfg.Redis.URL, "redis://")
 	if addr == "" && len(cfg.Redis.Cluster) == 0 {
 		t.Fatalf("goNode %s: needs a Redis url or cluster nodes, got %+v", cfg.Name, cfg.Redis)
 	}
-	n := &goNode{name: cfg.Name, log: newEventLog(), logs: newEventLog()}
+	n := &goNode{name: cfg.Name, kind: cmp.Or(cfg.Adapter, "classic"), log: newEventLog(), logs: newEventLog()}
 	if o.proxy {
 		n.proxy = startTCPProxy(t, addr)
 		addr = n.proxy.Addr()
 	}
 	logger := slog.New(&eventLogHandler{log: n.logs, level: slog.LevelInfo})
+	sc := sio.Config{Loops: 1, Logger: logger}
+	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+	defer cancel()
+	switch n.kind {
+	case "classic", "sharded":
+		if err := n.startRedis(ctx, cfg, o, addr, logger); err != nil {
+			t.Fatalf("goNode %s: %v", cfg.Name, err)
+		}
+	case "streams":
+		rc := redisstreams.Config{Addr: addr, Logger: logger}
+		if v, ok := cfg.Options["streamName"].(string); ok {
+			rc.StreamName = v
+		}
+		ra, err := redisstreams.New(ctx, rc)
+		if err != nil {
+			t.Fatalf("goNode %s: %v", cfg.Name, err)
+		}
+		n.ra, n.stats = ra, func() any { return ra.Stats() }
+		sc.ConnectionStateRecovery = &sio.RecoveryConfig{SkipMiddlewares: true}
+	default:
+		t.Fatalf("goNode %s: adapter %q: only the classic, sharded and streams adapters are implemented", cfg.Name, cfg.Adapter)
+	}
+	sc.Adapter = n.ra.ForNamespace
+	n.srv = sio.NewServer(sc)
+	nsps := cfg.Nsps
+	if len(nsps) == 0 {
+		nsps = []string{"/"}
+	}
+	sse := cfg.SSEEvents
+	if len(sse) == 0 {
+		sse = []string{"sse", "sse-silent"}
+	}
+	for _, nsp := range nsps {
+		n.setup(n.srv.Of(nsp), sse) // Of subscribes before it returns
+	}
+	hostport := freeAddr(t)
+	errc := make(chan error, 1)
+	go func() { errc <- n.srv.ListenAndServe(hostport, nil) }()
+	select {
+	case <-n.srv.Ready():
+	case err := <-errc:
+		n.ra.Close()
+		t.Fatalf("goNode %s: ListenAndServe: %v", cfg.Name, err)
+	case <-time.After(stepTimeout):
+		t.Fatalf("goNode %s: not listening within %v", cfg.Name, stepTimeout)
+	}
+	n.url = "http://" + hostport
+	t.Cleanup(func() {
+		if n.proxy != nil {
+			n.proxy.Cut() // a frozen node must not hold its Close up
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n.Close(ctx)
+		if t.Failed() {
+			t.Logf("go node %s: %+v\nlast reports:\n%s\nlog:\n%s", n.name, n.stats(), n.log.dump(60), n.logs.dump(30))
+		}
+	})
+	return n
+}
+
+// startRedis connects the classic or the sharded adapter, configured from
+// cluster-node.mjs's options.
+func (n *goNode) startRedis(ctx context.Context, cfg nodeConfig, o goNodeOptions, addr string, logger *slog.Logger) error {
 	rc := redis.Config{Addr: addr, Logger: logger}
 	if v, ok := cfg.Options["requestsTimeout"].(float64); ok {
 		rc.RequestsTimeout = time.Duration(v) * time.Millisecond
@@ -111,51 +182,17 @@ func startGoNodeWith(t *testing.T, cfg nodeConfig, o goNodeOptions) *goNode {
 	if o.tune != nil {
 		o.tune(&rc)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
-	defer cancel()
+	newAdapter := redis.New
+	if n.kind == "sharded" {
+		newAdapter = redis.NewSharded
+	}
 	ra, err := newAdapter(ctx, rc)
 	if err != nil {
-		t.Fatalf("goNode %s: %v", cfg.Name, err)
+		return err
 	}
-	n.kind = cmp.Or(cfg.Adapter, "classic")
+	n.ra, n.redis, n.stats = ra, ra, func() any { return ra.Stats() }
 	n.clustered = len(rc.Addrs) > 0
-	n.ra = ra
-	n.srv = sio.NewServer(sio.Config{Adapter: ra.ForNamespace, Loops: 1, Logger: logger})
-	nsps := cfg.Nsps
-	if len(nsps) == 0 {
-		nsps = []string{"/"}
-	}
-	sse := cfg.SSEEvents
-	if len(sse) == 0 {
-		sse = []string{"sse", "sse-silent"}
-	}
-	for _, nsp := range nsps {
-		n.setup(n.srv.Of(nsp), sse) // Of subscribes before it returns
-	}
-	hostport := freeAddr(t)
-	errc := make(chan error, 1)
-	go func() { errc <- n.srv.ListenAndServe(hostport, nil) }()
-	select {
-	case <-n.srv.Ready():
-	case err := <-errc:
-		ra.Close()
-		t.Fatalf("goNode %s: ListenAndServe: %v", cfg.Name, err)
-	case <-time.After(stepTimeout):
-		t.Fatalf("goNode %s: not listening within %v", cfg.Name, stepTimeout)
-	}
-	n.url = "http://" + hostport
-	t.Cleanup(func() {
-		if n.proxy != nil {
-			n.proxy.Cut() // a frozen node must not hold its Close up
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.Close(ctx)
-		if t.Failed() {
-			t.Logf("go node %s last reports:\n%s\nlog:\n%s", n.name, n.log.dump(60), n.logs.dump(30))
-		}
-	})
-	return n
+	return nil
 }
 
 func (n *goNode) Name() string      { return n.name }
@@ -185,7 +222,7 @@ func (n *goNode) setup(ns *sio.Namespace, sseEvents []string) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 			defer cancel()
-			n.ra.Sync(ctx)
+			n.redis.Sync(ctx)
 			n.report(ev)
 		}()
 	})
@@ -200,24 +237,9 @@ func (n *goNode) setup(ns *sio.Namespace, sseEvents []string) {
 		})
 	}
 	ns.OnConnection(func(s *sio.Socket) {
-		hs := s.Handshake()
-		var auth struct {
-			Rooms json.RawMessage `json:"rooms"`
-			Data  json.RawMessage `json:"data"`
+		if !s.Recovered() { // a restored socket has its rooms and data back
+			n.joinFromHandshake(s)
 		}
-		json.Unmarshal(hs.Auth, &auth)
-		var rooms []string
-		if len(auth.Rooms) > 0 {
-			rooms = roomList(decodeJSON(auth.Rooms))
-		} else if q := hs.Query.Get("rooms"); q != "" {
-			rooms = strings.Split(q, ",")
-		}
-		if len(auth.Data) > 0 {
-			s.SetData(fromWire(decodeJSON(auth.Data)))
-		} else if q := hs.Query.Get("data"); q != "" {
-			s.SetData(decodeJSON([]byte(q)))
-		}
-		s.Join(rooms...)
 		s.OnAny(func(ev *sio.Event) { n.onEvent(s, ev) })
 		s.OnDisconnect(func(reason string) {
 			n.report(clusterEvent{Event: "disconnect", Nsp: nsp, Sid: s.ID(), Reason: reason})
@@ -228,11 +250,34 @@ func (n *goNode) setup(ns *sio.Namespace, sseEvents []string) {
 			// cluster-node.mjs does (OnConnection runs on the socket's
 			// own goroutine: Sync may wait here).
 			ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
-			n.ra.Sync(ctx)
+			n.redis.Sync(ctx)
 			cancel()
 		}
 		n.report(ev)
 	})
+}
+
+// joinFromHandshake gives a new socket the rooms and data its handshake
+// asks for (auth.rooms and auth.data, or the query's rooms and data).
+func (n *goNode) joinFromHandshake(s *sio.Socket) {
+	hs := s.Handshake()
+	var auth struct {
+		Rooms json.RawMessage `json:"rooms"`
+		Data  json.RawMessage `json:"data"`
+	}
+	json.Unmarshal(hs.Auth, &auth)
+	var rooms []string
+	if len(auth.Rooms) > 0 {
+		rooms = roomList(decodeJSON(auth.Rooms))
+	} else if q := hs.Query.Get("rooms"); q != "" {
+		rooms = strings.Split(q, ",")
+	}
+	if len(auth.Data) > 0 {
+		s.SetData(fromWire(decodeJSON(auth.Data)))
+	} else if q := hs.Query.Get("data"); q != "" {
+		s.SetData(decodeJSON([]byte(q)))
+	}
+	s.Join(rooms...)
 }
 
 // onEvent is cluster-node.mjs's onAny and its join, leave and broadcast
@@ -344,10 +389,20 @@ func (n *goNode) Emit(ctx context.Context, r emitReq) error {
 
 // ackError is the message of the error a socket.io callback would get.
 func ackError(err error) string {
+	const reached = "timeout reached" // the adapters' wording of a request's timeout
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, sio.ErrAckTimeout) && !errors.Is(err, redis.ErrTimeout):
+	case errors.Is(err, redis.ErrTimeout):
+		return err.Error() // socket.io-redis-adapter's message, as it is
+	case errors.Is(err, sio.ErrAckTimeout) && strings.Contains(err.Error(), reached):
+		// The ClusterAdapter's message, without what wraps it.
+		msg := err.Error()[strings.Index(err.Error(), reached):]
+		if i := strings.Index(msg, ": context"); i > 0 {
+			msg = msg[:i]
+		}
+		return msg
+	case errors.Is(err, sio.ErrAckTimeout):
 		return "operation has timed out" // socket.io's BroadcastOperator
 	}
 	return err.Error()
@@ -422,7 +477,13 @@ func (n *goNode) ServerSideEmitWithAck(ctx context.Context, nsp, event string, a
 	return res, nil
 }
 
+// AllRooms is the adapter's allRooms; on the streams adapter, which has
+// none, it fails as cluster-node.mjs does (the Go adapter would list this
+// node's rooms only).
 func (n *goNode) AllRooms(ctx context.Context, nsp string) ([]string, error) {
+	if n.kind == "streams" {
+		return nil, errors.New("allRooms is not implemented by the streams adapter")
+	}
 	rctx, cancel := requestCtx(0)
 	defer cancel()
 	rooms, err := n.nsp(nsp).AllRooms(rctx)

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sort"
 	"sync"
 	"time"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/internal/msgpack"
 	"github.com/sioloop/sioloop/sio"
 	"github.com/valyala/bytebufferpool"
@@ -32,7 +32,7 @@ type adapter struct {
 	responseChannel string // <key>-response#<nsp>#
 	ownResponse     string // <key>-response#<nsp>#<uid>#
 
-	reqs requestTable
+	reqs *clusterwire.Table
 
 	mu     sync.Mutex
 	closed bool // guarded by mu
@@ -48,7 +48,7 @@ func newAdapter(f *Adapter, ns *sio.Namespace) *adapter {
 		prefix:          key + "#" + nsp + "#",
 		requestChannel:  key + "-request#" + nsp + "#",
 		responseChannel: key + "-response#" + nsp + "#",
-		reqs:            newRequestTable(),
+		reqs:            clusterwire.NewTable(),
 	}
 	a.pattern = a.prefix + "*"
 	a.ownResponse = a.responseChannel + a.uid + "#"
@@ -112,7 +112,7 @@ func (a *adapter) BroadcastWithAck(ctx context.Context, p *sio.Packet, opts *sio
 		if err != nil {
 			a.f.failed("encode a broadcast with acks", err)
 		} else {
-			a.reqs.addAck(ctx, id, &ackRequest{onCount: onCount, onAck: onAck})
+			a.reqs.AddAck(ctx, id, &clusterwire.Ack{OnCount: onCount, OnAck: onAck})
 			a.f.bus.Publish(a.requestChannel, msg)
 		}
 	}
@@ -137,14 +137,14 @@ func (a *adapter) request(ctx context.Context, typ int, local int, p *pending, b
 	if n-(1-local) <= local {
 		return p, nil // nobody else
 	}
-	p.want = n - (1 - local)
+	p.Want = n - (1 - local)
 	id := newUID(6)
 	body["uid"], body["requestId"], body["type"] = a.uid, id, typ
 	msg, err := json.Marshal(body)
 	if err != nil {
 		return p, err
 	}
-	return p, a.reqs.await(ctx, id, p, func() error {
+	return p, a.reqs.Await(ctx, id, p, func() error {
 		_, err := a.f.bus.PublishWait(ctx, a.requestChannel, msg)
 		return err
 	})
@@ -160,42 +160,34 @@ func (a *adapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOptions) 
 	ctx, cancel := a.withTimeout(ctx)
 	defer cancel()
 	t := targetOf(opts)
-	p := newPending(reqRemoteFetch, 1, 1)
-	p.sockets = local
-	p, err := a.request(ctx, reqRemoteFetch, 1, p, map[string]any{"opts": map[string]any{"rooms": t.rooms, "except": t.except}})
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := append([]*sio.RemoteSocket(nil), p.sockets...)
+	p := newPending(clusterwire.ReqRemoteFetch, 1, 1)
+	p.Sockets = local
+	p, err := a.request(ctx, clusterwire.ReqRemoteFetch, 1, p, map[string]any{"opts": map[string]any{"rooms": t.rooms, "except": t.except}})
+	r := p.Result()
 	if err != nil {
-		return out, requestError("fetchSockets", p, err)
+		return r.Sockets, requestError("fetchSockets", r, err)
 	}
-	return out, nil
+	return r.Sockets, nil
 }
 
 // AllRooms lists the rooms of every node, each once, sorted.
 func (a *adapter) AllRooms(ctx context.Context, opts *sio.BroadcastOptions) ([]string, error) {
-	p := newPending(reqAllRooms, 1, 1)
-	p.rooms = make(map[string]struct{})
+	p := newPending(clusterwire.ReqAllRooms, 1, 1)
+	p.Rooms = make(map[string]struct{})
 	for _, r := range a.MemoryAdapter.Rooms() {
-		p.rooms[r] = struct{}{}
+		p.Rooms[r] = struct{}{}
 	}
 	var err error
 	if !opts.Local {
 		ctx, cancel := a.withTimeout(ctx)
 		defer cancel()
-		p, err = a.request(ctx, reqAllRooms, 1, p, map[string]any{})
+		p, err = a.request(ctx, clusterwire.ReqAllRooms, 1, p, map[string]any{})
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]string, 0, len(p.rooms))
-	for r := range p.rooms {
-		out = append(out, r)
-	}
-	sort.Strings(out)
+	r := p.Result()
 	if err != nil {
-		return out, requestError("allRooms", p, err)
+		return r.Rooms, requestError("allRooms", r, err)
 	}
-	return out, nil
+	return r.Rooms, nil
 }
 
 // publishRequest publishes a request that nobody answers (join, leave,
@@ -225,7 +217,7 @@ func (a *adapter) AddSockets(ctx context.Context, opts *sio.BroadcastOptions, ro
 	if opts.Local {
 		return nil
 	}
-	return a.publishRequest(ctx, reqRemoteJoin, opts, map[string]any{"rooms": nonNil(rooms)})
+	return a.publishRequest(ctx, clusterwire.ReqRemoteJoin, opts, map[string]any{"rooms": nonNil(rooms)})
 }
 
 // DelSockets makes the selected sockets leave rooms, here and elsewhere.
@@ -234,7 +226,7 @@ func (a *adapter) DelSockets(ctx context.Context, opts *sio.BroadcastOptions, ro
 	if opts.Local {
 		return nil
 	}
-	return a.publishRequest(ctx, reqRemoteLeave, opts, map[string]any{"rooms": nonNil(rooms)})
+	return a.publishRequest(ctx, clusterwire.ReqRemoteLeave, opts, map[string]any{"rooms": nonNil(rooms)})
 }
 
 // DisconnectSockets disconnects the selected sockets, here and elsewhere.
@@ -243,7 +235,7 @@ func (a *adapter) DisconnectSockets(ctx context.Context, opts *sio.BroadcastOpti
 	if opts.Local {
 		return nil
 	}
-	return a.publishRequest(ctx, reqRemoteDisconnect, opts, map[string]any{"close": closeConn})
+	return a.publishRequest(ctx, clusterwire.ReqRemoteDisconnect, opts, map[string]any{"close": closeConn})
 }
 
 func nonNil(ss []string) []string {
@@ -259,7 +251,7 @@ func (a *adapter) ServerSideEmit(ctx context.Context, p *sio.Packet) error {
 	if err != nil {
 		return err
 	}
-	msg, err := json.Marshal(map[string]any{"uid": a.uid, "type": reqServerSideEmit, "data": data})
+	msg, err := json.Marshal(map[string]any{"uid": a.uid, "type": clusterwire.ReqServerSideEmit, "data": data})
 	if err != nil {
 		return err
 	}
@@ -278,15 +270,13 @@ func (a *adapter) ServerSideEmitWithAck(ctx context.Context, p *sio.Packet) ([]s
 	}
 	ctx, cancel := a.withTimeout(ctx)
 	defer cancel()
-	pd := newPending(reqServerSideEmit, 0, 0)
-	pd, err = a.request(ctx, reqServerSideEmit, 0, pd, map[string]any{"data": data})
-	pd.mu.Lock()
-	defer pd.mu.Unlock()
-	out := append([]sio.Message(nil), pd.answers...)
+	pd := newPending(clusterwire.ReqServerSideEmit, 0, 0)
+	pd, err = a.request(ctx, clusterwire.ReqServerSideEmit, 0, pd, map[string]any{"data": data})
+	r := pd.Result()
 	if err != nil {
-		return out, requestError("serverSideEmit", pd, err)
+		return r.Answers, requestError("serverSideEmit", r, err)
 	}
-	return out, nil
+	return r.Answers, nil
 }
 
 // Close unsubscribes the namespace's channels and ends its requests.
@@ -351,8 +341,8 @@ func (a *adapter) onRequest(payload []byte) {
 	}
 	ctx := context.Background()
 	switch req.Type {
-	case reqSockets:
-		if a.reqs.has(req.RequestID) {
+	case clusterwire.ReqSockets:
+		if a.reqs.Has(req.RequestID) {
 			return
 		}
 		ids := []string{}
@@ -360,18 +350,18 @@ func (a *adapter) onRequest(payload []byte) {
 			ids = append(ids, s.ID())
 		}
 		a.respondJSON(req, map[string]any{"requestId": req.RequestID, "sockets": ids})
-	case reqAllRooms:
-		if a.reqs.has(req.RequestID) {
+	case clusterwire.ReqAllRooms:
+		if a.reqs.Has(req.RequestID) {
 			return
 		}
 		a.respondJSON(req, map[string]any{"requestId": req.RequestID, "rooms": nonNil(a.MemoryAdapter.Rooms())})
-	case reqRemoteJoin, reqRemoteLeave, reqRemoteDisconnect:
+	case clusterwire.ReqRemoteJoin, clusterwire.ReqRemoteLeave, clusterwire.ReqRemoteDisconnect:
 		if req.UID == a.uid {
 			return // applied when sent
 		}
 		a.onRemoteChange(ctx, req)
-	case reqRemoteFetch:
-		if a.reqs.has(req.RequestID) || req.Opts == nil {
+	case clusterwire.ReqRemoteFetch:
+		if a.reqs.Has(req.RequestID) || req.Opts == nil {
 			return
 		}
 		local, _ := a.MemoryAdapter.FetchSockets(ctx, &sio.BroadcastOptions{Rooms: req.Opts.Rooms, Except: req.Opts.Except})
@@ -387,13 +377,13 @@ func (a *adapter) onRequest(payload []byte) {
 			sockets = append(sockets, remoteSocketJSON{ID: s.ID, Handshake: s.Handshake, Rooms: s.Rooms, Data: data})
 		}
 		a.respondJSON(req, map[string]any{"requestId": req.RequestID, "sockets": sockets})
-	case reqServerSideEmit:
+	case clusterwire.ReqServerSideEmit:
 		if req.UID == a.uid {
 			return
 		}
 		a.onServerSideEmit(req)
-	case reqBroadcast:
-		if req.UID == a.uid || a.reqs.has(req.RequestID) {
+	case clusterwire.ReqBroadcast:
+		if req.UID == a.uid || a.reqs.Has(req.RequestID) {
 			return
 		}
 		a.onAckBroadcast(req)
@@ -406,9 +396,9 @@ func (a *adapter) onRemoteChange(ctx context.Context, req *request) {
 	if req.Opts != nil {
 		opts := &sio.BroadcastOptions{Rooms: req.Opts.Rooms, Except: req.Opts.Except, Local: true}
 		switch req.Type {
-		case reqRemoteJoin:
+		case clusterwire.ReqRemoteJoin:
 			a.MemoryAdapter.AddSockets(ctx, opts, req.Rooms)
-		case reqRemoteLeave:
+		case clusterwire.ReqRemoteLeave:
 			a.MemoryAdapter.DelSockets(ctx, opts, req.Rooms)
 		default:
 			a.MemoryAdapter.DisconnectSockets(ctx, opts, req.Close)
@@ -421,9 +411,9 @@ func (a *adapter) onRemoteChange(ctx context.Context, req *request) {
 		return
 	}
 	switch req.Type {
-	case reqRemoteJoin:
+	case clusterwire.ReqRemoteJoin:
 		s.Join(req.Room)
-	case reqRemoteLeave:
+	case clusterwire.ReqRemoteLeave:
 		s.Leave(req.Room)
 	default:
 		s.Disconnect(req.Close)
@@ -462,7 +452,7 @@ func (a *adapter) onServerSideEmit(req *request) {
 			if json.Unmarshal(data, &args) == nil && len(args) > 0 {
 				first = args[0]
 			}
-			msg, err := json.Marshal(map[string]any{"type": reqServerSideEmit, "requestId": id, "data": first})
+			msg, err := json.Marshal(map[string]any{"type": clusterwire.ReqServerSideEmit, "requestId": id, "data": first})
 			if err != nil {
 				a.f.failed("encode a server-side emit answer", err)
 				return
@@ -519,7 +509,7 @@ func (a *adapter) onAckBroadcast(req *request) {
 	id := req.RequestID
 	opts := &sio.BroadcastOptions{Rooms: req.Opts.Rooms, Except: req.Opts.Except, Volatile: flags.Volatile, Local: true}
 	onCount := func(n int) {
-		a.respondJSON(req, map[string]any{"type": resClientCount, "requestId": id, "clientCount": n})
+		a.respondJSON(req, map[string]any{"type": clusterwire.ResClientCount, "requestId": id, "clientCount": n})
 		settle(true, n)
 	}
 	onAck := func(m sio.Message, err error) {
@@ -539,7 +529,7 @@ func (a *adapter) onAckBroadcast(req *request) {
 		}
 		msg := msgpack.AppendMapHeader(nil, 3)
 		msg = msgpack.AppendString(msg, "type")
-		msg = msgpack.AppendInt(msg, resBroadcastAck)
+		msg = msgpack.AppendInt(msg, clusterwire.ResBroadcastAck)
 		msg = msgpack.AppendString(msg, "requestId")
 		msg = msgpack.AppendString(msg, id)
 		msg = msgpack.AppendString(msg, "packet")
@@ -556,24 +546,19 @@ func (a *adapter) onResponse(payload []byte) {
 		a.f.malformed(a.responseChannel, err)
 		return
 	}
-	ack, p := a.reqs.lookup(res.RequestID)
+	ack, p := a.reqs.Lookup(res.RequestID)
 	if ack != nil {
 		switch res.Type {
-		case resClientCount:
-			ack.onCount(res.ClientCount)
-		case resBroadcastAck:
-			packet := res.Packet
-			if len(packet) == 0 {
-				packet = json.RawMessage("null")
-			}
-			pk := &sio.Packet{Data: append(append([]byte{'['}, packet...), ']'), Attachments: res.atts}
-			if m, err := pk.Message(false); err == nil {
-				ack.onAck(m, nil)
+		case clusterwire.ResClientCount:
+			ack.OnCount(res.ClientCount)
+		case clusterwire.ResBroadcastAck:
+			if m, err := clusterwire.Answer(res.Packet, res.atts); err == nil {
+				ack.OnAck(m, nil)
 			}
 		}
 		return
 	}
 	if p != nil {
-		p.add(a, res)
+		addResponse(p, a, res)
 	}
 }

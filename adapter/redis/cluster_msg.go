@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 
-	"github.com/sioloop/sioloop/internal/msgpack"
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -12,30 +12,10 @@ import (
 // used by the sharded adapter; CLUSTER.md §2.2): {type, data, uid, nsp},
 // JSON, or msgpack when a message that may carry binaries does.
 
-// Message types (socket.io-adapter's MessageType).
-const (
-	msgInitialHeartbeat       = 1
-	msgHeartbeat              = 2
-	msgBroadcast              = 3
-	msgSocketsJoin            = 4
-	msgSocketsLeave           = 5
-	msgDisconnectSockets      = 6
-	msgFetchSockets           = 7
-	msgFetchSocketsResponse   = 8
-	msgServerSideEmit         = 9
-	msgServerSideEmitResponse = 10
-	msgBroadcastClientCount   = 11
-	msgBroadcastAck           = 12
-	msgAdapterClose           = 13
-)
-
 // clusterMsg is a decoded message; Data is JSON (from msgpack through
 // JSON when it came as msgpack: atts then holds its binaries).
 type clusterMsg struct {
-	Type int             `json:"type"`
-	Data json.RawMessage `json:"data"`
-	UID  string          `json:"uid"`
-	Nsp  string          `json:"nsp"`
+	clusterwire.Message
 	atts [][]byte
 }
 
@@ -91,18 +71,7 @@ func encodeClusterMsg(typ int, data json.RawMessage, atts [][]byte, uid, nsp str
 		out = appendJSONString(out, nsp)
 		return append(out, '}'), nil
 	}
-	out := msgpack.AppendMapHeader(nil, 4)
-	out = msgpack.AppendString(out, "type")
-	out = msgpack.AppendInt(out, int64(typ))
-	out = msgpack.AppendString(out, "data")
-	out, err := msgpack.AppendJSON(out, data, atts)
-	if err != nil {
-		return nil, err
-	}
-	out = msgpack.AppendString(out, "uid")
-	out = msgpack.AppendString(out, uid)
-	out = msgpack.AppendString(out, "nsp")
-	return msgpack.AppendString(out, nsp), nil
+	return clusterwire.AppendMessage(nil, typ, data, atts, uid, nsp)
 }
 
 func appendJSONString(dst []byte, s string) []byte {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -26,7 +27,7 @@ type shardedAdapter struct {
 	channel         string // <prefix>#<nsp>#
 	responseChannel string // <prefix>#<nsp>#<uid>#
 
-	reqs requestTable
+	reqs *clusterwire.Table
 
 	mu     sync.Mutex
 	rooms  map[string]bool // room channels subscribed; guarded by mu
@@ -42,7 +43,7 @@ func newShardedAdapter(f *Adapter, ns *sio.Namespace) *shardedAdapter {
 		ns:            ns,
 		uid:           hex.EncodeToString(id[:]),
 		channel:       f.cfg.Key + "#" + ns.Name() + "#",
-		reqs:          newRequestTable(),
+		reqs:          clusterwire.NewTable(),
 		rooms:         make(map[string]bool),
 	}
 	a.responseChannel = a.channel + a.uid + "#"
@@ -148,7 +149,7 @@ func (a *shardedAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) {
 			room = t.rooms[0]
 		}
 		if err == nil {
-			err = a.publishMsg(msgBroadcast, data, p.Attachments, room)
+			err = a.publishMsg(clusterwire.MsgBroadcast, data, p.Attachments, room)
 		}
 		if err != nil {
 			a.f.failed("publish a broadcast", err)
@@ -168,8 +169,8 @@ func (a *shardedAdapter) BroadcastWithAck(ctx context.Context, p *sio.Packet, op
 		}
 		data, err := marshalData("packet", packetJSON(p), "requestId", id, "opts", clusterOpts(targetOf(opts), opts.Volatile, timeoutMs))
 		if err == nil {
-			a.reqs.addAck(ctx, id, &ackRequest{onCount: onCount, onAck: onAck})
-			err = a.publishMsg(msgBroadcast, data, p.Attachments, "")
+			a.reqs.AddAck(ctx, id, &clusterwire.Ack{OnCount: onCount, OnAck: onAck})
+			err = a.publishMsg(clusterwire.MsgBroadcast, data, p.Attachments, "")
 		}
 		if err != nil {
 			a.f.failed("publish a broadcast with acks", err)
@@ -185,9 +186,9 @@ func (a *shardedAdapter) ServerCount(ctx context.Context) (int, error) {
 	return int(n), err
 }
 
-// request publishes a request that each other node answers once, and
-// waits until they did or ctx ended.
-func (a *shardedAdapter) request(ctx context.Context, typ int, p *pending, kv ...any) (*pending, error) {
+// request publishes a request that each other node answers once, with
+// atts as the binaries of its data, and waits until they did or ctx ended.
+func (a *shardedAdapter) request(ctx context.Context, typ int, p *pending, atts [][]byte, kv ...any) (*pending, error) {
 	n, err := a.ServerCount(ctx)
 	if err != nil {
 		return p, err
@@ -195,17 +196,13 @@ func (a *shardedAdapter) request(ctx context.Context, typ int, p *pending, kv ..
 	if n <= 1 {
 		return p, nil
 	}
-	p.want = n - 1
+	p.Want = n - 1
 	id := newUID(16)
 	data, err := marshalData(append(kv, "requestId", id)...)
 	if err != nil {
 		return p, err
 	}
-	var atts [][]byte
-	if typ == msgServerSideEmit {
-		atts = p.atts
-	}
-	return p, a.reqs.await(ctx, id, p, func() error { return a.publishMsg(typ, data, atts, "") })
+	return p, a.reqs.Await(ctx, id, p, func() error { return a.publishMsg(typ, data, atts, "") })
 }
 
 // FetchSockets returns the selected sockets of this node and the others.
@@ -216,15 +213,14 @@ func (a *shardedAdapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOp
 	}
 	ctx, cancel := withDefaultTimeout(ctx, a.f.cfg.RequestsTimeout)
 	defer cancel()
-	p := newPending(msgFetchSockets, 0, 0)
-	p.sockets = local
+	p := newPending(clusterwire.MsgFetchSockets, 0, 0)
+	p.Sockets = local
 	t := targetOf(opts)
-	p, err := a.request(ctx, msgFetchSockets, p, "opts", clusterOpts(t, false, 0))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := append([]*sio.RemoteSocket(nil), p.sockets...)
+	p, err := a.request(ctx, clusterwire.MsgFetchSockets, p, nil, "opts", clusterOpts(t, false, 0))
+	r := p.Result()
+	out := r.Sockets
 	if err != nil {
-		return out, requestErrorIn("fetchSockets", p, err, true)
+		return out, requestErrorIn("fetchSockets", r, err, true)
 	}
 	return out, nil
 }
@@ -259,21 +255,21 @@ func (a *shardedAdapter) change(ctx context.Context, typ int, opts *sio.Broadcas
 // AddSockets publishes the join, then applies it here (as ClusterAdapter
 // does; a failed publish still applies locally).
 func (a *shardedAdapter) AddSockets(ctx context.Context, opts *sio.BroadcastOptions, rooms []string) error {
-	err := a.change(ctx, msgSocketsJoin, opts, "rooms", nonNil(rooms))
+	err := a.change(ctx, clusterwire.MsgSocketsJoin, opts, "rooms", nonNil(rooms))
 	a.MemoryAdapter.AddSockets(ctx, opts, rooms)
 	return err
 }
 
 // DelSockets publishes the leave, then applies it here.
 func (a *shardedAdapter) DelSockets(ctx context.Context, opts *sio.BroadcastOptions, rooms []string) error {
-	err := a.change(ctx, msgSocketsLeave, opts, "rooms", nonNil(rooms))
+	err := a.change(ctx, clusterwire.MsgSocketsLeave, opts, "rooms", nonNil(rooms))
 	a.MemoryAdapter.DelSockets(ctx, opts, rooms)
 	return err
 }
 
 // DisconnectSockets publishes the disconnection, then applies it here.
 func (a *shardedAdapter) DisconnectSockets(ctx context.Context, opts *sio.BroadcastOptions, closeConn bool) error {
-	err := a.change(ctx, msgDisconnectSockets, opts, "close", closeConn)
+	err := a.change(ctx, clusterwire.MsgDisconnectSockets, opts, "close", closeConn)
 	a.MemoryAdapter.DisconnectSockets(ctx, opts, closeConn)
 	return err
 }
@@ -285,7 +281,7 @@ func (a *shardedAdapter) ServerSideEmit(ctx context.Context, p *sio.Packet) erro
 	if err != nil {
 		return err
 	}
-	return a.publishMsg(msgServerSideEmit, data, p.Attachments, "")
+	return a.publishMsg(clusterwire.MsgServerSideEmit, data, p.Attachments, "")
 }
 
 // ServerSideEmitWithAck sends p to the other nodes and gathers one answer
@@ -293,14 +289,12 @@ func (a *shardedAdapter) ServerSideEmit(ctx context.Context, p *sio.Packet) erro
 func (a *shardedAdapter) ServerSideEmitWithAck(ctx context.Context, p *sio.Packet) ([]sio.Message, error) {
 	ctx, cancel := withDefaultTimeout(ctx, a.f.cfg.RequestsTimeout)
 	defer cancel()
-	pd := newPending(msgServerSideEmit, 0, 0)
-	pd.atts = p.Attachments
-	pd, err := a.request(ctx, msgServerSideEmit, pd, "packet", json.RawMessage(p.Data))
-	pd.mu.Lock()
-	defer pd.mu.Unlock()
-	out := append([]sio.Message(nil), pd.answers...)
+	pd := newPending(clusterwire.MsgServerSideEmit, 0, 0)
+	pd, err := a.request(ctx, clusterwire.MsgServerSideEmit, pd, p.Attachments, "packet", json.RawMessage(p.Data))
+	r := pd.Result()
+	out := r.Answers
 	if err != nil {
-		return out, requestErrorIn("serverSideEmit", pd, err, true)
+		return out, requestErrorIn("serverSideEmit", r, err, true)
 	}
 	return out, nil
 }
@@ -358,7 +352,7 @@ func (a *shardedAdapter) onMessage(b []byte) {
 		return o
 	}
 	switch m.Type {
-	case msgBroadcast:
+	case clusterwire.MsgBroadcast:
 		var pk struct {
 			Data json.RawMessage `json:"data"`
 		}
@@ -373,21 +367,21 @@ func (a *shardedAdapter) onMessage(b []byte) {
 			return
 		}
 		a.onAckBroadcast(m.UID, d.RequestID, p, o, d.Opts.Flags)
-	case msgSocketsJoin, msgSocketsLeave, msgDisconnectSockets:
+	case clusterwire.MsgSocketsJoin, clusterwire.MsgSocketsLeave, clusterwire.MsgDisconnectSockets:
 		o := opts()
 		if o == nil {
 			a.f.malformed(a.channel, errMalformed)
 			return
 		}
 		switch m.Type {
-		case msgSocketsJoin:
+		case clusterwire.MsgSocketsJoin:
 			a.MemoryAdapter.AddSockets(ctx, o, d.Rooms)
-		case msgSocketsLeave:
+		case clusterwire.MsgSocketsLeave:
 			a.MemoryAdapter.DelSockets(ctx, o, d.Rooms)
 		default:
 			a.MemoryAdapter.DisconnectSockets(ctx, o, d.Close)
 		}
-	case msgFetchSockets:
+	case clusterwire.MsgFetchSockets:
 		o := opts()
 		if o == nil || d.RequestID == "" {
 			a.f.malformed(a.channel, errMalformed)
@@ -403,8 +397,8 @@ func (a *shardedAdapter) onMessage(b []byte) {
 			a.f.failed("encode a fetchSockets answer", err)
 			return
 		}
-		a.respond(m.UID, msgFetchSocketsResponse, data, nil)
-	case msgServerSideEmit:
+		a.respond(m.UID, clusterwire.MsgFetchSocketsResponse, data, nil)
+	case clusterwire.MsgServerSideEmit:
 		if !isJSONArray(d.Packet) {
 			a.f.malformed(a.channel, errMalformed)
 			return
@@ -419,11 +413,11 @@ func (a *shardedAdapter) onMessage(b []byte) {
 					a.f.failed("encode a server-side emit answer", err)
 					return
 				}
-				a.respond(requester, msgServerSideEmitResponse, data, atts)
+				a.respond(requester, clusterwire.MsgServerSideEmitResponse, data, atts)
 			}
 		}
 		a.ns.HandleServerSideEmit(&sio.Packet{Data: d.Packet, Attachments: m.atts}, ack)
-	case msgFetchSocketsResponse, msgServerSideEmitResponse, msgBroadcastClientCount, msgBroadcastAck:
+	case clusterwire.MsgFetchSocketsResponse, clusterwire.MsgServerSideEmitResponse, clusterwire.MsgBroadcastClientCount, clusterwire.MsgBroadcastAck:
 		a.onResponseMsg(m, &d)
 	}
 }
@@ -444,7 +438,7 @@ func (a *shardedAdapter) onAckBroadcast(requester, id string, p *sio.Packet, opt
 			cancel()
 		}
 		data, _ := marshalData("requestId", id, "clientCount", n)
-		a.respond(requester, msgBroadcastClientCount, data, nil)
+		a.respond(requester, clusterwire.MsgBroadcastClientCount, data, nil)
 	}
 	onAck := func(m sio.Message, err error) {
 		if err != nil {
@@ -459,7 +453,7 @@ func (a *shardedAdapter) onAckBroadcast(requester, id string, p *sio.Packet, opt
 			a.f.failed("encode a broadcast ack", err)
 			return
 		}
-		a.respond(requester, msgBroadcastAck, data, atts)
+		a.respond(requester, clusterwire.MsgBroadcastAck, data, atts)
 	}
 	a.MemoryAdapter.BroadcastWithAck(ctx, p, opts, onCount, onAck)
 }
@@ -480,36 +474,27 @@ func (a *shardedAdapter) onResponse(b []byte) {
 }
 
 func (a *shardedAdapter) onResponseMsg(m *clusterMsg, d *clusterData) {
-	ack, p := a.reqs.lookup(d.RequestID)
+	ack, p := a.reqs.Lookup(d.RequestID)
 	switch m.Type {
-	case msgBroadcastClientCount:
+	case clusterwire.MsgBroadcastClientCount:
 		if ack != nil {
-			ack.onCount(d.ClientCount)
+			ack.OnCount(d.ClientCount)
 		}
-	case msgBroadcastAck:
+	case clusterwire.MsgBroadcastAck:
 		if ack != nil {
-			if msg, err := answerMessage(d.Packet, m.atts); err == nil {
-				ack.onAck(msg, nil)
+			if msg, err := clusterwire.Answer(d.Packet, m.atts); err == nil {
+				ack.OnAck(msg, nil)
 			}
 		}
-	case msgFetchSocketsResponse:
-		if p != nil && p.typ == msgFetchSockets {
-			p.addSockets(a.ns, d.Sockets)
+	case clusterwire.MsgFetchSocketsResponse:
+		if p != nil && p.Type == clusterwire.MsgFetchSockets {
+			clusterwire.AddSockets[rooms](p, a.ns, d.Sockets)
 		}
-	case msgServerSideEmitResponse:
-		if p != nil && p.typ == msgServerSideEmit {
-			p.addAnswer(d.Packet, m.atts)
+	case clusterwire.MsgServerSideEmitResponse:
+		if p != nil && p.Type == clusterwire.MsgServerSideEmit {
+			p.AddAnswer(d.Packet, m.atts)
 		}
 	}
-}
-
-// answerMessage makes the Message of one answered value.
-func answerMessage(v json.RawMessage, atts [][]byte) (sio.Message, error) {
-	if len(v) == 0 {
-		v = json.RawMessage("null")
-	}
-	pk := &sio.Packet{Data: append(append([]byte{'['}, v...), ']'), Attachments: atts}
-	return pk.Message(false)
 }
 
 // firstArgWithAtts is the first argument of an answer and the attachments

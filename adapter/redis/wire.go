@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/internal/msgpack"
 	"github.com/sioloop/sioloop/sio"
 )
@@ -15,24 +16,6 @@ import (
 // requests and responses are JSON, except the broadcast with acks and its
 // acks, which are msgpack maps. Receivers accept both encodings: JSON when
 // the first byte is '{'.
-
-// Request types (socket.io-redis-adapter's RequestType).
-const (
-	reqSockets          = 0
-	reqAllRooms         = 1
-	reqRemoteJoin       = 2
-	reqRemoteLeave      = 3
-	reqRemoteDisconnect = 4
-	reqRemoteFetch      = 5
-	reqServerSideEmit   = 6
-	reqBroadcast        = 7
-	resClientCount      = 8
-	resBroadcastAck     = 9
-)
-
-// eventType is socket.io's EVENT packet type: broadcasts are published as
-// type 2 even with binary arguments, which travel inline as msgpack bin.
-const eventType = 2
 
 // errMalformed reports a message that is not what a socket.io node sends.
 var errMalformed = errors.New("redis adapter: malformed message")
@@ -102,21 +85,12 @@ func (t target) options(volatile bool) *sio.BroadcastOptions {
 	return &sio.BroadcastOptions{Rooms: t.rooms, Except: t.except, Volatile: volatile, Local: true}
 }
 
-// appendStrings appends a msgpack array of strings.
-func appendStrings(dst []byte, ss []string) []byte {
-	dst = msgpack.AppendArrayHeader(dst, uint32(len(ss)))
-	for _, s := range ss {
-		dst = msgpack.AppendString(dst, s)
-	}
-	return dst
-}
-
 // appendPacket appends socket.io's packet {type: 2, data, nsp} with the
 // event's arguments transcoded from JSON once.
 func appendPacket(dst []byte, p *sio.Packet, nsp string) ([]byte, error) {
 	dst = msgpack.AppendMapHeader(dst, 3)
 	dst = msgpack.AppendString(dst, "type")
-	dst = msgpack.AppendInt(dst, eventType)
+	dst = msgpack.AppendInt(dst, clusterwire.EventType)
 	dst = msgpack.AppendString(dst, "data")
 	dst, err := msgpack.AppendJSON(dst, p.Data, p.Attachments)
 	if err != nil {
@@ -131,9 +105,9 @@ func appendPacket(dst []byte, p *sio.Packet, nsp string) ([]byte, error) {
 func appendOpts(dst []byte, t target, volatile bool, timeoutMs int64) []byte {
 	dst = msgpack.AppendMapHeader(dst, 3)
 	dst = msgpack.AppendString(dst, "rooms")
-	dst = appendStrings(dst, t.rooms)
+	dst = msgpack.AppendStrings(dst, t.rooms)
 	dst = msgpack.AppendString(dst, "except")
-	dst = appendStrings(dst, t.except)
+	dst = msgpack.AppendStrings(dst, t.except)
 	dst = msgpack.AppendString(dst, "flags")
 	n := uint32(0)
 	if volatile {
@@ -173,7 +147,7 @@ func encodeAckBroadcast(dst []byte, uid, requestID, nsp string, p *sio.Packet, t
 	dst = msgpack.AppendString(dst, "requestId")
 	dst = msgpack.AppendString(dst, requestID)
 	dst = msgpack.AppendString(dst, "type")
-	dst = msgpack.AppendInt(dst, reqBroadcast)
+	dst = msgpack.AppendInt(dst, clusterwire.ReqBroadcast)
 	dst = msgpack.AppendString(dst, "packet")
 	dst, err := appendPacket(dst, p, nsp)
 	if err != nil {
@@ -377,28 +351,21 @@ func readFlags(r *msgpack.Reader, volatile *bool) error {
 	return nil
 }
 
-// rooms decodes a JSON array of room names, numbers included.
+// rooms is clusterwire.Rooms, except that null decodes to no rooms rather
+// than nil, as the classic adapter has always read it: decodeResponse
+// tells an allRooms answer by a non-nil Rooms, and a fetchSockets answer
+// with rooms null gives sockets with an empty Rooms.
 type rooms []string
 
 func (rs *rooms) UnmarshalJSON(b []byte) error {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
+	var out clusterwire.Rooms
+	if err := out.UnmarshalJSON(b); err != nil {
 		return err
 	}
-	out := make([]string, 0, len(raw))
-	for _, r := range raw {
-		var s string
-		if err := json.Unmarshal(r, &s); err == nil {
-			out = append(out, s)
-			continue
-		}
-		var n json.Number
-		if err := json.Unmarshal(r, &n); err != nil {
-			return err
-		}
-		out = append(out, n.String())
+	if out == nil {
+		out = clusterwire.Rooms{}
 	}
-	*rs = out
+	*rs = rooms(out)
 	return nil
 }
 
@@ -489,13 +456,7 @@ func isJSONArray(b json.RawMessage) bool {
 }
 
 // remoteSocketJSON is a socket in a fetchSockets answer (CLUSTER.md §6).
-type remoteSocketJSON struct {
-	ID        string         `json:"id"`
-	Handshake *sio.Handshake `json:"handshake"`
-	// Rooms may hold numbers: a Node socket that joined io.to(123)'s room.
-	Rooms rooms           `json:"rooms"`
-	Data  json.RawMessage `json:"data"`
-}
+type remoteSocketJSON = clusterwire.RemoteSocket[rooms]
 
 // firstArg returns the first argument of an answer's JSON arguments, as
 // raw JSON ("null" when there is none).

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -61,7 +62,7 @@ func TestDecodeBroadcastFromNode(t *testing.T) {
 		t.Fatalf("except: %+v %v", m, err)
 	}
 	req, err := decodeRequest([]byte(capAsk))
-	if err != nil || req.Type != reqBroadcast || req.UID != "OzpGEJ" || req.RequestID != "e7lfpl" || req.Opts == nil {
+	if err != nil || req.Type != clusterwire.ReqBroadcast || req.UID != "OzpGEJ" || req.RequestID != "e7lfpl" || req.Opts == nil {
 		t.Fatalf("ack broadcast request: %+v %v", req, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/internal/packet"
 	"github.com/sioloop/sioloop/sio"
 )
@@ -46,10 +47,9 @@ type nsAdapter struct {
 	awaitTimer *time.Timer           // delivers what the reader is late for; guarded by dispatchMu
 	nRestoring atomic.Int32          // len(restoring), for AddAll's fast path
 
-	mu       sync.Mutex
-	requests map[string]*request    // guarded by mu
-	acks     map[string]*ackRequest // guarded by mu
-	closed   bool                   // guarded by mu
+	reqs   *clusterwire.Table // requests and broadcasts with acks waiting for answers
+	mu     sync.Mutex
+	closed bool // guarded by mu
 }
 
 func newNsAdapter(r *Adapter, ns *sio.Namespace) *nsAdapter {
@@ -61,8 +61,7 @@ func newNsAdapter(r *Adapter, ns *sio.Namespace) *nsAdapter {
 		stream:        r.streamOf(ns.Name()),
 		public:        r.cfg.ChannelPrefix + "#" + ns.Name() + "#",
 		restoring:     map[string]*restoring{},
-		requests:      map[string]*request{},
-		acks:          map[string]*ackRequest{},
+		reqs:          clusterwire.NewTable(),
 	}
 	a.private = a.public + a.uid + "#"
 	if rc := ns.Server().ConnectionStateRecovery(); rc != nil {
@@ -91,7 +90,7 @@ func (a *nsAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) {
 		a.MemoryAdapter.Broadcast(p, opts)
 		return
 	}
-	it := &item{typ: typeBroadcast, data: data, p: p, opts: opts, t: t}
+	it := &item{typ: clusterwire.MsgBroadcast, data: data, p: p, opts: opts, t: t}
 	if !a.recovery {
 		a.MemoryAdapter.Broadcast(p, opts)
 		it.delivered = true
@@ -121,15 +120,8 @@ func (a *nsAdapter) BroadcastWithAck(ctx context.Context, p *sio.Packet, opts *s
 			timeoutMs = max(time.Until(d).Milliseconds(), 1)
 		}
 		data := appendBroadcastData(nil, p, targetOf(opts), opts.Volatile, id, timeoutMs)
-		a.mu.Lock()
-		a.acks[id] = &ackRequest{onCount: onCount, onAck: onAck}
-		a.mu.Unlock()
-		context.AfterFunc(ctx, func() {
-			a.mu.Lock()
-			delete(a.acks, id)
-			a.mu.Unlock()
-		})
-		if err := a.publish(a.public, typeBroadcast, data, p.Attachments); err != nil {
+		a.reqs.AddAck(ctx, id, &clusterwire.Ack{OnCount: onCount, OnAck: onAck})
+		if err := a.publish(a.public, clusterwire.MsgBroadcast, data, p.Attachments); err != nil {
 			a.r.failed("publish a broadcast with acks", err)
 		}
 	}
@@ -138,7 +130,7 @@ func (a *nsAdapter) BroadcastWithAck(ctx context.Context, p *sio.Packet, opts *s
 
 // publish queues the pub/sub message {typ, data, uid, nsp} on channel.
 func (a *nsAdapter) publish(channel string, typ int, data []byte, atts [][]byte) error {
-	msg, err := encodeMessage(nil, typ, data, atts, a.uid, a.ns.Name())
+	msg, err := clusterwire.AppendMessage(nil, typ, data, atts, a.uid, a.ns.Name())
 	if err != nil {
 		return err
 	}
@@ -179,7 +171,7 @@ func (a *nsAdapter) withTimeout(ctx context.Context) (context.Context, context.C
 
 // ask publishes a request that each other node answers once and waits for
 // the answers, or for ctx.
-func (a *nsAdapter) ask(ctx context.Context, req *request, typ int, data func(id string) []byte, atts [][]byte) error {
+func (a *nsAdapter) ask(ctx context.Context, req *clusterwire.Pending, typ int, data func(id string) []byte, atts [][]byte) error {
 	n, err := a.ServerCount(ctx)
 	if err != nil {
 		return err
@@ -187,25 +179,9 @@ func (a *nsAdapter) ask(ctx context.Context, req *request, typ int, data func(id
 	if n <= 1 {
 		return nil
 	}
-	req.want = n - 1
+	req.Want = n - 1
 	id := randomID()
-	a.mu.Lock()
-	a.requests[id] = req
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		delete(a.requests, id)
-		a.mu.Unlock()
-	}()
-	if err := a.publish(a.public, typ, data(id), atts); err != nil {
-		return err
-	}
-	select {
-	case <-req.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return a.reqs.Await(ctx, id, req, func() error { return a.publish(a.public, typ, data(id), atts) })
 }
 
 // FetchSockets returns the sockets opts selects on this node and the
@@ -217,19 +193,18 @@ func (a *nsAdapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOptions
 	}
 	ctx, cancel := a.withTimeout(ctx)
 	defer cancel()
-	req := newRequest(typeFetchSockets)
-	req.sockets = local
+	req := clusterwire.NewPending(clusterwire.MsgFetchSockets, 0)
+	req.Sockets = local
 	t := targetOf(opts)
-	err := a.ask(ctx, req, typeFetchSockets, func(id string) []byte {
+	err := a.ask(ctx, req, clusterwire.MsgFetchSockets, func(id string) []byte {
 		b := appendOpts([]byte(`{"opts":`), t, false, 0)
 		b = append(b, `,"requestId":`...)
 		return append(packet.AppendQuote(b, id), '}')
 	}, nil)
-	req.mu.Lock()
-	defer req.mu.Unlock()
-	out := append([]*sio.RemoteSocket(nil), req.sockets...)
+	r := req.Result()
+	out := r.Sockets
 	if ctx.Err() != nil {
-		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", ErrTimeout, req.got, req.want, err)
+		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", ErrTimeout, r.Got, r.Want, err)
 	}
 	return out, err
 }
@@ -239,17 +214,17 @@ func (a *nsAdapter) FetchSockets(ctx context.Context, opts *sio.BroadcastOptions
 // then is applied here, as the ClusterAdapter does; a failed XADD still
 // applies it here.
 func (a *nsAdapter) AddSockets(ctx context.Context, opts *sio.BroadcastOptions, rooms []string) error {
-	return a.change(ctx, typeSocketsJoin, opts, rooms, false)
+	return a.change(ctx, clusterwire.MsgSocketsJoin, opts, rooms, false)
 }
 
 // DelSockets makes the sockets opts selects on every node leave rooms.
 func (a *nsAdapter) DelSockets(ctx context.Context, opts *sio.BroadcastOptions, rooms []string) error {
-	return a.change(ctx, typeSocketsLeave, opts, rooms, false)
+	return a.change(ctx, clusterwire.MsgSocketsLeave, opts, rooms, false)
 }
 
 // DisconnectSockets disconnects the sockets opts selects on every node.
 func (a *nsAdapter) DisconnectSockets(ctx context.Context, opts *sio.BroadcastOptions, closeConn bool) error {
-	return a.change(ctx, typeDisconnectSockets, opts, nil, closeConn)
+	return a.change(ctx, clusterwire.MsgDisconnectSockets, opts, nil, closeConn)
 }
 
 func (a *nsAdapter) change(ctx context.Context, typ int, opts *sio.BroadcastOptions, rooms []string, closeConn bool) error {
@@ -277,11 +252,11 @@ func (a *nsAdapter) change(ctx context.Context, typ int, opts *sio.BroadcastOpti
 func (a *nsAdapter) apply(typ int, opts *sio.BroadcastOptions, rooms []string, closeConn bool) {
 	ctx := context.Background()
 	switch typ {
-	case typeSocketsJoin:
+	case clusterwire.MsgSocketsJoin:
 		a.MemoryAdapter.AddSockets(ctx, opts, rooms)
-	case typeSocketsLeave:
+	case clusterwire.MsgSocketsLeave:
 		a.MemoryAdapter.DelSockets(ctx, opts, rooms)
-	case typeDisconnectSockets:
+	case clusterwire.MsgDisconnectSockets:
 		a.MemoryAdapter.DisconnectSockets(ctx, opts, closeConn)
 	}
 }
@@ -289,7 +264,7 @@ func (a *nsAdapter) apply(typ int, opts *sio.BroadcastOptions, rooms []string, c
 // ServerSideEmit sends p to the other nodes' OnServerSideEmit handlers.
 func (a *nsAdapter) ServerSideEmit(ctx context.Context, p *sio.Packet) error {
 	data := append(append([]byte(`{"packet":`), p.Data...), '}')
-	return a.publish(a.public, typeServerSideEmit, data, p.Attachments)
+	return a.publish(a.public, clusterwire.MsgServerSideEmit, data, p.Attachments)
 }
 
 // ServerSideEmitWithAck sends p to the other nodes and gathers one answer
@@ -298,17 +273,16 @@ func (a *nsAdapter) ServerSideEmit(ctx context.Context, p *sio.Packet) error {
 func (a *nsAdapter) ServerSideEmitWithAck(ctx context.Context, p *sio.Packet) ([]sio.Message, error) {
 	ctx, cancel := a.withTimeout(ctx)
 	defer cancel()
-	req := newRequest(typeServerSideEmit)
-	err := a.ask(ctx, req, typeServerSideEmit, func(id string) []byte {
+	req := clusterwire.NewPending(clusterwire.MsgServerSideEmit, 0)
+	err := a.ask(ctx, req, clusterwire.MsgServerSideEmit, func(id string) []byte {
 		b := packet.AppendQuote([]byte(`{"requestId":`), id)
 		b = append(b, `,"packet":`...)
 		return append(append(b, p.Data...), '}')
 	}, p.Attachments)
-	req.mu.Lock()
-	defer req.mu.Unlock()
-	out := append([]sio.Message(nil), req.answers...)
+	r := req.Result()
+	out := r.Answers
 	if ctx.Err() != nil {
-		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", sio.ErrAckTimeout, len(req.answers), req.want, err)
+		return out, fmt.Errorf("%w: only %d responses received out of %d: %v", sio.ErrAckTimeout, len(r.Answers), r.Want, err)
 	}
 	return out, err
 }
@@ -331,7 +305,7 @@ func (a *nsAdapter) Close() error {
 // the reader's goroutine.
 func (a *nsAdapter) onEntry(s *stream, id entryID, rawID string, m *streamMsg) {
 	switch m.typ {
-	case typeBroadcast, typeSocketsJoin, typeSocketsLeave, typeDisconnectSockets:
+	case clusterwire.MsgBroadcast, clusterwire.MsgSocketsJoin, clusterwire.MsgSocketsLeave, clusterwire.MsgDisconnectSockets:
 	default:
 		// 0.2's heartbeats and requests went through the stream; 0.3 uses
 		// pub/sub for them. Nothing to do.
@@ -344,7 +318,7 @@ func (a *nsAdapter) onEntry(s *stream, id entryID, rawID string, m *streamMsg) {
 		s.setPosition(id)
 		return
 	}
-	if m.typ != typeBroadcast {
+	if m.typ != clusterwire.MsgBroadcast {
 		t := d.Opts.target()
 		a.apply(m.typ, &sio.BroadcastOptions{Rooms: t.rooms, Except: t.except, Local: true}, d.Rooms, d.Close)
 		s.setPosition(id)
@@ -395,7 +369,7 @@ func (a *nsAdapter) onMessage(payload []byte) {
 		return
 	}
 	switch m.Type {
-	case typeBroadcast:
+	case clusterwire.MsgBroadcast:
 		if d.RequestID != "" {
 			a.onAckBroadcast(m.UID, d, atts)
 			return
@@ -406,13 +380,13 @@ func (a *nsAdapter) onMessage(payload []byte) {
 			return
 		}
 		a.MemoryAdapter.Broadcast(&b.packet, b.target.options(b.flags.volatile))
-	case typeFetchSockets:
+	case clusterwire.MsgFetchSockets:
 		if d.Opts == nil || d.RequestID == "" {
 			a.r.badInput(a.public, errMalformed)
 			return
 		}
 		a.onFetch(m.UID, d)
-	case typeServerSideEmit:
+	case clusterwire.MsgServerSideEmit:
 		if !isArray(d.Packet) || (len(atts) > 0 && packet.ValidatePlaceholders(d.Packet, len(atts)) != nil) {
 			a.r.badInput(a.public, errMalformed)
 			return
@@ -423,11 +397,11 @@ func (a *nsAdapter) onMessage(payload []byte) {
 			ack = func(p *sio.Packet) {
 				b := packet.AppendQuote([]byte(`{"requestId":`), id)
 				b = append(append(b, `,"packet":`...), firstArg(p.Data)...)
-				a.respond(requester, typeServerSideEmitResponse, append(b, '}'), p.Attachments)
+				a.respond(requester, clusterwire.MsgServerSideEmitResponse, append(b, '}'), p.Attachments)
 			}
 		}
 		a.ns.HandleServerSideEmit(&sio.Packet{Data: d.Packet, Attachments: atts}, ack)
-	case typeFetchSocketsResponse, typeServerSideEmitResponse, typeBroadcastClientCount, typeBroadcastAck:
+	case clusterwire.MsgFetchSocketsResponse, clusterwire.MsgServerSideEmitResponse, clusterwire.MsgBroadcastClientCount, clusterwire.MsgBroadcastAck:
 		a.onAnswer(m.Type, d, atts)
 	}
 }
@@ -462,7 +436,7 @@ func (a *nsAdapter) onFetch(requester string, d *wireData) {
 	}
 	b := packet.AppendQuote([]byte(`{"requestId":`), d.RequestID)
 	b = append(append(b, `,"sockets":`...), list...)
-	a.respond(requester, typeFetchSocketsResponse, append(b, '}'), nil)
+	a.respond(requester, clusterwire.MsgFetchSocketsResponse, append(b, '}'), nil)
 }
 
 // onAckBroadcast delivers another node's broadcast with acks here and
@@ -487,7 +461,7 @@ func (a *nsAdapter) onAckBroadcast(requester string, d *wireData, atts [][]byte)
 		}
 		data := packet.AppendQuote([]byte(`{"requestId":`), id)
 		data = strconv.AppendInt(append(data, `,"clientCount":`...), int64(n), 10)
-		a.respond(requester, typeBroadcastClientCount, append(data, '}'), nil)
+		a.respond(requester, clusterwire.MsgBroadcastClientCount, append(data, '}'), nil)
 	}
 	onAck := func(m sio.Message, err error) {
 		if err != nil {
@@ -499,35 +473,32 @@ func (a *nsAdapter) onAckBroadcast(requester string, d *wireData, atts [][]byte)
 		}
 		data := packet.AppendQuote([]byte(`{"requestId":`), id)
 		data = append(append(data, `,"packet":`...), arg...)
-		a.respond(requester, typeBroadcastAck, append(data, '}'), m.Attachments())
+		a.respond(requester, clusterwire.MsgBroadcastAck, append(data, '}'), m.Attachments())
 	}
 	a.MemoryAdapter.BroadcastWithAck(ctx, &b.packet, b.target.options(b.flags.volatile), onCount, onAck)
 }
 
 // onAnswer handles an answer to one of this node's requests.
 func (a *nsAdapter) onAnswer(typ int, d *wireData, atts [][]byte) {
-	a.mu.Lock()
-	ack := a.acks[d.RequestID]
-	req := a.requests[d.RequestID]
-	a.mu.Unlock()
+	ack, req := a.reqs.Lookup(d.RequestID)
 	switch typ {
-	case typeBroadcastClientCount:
+	case clusterwire.MsgBroadcastClientCount:
 		if ack != nil {
-			ack.onCount(d.ClientCount)
+			ack.OnCount(d.ClientCount)
 		}
-	case typeBroadcastAck:
+	case clusterwire.MsgBroadcastAck:
 		if ack != nil {
-			if m, err := answer(d.Packet, atts); err == nil {
-				ack.onAck(m, nil)
+			if m, err := clusterwire.Answer(d.Packet, atts); err == nil {
+				ack.OnAck(m, nil)
 			}
 		}
-	case typeFetchSocketsResponse:
-		if req != nil && req.typ == typeFetchSockets {
-			req.addSockets(a.ns, d.Sockets)
+	case clusterwire.MsgFetchSocketsResponse:
+		if req != nil && req.Type == clusterwire.MsgFetchSockets {
+			clusterwire.AddSockets[clusterwire.Rooms](req, a.ns, d.Sockets)
 		}
-	case typeServerSideEmitResponse:
-		if req != nil && req.typ == typeServerSideEmit {
-			req.addAnswer(d.Packet, atts)
+	case clusterwire.MsgServerSideEmitResponse:
+		if req != nil && req.Type == clusterwire.MsgServerSideEmit {
+			req.AddAnswer(d.Packet, atts)
 		}
 	}
 }

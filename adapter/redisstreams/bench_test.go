@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -97,8 +98,8 @@ func BenchmarkEncodeMessage(b *testing.B) {
 		typ  int
 		data []byte
 	}{
-		{"fetch", typeFetchSockets, []byte(`{"opts":{"rooms":[],"except":[],"flags":{}},"requestId":"ce6fa85ce9379d52"}`)},
-		{"fetchAnswer10", typeFetchSocketsResponse, benchFetchAnswer(b)},
+		{"fetch", clusterwire.MsgFetchSockets, []byte(`{"opts":{"rooms":[],"except":[],"flags":{}},"requestId":"ce6fa85ce9379d52"}`)},
+		{"fetchAnswer10", clusterwire.MsgFetchSocketsResponse, benchFetchAnswer(b)},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -106,7 +107,7 @@ func BenchmarkEncodeMessage(b *testing.B) {
 			var buf []byte
 			for b.Loop() {
 				var err error
-				if buf, err = encodeMessage(buf[:0], tc.typ, tc.data, nil, "18378531c2982400", "/"); err != nil {
+				if buf, err = clusterwire.AppendMessage(buf[:0], tc.typ, tc.data, nil, "18378531c2982400", "/"); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -121,10 +122,10 @@ func BenchmarkDecodeMessage(b *testing.B) {
 		typ  int
 		data []byte
 	}{
-		{"fetch", typeFetchSockets, []byte(`{"opts":{"rooms":[],"except":[],"flags":{}},"requestId":"ce6fa85ce9379d52"}`)},
-		{"fetchAnswer10", typeFetchSocketsResponse, benchFetchAnswer(b)},
+		{"fetch", clusterwire.MsgFetchSockets, []byte(`{"opts":{"rooms":[],"except":[],"flags":{}},"requestId":"ce6fa85ce9379d52"}`)},
+		{"fetchAnswer10", clusterwire.MsgFetchSocketsResponse, benchFetchAnswer(b)},
 	} {
-		msg, err := encodeMessage(nil, tc.typ, tc.data, nil, "18378531c2982400", "/")
+		msg, err := clusterwire.AppendMessage(nil, tc.typ, tc.data, nil, "18378531c2982400", "/")
 		if err != nil {
 			b.Fatal(err)
 		}

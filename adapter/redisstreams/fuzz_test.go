@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/internal/packet"
 )
 
@@ -98,13 +99,13 @@ func FuzzMessage(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if m.Type == typeBroadcast {
+		if m.Type == clusterwire.MsgBroadcast {
 			decodeBroadcast(d, atts)
 		}
 		if d.Opts != nil {
 			d.Opts.flags()
 		}
-		again, err := encodeMessage(nil, m.Type, m.Data, atts, m.UID, m.Nsp)
+		again, err := clusterwire.AppendMessage(nil, m.Type, m.Data, atts, m.UID, m.Nsp)
 		if err != nil {
 			return // data JSON that msgpack cannot hold the same way (placeholders)
 		}

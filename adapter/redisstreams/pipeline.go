@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -141,14 +142,14 @@ func (pl *pipeline) send(it *item) {
 	defer a.r.containPanic("pipeline item")
 	// While the XADD is out, the reader may come across its entry before
 	// the reply: it then delivers it at once (deliverOwnEntry).
-	track := it.typ == typeBroadcast && !it.delivered
+	track := it.typ == clusterwire.MsgBroadcast && !it.delivered
 	if track {
 		a.dispatchMu.Lock()
 		a.inflight = it
 		a.dispatchMu.Unlock()
 	}
 	rawID, id, err := pl.append(it)
-	if it.typ != typeBroadcast {
+	if it.typ != clusterwire.MsgBroadcast {
 		a.apply(it.typ, it.opts, it.rooms, it.closeConn)
 		it.done <- err
 		return

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/internal/redisbus"
 )
 
@@ -74,7 +75,7 @@ func (r *Adapter) dispatch(s *stream, e *redisbus.Entry) {
 		// Not socket.io's, or a namespace not served here.
 		s.setPosition(id)
 	case m.uid == a.uid:
-		if m.typ == typeBroadcast && a.recovery {
+		if m.typ == clusterwire.MsgBroadcast && a.recovery {
 			a.deliverOwnEntry(s, id, e.ID, &m)
 		} else {
 			s.setPosition(id) // applied when its XADD returned

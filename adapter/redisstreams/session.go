@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -165,7 +166,7 @@ func (a *nsAdapter) scan(ctx context.Context, after, end entryID, member map[str
 			}
 			from = id.next()
 			m, err := entryFields(e.Fields)
-			if err != nil || !m.hasNsp || m.nsp != a.ns.Name() || m.typ != typeBroadcast {
+			if err != nil || !m.hasNsp || m.nsp != a.ns.Name() || m.typ != clusterwire.MsgBroadcast {
 				continue
 			}
 			d, atts, err := decodeData(m.data)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/internal/msgpack"
 	"github.com/sioloop/sioloop/internal/packet"
 	"github.com/sioloop/sioloop/sio"
@@ -24,21 +25,6 @@ import (
 // there are attachments, transcode it to msgpack once (internal/msgpack
 // puts each attachment back inline as bin). Decoders turn msgpack into
 // that same JSON plus attachments, then read it with encoding/json.
-
-// Message types (socket.io-adapter's MessageType; 1, 2 and 13, the
-// heartbeats and ADAPTER_CLOSE, are not used by the streams adapter 0.3).
-const (
-	typeBroadcast              = 3
-	typeSocketsJoin            = 4
-	typeSocketsLeave           = 5
-	typeDisconnectSockets      = 6
-	typeFetchSockets           = 7
-	typeFetchSocketsResponse   = 8
-	typeServerSideEmit         = 9
-	typeServerSideEmitResponse = 10
-	typeBroadcastClientCount   = 11
-	typeBroadcastAck           = 12
-)
 
 // errMalformed reports input that is not what a socket.io node sends.
 var errMalformed = errors.New("redisstreams: malformed message")
@@ -169,7 +155,7 @@ func appendBroadcastData(dst []byte, p *sio.Packet, t target, volatile bool, req
 func appendChangeData(dst []byte, typ int, t target, rooms []string, closeConn bool) []byte {
 	dst = append(dst, `{"opts":`...)
 	dst = appendOpts(dst, t, false, 0)
-	if typ == typeDisconnectSockets {
+	if typ == clusterwire.MsgDisconnectSockets {
 		dst = append(dst, `,"close":`...)
 		dst = strconv.AppendBool(dst, closeConn)
 	} else {
@@ -193,85 +179,21 @@ func streamData(js []byte, atts [][]byte) (string, error) {
 	return base64.StdEncoding.EncodeToString(mp), nil
 }
 
-// encodeMessage appends the pub/sub form of a message: the msgpack map
-// {type, data, uid, nsp} (data left out when dataJSON is empty), data
-// transcoded from JSON with atts inline.
-func encodeMessage(dst []byte, typ int, dataJSON []byte, atts [][]byte, uid, nsp string) ([]byte, error) {
-	n := uint32(3)
-	if len(dataJSON) > 0 {
-		n++
-	}
-	dst = msgpack.AppendMapHeader(dst, n)
-	dst = msgpack.AppendString(dst, "type")
-	dst = msgpack.AppendInt(dst, int64(typ))
-	if len(dataJSON) > 0 {
-		dst = msgpack.AppendString(dst, "data")
-		var err error
-		if dst, err = msgpack.AppendJSON(dst, dataJSON, atts); err != nil {
-			return nil, err
-		}
-	}
-	dst = msgpack.AppendString(dst, "uid")
-	dst = msgpack.AppendString(dst, uid)
-	dst = msgpack.AppendString(dst, "nsp")
-	return msgpack.AppendString(dst, nsp), nil
-}
-
-// roomList decodes a JSON array of room names; JavaScript users may pass
-// numbers (io.to(123)), which name the room "123". null is no rooms.
-type roomList []string
-
-func (rs *roomList) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*rs = nil
-		return nil
-	}
-	var names []string
-	if json.Unmarshal(b, &names) == nil {
-		*rs = names // all strings: the usual case
-		return nil
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	out := make([]string, 0, len(raw))
-	for _, r := range raw {
-		if len(r) > 0 && r[0] == '"' {
-			var s string
-			if err := json.Unmarshal(r, &s); err != nil {
-				return err
-			}
-			out = append(out, s)
-			continue
-		}
-		var n json.Number
-		if err := json.Unmarshal(r, &n); err != nil {
-			return err
-		}
-		// The JSON text of a number is how JavaScript prints it: JSON.stringify
-		// and internal/msgpack both write Number.prototype.toString's form.
-		out = append(out, n.String())
-	}
-	*rs = out
-	return nil
-}
-
 // wireData is the union of the data of every message type.
 type wireData struct {
 	Packet      json.RawMessage   `json:"packet"`
 	RequestID   string            `json:"requestId"`
 	Opts        *wireOpts         `json:"opts"`
-	Rooms       roomList          `json:"rooms"`
+	Rooms       clusterwire.Rooms `json:"rooms"`
 	Close       bool              `json:"close"`
 	Sockets     []json.RawMessage `json:"sockets"`
 	ClientCount int               `json:"clientCount"`
 }
 
 type wireOpts struct {
-	Rooms  roomList        `json:"rooms"`
-	Except roomList        `json:"except"`
-	Flags  json.RawMessage `json:"flags"`
+	Rooms  clusterwire.Rooms `json:"rooms"`
+	Except clusterwire.Rooms `json:"except"`
+	Flags  json.RawMessage   `json:"flags"`
 }
 
 // flags is what receivers use of opts.flags: volatile (truthy delivers it
@@ -427,18 +349,10 @@ func entryFields(fields []string) (streamMsg, error) {
 	return m, nil
 }
 
-// wireMsg is a pub/sub message's envelope.
-type wireMsg struct {
-	Type int             `json:"type"`
-	Data json.RawMessage `json:"data"`
-	UID  string          `json:"uid"`
-	Nsp  string          `json:"nsp"`
-}
-
 // decodeMessage reads a pub/sub message: one msgpack map, never JSON (a
 // Node node drops a JSON payload as invalid, and so does this one). payload
 // is not retained; the attachments are copies.
-func decodeMessage(payload []byte) (*wireMsg, *wireData, [][]byte, error) {
+func decodeMessage(payload []byte) (*clusterwire.Message, *wireData, [][]byte, error) {
 	js, atts, rest, err := msgpack.AppendToJSON(nil, payload, nil)
 	if err != nil || len(rest) != 0 || len(js) == 0 || js[0] != '{' {
 		return nil, nil, nil, errMalformed
@@ -446,7 +360,7 @@ func decodeMessage(payload []byte) (*wireMsg, *wireData, [][]byte, error) {
 	for i, a := range atts {
 		atts[i] = bytes.Clone(a)
 	}
-	m := new(wireMsg)
+	m := new(clusterwire.Message)
 	if json.Unmarshal(js, m) != nil {
 		return nil, nil, nil, errMalformed
 	}
@@ -485,20 +399,15 @@ func appendOffset(data []byte, offset string) []byte {
 }
 
 // wireSocket is one socket of a FETCH_SOCKETS_RESPONSE (CLUSTER.md §6).
-type wireSocket struct {
-	ID        string          `json:"id"`
-	Handshake *sio.Handshake  `json:"handshake"`
-	Rooms     roomList        `json:"rooms"`
-	Data      json.RawMessage `json:"data"`
-}
+type wireSocket = clusterwire.RemoteSocket[clusterwire.Rooms]
 
 // wireSession is a saved session, {sid, pid, rooms, data}, as socket.io
 // gives it to persistSession.
 type wireSession struct {
-	SID   string          `json:"sid"`
-	PID   string          `json:"pid"`
-	Rooms roomList        `json:"rooms"`
-	Data  json.RawMessage `json:"data"`
+	SID   string            `json:"sid"`
+	PID   string            `json:"pid"`
+	Rooms clusterwire.Rooms `json:"rooms"`
+	Data  json.RawMessage   `json:"data"`
 }
 
 // encodeSession is the value persistSession stores: base64 of the msgpack
@@ -514,10 +423,7 @@ func encodeSession(s *sio.Session) (string, error) {
 	b = msgpack.AppendString(b, "pid")
 	b = msgpack.AppendString(b, s.PID)
 	b = msgpack.AppendString(b, "rooms")
-	b = msgpack.AppendArrayHeader(b, uint32(len(s.Rooms)))
-	for _, r := range s.Rooms {
-		b = msgpack.AppendString(b, r)
-	}
+	b = msgpack.AppendStrings(b, s.Rooms)
 	b = msgpack.AppendString(b, "data")
 	b, err := msgpack.AppendJSON(b, data, nil)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/sioloop/sioloop/adapter/internal/clusterwire"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -58,25 +59,25 @@ func TestEncodeLikeNode(t *testing.T) {
 			return streamData(appendBroadcastData(nil, p, targetOf(&sio.BroadcastOptions{}), false, "", 0), p.Attachments)
 		}, capBinary},
 		{"socketsJoin", func() (string, error) {
-			return string(appendChangeData(nil, typeSocketsJoin, target{rooms: []string{"GAXek5YeGNa4VPDXAAAC"}, except: []string{}}, []string{"room2"}, false)), nil
+			return string(appendChangeData(nil, clusterwire.MsgSocketsJoin, target{rooms: []string{"GAXek5YeGNa4VPDXAAAC"}, except: []string{}}, []string{"room2"}, false)), nil
 		}, capJoin},
 		{"fetchSockets request", func() (string, error) {
 			b := appendOpts([]byte(`{"opts":`), target{rooms: []string{}, except: []string{}}, false, 0)
 			b = append(b, `,"requestId":"ce6fa85ce9379d52"}`...)
-			m, err := encodeMessage(nil, typeFetchSockets, b, nil, "18378531c2982400", "/")
+			m, err := clusterwire.AppendMessage(nil, clusterwire.MsgFetchSockets, b, nil, "18378531c2982400", "/")
 			return string(m), err
 		}, capFetch},
 		{"serverSideEmit with ack", func() (string, error) {
-			m, err := encodeMessage(nil, typeServerSideEmit, []byte(`{"requestId":"821f155e4597bc7a","packet":["ping-servers","x"]}`), nil, "18378531c2982400", "/")
+			m, err := clusterwire.AppendMessage(nil, clusterwire.MsgServerSideEmit, []byte(`{"requestId":"821f155e4597bc7a","packet":["ping-servers","x"]}`), nil, "18378531c2982400", "/")
 			return string(m), err
 		}, capSSE},
 		{"broadcast with ack", func() (string, error) {
 			data := appendBroadcastData(nil, mustPacket(t, "ask", "q?"), target{rooms: []string{}, except: []string{}}, false, "2f30c3212483bf4a", 2000)
-			m, err := encodeMessage(nil, typeBroadcast, data, nil, "18378531c2982400", "/")
+			m, err := clusterwire.AppendMessage(nil, clusterwire.MsgBroadcast, data, nil, "18378531c2982400", "/")
 			return string(m), err
 		}, capAskAll},
 		{"client count", func() (string, error) {
-			m, err := encodeMessage(nil, typeBroadcastClientCount, []byte(`{"requestId":"2f30c3212483bf4a","clientCount":1}`), nil, "5373ad1ab5a4be3a", "/")
+			m, err := clusterwire.AppendMessage(nil, clusterwire.MsgBroadcastClientCount, []byte(`{"requestId":"2f30c3212483bf4a","clientCount":1}`), nil, "5373ad1ab5a4be3a", "/")
 			return string(m), err
 		}, capClientCnt},
 		{"session", func() (string, error) {
@@ -133,12 +134,12 @@ func TestDecodeNode(t *testing.T) {
 		typ       int
 		check     func(*wireData) bool
 	}{
-		{"fetch", capFetch, typeFetchSockets, func(d *wireData) bool { return d.RequestID == "ce6fa85ce9379d52" && d.Opts != nil }},
-		{"sse", capSSE, typeServerSideEmit, func(d *wireData) bool { return string(d.Packet) == `["ping-servers","x"]` }},
-		{"sse answer", capSSEAnswer, typeServerSideEmitResponse, func(d *wireData) bool { return string(d.Packet) == `"pong from B"` }},
-		{"ask", capAskAll, typeBroadcast, func(d *wireData) bool { return d.RequestID == "2f30c3212483bf4a" && d.Opts.flags().timeoutMs == 2000 }},
-		{"count", capClientCnt, typeBroadcastClientCount, func(d *wireData) bool { return d.ClientCount == 1 }},
-		{"ack", capBroadcastA, typeBroadcastAck, func(d *wireData) bool { return string(d.Packet) == `"ack from c2"` }},
+		{"fetch", capFetch, clusterwire.MsgFetchSockets, func(d *wireData) bool { return d.RequestID == "ce6fa85ce9379d52" && d.Opts != nil }},
+		{"sse", capSSE, clusterwire.MsgServerSideEmit, func(d *wireData) bool { return string(d.Packet) == `["ping-servers","x"]` }},
+		{"sse answer", capSSEAnswer, clusterwire.MsgServerSideEmitResponse, func(d *wireData) bool { return string(d.Packet) == `"pong from B"` }},
+		{"ask", capAskAll, clusterwire.MsgBroadcast, func(d *wireData) bool { return d.RequestID == "2f30c3212483bf4a" && d.Opts.flags().timeoutMs == 2000 }},
+		{"count", capClientCnt, clusterwire.MsgBroadcastClientCount, func(d *wireData) bool { return d.ClientCount == 1 }},
+		{"ack", capBroadcastA, clusterwire.MsgBroadcastAck, func(d *wireData) bool { return string(d.Packet) == `"ack from c2"` }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, d, _, err := decodeMessage([]byte(tc.msg))

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/sioloop/sioloop/internal/jsonstr"
 )
 
 // AppendJSON transcodes the one JSON value in js (surrounding whitespace
@@ -478,36 +480,26 @@ func decodeString(dst, raw []byte) ([]byte, error) {
 				return dst, ErrJSON
 			}
 			k += 2
-			switch raw[k-1] {
-			case '"', '\\', '/':
-				dst = append(dst, raw[k-1])
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r, ok := hex4(raw[k:])
-				if !ok {
-					return dst, ErrJSON
-				}
-				k += 4
-				if r >= 0xd800 && r < 0xdc00 && len(raw)-k >= 6 && raw[k] == '\\' && raw[k+1] == 'u' {
-					if lo, ok := hex4(raw[k+2:]); ok && lo >= 0xdc00 && lo < 0xe000 {
-						r = 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00)
-						k += 6
-					}
-				}
-				// A surrogate left alone here is lone; utf8 writes U+FFFD.
-				dst = utf8.AppendRune(dst, r)
-			default:
+			if b, ok := jsonstr.Unescape(raw[k-1]); ok {
+				dst = append(dst, b)
+				continue
+			}
+			if raw[k-1] != 'u' {
 				return dst, ErrJSON
 			}
+			r, ok := jsonstr.Hex4(raw[k:])
+			if !ok {
+				return dst, ErrJSON
+			}
+			k += 4
+			if r >= 0xd800 && r < 0xdc00 && len(raw)-k >= 6 && raw[k] == '\\' && raw[k+1] == 'u' {
+				if lo, ok := jsonstr.Hex4(raw[k+2:]); ok && lo >= 0xdc00 && lo < 0xe000 {
+					r = 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00)
+					k += 6
+				}
+			}
+			// A surrogate left alone here is lone; utf8 writes U+FFFD.
+			dst = utf8.AppendRune(dst, r)
 			continue
 		}
 		if c < utf8.RuneSelf {
@@ -542,26 +534,6 @@ func decodeString(dst, raw []byte) ([]byte, error) {
 	}
 	putStrHeader(dst[hdrAt:hdrAt+guess], n)
 	return dst, nil
-}
-
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case isDigit(c):
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
 }
 
 // number writes the JSON number at js[i]. Integers of up to 15 digits are

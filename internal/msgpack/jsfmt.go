@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sioloop/sioloop/internal/jsonstr"
 )
 
 // jsNumberString appends f as JS Number.prototype.toString (radix 10)
@@ -93,21 +95,9 @@ func appendJSONFloat(dst []byte, f float64) []byte {
 	return jsNumberString(dst, f)
 }
 
-const (
-	swarLSB = 0x0101010101010101
-	swarMSB = 0x8080808080808080
-)
-
-// hasLess reports (as a non-zero word) whether a byte of x is below n.
-func hasLess(x uint64, n byte) uint64 { return (x - swarLSB*uint64(n)) & ^x & swarMSB }
-
 // plainJSONChunk reports whether the 8 bytes in x are ASCII that a JSON
 // string holds as they are: no control characters, '"' or '\\'.
-func plainJSONChunk(x uint64) bool {
-	return x&swarMSB == 0 && hasLess(x, 0x20)|hasLess(x^(swarLSB*'"'), 1)|hasLess(x^(swarLSB*'\\'), 1) == 0
-}
-
-const hexDigits = "0123456789abcdef"
+func plainJSONChunk(x uint64) bool { return !jsonstr.NonASCII(x) && !jsonstr.Stop(x) }
 
 // appendJSONString appends s as JSON.stringify writes the JS string that a
 // JS decoder makes of the UTF-8 bytes s: '"', '\\', \b \f \n \r \t and the
@@ -131,22 +121,7 @@ func appendJSONString(dst []byte, s []byte) []byte {
 				continue
 			}
 			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
+			dst = jsonstr.AppendEscape(dst, c)
 			i++
 			start = i
 			continue

@@ -20,6 +20,16 @@ func AppendArrayHeader(dst []byte, n uint32) []byte {
 	return appendCount(dst, n, 0x90, 0xdc)
 }
 
+// AppendStrings appends an array of strings, the form of a broadcast's
+// rooms and except rooms in every adapter's and the emitter's messages.
+func AppendStrings(dst []byte, ss []string) []byte {
+	dst = AppendArrayHeader(dst, uint32(len(ss)))
+	for _, s := range ss {
+		dst = AppendString(dst, s)
+	}
+	return dst
+}
+
 // AppendMapHeader appends the header of a map of n key/value pairs (fixmap,
 // map16 or map32); the caller appends 2n items after it, key first.
 func AppendMapHeader(dst []byte, n uint32) []byte {

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/sioloop/sioloop/internal/jsonstr"
 )
 
 // MaxDepth is the deepest nesting of JSON arrays and objects that Decode,
@@ -74,27 +76,11 @@ func isHex(c byte) bool {
 	return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'f')
 }
 
-// SWAR helpers: test 8 string bytes at once for bytes that end a run of
-// plain string content. hasLess is exact for n <= 0x80.
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-func hasZero(x uint64) uint64         { return (x - lsb) & ^x & msb }
-func hasLess(x uint64, n byte) uint64 { return (x - lsb*uint64(n)) & ^x & msb }
-
-// stringStop reports whether the 8 bytes in x hold a quote, a backslash or a
-// control character.
-func stringStop(x uint64) bool {
-	return hasLess(x, 0x20)|hasZero(x^(lsb*'"'))|hasZero(x^(lsb*'\\')) != 0
-}
-
 // scanString scans a string literal; b[i] is the opening quote.
 func scanString(b []byte, i int) (int, error) {
 	i++
 	for {
-		for len(b)-i >= 8 && !stringStop(binary.LittleEndian.Uint64(b[i:])) {
+		for len(b)-i >= 8 && !jsonstr.Stop(binary.LittleEndian.Uint64(b[i:])) {
 			i += 8
 		}
 		if i >= len(b) {
@@ -255,28 +241,14 @@ func jsonStringIs(raw []byte, s string) bool {
 	return err == nil && string(dec) == s
 }
 
-func hexVal(c byte) rune {
-	switch {
-	case c <= '9':
-		return rune(c - '0')
-	case c >= 'a':
-		return rune(c - 'a' + 10)
-	default:
-		return rune(c - 'A' + 10)
-	}
-}
-
 // getU4 decodes the XXXX of "\uXXXX" at b[i:], or returns -1.
 func getU4(b []byte, i int) rune {
 	if len(b)-i < 6 || b[i] != '\\' || b[i+1] != 'u' {
 		return -1
 	}
-	var r rune
-	for _, c := range b[i+2 : i+6] {
-		if !isHex(c) {
-			return -1
-		}
-		r = r<<4 | hexVal(c)
+	r, ok := jsonstr.Hex4(b[i+2:])
+	if !ok {
+		return -1
 	}
 	return r
 }
@@ -298,37 +270,24 @@ func AppendUnquote(dst, raw []byte) ([]byte, error) {
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
-		case c == '\\':
-			switch e := s[i+1]; e {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r := getU4(s, i)
-				i += 6
-				if utf16.IsSurrogate(r) {
-					if r2 := getU4(s, i); r2 >= 0 {
-						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-							dst = utf8.AppendRune(dst, dec)
-							i += 6
-							continue
-						}
-					}
-					r = utf8.RuneError
-				}
-				dst = utf8.AppendRune(dst, r)
-				continue
-			default: // '"', '\\', '/'
-				dst = append(dst, e)
-			}
+		case c == '\\' && s[i+1] != 'u':
+			e, _ := jsonstr.Unescape(s[i+1]) // scanString let only valid escapes through
+			dst = append(dst, e)
 			i += 2
+		case c == '\\':
+			r := getU4(s, i)
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if r2 := getU4(s, i); r2 >= 0 {
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						dst = utf8.AppendRune(dst, dec)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
 		case c < utf8.RuneSelf:
 			dst = append(dst, c)
 			i++
@@ -359,7 +318,7 @@ func AppendQuote(dst []byte, s string) []byte {
 		for len(s)-i >= 8 {
 			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if x&msb != 0 || stringStop(x) {
+			if jsonstr.NonASCII(x) || jsonstr.Stop(x) {
 				break
 			}
 			i += 8
@@ -374,22 +333,7 @@ func AppendQuote(dst []byte, s string) []byte {
 				continue
 			}
 			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
+			dst = jsonstr.AppendEscape(dst, c)
 			i++
 			start = i
 			continue

@@ -1,0 +1,37 @@
+package clusterwire
+
+import (
+	"encoding/json"
+
+	"github.com/sioloop/sioloop/sio"
+)
+
+// RemoteSocket is one socket of a fetchSockets answer (CLUSTER.md §6), as
+// every socket.io node writes it. R is the type that decodes its rooms:
+// the adapters differ in what a null list becomes, and each keeps its own.
+type RemoteSocket[R ~[]string] struct {
+	ID        string         `json:"id"`
+	Handshake *sio.Handshake `json:"handshake"`
+	// Rooms may hold numbers: a Node socket that joined io.to(123)'s room.
+	Rooms R               `json:"rooms"`
+	Data  json.RawMessage `json:"data"`
+}
+
+// AppendRemoteSockets appends the sockets of an answer's list to dst,
+// skipping any that does not decode or has no id (a node's answer is
+// never trusted to be well formed). A missing handshake becomes an empty
+// one, so that callers can read it without checking.
+func AppendRemoteSockets[R ~[]string](dst []*sio.RemoteSocket, ns *sio.Namespace, raws []json.RawMessage) []*sio.RemoteSocket {
+	for _, raw := range raws {
+		var s RemoteSocket[R]
+		if json.Unmarshal(raw, &s) != nil || s.ID == "" {
+			continue
+		}
+		hs := s.Handshake
+		if hs == nil {
+			hs = &sio.Handshake{}
+		}
+		dst = append(dst, sio.NewRemoteSocket(ns, s.ID, hs, []string(s.Rooms), s.Data))
+	}
+	return dst
+}

@@ -1,0 +1,13 @@
+// Package jsonstr holds the byte-level pieces of JSON string literals that
+// internal/packet (socket.io JSON, written as encoding/json writes it) and
+// internal/msgpack (JSON as JSON.stringify writes it) both need: the test
+// of 8 bytes at once for plain string content, the escape of an ASCII
+// byte, and what a one-letter escape and a \uXXXX stand for. What the two
+// writers do differently (U+2028 and U+2029, invalid UTF-8) stays in each.
+//
+// Everything here is small enough to be inlined into the scanning loops
+// that call it (Hex4 aside, which runs only on \u escapes);
+// BenchmarkDecodeEvent and BenchmarkAppendArgs in internal/packet measure
+// those loops. The functions are pure and safe from any goroutine; the
+// Append functions append to dst and keep nothing.
+package jsonstr
