@@ -26,6 +26,10 @@
 #   PEERS       default "sioloop node"
 #   SRC         source addresses (default 127.0.0.2..127.0.0.9)
 #   START GROWTH MAX_STEPS BISECT STEP WARMUP P99   the fanout ladder
+#   DRAIN       time allowed after a step for its deliveries (default 3s):
+#               a broadcast to 100,000 connections of nodes sharing one core
+#               takes seconds to reach them all, and a delivery later than
+#               the drain counts as lost
 #   SERVER_CPUS TOOL_CPUS  taskset lists (default 1 and 0)
 #   OUT         results directory; PORT_BASE first port (default 18000)
 #   RUN_TIMEOUT bound on one sioperf run (default 20m)
@@ -57,6 +61,7 @@ fi
 NODE_CONNS=${NODE_CONNS:-$CONNS}
 GROWTH=${GROWTH:-2}
 P99=${P99:-1s}
+DRAIN=${DRAIN:-3s}
 PEERS=${PEERS:-"sioloop node"}
 SRC=${SRC:-127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9}
 SERVER_CPUS=${SERVER_CPUS:-1}
@@ -96,7 +101,7 @@ go build -o "$BIN/sioloop-server" ./bench/server
 	echo "socket.io (node): $(cd bench/peers/node && node -p 'require("socket.io/package.json").version' 2>/dev/null || echo none)"
 	echo "redis-adapter (node): $(cd bench/peers/node && node -p 'require("@socket.io/redis-adapter/package.json").version' 2>/dev/null || echo none)"
 	echo "peers: $PEERS nodes: $NODES conns: sioloop $CONNS node $NODE_CONNS scale: $SCALE"
-	echo "ladder: start $START growth $GROWTH max-steps $MAX_STEPS bisect $BISECT step $STEP warmup $WARMUP p99 $P99"
+	echo "ladder: start $START growth $GROWTH max-steps $MAX_STEPS bisect $BISECT step $STEP warmup $WARMUP p99 $P99 drain $DRAIN"
 	echo "src: $SRC server cpus: $SERVER_CPUS tool cpus: $TOOL_CPUS fd limit: $FDS"
 } >"$OUT/env.txt"
 
@@ -174,7 +179,7 @@ run_peer() { # run_peer PEER CONNS
 	# shellcheck disable=SC2086
 	taskset -c "$TOOL_CPUS" "$BIN/sioperf" fanout -addr "$a" -server-pid "$p" -subs "$conns" \
 		-src "$SRC" -procs "$procs" -start "$START" -growth "$GROWTH" -max-steps "$MAX_STEPS" -bisect "$BISECT" \
-		-step "$STEP" -warmup "$WARMUP" -p99 "$P99" -drain 3s -settle-max 10s -handshake-timeout 60s \
+		-step "$STEP" -warmup "$WARMUP" -p99 "$P99" -drain "$DRAIN" -settle-max 10s -handshake-timeout 60s \
 		-label "$peer-cluster" -case "cluster-fanout" -json -progress off -timeout "$RUN_TIMEOUT" \
 		>"$OUT/$peer.json" 2>"$OUT/logs/$peer.sioperf.log" || log "$peer: sioperf reported an error (logs/$peer.sioperf.log)"
 	local rcpu1 rrss1
