@@ -461,6 +461,42 @@ func mixedExtras(t *testing.T, c *nodeCluster, rs *redistest.Server, rec *wireRe
 		c.setOffline("e1")
 	})
 
+	t.Run("remoteSocketFromNode", func(t *testing.T) {
+		// A (Node) acts on e3, a socket of C (Go), through socket.io's
+		// RemoteSocket: every action crosses Redis to C as an adapter
+		// request or a broadcast to the socket's own room.
+		ctx := stepCtx(t)
+		act := func(m map[string]any, out any) {
+			t.Helper()
+			m["sid"] = c.sidOf("e3")
+			if err := a.p.call(ctx, "remoteSocket", m, out); err != nil {
+				t.Fatalf("A: RemoteSocket %v of e3: %v", m["action"], err)
+			}
+		}
+		tag := c.tag("node-remote-emit")
+		act(map[string]any{"action": "emit", "event": "news", "args": []any{payload(tag)}}, nil)
+		c.expectOnce(t, A, nil, "news", tag, "e3")
+		// A RemoteSocket's ack callback gets the one answer, not a list.
+		var res struct {
+			Err      string          `json:"err"`
+			Response json.RawMessage `json:"response"`
+		}
+		act(map[string]any{"action": "ask", "event": "ask", "args": []any{payload(c.tag("node-remote-ask"))}, "timeout": 10000}, &res)
+		var ack struct {
+			Client string `json:"client"`
+		}
+		if res.Err != "" || json.Unmarshal(res.Response, &ack) != nil || ack.Client != "e3" {
+			t.Errorf("A: e3.timeout().emit(ask): err %q, response %s", res.Err, res.Response)
+		}
+		act(map[string]any{"action": "join", "rooms": []string{"nj"}}, nil)
+		c.waitRoom(t, "join", "nj", "e3")
+		act(map[string]any{"action": "leave", "rooms": []string{"nj"}}, nil)
+		c.waitRoom(t, "leave", "nj", "e3")
+		act(map[string]any{"action": "disconnect"}, nil)
+		c.waitDisconnect(t, []string{"e3"}, "io server disconnect", "server namespace disconnect")
+		c.setOffline("e3")
+	})
+
 	t.Run("publishCost", func(t *testing.T) { testPublishCost(t, c, rs) })
 
 	t.Run("emitterDisconnect", func(t *testing.T) {

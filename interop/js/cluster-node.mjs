@@ -31,6 +31,14 @@
 //   emitWithAck       target, event, args, timeout (ms)            -> {err, responses}
 //                     io.of(nsp).to(..).timeout(ms).emit(event, ...args, cb)
 //   fetchSockets      target, timeout                              -> [{id, rooms, data, handshake, local}]
+//   remoteSocket      sid, action, event, args, timeout, rooms, close
+//                     io.of(nsp).in(sid).fetchSockets(), then on the one
+//                     RemoteSocket (it must live on another node):
+//                     action "emit"  .emit(event, ...args)              -> null
+//                            "ask"   .timeout(ms).emit(event, ...args, cb) -> {err, response}
+//                                    (a RemoteSocket's ack has one response, not a list)
+//                            "join"  .join(rooms); "leave" .leave(rooms[0]) -> null
+//                            "disconnect" .disconnect(close)            -> null
 //   socketsJoin       target, rooms                                -> null
 //   socketsLeave      target, rooms                                -> null
 //   disconnectSockets target, close                                -> null
@@ -283,6 +291,36 @@ serve({
     return sockets
       .map((s) => ({ id: s.id, rooms: [...s.rooms], data: s.data, handshake: s.handshake, local: !!s.server }))
       .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  },
+  async remoteSocket(m) {
+    const found = await io.of(m.nsp || "/").in(m.sid).fetchSockets();
+    if (found.length !== 1) throw new Error(`fetchSockets of ${m.sid} found ${found.length} sockets`);
+    const s = found[0];
+    if (s.server) throw new Error(`${m.sid} is a local socket, not a RemoteSocket`);
+    const args = fromWire(m.args || []);
+    switch (m.action) {
+      case "emit":
+        s.emit(m.event, ...args);
+        break;
+      case "ask":
+        if (!m.timeout) throw new Error("ask needs a timeout (ms)");
+        return new Promise((resolve) =>
+          s.timeout(m.timeout).emit(m.event, ...args, (err, res) => resolve({ err: err ? err.message || String(err) : null, response: res ?? null })),
+        );
+      case "join":
+        s.join(asArray(m.rooms));
+        break;
+      case "leave":
+        s.leave(asArray(m.rooms)[0]);
+        break;
+      case "disconnect":
+        s.disconnect(!!m.close);
+        break;
+      default:
+        throw new Error(`unknown RemoteSocket action ${m.action}`);
+    }
+    await flush(pub);
+    return null;
   },
   async socketsJoin(m) {
     operator(m).socketsJoin(asArray(m.rooms));
