@@ -54,7 +54,8 @@ type openSpec struct {
 	HandshakeTimeout time.Duration `json:"handshake_timeout"`
 	RBufMax          int           `json:"rbuf_max"`
 	Pad              int           `json:"pad"`
-	IO               string        `json:"io,omitempty"` // ioLoop (default) or ioGoroutine
+	IO               string        `json:"io,omitempty"`     // ioLoop (default) or ioGoroutine
+	SndBuf           int           `json:"sndbuf,omitempty"` // SO_SNDBUF of each connection; 0: the kernel's autotuning
 }
 
 // openResult reports how opening went.
@@ -161,15 +162,29 @@ func (p *pool) prepare() error {
 		}
 	}
 	p.dialers = p.dialers[:0]
+	sndbuf := p.spec.SndBuf
+	control := func(bind bool) func(network, address string, c syscall.RawConn) error {
+		return func(network, address string, c syscall.RawConn) error {
+			if bind {
+				if err := bindNoPort(network, address, c); err != nil {
+					return err
+				}
+			}
+			if sndbuf > 0 {
+				return setSndBuf(c, sndbuf)
+			}
+			return nil
+		}
+	}
 	for _, s := range p.spec.Srcs {
 		ip := net.ParseIP(s)
 		if ip == nil {
 			return fmt.Errorf("sioperf: bad source address %q", s)
 		}
-		p.dialers = append(p.dialers, &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Control: bindNoPort})
+		p.dialers = append(p.dialers, &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Control: control(true)})
 	}
 	if len(p.dialers) == 0 {
-		p.dialers = append(p.dialers, &net.Dialer{})
+		p.dialers = append(p.dialers, &net.Dialer{Control: control(false)})
 	}
 	if p.spec.RBufMax < 4096 {
 		p.spec.RBufMax = 64 << 10

@@ -21,3 +21,16 @@ func bindNoPort(_, _ string, c syscall.RawConn) error {
 	}
 	return serr
 }
+
+// setSndBuf sets SO_SNDBUF on the socket behind c (Linux doubles the value
+// for its bookkeeping, and stops autotuning that socket's send buffer).
+func setSndBuf(c syscall.RawConn, n int) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, n)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
