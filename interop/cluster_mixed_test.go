@@ -99,6 +99,27 @@ func TestMixedClusterShardedRedisCluster(t *testing.T) {
 	})
 }
 
+// TestMixedClusterClassicRedisCluster: the classic adapter's baseline on
+// a three-master Redis Cluster, A and C Node nodes with a cluster client,
+// B a Go node: PUBLISH reaches every master's subscribers, and the server
+// count is PUBSUB NUMSUB summed over the masters, as the Node adapter
+// counts it on a cluster.
+func TestMixedClusterClassicRedisCluster(t *testing.T) {
+	t.Parallel()
+	requireClusterNode(t)
+	rc := redistest.StartCluster(t)
+	var nodes []redisSpec
+	for _, a := range rc.Addrs() {
+		nodes = append(nodes, redisSpec{Cluster: []string{a}})
+	}
+	runClusterBaseline(t, clusterSpec{
+		adapter: "classic",
+		redis:   nodes,
+		options: []map[string]any{{"requestsTimeout": 3000}, {"requestsTimeout": 3000}, {"requestsTimeout": 3000}},
+		replace: replaceMap{1: startGoNode},
+	})
+}
+
 // ---- a recorder of what crosses Redis ----
 
 // wireRecorder pattern-subscribes to the request and response channels of
