@@ -85,18 +85,7 @@ func TestMixedClusterSharded(t *testing.T) {
 // another root node.
 func TestMixedClusterShardedRedisCluster(t *testing.T) {
 	t.Parallel()
-	requireClusterNode(t)
-	rc := redistest.StartCluster(t)
-	var nodes []redisSpec
-	for _, a := range rc.Addrs() {
-		nodes = append(nodes, redisSpec{Cluster: []string{a}})
-	}
-	runClusterBaseline(t, clusterSpec{
-		adapter: "sharded",
-		redis:   nodes,
-		options: []map[string]any{nil, nil, nil},
-		replace: replaceMap{1: startGoNode},
-	})
+	baselineOnRedisCluster(t, "sharded", []map[string]any{nil, nil, nil})
 }
 
 // TestMixedClusterClassicRedisCluster: the classic adapter's baseline on
@@ -106,6 +95,13 @@ func TestMixedClusterShardedRedisCluster(t *testing.T) {
 // counts it on a cluster.
 func TestMixedClusterClassicRedisCluster(t *testing.T) {
 	t.Parallel()
+	baselineOnRedisCluster(t, "classic", []map[string]any{{"requestsTimeout": 3000}, {"requestsTimeout": 3000}, {"requestsTimeout": 3000}})
+}
+
+// baselineOnRedisCluster runs the adapter's baseline on a fresh
+// three-master Redis Cluster, each node given one master as its seed, B a
+// Go node between the Node nodes A and C.
+func baselineOnRedisCluster(t *testing.T, adapter string, options []map[string]any) {
 	requireClusterNode(t)
 	rc := redistest.StartCluster(t)
 	var nodes []redisSpec
@@ -113,9 +109,9 @@ func TestMixedClusterClassicRedisCluster(t *testing.T) {
 		nodes = append(nodes, redisSpec{Cluster: []string{a}})
 	}
 	runClusterBaseline(t, clusterSpec{
-		adapter: "classic",
+		adapter: adapter,
 		redis:   nodes,
-		options: []map[string]any{{"requestsTimeout": 3000}, {"requestsTimeout": 3000}, {"requestsTimeout": 3000}},
+		options: options,
 		replace: replaceMap{1: startGoNode},
 	})
 }
