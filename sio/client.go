@@ -218,6 +218,7 @@ func (c *client) remove(s *Socket) {
 // so that queued events run first.
 func (c *client) OnClose(reason string) {
 	c.stopConnectTimer()
+	c.cancelContexts()
 	c.post(func() {
 		c.mu.Lock()
 		c.closed = true
@@ -227,6 +228,16 @@ func (c *client) OnClose(reason string) {
 			s.onclose(reason)
 		}
 	})
+}
+
+// cancelContexts ends every socket's Context (Socket.cancelContext).
+func (c *client) cancelContexts() {
+	c.mu.Lock()
+	socks := c.sockets
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.cancelContext()
+	}
 }
 
 // disconnectAll sends DISCONNECT for every namespace, then closes the

@@ -104,7 +104,9 @@ func (e *Event) HasAck() bool { return e.id != packet.NoID }
 var ErrAlreadyAcked = errors.New("sio: event already acknowledged")
 
 // Ack answers the client's acknowledgement callback with args. It is a
-// no-op without an ack request and may be called once.
+// no-op without an ack request and may be called once. Arguments that
+// cannot be encoded are not sent: Ack returns the encoding error and may
+// be called again.
 func (e *Event) Ack(args ...any) error {
 	if e.id == packet.NoID {
 		return nil
@@ -112,5 +114,9 @@ func (e *Event) Ack(args ...any) error {
 	if e.acked.Swap(true) {
 		return ErrAlreadyAcked
 	}
-	return e.socket.sendAck(e.id, args)
+	if err := e.socket.sendAck(e.id, args); err != nil {
+		e.acked.Store(false)
+		return err
+	}
+	return nil
 }

@@ -466,3 +466,32 @@ func ExampleBroadcastOperator_FetchSockets() {
 	// Output:
 	// 2 team-red map[user:ann] true
 }
+
+// A handler waiting on something slow stops when its client goes: the
+// socket's Context ends, with ErrDisconnected as its cause, as soon as the
+// client leaves, before the disconnect reaches the handlers behind it.
+func ExampleSocket_Context() {
+	ended := make(chan error, 1)
+	srv := sio.NewServer(sio.Config{})
+	srv.OnConnection(func(s *sio.Socket) {
+		s.On("slow", func(*sio.Event) {
+			ctx := s.Context()
+			select {
+			case <-ctx.Done():
+				ended <- context.Cause(ctx)
+			case <-time.After(time.Minute):
+				ended <- errors.New("still waiting")
+			}
+		})
+	})
+	addr := listen(srv, nil)
+	defer srv.Close()
+
+	c := dial("http://" + addr + "/socket.io/")
+	c.send("40")
+	c.recv()
+	c.send(`42["slow"]`, "41") // an event, then the client leaves
+	fmt.Println(<-ended)
+	// Output:
+	// sio: socket disconnected
+}

@@ -94,6 +94,15 @@ func (c *client) postPacket(p packet.Packet, atts [][]byte) {
 	if c.resolveAck(&p, atts) { // acks skip the queue (socket.go)
 		return
 	}
+	if p.Type == packet.Disconnect {
+		// The socket's Context ends now, not once its handlers are done.
+		c.mu.Lock()
+		s := c.socketLocked(p.Namespace)
+		c.mu.Unlock()
+		if s != nil {
+			s.cancelContext()
+		}
+	}
 	c.push(job{p: p, atts: atts})
 }
 

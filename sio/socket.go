@@ -109,6 +109,7 @@ type Socket struct {
 	connected bool              // guarded by mu
 	left      bool              // rooms left after disconnect; guarded by mu
 	recovered bool              // guarded by mu
+	closed    bool              // disconnected (onclose began); guarded by mu
 	extra     *socketExtra      // nil until needed; guarded by mu (set before publication for recovery)
 	listeners []listener        // in registration order; guarded by mu (append-only, or replaced)
 	acks      map[int64]ackFunc // guarded by mu
@@ -131,6 +132,9 @@ func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
 type socketExtra struct {
 	pid  string
 	data any
+	// ctx is Context's, made on first use and cancelled at disconnect.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
 }
 
 // recoveryID is the socket's private id for connection state recovery, ""
@@ -484,6 +488,11 @@ func (v *VolatileSocket) Emit(name string, args ...any) error {
 // Disconnect disconnects the socket from its namespace; with closeConn the
 // whole connection is closed too (socket.disconnect(close)).
 func (s *Socket) Disconnect(closeConn bool) {
+	if closeConn {
+		s.client.cancelContexts()
+	} else {
+		s.cancelContext()
+	}
 	s.client.post(func() {
 		if closeConn {
 			s.client.disconnectAll()
@@ -617,6 +626,7 @@ func (s *Socket) onclose(reason string) {
 	s.connected = false
 	ls := s.listeners
 	s.mu.Unlock()
+	s.cancelContext()
 	s.fireReason(ls, onDisconnectingKind, reason)
 	s.nsp.srv.persist(s, reason)
 	s.nsp.remove(s)
@@ -632,6 +642,50 @@ func (s *Socket) onclose(reason string) {
 	}
 	s.fireReason(ls, onDisconnectKind, reason)
 }
+
+// Context returns a context that is cancelled, with ErrDisconnected as
+// its cause, when the socket disconnects (already cancelled if it has): a
+// handler that waits on a database or another socket's answer can stop
+// when its client has gone. It is made on first use.
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return disconnectedCtx
+	}
+	if s.extra == nil {
+		s.extra = new(socketExtra)
+	}
+	if s.extra.ctx == nil {
+		s.extra.ctx, s.extra.cancel = context.WithCancelCause(context.Background())
+	}
+	return s.extra.ctx
+}
+
+// cancelContext ends the socket's Context. The disconnect itself runs in
+// the mailbox, behind the handler that may be waiting on that context, so
+// this is called as soon as a disconnect is known (the session closed, a
+// DISCONNECT packet arrived, Disconnect was called), from any goroutine,
+// and again by onclose.
+func (s *Socket) cancelContext() {
+	s.mu.Lock()
+	s.closed = true
+	var cancel context.CancelCauseFunc
+	if s.extra != nil {
+		cancel = s.extra.cancel
+	}
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel(ErrDisconnected)
+	}
+}
+
+// disconnectedCtx is Context's answer once the socket has disconnected.
+var disconnectedCtx = func() context.Context {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(ErrDisconnected)
+	return ctx
+}()
 
 // Auth is the CONNECT payload the client sent ({} when none): the auth
 // option of socket.io-client. Cheaper than Handshake().Auth.

@@ -14,8 +14,10 @@ type ErrorReply struct {
 
 // Handle registers a typed handler for event name on s: the first argument
 // is decoded into In, and the handler's result is sent back as the
-// acknowledgement (an error is sent as ErrorReply). The handler's context
-// carries no deadline of its own.
+// acknowledgement (an error, or a result that cannot be encoded, is sent as
+// ErrorReply, so the client's callback always fires). The handler's
+// context is the socket's (Socket.Context): cancelled when the client
+// disconnects, with no deadline of its own.
 //
 // Go has no generic methods, so this is a function: sio.Handle(s, "add", f).
 func Handle[In, Out any](s *Socket, name string, f func(ctx context.Context, in In) (Out, error)) {
@@ -25,12 +27,14 @@ func Handle[In, Out any](s *Socket, name string, f func(ctx context.Context, in 
 			_ = ev.Ack(ErrorReply{Error: err.Error()})
 			return
 		}
-		out, err := f(context.Background(), in)
+		out, err := f(s.Context(), in)
 		if err != nil {
 			_ = ev.Ack(ErrorReply{Error: err.Error()})
 			return
 		}
-		_ = ev.Ack(out)
+		if err := ev.Ack(out); err != nil && !errors.Is(err, ErrAlreadyAcked) {
+			_ = ev.Ack(ErrorReply{Error: "sio: the result cannot be encoded: " + err.Error()})
+		}
 	})
 }
 
