@@ -12,6 +12,10 @@ import (
 // CORS configures cross-origin polling requests (socket.io's `cors` option).
 type CORS = eio.CORS
 
+// RequestError is a refused Engine.IO request (Config.OnConnectionError):
+// HTTP status, engine.io error code and message.
+type RequestError = eio.RequestError
+
 // Config configures a Server. The zero value of each field selects
 // socket.io's default.
 type Config struct {
@@ -39,6 +43,15 @@ type Config struct {
 	CORS *CORS
 	// Cookie sets a cookie holding the Engine.IO sid on the handshake.
 	Cookie *http.Cookie
+	// InitialHeaders may add headers to the Engine.IO handshake response
+	// (engine.io's initial_headers event); Headers to every response
+	// (its headers event). Both run on the request's event loop.
+	InitialHeaders func(h http.Header, r *http.Request)
+	Headers        func(h http.Header, r *http.Request)
+	// OnConnectionError observes each refused Engine.IO request with the
+	// error it was answered (engine.io's connection_error event: code and
+	// message as the reference sends them).
+	OnConnectionError func(r *http.Request, e *RequestError)
 	// DisableClientBundle stops serving /socket.io/socket.io.js and its
 	// siblings (serveClient: false).
 	DisableClientBundle bool
@@ -162,6 +175,10 @@ func (c *Config) eioConfig() eio.Config {
 		CORS:            c.CORS,
 		Cookie:          c.Cookie,
 		Logger:          c.Logger,
+
+		InitialHeaders:    c.InitialHeaders,
+		Headers:           c.Headers,
+		OnConnectionError: c.OnConnectionError,
 
 		MaxOutboundBytes: c.MaxOutboundBytes,
 
