@@ -495,3 +495,37 @@ func ExampleSocket_Context() {
 	// Output:
 	// sio: socket disconnected
 }
+
+// The callback form of an ack (socket.timeout(ms).emit("ping", cb)): the
+// emit returns at once, and the callback runs in the socket's handler order
+// when the client answers.
+func ExampleTimeoutSocket_EmitWithAckFunc() {
+	answers := make(chan string, 1)
+	srv := sio.NewServer(sio.Config{})
+	srv.OnConnection(func(s *sio.Socket) {
+		_ = s.Timeout(5*time.Second).EmitWithAckFunc("ping", func(m sio.Message, err error) {
+			var a string
+			if err == nil {
+				err = m.Decode(&a)
+			}
+			if err != nil {
+				a = err.Error()
+			}
+			answers <- a
+		}, 1)
+	})
+	addr := listen(srv, nil)
+	defer srv.Close()
+
+	c := dial("http://" + addr + "/socket.io/")
+	c.send("40")
+	c.recv() // the CONNECT answer
+	ping := c.recv()
+	fmt.Println(ping)
+	id := strings.TrimSuffix(strings.TrimPrefix(ping, "42"), `["ping",1]`)
+	c.send("43" + id + `["pong"]`) // the client's callback answers
+	fmt.Println(<-answers)
+	// Output:
+	// 420["ping",1]
+	// pong
+}
