@@ -18,9 +18,11 @@ func TestEmitWithAckFunc(t *testing.T) {
 	order := make(chan string, 8)
 	errs := make(chan error, 4)
 	rooms := make(chan []string, 1)
+	joined := make(chan struct{}, 2)
 	ts := startServer(t, sio.Config{}, func(srv *sio.Server) {
 		srv.OnConnection(func(s *sio.Socket) {
 			s.Join("r")
+			joined <- struct{}{}
 			s.On("ask", func(ev *sio.Event) {
 				var q string
 				_ = ev.Decode(&q)
@@ -65,6 +67,9 @@ func TestEmitWithAckFunc(t *testing.T) {
 	})
 	c := dialClient(t, ts)
 	dialClient(t, ts) // a second member of room r
+	for range 2 {     // the CONNECT is answered before the handler's Join
+		<-joined
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 

@@ -35,7 +35,7 @@ func dialClient(t *testing.T, ts *testServer) *client.Socket {
 
 // TestEmitWithAckFromOwnHandler calls EmitWithAck to the socket whose
 // handler is running, without a deadline (sio.Handle gives the handler
-// context.Background()), and a broadcast EmitWithAck to a room holding that
+// the socket's context, which has none), and a broadcast EmitWithAck to a room holding that
 // socket. The client's answer used to be queued in the connection's
 // mailbox behind the handler waiting for it, so the handler, its worker
 // and every later event of the connection hung. The handler must get the
@@ -43,9 +43,11 @@ func dialClient(t *testing.T, ts *testServer) *client.Socket {
 func TestEmitWithAckFromOwnHandler(t *testing.T) {
 	var mu sync.Mutex
 	var seq []int
+	joined := make(chan struct{}, 2)
 	ts := startServer(t, sio.Config{}, func(srv *sio.Server) {
 		srv.OnConnection(func(s *sio.Socket) {
 			s.Join("r")
+			joined <- struct{}{}
 			sio.Handle(s, "ask", func(ctx context.Context, q string) (string, error) {
 				reply, err := s.EmitWithAck(ctx, "question", q)
 				if err != nil {
@@ -85,6 +87,11 @@ func TestEmitWithAckFromOwnHandler(t *testing.T) {
 	})
 	c := dialClient(t, ts)
 	dialClient(t, ts) // a second member of room r
+	// A client sees its CONNECT answered before the connection handler
+	// has run (as in socket.io): wait for both joins.
+	for range 2 {
+		<-joined
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
