@@ -128,16 +128,27 @@ func startGoNodeWith(t *testing.T, cfg nodeConfig, o goNodeOptions) *goNode {
 	for _, nsp := range nsps {
 		n.setup(n.srv.Of(nsp), sse) // Of subscribes before it returns
 	}
-	hostport := freeAddr(t)
+	var hostport string
 	errc := make(chan error, 1)
-	go func() { errc <- n.srv.ListenAndServe(hostport, nil) }()
-	select {
-	case <-n.srv.Ready():
-	case err := <-errc:
-		n.ra.Close()
-		t.Fatalf("goNode %s: ListenAndServe: %v", cfg.Name, err)
-	case <-time.After(stepTimeout):
-		t.Fatalf("goNode %s: not listening within %v", cfg.Name, stepTimeout)
+	for attempt := 0; ; attempt++ {
+		// freeAddr's port may be taken by another test process between
+		// its check and this listen: draw another (as startSIO does).
+		hostport = freeAddr(t)
+		go func() { errc <- n.srv.ListenAndServe(hostport, nil) }()
+		var err error
+		select {
+		case <-n.srv.Ready():
+		case err = <-errc:
+		case <-time.After(stepTimeout):
+			t.Fatalf("goNode %s: not listening within %v", cfg.Name, stepTimeout)
+		}
+		if err == nil {
+			break
+		}
+		if attempt == 4 || !strings.Contains(err.Error(), "address already in use") {
+			n.ra.Close()
+			t.Fatalf("goNode %s: ListenAndServe: %v", cfg.Name, err)
+		}
 	}
 	n.url = "http://" + hostport
 	t.Cleanup(func() {

@@ -172,28 +172,40 @@ func startEIO(t *testing.T, cfg eio.Config, setup func(srv *eio.Server)) string 
 	t.Helper()
 	srv := eio.NewServer(cfg)
 	setup(srv)
-	addr := freeAddr(t)
-	ls := loop.NewServer(loop.Config{
-		Addr:            addr,
-		Loops:           2,
-		MaxBodyBytes:    srv.Config().MaxPayload,
-		MaxMessageBytes: srv.Config().MaxPayload,
-		Handler: func(x eio.Exchange) {
-			if strings.HasPrefix(x.Path(), "/engine.io/") {
-				srv.Handle(x)
-				return
-			}
-			x.Respond(http.StatusNotFound, nil, nil)
-		},
-	})
+	var addr string
+	var ls *loop.Server
 	errc := make(chan error, 1)
-	go func() { errc <- ls.Serve() }()
-	select {
-	case <-ls.Ready():
-	case err := <-errc:
-		t.Fatalf("loop.Serve(%s): %v", addr, err)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("loop.Serve(%s) not ready within 10s", addr)
+	for attempt := 0; ; attempt++ {
+		// freeAddr's port may be taken by another test process between
+		// its check and this listen: draw another (as startSIO does).
+		addr = freeAddr(t)
+		ls = loop.NewServer(loop.Config{
+			Addr:            addr,
+			Loops:           2,
+			MaxBodyBytes:    srv.Config().MaxPayload,
+			MaxMessageBytes: srv.Config().MaxPayload,
+			Handler: func(x eio.Exchange) {
+				if strings.HasPrefix(x.Path(), "/engine.io/") {
+					srv.Handle(x)
+					return
+				}
+				x.Respond(http.StatusNotFound, nil, nil)
+			},
+		})
+		go func() { errc <- ls.Serve() }()
+		var err error
+		select {
+		case <-ls.Ready():
+		case err = <-errc:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("loop.Serve(%s) not ready within 10s", addr)
+		}
+		if err == nil {
+			break
+		}
+		if attempt == 4 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("loop.Serve(%s): %v", addr, err)
+		}
 	}
 	t.Cleanup(func() {
 		srv.Close()
