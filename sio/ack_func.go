@@ -35,32 +35,27 @@ func (s *Socket) emitWithAckFunc(timeout time.Duration, name string, f func(Mess
 			f(m, err)
 		})
 	}
-	id := s.nsp.nextAckID()
-	s.mu.Lock()
-	if !s.connected {
-		s.mu.Unlock()
-		return ErrDisconnected
-	}
-	if s.acks == nil {
-		s.acks = make(map[int64]ackFunc)
-	}
 	var timer *time.Timer
-	if timeout > 0 {
-		// Whichever of the answer, the timeout and the disconnect takes
-		// the entry out of acks (under mu) is the one that runs f.
-		timer = time.AfterFunc(timeout, func() {
-			if s.takeAck(id) {
-				run(Message{}, ErrAckTimeout)
-			}
-		})
-	}
-	s.acks[id] = func(m Message, err error) {
-		if timer != nil {
-			timer.Stop()
+	id, err := s.registerAck(func(id int64) ackFunc {
+		if timeout > 0 {
+			// Whichever of the answer, the timeout and the disconnect
+			// takes the entry out of acks (under mu) runs f.
+			timer = time.AfterFunc(timeout, func() {
+				if s.takeAck(id) {
+					run(Message{}, ErrAckTimeout)
+				}
+			})
 		}
-		run(m, err)
+		return func(m Message, err error) {
+			if timer != nil {
+				timer.Stop()
+			}
+			run(m, err)
+		}
+	})
+	if err != nil {
+		return err
 	}
-	s.mu.Unlock()
 	s.fireOutgoing(name, args)
 	if err := s.nsp.emitTo(s, name, args, id, false, true); err != nil {
 		if s.takeAck(id) && timer != nil {

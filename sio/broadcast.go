@@ -189,7 +189,7 @@ func (g *ackGather) replies() []Message {
 // every broadcast with acks would pay for that list.
 func (n *Namespace) dropAcks(id int64) {
 	for _, s := range n.Sockets() {
-		s.dropAck(id)
+		s.takeAck(id)
 	}
 }
 

@@ -230,12 +230,17 @@ func (c *client) OnClose(reason string) {
 	})
 }
 
+// socketsNow returns the client's sockets; the slice is never modified in
+// place (remove copies), so it may be walked without the lock.
+func (c *client) socketsNow() []*Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sockets
+}
+
 // cancelContexts ends every socket's Context (Socket.cancelContext).
 func (c *client) cancelContexts() {
-	c.mu.Lock()
-	socks := c.sockets
-	c.mu.Unlock()
-	for _, s := range socks {
+	for _, s := range c.socketsNow() {
 		s.cancelContext()
 	}
 }
@@ -243,10 +248,7 @@ func (c *client) cancelContexts() {
 // disconnectAll sends DISCONNECT for every namespace, then closes the
 // connection (socket.disconnect(true)).
 func (c *client) disconnectAll() {
-	c.mu.Lock()
-	socks := c.sockets
-	c.mu.Unlock()
-	for _, s := range socks {
+	for _, s := range c.socketsNow() {
 		s.disconnectNamespace()
 	}
 	c.closeSession()

@@ -350,40 +350,43 @@ func (s *Socket) EmitWithAck(ctx context.Context, name string, args ...any) (Mes
 		return Message{}, ErrReservedEvent
 	}
 	ch := make(chan ackResult, 1)
-	id := s.nsp.nextAckID()
-	s.mu.Lock()
-	if !s.connected {
-		s.mu.Unlock()
-		return Message{}, ErrDisconnected
+	id, err := s.registerAck(func(int64) ackFunc { return func(m Message, err error) { ch <- ackResult{m, err} } })
+	if err != nil {
+		return Message{}, err
 	}
-	if s.acks == nil {
-		s.acks = make(map[int64]ackFunc)
-	}
-	s.acks[id] = func(m Message, err error) { ch <- ackResult{m, err} }
-	s.mu.Unlock()
 	s.fireOutgoing(name, args)
 	if err := s.nsp.emitTo(s, name, args, id, false, true); err != nil {
-		s.dropAck(id)
+		s.takeAck(id)
 		return Message{}, err
 	}
 	select {
 	case r := <-ch:
 		return r.m, r.err
 	case <-ctx.Done():
-		s.dropAck(id)
+		s.takeAck(id)
 		return Message{}, ctx.Err()
 	}
+}
+
+// registerAck draws an ack id and stores the function build makes for it
+// (given the id), or returns ErrDisconnected. build runs under mu.
+func (s *Socket) registerAck(build func(id int64) ackFunc) (int64, error) {
+	id := s.nsp.nextAckID()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return 0, ErrDisconnected
+	}
+	if s.acks == nil {
+		s.acks = map[int64]ackFunc{}
+	}
+	s.acks[id] = build(id)
+	return id, nil
 }
 
 type ackResult struct {
 	m   Message
 	err error
-}
-
-func (s *Socket) dropAck(id int64) {
-	s.mu.Lock()
-	delete(s.acks, id)
-	s.mu.Unlock()
 }
 
 func (s *Socket) fireOutgoing(name string, args []any) {
