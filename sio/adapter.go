@@ -283,7 +283,7 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 		if volatile && !s.client.sess.Writable() {
 			return
 		}
-		s.client.sendPrepared(prep)
+		s.sendPrepared(prep)
 	})
 }
 
@@ -324,7 +324,7 @@ func (a *MemoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts *B
 		s.acks[id] = ack
 		s.mu.Unlock()
 		n++
-		s.client.sendPrepared(prep)
+		s.sendPrepared(prep)
 	})
 	mu.Lock()
 	pending += n + 1 // the answers that came meanwhile were counted from -1

@@ -183,13 +183,19 @@ func (c *client) connect(name string, auth []byte) {
 	c.sockets = append(c.sockets, s)
 	c.mu.Unlock()
 	c.stopConnectTimer()
+	// What the socket is sent waits until its connection handlers have
+	// run (output_hold.go), the CONNECT reply first.
+	s.holdOutput()
+	defer s.releaseOutput()
 	if claim != nil {
+		// The missed events, then CONNECT, as socket.io replays them.
 		c.srv.resume(s, claim)
+		c.srv.sendConnect(s)
 	} else {
+		c.srv.sendConnect(s)
 		ns.add(s)
 	}
 	c.srv.trackLive(s)
-	c.srv.sendConnect(s)
 	ns.fireConnection(s)
 }
 
@@ -198,6 +204,14 @@ func (c *client) sendPacket(p *packet.Packet) {
 	b := getBuf()
 	b.B = packet.AppendEncode(b.B, p)
 	c.send(b.B)
+	putBuf(b)
+}
+
+// sendPacket encodes and sends a packet of s without attachments.
+func (s *Socket) sendPacket(p *packet.Packet) {
+	b := getBuf()
+	b.B = packet.AppendEncode(b.B, p)
+	s.send(b.B)
 	putBuf(b)
 }
 
@@ -250,6 +264,7 @@ func (c *client) cancelContexts() {
 func (c *client) disconnectAll() {
 	for _, s := range c.socketsNow() {
 		s.disconnectNamespace()
+		s.releaseOutput() // CONNECT, then DISCONNECT, before the close
 	}
 	c.closeSession()
 }

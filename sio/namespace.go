@@ -93,6 +93,15 @@ func (n *Namespace) Use(f func(*Socket) error) *Namespace {
 }
 
 // OnConnection registers f for every socket that connects (io.on("connection")).
+// f runs in the socket's handler order, before any of its events. The
+// client is told it is connected once the connection handlers return, as
+// in socket.io, where the reply is written after the handler's synchronous
+// part: rooms the handler joins are joined before the client can act, and
+// what the socket is sent meanwhile (its handler's emits, broadcasts that
+// reach it) follows the reply, in order. A handler that calls EmitWithAck
+// on its socket sends the reply then, so that the client can answer; long
+// work belongs in a goroutine (the reply waits for f, as it waits for
+// middleware).
 func (n *Namespace) OnConnection(f func(*Socket)) {
 	n.mu.Lock()
 	n.onConn = append(n.onConn, f)
@@ -193,7 +202,7 @@ func (n *Namespace) emitTo(s *Socket, name string, args []any, id int64, record,
 		body = st.record(n, body, atts, &BroadcastOptions{Rooms: []string{s.id}}, true)
 	}
 	if send {
-		s.client.send(n.encodeEvent(body, atts, id), atts...)
+		s.send(n.encodeEvent(body, atts, id), atts...)
 	}
 	return nil
 }

@@ -75,17 +75,12 @@ func (c *client) send(text []byte, atts ...[]byte) {
 	l.Post(func() { c.sess.Send(text, atts...) })
 }
 
-// sendPrepared sends a prepared message in order with queued broadcasts.
-func (c *client) sendPrepared(p *eio.Prepared) {
-	if l := c.queuedLoop(); l != nil {
-		l.Post(func() { c.sess.SendPrepared(p) })
-		return
-	}
-	c.sess.SendPrepared(p)
-}
-
-// closeSession closes the connection after the writes queued before it.
+// closeSession closes the connection after the writes queued before it,
+// and after what its sockets hold (output_hold.go).
 func (c *client) closeSession() {
+	for _, s := range c.socketsNow() {
+		s.releaseOutput()
+	}
 	if l := c.queuedLoop(); l != nil {
 		l.Post(c.sess.Close)
 		return
@@ -149,7 +144,7 @@ func (o *broadcastOp) Run() {
 		if o.volatile && !s.client.sess.Writable() {
 			continue
 		}
-		s.client.sess.SendPreparedBatch(o.frames, o.preps)
+		s.writeBatch(o.frames, o.preps)
 	}
 }
 

@@ -420,7 +420,7 @@ func (s *Server) resume(sock *Socket, c *claim) {
 	}
 	for _, p := range missed {
 		text, atts := encodeStored(p)
-		sock.client.send(text, atts...)
+		sock.send(text, atts...)
 	}
 }
 

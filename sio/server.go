@@ -274,7 +274,7 @@ func (s *Server) sendConnect(sock *Socket) {
 		data = append(append(append(data, `,"pid":"`...), pid...), '"')
 	}
 	data = append(data, '}')
-	sock.client.sendPacket(&packet.Packet{Type: packet.Connect, Namespace: sock.nsp.name, ID: packet.NoID, Data: data})
+	sock.sendPacket(&packet.Packet{Type: packet.Connect, Namespace: sock.nsp.name, ID: packet.NoID, Data: data})
 }
 
 // Close disconnects every client ("server shutting down") and stops the

@@ -119,6 +119,6 @@ func (s *Server) resumeFromStore(sock *Socket, c *claim) {
 		sock.nsp.adapter.AddAll(sock, c.saved.rooms)
 	}
 	for _, p := range c.missed {
-		sock.client.send(sock.nsp.encodeEvent(p.Data, p.Attachments, packet.NoID), p.Attachments...)
+		sock.send(sock.nsp.encodeEvent(p.Data, p.Attachments, packet.NoID), p.Attachments...)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sioloop/sioloop/eio"
@@ -100,6 +101,10 @@ type ackFunc func(m Message, err error)
 type Socket struct {
 	nsp    *Namespace
 	client *client
+	// hold keeps the socket's output while its connection handlers run
+	// (output_hold.go); nil otherwise. Next to client: a broadcast reads
+	// both for every recipient.
+	hold   atomic.Pointer[outputHold]
 	id     string
 	auth   string     // the CONNECT payload (a string: 8 bytes less per Socket)
 	issued int64      // unix nanoseconds; a time.Time would take the Socket past 160 bytes
@@ -359,6 +364,9 @@ func (s *Socket) EmitWithAck(ctx context.Context, name string, args ...any) (Mes
 		s.takeAck(id)
 		return Message{}, err
 	}
+	// The client cannot answer what waits for the connection handler
+	// that may be calling this.
+	s.releaseOutput()
 	select {
 	case r := <-ch:
 		return r.m, r.err
@@ -411,7 +419,7 @@ func (s *Socket) sendAck(id int64, args []any) error {
 		p.Attachments = len(atts)
 	}
 	b.B = packet.AppendEncode(b.B, &p)
-	s.client.send(b.B, atts...)
+	s.send(b.B, atts...)
 	return nil
 }
 
@@ -510,7 +518,7 @@ func (s *Socket) disconnectNamespace() {
 	if !s.Connected() {
 		return
 	}
-	s.client.sendPacket(&packet.Packet{Type: packet.Disconnect, Namespace: s.nsp.name, ID: packet.NoID})
+	s.sendPacket(&packet.Packet{Type: packet.Disconnect, Namespace: s.nsp.name, ID: packet.NoID})
 	s.onclose(ReasonServerNamespaceDisconnect)
 }
 
