@@ -47,7 +47,15 @@ type Config struct {
 	InitialHeaders func(h http.Header, r *http.Request)
 	// Headers may add headers to every response.
 	Headers func(h http.Header, r *http.Request)
-	// OnConnectionError observes refused requests (connection_error).
+	// AllowRequest, InitialHeaders, Headers and CORS.AllowOrigin may
+	// block (a lookup in a database, say): a request that calls one is
+	// served off the event loops, on a goroutine of its own
+	// (offload.go), so the wait delays that request only.
+	// MaxBlockingRequests bounds how many are served so at once; past it
+	// requests are refused with ErrServerBusy (503). Default 1024.
+	MaxBlockingRequests int
+	// OnConnectionError observes refused requests (connection_error). It
+	// runs where the request is served and must not block.
 	OnConnectionError func(r *http.Request, e *RequestError)
 	// Logger receives engine diagnostics. Nil discards.
 	Logger *slog.Logger
@@ -93,6 +101,9 @@ type CORS struct {
 }
 
 func (c *Config) withDefaults() {
+	if c.MaxBlockingRequests <= 0 {
+		c.MaxBlockingRequests = 1024
+	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = 25 * time.Second
 	}

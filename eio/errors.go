@@ -34,6 +34,9 @@ var (
 	// or MaxPendingSessionsPerIP (not an engine.io error: the reference
 	// has no such bound).
 	ErrTooManyPending = &RequestError{503, 4, "Too many pending sessions"}
+	// ErrServerBusy refuses a request whose callbacks would run past
+	// Config.MaxBlockingRequests (not an engine.io error either).
+	ErrServerBusy = &RequestError{503, 4, "Server busy"}
 )
 
 // Close reasons reported to Session.OnClose, as engine.io names them.

@@ -24,6 +24,7 @@ type Server struct {
 	cfg    Config
 	wheels []*timer.Wheel
 	seed   maphash.Seed
+	off    offloader // requests served off their provider's goroutine
 
 	mu       sync.RWMutex
 	sessions map[string]*Session // guarded by mu
@@ -127,12 +128,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 const ShutdownGrace = 2 * time.Second
 
 // Handle serves one request addressed to the Engine.IO path. It runs on the
-// provider's goroutine and does not block.
+// provider's goroutine and does not block, unless the application's
+// callbacks do and x is no Detacher (offload.go): a request that calls one
+// is then served on a goroutine of its own.
 //
 // It reads the request through Exchange's cheap accessors and calls
 // Exchange.Request only for the configured callbacks that take a
 // *http.Request.
 func (s *Server) Handle(x Exchange) {
+	if d, ok := x.(Detacher); ok && s.mayBlock(x) {
+		s.offload(x, d)
+		return
+	}
+	s.handle(x)
+}
+
+// handle is Handle on the goroutine that serves x.
+func (s *Server) handle(x Exchange) {
 	method := x.Method()
 	upgrade := isUpgrade(x)
 

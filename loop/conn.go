@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -374,10 +375,14 @@ type exchange struct {
 	body      []byte
 	keepAlive bool
 	upgrade   bool
+	// detached: handed to another goroutine (Detach), so Upgrade runs its
+	// loop-only part as an op. Set on the loop before the handover.
+	detached bool
 
 	mu      sync.Mutex
 	req     *http.Request // built by Request, or by newExchange for an unusual target; guarded by mu
 	done    bool          // responded, upgraded or aborted; guarded by mu
+	aborted bool          // the connection went away first; guarded by mu
 	onAbort func()        // guarded by mu
 }
 
@@ -466,10 +471,16 @@ func (x *exchange) Head() string { return string(x.head) }
 // Body implements eio.Exchange.
 func (x *exchange) Body() []byte { return x.body }
 
+// OnAbort implements eio.Exchange. A detached exchange (Detach) may be
+// registered on after its connection went away: f then runs at once.
 func (x *exchange) OnAbort(f func()) {
 	x.mu.Lock()
 	if x.done {
+		aborted := x.aborted
 		x.mu.Unlock()
+		if aborted {
+			f()
+		}
 		return
 	}
 	x.onAbort = f
@@ -481,6 +492,7 @@ func (x *exchange) abort() {
 	f := x.onAbort
 	already := x.done
 	x.done = true
+	x.aborted = x.aborted || !already
 	x.onAbort = nil
 	x.mu.Unlock()
 	if !already && f != nil {
@@ -525,8 +537,53 @@ func (c *conn) resume(x *exchange) {
 	c.process()
 }
 
-// Upgrade implements eio.Exchange. Loop-only: called from Config.Handler.
+// Detach implements eio.Detacher. Loop-only: called from Config.Handler,
+// before x is handed to another goroutine.
+func (x *exchange) Detach() { x.detached = true }
+
+// Upgrade implements eio.Exchange: on the loop from Config.Handler, or,
+// once x was detached, from any goroutine (it then waits for the loop).
 func (x *exchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSConn, error) {
+	if !x.detached {
+		return x.upgradeOnLoop(header, h)
+	}
+	type result struct {
+		c   eio.WSConn
+		err error
+	}
+	done := make(chan result, 1)
+	lp := x.c.lp
+	lp.Post(func() {
+		c := x.c
+		if c.mode != modeHTTP || c.h.x != x {
+			done <- result{err: errors.New("loop: connection closed before the upgrade")}
+			return
+		}
+		wc, err := x.upgradeOnLoop(header, h)
+		if err == nil {
+			// Reading resumes (it may have been paused while the
+			// request waited), and frames already read are processed.
+			lp.syncReading(c.gc, &c.readOff, c.readPaused())
+			c.process()
+		}
+		done <- result{wc, err}
+	})
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case r := <-done:
+			return r.c, r.err
+		case <-tick.C:
+			if lp.stopped.Load() {
+				return nil, errors.New("loop: stopped before the upgrade")
+			}
+		}
+	}
+}
+
+// upgradeOnLoop switches x's connection to WebSocket. Loop-only.
+func (x *exchange) upgradeOnLoop(header http.Header, h eio.FrameHandler) (eio.WSConn, error) {
 	c := x.c
 	key, err := wsframe.CheckHandshake(x.Method(), x.Header)
 	if err != nil {

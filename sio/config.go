@@ -37,7 +37,9 @@ type Config struct {
 	Transports []string
 	// DisableUpgrades forbids polling→WebSocket upgrades.
 	DisableUpgrades bool
-	// AllowRequest may refuse a handshake (403 on polling).
+	// AllowRequest may refuse a handshake (403 on polling). It may block,
+	// like engine.io's asynchronous allowRequest(req, callback): it runs
+	// off the event loops (see MaxBlockingRequests).
 	AllowRequest func(r *http.Request) error
 	// CORS enables CORS on polling requests.
 	CORS *CORS
@@ -45,9 +47,16 @@ type Config struct {
 	Cookie *http.Cookie
 	// InitialHeaders may add headers to the Engine.IO handshake response
 	// (engine.io's initial_headers event); Headers to every response
-	// (its headers event). Both run on the request's event loop.
+	// (its headers event). Both may block (see MaxBlockingRequests).
 	InitialHeaders func(h http.Header, r *http.Request)
 	Headers        func(h http.Header, r *http.Request)
+	// MaxBlockingRequests bounds the requests served at once off the
+	// event loops because they call AllowRequest, InitialHeaders, Headers
+	// or CORS.AllowOrigin, which may block: each waits on a goroutine of
+	// its own and delays no other connection. Past the bound requests are
+	// answered 503 {"code":4,"message":"Server busy"}. Default 1024. In
+	// ServeHTTP mode net/http's goroutine serves them.
+	MaxBlockingRequests int
 	// OnConnectionError observes each refused Engine.IO request with the
 	// error it was answered (engine.io's connection_error event: code and
 	// message as the reference sends them).
@@ -176,9 +185,10 @@ func (c *Config) eioConfig() eio.Config {
 		Cookie:          c.Cookie,
 		Logger:          c.Logger,
 
-		InitialHeaders:    c.InitialHeaders,
-		Headers:           c.Headers,
-		OnConnectionError: c.OnConnectionError,
+		InitialHeaders:      c.InitialHeaders,
+		Headers:             c.Headers,
+		MaxBlockingRequests: c.MaxBlockingRequests,
+		OnConnectionError:   c.OnConnectionError,
 
 		MaxOutboundBytes: c.MaxOutboundBytes,
 

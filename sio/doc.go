@@ -27,8 +27,10 @@
 // broadcast to it is dropped and any other broadcast waits in Emit until
 // the loop has worked off half: a publisher is slowed to the rate its
 // recipients can be served, and the delay of a delivered message stays
-// bounded. Do not broadcast from a callback that runs on an event loop
-// (Config.AllowRequest): its wait could not end before a 2 s safety timeout.
+// bounded. Do not broadcast from OnConnectionError, which may run on an
+// event loop: its wait could not end before a 2 s safety timeout. The
+// request callbacks that may block (AllowRequest, the header hooks, a CORS
+// origin func) run on goroutines of their own (Config.MaxBlockingRequests).
 //
 // Delivery order. A socket receives packets in the order they were emitted
 // to it from one goroutine, whether by broadcast or directly, as in
