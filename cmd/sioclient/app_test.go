@@ -174,6 +174,7 @@ func TestApplicationModule(t *testing.T) {
 // test ends, and returns its socket.io base URL once it answers.
 func startApp(t *testing.T, bin string, env ...string) string {
 	t.Helper()
+start:
 	for attempt := 0; ; attempt++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -200,7 +201,7 @@ func startApp(t *testing.T, bin string, env ...string) string {
 			select {
 			case <-exited:
 				if attempt < 3 && strings.Contains(stderr.String(), "address already in use") {
-					goto retry // another process took the port
+					continue start // another process took the port
 				}
 				t.Fatalf("the application exited: %s", stderr.String())
 			default:
@@ -212,8 +213,9 @@ func startApp(t *testing.T, bin string, env ...string) string {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+		_ = cmd.Process.Kill()
+		<-exited // stderr is complete
 		t.Fatalf("the application did not listen on %s: %s", addr, stderr.String())
-	retry:
 	}
 }
 
