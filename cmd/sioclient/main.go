@@ -16,8 +16,9 @@
 // changed or substituted tarball is refused), and writes into -out the files
 // of its dist directory (socket.io.js, socket.io.min.js,
 // socket.io.esm.min.js, socket.io.msgpack.min.js and their .map files),
-// its LICENSE, and embed.go, a package whose Files (an embed.FS) holds
-// them. The application then serves them with
+// a gzip-compressed copy of each (name.gz, so that the server need not
+// compress them when it starts), its LICENSE, and embed.go, a package whose
+// Files (an embed.FS) holds them. The application then serves them with
 //
 //	srv := sio.NewServer(sio.Config{ClientFiles: socketio.Files})
 //
@@ -163,10 +164,16 @@ func run(ctx context.Context, o options) (string, error) {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return "", err
 	}
-	for _, name := range append(clientFiles, "LICENSE") {
+	for _, name := range clientFiles {
 		if err := writeAtomic(filepath.Join(o.out, name), files[name]); err != nil {
 			return "", err
 		}
+		if err := writeAtomic(filepath.Join(o.out, name+".gz"), gzipBytes(files[name])); err != nil {
+			return "", err
+		}
+	}
+	if err := writeAtomic(filepath.Join(o.out, "LICENSE"), files["LICENSE"]); err != nil {
+		return "", err
 	}
 	src := generatedSource(pkg, o.version, o.integrity, o.registry == defaultRegistry)
 	if err := writeAtomic(filepath.Join(o.out, generatedName), src); err != nil {
@@ -321,6 +328,16 @@ func extract(tgz []byte, version string) (map[string][]byte, error) {
 	return files, nil
 }
 
+// gzipBytes compresses b at the best level: this runs once, and the saving
+// goes out with every response.
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
+	_, _ = zw.Write(b)                                       // a bytes.Buffer does not fail
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
 // writeAtomic writes through a temporary name so that an interrupted run
 // never leaves a truncated file for //go:embed.
 func writeAtomic(file string, data []byte) error {
@@ -350,9 +367,10 @@ func generatedSource(pkg, version, integrity string, defaultReg bool) []byte {
 		fmt.Fprintf(&b, "//go:generate go run github.com/sioloop/sioloop/cmd/sioclient -out . -pkg %s\n\n", pkg)
 	}
 	b.WriteString("// Files holds socket.io.js, socket.io.min.js, socket.io.esm.min.js,\n" +
-		"// socket.io.msgpack.min.js, their .map files and LICENSE at its root.\n" +
+		"// socket.io.msgpack.min.js, their .map files, a .gz of each, and LICENSE\n" +
+		"// at its root.\n" +
 		"//\n" +
-		"//go:embed *.js *.map LICENSE\n" +
+		"//go:embed *.js *.map *.gz LICENSE\n" +
 		"var Files embed.FS\n\n")
 	fmt.Fprintf(&b, "// Version is the socket.io-client version of Files.\nconst Version = %q\n", version)
 	return b.Bytes()

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"go/format"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -183,6 +184,19 @@ func TestFetchAndWrite(t *testing.T) {
 			t.Errorf("%s differs from the package's", p)
 		}
 	}
+	for _, n := range clientFiles {
+		gz, err := os.ReadFile(filepath.Join(out, n+".gz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			t.Fatalf("%s.gz: %v", n, err)
+		}
+		if plain, err := io.ReadAll(zr); err != nil || !bytes.Equal(plain, files["package/dist/"+n]) {
+			t.Fatalf("%s.gz does not decode to %s (%v)", n, n, err)
+		}
+	}
 	for _, n := range []string{"README.md", "package.json"} {
 		if _, err := os.Stat(filepath.Join(out, n)); err == nil {
 			t.Errorf("%s was written", n)
@@ -195,7 +209,7 @@ func TestFetchAndWrite(t *testing.T) {
 	if formatted, err := format.Source(src); err != nil || !bytes.Equal(formatted, src) {
 		t.Fatalf("embed.go is not gofmt-clean (%v):\n%s", err, src)
 	}
-	for _, want := range []string{generatedHeader + "\n", "package socketio\n", "//go:embed *.js *.map LICENSE\nvar Files embed.FS\n", `const Version = "` + clientVersion + `"`} {
+	for _, want := range []string{generatedHeader + "\n", "package socketio\n", "//go:embed *.js *.map *.gz LICENSE\nvar Files embed.FS\n", `const Version = "` + clientVersion + `"`} {
 		if !strings.Contains(string(src), want) {
 			t.Errorf("embed.go lacks %q:\n%s", want, src)
 		}
