@@ -515,6 +515,10 @@ func (x *exchange) Respond(status int, header http.Header, body []byte) {
 	keepAlive := x.keepAlive && header.Get("Connection") != "close"
 	b := outPool.Get()
 	b.B = appendResponse(b.B, status, header, body, !keepAlive)
+	if x.Method() == http.MethodHead && bytes.HasSuffix(b.B, body) {
+		// The head says how long a GET's body would be; none follows.
+		b.B = b.B[:len(b.B)-len(body)]
+	}
 	if keepAlive {
 		c.writeRaw(b.B)
 		c.lp.Post(func() { c.resume(x) })

@@ -2,6 +2,7 @@ package sio
 
 import (
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -62,8 +63,28 @@ type Config struct {
 	// message as the reference sends them).
 	OnConnectionError func(r *http.Request, e *RequestError)
 	// DisableClientBundle stops serving /socket.io/socket.io.js and its
-	// siblings (serveClient: false).
+	// siblings (serveClient: false). It overrides ClientFiles.
 	DisableClientBundle bool
+	// ClientFiles, when set, holds the socket.io browser client that the
+	// server serves under Path (socket.io.js and its siblings) instead of
+	// the bundle embedded at build time, which a program that gets sioloop
+	// as a module dependency does not have. It must hold, at its root,
+	// the files of node_modules/socket.io-client/dist: socket.io.js,
+	// socket.io.min.js, socket.io.esm.min.js, socket.io.msgpack.min.js and
+	// their .map files. Use the embed.FS that
+	// `go run github.com/sioloop/sioloop/cmd/sioclient -out DIR` writes,
+	// an os.DirFS of that dist directory, or fs.Sub of a larger tree.
+	//
+	// NewServer reads the files once, so requests never touch the FS.
+	// They are served as the embedded bundle is: a strong ETag derived
+	// from each file's content, 304 on a matching If-None-Match,
+	// Cache-Control "public, max-age=0", and gzip (or brotli) chosen by
+	// Accept-Encoding. A name.gz or name.br sibling in the FS is served
+	// as that encoding (a .gz sibling only if it decodes to the file);
+	// without one the file is gzipped once by NewServer. A client file
+	// missing from the FS is answered with 404 and a body naming it, and
+	// NewServer logs a warning listing the missing files.
+	ClientFiles fs.FS
 	// ConnectionStateRecovery, when set, lets clients that lost their
 	// connection resume with the same socket id, rooms and missed events.
 	ConnectionStateRecovery *RecoveryConfig

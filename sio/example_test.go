@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"testing/fstest"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -528,4 +529,42 @@ func ExampleTimeoutSocket_EmitWithAckFunc() {
 	// Output:
 	// 420["ping",1]
 	// pong
+}
+
+// A program that gets sioloop as a module dependency has no embedded client
+// bundle; it serves its own copy of the files through Config.ClientFiles.
+// From the application's module root,
+//
+//	go run github.com/sioloop/sioloop/cmd/sioclient -out ./web/socketio
+//
+// writes them with a package socketio that holds them in an embed.FS, and
+// the server is then
+//
+//	srv := sio.NewServer(sio.Config{ClientFiles: socketio.Files})
+//
+// A copy installed by npm works too:
+// os.DirFS("node_modules/socket.io-client/dist"). Here an in-memory FS stands
+// in for either; it lacks socket.io.min.js, which is answered with 404.
+func ExampleConfig_clientFiles() {
+	files := fstest.MapFS{"socket.io.js": {Data: []byte("/* the client */\n")}}
+	srv := sio.NewServer(sio.Config{ClientFiles: files})
+	defer srv.Close()
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	for _, name := range []string{"socket.io.js", "socket.io.min.js"} {
+		resp, err := http.Get(ts.URL + "/socket.io/" + name)
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(name, resp.StatusCode, resp.Header.Get("Content-Type"))
+		if resp.StatusCode == http.StatusOK {
+			fmt.Print(string(body))
+		}
+	}
+	// Output:
+	// socket.io.js 200 application/javascript; charset=utf-8
+	// /* the client */
+	// socket.io.min.js 404 text/plain; charset=utf-8
 }

@@ -37,6 +37,8 @@ type Server struct {
 	// sseSlots bounds the server-side emit handlers running at once
 	// (HandleServerSideEmit).
 	sseSlots chan struct{}
+	// client serves the browser client bundle; nil when it is disabled.
+	client *clientdist.Bundle
 
 	mu        sync.RWMutex
 	nsps      map[string]*Namespace // guarded by mu
@@ -69,6 +71,17 @@ func NewServer(cfg Config) *Server {
 	}
 	if cfg.ConnectionStateRecovery != nil {
 		s.store = newRecoveryStore(cfg.ConnectionStateRecovery)
+	}
+	switch {
+	case cfg.DisableClientBundle:
+	case cfg.ClientFiles != nil:
+		b, err := clientdist.Load(cfg.ClientFiles)
+		if err != nil {
+			cfg.Logger.Warn("sio: Config.ClientFiles lacks client files; they are answered with 404", slog.Any("error", err))
+		}
+		s.client = b
+	default:
+		s.client = clientdist.Embedded()
 	}
 	s.root = s.Of("/")
 	s.engine.OnConnection(func(sess *eio.Session) { newClient(s, sess) })
@@ -238,9 +251,9 @@ func (s *Server) handle(x eio.Exchange) bool {
 	if !strings.HasPrefix(path, s.cfg.Path) {
 		return false
 	}
-	if !s.cfg.DisableClientBundle {
+	if s.client != nil {
 		if name, ok := clientdist.FileName(path, s.cfg.Path); ok {
-			rep, _ := clientdist.Resolve(name, x.Header("Accept-Encoding"), x.Header("If-None-Match"))
+			rep, _ := s.client.Resolve(name, x.Header("Accept-Encoding"), x.Header("If-None-Match"))
 			h := http.Header{}
 			set := func(k, v string) {
 				if v != "" {
@@ -252,11 +265,9 @@ func (s *Server) handle(x eio.Exchange) bool {
 			set("Cache-Control", rep.CacheControl)
 			set("Etag", rep.ETag)
 			set("Vary", rep.Vary)
-			body := rep.Body
-			if x.Method() == http.MethodHead {
-				body = nil
-			}
-			x.Respond(rep.Status, h, body)
+			// For HEAD both transports send the head of this reply,
+			// Content-Length included, and no body.
+			x.Respond(rep.Status, h, rep.Body)
 			return true
 		}
 	}

@@ -1,24 +1,37 @@
 // Package clientdist serves the socket.io browser client (socket.io.js and its
 // siblings) the way Node's socket.io server does when serveClient is on.
 //
-// The files come from the npm package socket.io-client pinned in the
-// repository's package-lock.json. build.mjs copies them into dist/ and
-// precompresses each one with gzip and brotli, and //go:embed puts them into
-// the binary, so a request costs a map lookup and a write: nothing is read
-// from disk or compressed per request. dist/ is not committed (only its
-// README.txt is); on a fresh clone the package still compiles, Available
-// reports false, and every client file is answered with 503 and a body that
-// says how to build the bundle.
+// The files come from one of two places. The embedded bundle (Embedded) is
+// the npm package socket.io-client pinned in the repository's
+// package-lock.json: build.mjs copies it into dist/ and precompresses each
+// file with gzip and brotli, and //go:embed puts them into the binary. dist/
+// is not committed (only its README.txt is), so on a fresh clone, and in
+// every module download of github.com/sioloop/sioloop, the package still
+// compiles, Available reports false, and every client file is answered with
+// 503 and NotBuiltMessage. Load instead reads an application's own copy of
+// the files from an fs.FS (sio.Config.ClientFiles).
 //
-// Concurrency: every function may be called from any goroutine, including an
-// event loop; none blocks. The embedded files are parsed once, on first use.
+// Either way a request costs a map lookup and a write: nothing is read from
+// disk or compressed per request.
+//
+// Concurrency: every function and method may be called from any goroutine,
+// including an event loop; none blocks except Load, which reads the files
+// and is called once, before serving. The embedded files are parsed once, on
+// first use.
 //
 // Buffers: a Reply's Body aliases memory shared by every request for the life
 // of the process. Callers write it out and never modify it.
 package clientdist
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"net/http"
@@ -67,66 +80,196 @@ const (
 )
 
 // NotBuiltMessage is the body of the 503 reply sent for every client file
-// when the binary was compiled without the bundle.
-const NotBuiltMessage = "socket.io client bundle not built: this server was compiled without the files in internal/clientdist/dist.\n" +
-	"Build them from the root of a sioloop checkout with:\n" +
+// when the binary was compiled without the embedded bundle, which is always
+// the case for a program that gets sioloop as a module dependency.
+const NotBuiltMessage = "socket.io client bundle not built: this server was compiled without the files in internal/clientdist/dist,\n" +
+	"which are not committed to sioloop and so are never part of a module download.\n" +
+	"\n" +
+	"In an application that depends on the module github.com/sioloop/sioloop, write the client files\n" +
+	"into a package of your own with one command, run from your module root:\n" +
+	"\n" +
+	"    go run github.com/sioloop/sioloop/cmd/sioclient -out ./web/socketio\n" +
+	"\n" +
+	"(it fetches the pinned socket.io-client from the npm registry and checks its integrity hash), then\n" +
+	"serve them with sio.Config{ClientFiles: socketio.Files}, importing that package. If you install\n" +
+	"socket.io-client with npm instead, use sio.Config{ClientFiles: os.DirFS(\"node_modules/socket.io-client/dist\")}.\n" +
+	"\n" +
+	"In a sioloop checkout, build the embedded bundle from the repository root with:\n" +
 	"\n" +
 	"    make bundle\n" +
 	"\n" +
 	"(it runs `npm ci` and `node internal/clientdist/build.mjs`), then rebuild the server.\n" +
-	"Alternatively load the client from your own copy of the npm package socket.io-client and turn client serving off in the server's config.\n"
+	"\n" +
+	"Or set sio.Config.DisableClientBundle and load the client from elsewhere (a CDN, your own static files).\n"
 
-// asset is one client file in its three encodings.
+// asset is one client file in up to three encodings (gzip or br nil when
+// absent).
 type asset struct {
 	contentType string
+	etag        string // the strong ETag, quoted
 	identity    []byte
 	gzip        []byte
 	br          []byte
 }
 
-// bundle is the parsed content of dist/. A bundle without assets means the
-// files were not built.
-type bundle struct {
-	version string
-	etag    string // the strong ETag, quoted: "4.8.4"
+// Bundle is a set of client files ready to serve: the embedded one
+// (Embedded) or one read by Load.
+type Bundle struct {
+	version string // the embedded bundle's socket.io-client version, or ""
 	assets  map[string]*asset
+	// missing is the reply for a client file the bundle lacks, by name.
+	missing map[string]Reply
 }
 
-var loaded = sync.OnceValue(func() *bundle { return parse(distFS) })
+var loaded = sync.OnceValue(func() *Bundle { return parse(distFS) })
+
+// Embedded returns the bundle compiled into the binary. When it was not
+// built every client file is answered with 503 and NotBuiltMessage.
+func Embedded() *Bundle { return loaded() }
+
+// notBuilt is the reply to every client file of an unbuilt embedded bundle.
+var notBuilt = Reply{
+	Status:       http.StatusServiceUnavailable,
+	ContentType:  "text/plain; charset=utf-8",
+	CacheControl: "no-store",
+	Body:         []byte(NotBuiltMessage),
+}
 
 // parse reads dist/ from fsys. Anything incomplete or odd yields a bundle
 // that reports itself unavailable rather than serving half a client.
-func parse(fsys fs.FS) *bundle {
+func parse(fsys fs.FS) *Bundle {
 	v, err := fs.ReadFile(fsys, "dist/VERSION")
 	if err != nil {
-		return &bundle{}
+		return &Bundle{}
 	}
 	version := strings.TrimSpace(string(v))
 	if !validVersion(version) {
-		return &bundle{}
+		return &Bundle{}
 	}
-	b := &bundle{
+	b := &Bundle{
 		version: version,
-		etag:    `"` + version + `"`,
 		assets:  make(map[string]*asset, len(fileNames)),
 	}
+	etag := `"` + version + `"`
 	for _, name := range fileNames {
-		a := &asset{contentType: typeJavaScript}
-		if strings.HasSuffix(name, ".map") {
-			a.contentType = typeSourceMap
-		}
+		a := &asset{contentType: contentType(name), etag: etag}
 		var errs [3]error
 		a.identity, errs[0] = fs.ReadFile(fsys, "dist/"+name)
 		a.gzip, errs[1] = fs.ReadFile(fsys, "dist/"+name+".gz")
 		a.br, errs[2] = fs.ReadFile(fsys, "dist/"+name+".br")
 		for _, err := range errs {
 			if err != nil {
-				return &bundle{}
+				return &Bundle{}
 			}
 		}
 		b.assets[name] = a
 	}
 	return b
+}
+
+func contentType(name string) string {
+	if strings.HasSuffix(name, ".map") {
+		return typeSourceMap
+	}
+	return typeJavaScript
+}
+
+// MaxFileSize bounds each client file Load reads, and each precompressed
+// sibling. socket.io-client 4.8's largest file is about 300 KB.
+const MaxFileSize = 16 << 20
+
+// Load reads the client files from fsys, where they sit at the root under
+// the names socket.io serves (socket.io.js, socket.io.min.js,
+// socket.io.esm.min.js, socket.io.msgpack.min.js and their .map files, as
+// in node_modules/socket.io-client/dist), and returns a bundle that serves
+// them from memory. It reads fsys once; the bundle never touches it again.
+//
+// Each file gets a strong ETag derived from its content (a SHA-256 prefix),
+// so a changed file gets a new one. A sibling name.gz is used as the gzip
+// encoding when it decodes to the file (otherwise the file is compressed
+// here); a sibling name.br is used as the brotli encoding as it is (the
+// standard library cannot check it, so it must be current). Without a .gz
+// sibling, Load compresses the file with gzip once.
+//
+// A client file missing from fsys, unreadable or larger than MaxFileSize is
+// answered with 404 and a plain-text body naming it; the others are still
+// served. The error lists every such file (nil when all are served).
+func Load(fsys fs.FS) (*Bundle, error) {
+	b := &Bundle{
+		assets:  make(map[string]*asset, len(fileNames)),
+		missing: make(map[string]Reply),
+	}
+	var errs []error
+	for _, name := range fileNames {
+		a, err := loadAsset(fsys, name)
+		if err != nil {
+			errs = append(errs, err)
+			b.missing[name] = Reply{
+				Status:       http.StatusNotFound,
+				ContentType:  "text/plain; charset=utf-8",
+				CacheControl: "no-store",
+				Body: []byte("socket.io client file " + name + " is not served: it is missing from sio.Config.ClientFiles or could not be read there (" + err.Error() + ").\n" +
+					"The files must sit at the root of that fs.FS, as in node_modules/socket.io-client/dist (use fs.Sub for a subdirectory);\n" +
+					"go run github.com/sioloop/sioloop/cmd/sioclient -out DIR writes all of them.\n"),
+			}
+			continue
+		}
+		b.assets[name] = a
+	}
+	return b, errors.Join(errs...)
+}
+
+// readFile reads name from fsys, refusing more than MaxFileSize bytes.
+func readFile(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, MaxFileSize)
+	}
+	return data, nil
+}
+
+func loadAsset(fsys fs.FS, name string) (*asset, error) {
+	data, err := readFile(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	a := &asset{
+		contentType: contentType(name),
+		etag:        `"` + hex.EncodeToString(sum[:12]) + `"`,
+		identity:    data,
+	}
+	if gz, err := readFile(fsys, name+".gz"); err == nil && gunzipsTo(gz, data) {
+		a.gzip = gz
+	} else {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
+		_, _ = zw.Write(data)                                    // a bytes.Buffer does not fail
+		_ = zw.Close()
+		a.gzip = buf.Bytes()
+	}
+	if br, err := readFile(fsys, name+".br"); err == nil && len(br) != 0 {
+		a.br = br
+	}
+	return a, nil
+}
+
+// gunzipsTo reports whether gz is a gzip stream of exactly want.
+func gunzipsTo(gz, want []byte) bool {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return false
+	}
+	got, err := io.ReadAll(io.LimitReader(zr, int64(len(want))+1))
+	return err == nil && bytes.Equal(got, want)
 }
 
 // validVersion accepts what npm versions contain. The version goes inside a
@@ -151,19 +294,30 @@ func Available() bool { return len(loaded().assets) != 0 }
 // when it was not built.
 func Version() string { return loaded().version }
 
+// Resolve is the package-level Resolve for this bundle.
+func (b *Bundle) Resolve(name, acceptEncoding, ifNoneMatch string) (Reply, bool) {
+	if !IsFile(name) {
+		return Reply{}, false
+	}
+	return b.resolve(name, acceptEncoding, ifNoneMatch), true
+}
+
 // Reply is the complete response to one request for a client file, for
 // servers that write HTTP themselves. Empty string fields mean "no such
 // header".
 type Reply struct {
-	// Status is 200, 304 (If-None-Match matched) or 503 (bundle not built).
+	// Status is 200, 304 (If-None-Match matched), 503 (embedded bundle
+	// not built) or 404 (file missing from a loaded bundle).
 	Status int
 	// ContentType is empty on 304.
 	ContentType string
 	// ContentEncoding is "br", "gzip" or "" (identity).
 	ContentEncoding string
-	// ETag is the quoted client version, as socket.io sends it.
+	// ETag is the quoted client version, as socket.io sends it, for the
+	// embedded bundle; a quoted content hash for a loaded one.
 	ETag string
-	// CacheControl is "public, max-age=0" for the files, "no-store" for 503.
+	// CacheControl is "public, max-age=0" for the files, "no-store" for
+	// 503 and 404.
 	CacheControl string
 	// Vary is "Accept-Encoding" whenever the body depends on it.
 	Vary string
@@ -185,23 +339,21 @@ func Resolve(name, acceptEncoding, ifNoneMatch string) (Reply, bool) {
 	return b.resolve(name, acceptEncoding, ifNoneMatch), true
 }
 
-func (b *bundle) resolve(name, acceptEncoding, ifNoneMatch string) Reply {
+func (b *Bundle) resolve(name, acceptEncoding, ifNoneMatch string) Reply {
 	a := b.assets[name]
 	if a == nil {
-		return Reply{
-			Status:       http.StatusServiceUnavailable,
-			ContentType:  "text/plain; charset=utf-8",
-			CacheControl: "no-store",
-			Body:         []byte(NotBuiltMessage),
+		if r, ok := b.missing[name]; ok {
+			return r
 		}
+		return notBuilt
 	}
-	if ifNoneMatch != "" && etagMatches(ifNoneMatch, b.etag) {
+	if ifNoneMatch != "" && etagMatches(ifNoneMatch, a.etag) {
 		// socket.io answers a bare 304. RFC 9110 §15.4.5 asks a 304 to
 		// carry the ETag and Cache-Control a 200 would have, so caches can
 		// refresh their entry; browsers accept both.
 		return Reply{
 			Status:       http.StatusNotModified,
-			ETag:         b.etag,
+			ETag:         a.etag,
 			CacheControl: cacheControl,
 			Vary:         "Accept-Encoding",
 		}
@@ -209,12 +361,12 @@ func (b *bundle) resolve(name, acceptEncoding, ifNoneMatch string) Reply {
 	r := Reply{
 		Status:       http.StatusOK,
 		ContentType:  a.contentType,
-		ETag:         b.etag,
+		ETag:         a.etag,
 		CacheControl: cacheControl,
 		Vary:         "Accept-Encoding",
 		Body:         a.identity,
 	}
-	switch pickEncoding(acceptEncoding) {
+	switch pickEncoding(acceptEncoding, a.br != nil, a.gzip != nil) {
 	case "br":
 		r.ContentEncoding, r.Body = "br", a.br
 	case "gzip":
@@ -296,7 +448,7 @@ func Serve(w http.ResponseWriter, r *http.Request, prefix string) bool {
 	return loaded().serve(w, r, prefix)
 }
 
-func (b *bundle) serve(w http.ResponseWriter, r *http.Request, prefix string) bool {
+func (b *Bundle) serve(w http.ResponseWriter, r *http.Request, prefix string) bool {
 	name, ok := FileName(r.URL.Path, prefix)
 	if !ok {
 		return false
@@ -306,13 +458,16 @@ func (b *bundle) serve(w http.ResponseWriter, r *http.Request, prefix string) bo
 	return true
 }
 
-// Handler returns a handler that serves the client files under prefix and
-// answers 404 for every other path.
+// Handler returns a handler that serves the embedded client files under
+// prefix and answers 404 for every other path.
 func Handler(prefix string) http.Handler {
 	return loaded().handler(prefix)
 }
 
-func (b *bundle) handler(prefix string) http.Handler {
+// Handler is the package-level Handler for this bundle.
+func (b *Bundle) Handler(prefix string) http.Handler { return b.handler(prefix) }
+
+func (b *Bundle) handler(prefix string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !b.serve(w, r, prefix) {
 			http.NotFound(w, r)
@@ -358,7 +513,10 @@ func etagMatches(header, etag string) bool {
 // wins because it is smaller: socket.io's negotiator breaks ties by the
 // client's order instead, which picks gzip for Chrome's "gzip, deflate, br,
 // zstd". Either is correct HTTP.
-func pickEncoding(header string) string {
+//
+// haveBr and haveGzip say which encodings the file has; a missing one is
+// never chosen.
+func pickEncoding(header string, haveBr, haveGzip bool) string {
 	brQ, gzQ, starQ := -1.0, -1.0, -1.0
 	for header != "" {
 		var item string
@@ -380,6 +538,12 @@ func pickEncoding(header string) string {
 	}
 	if gzQ < 0 {
 		gzQ = starQ
+	}
+	if !haveBr {
+		brQ = 0
+	}
+	if !haveGzip {
+		gzQ = 0
 	}
 	switch {
 	case brQ <= 0 && gzQ <= 0:

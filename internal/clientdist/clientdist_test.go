@@ -192,7 +192,7 @@ func TestServedFilesMatchNPM(t *testing.T) {
 
 // fakeBundle builds a dist/ tree with small distinct contents per file and
 // encoding, so the tests below can tell which one was served without npm.
-func fakeBundle(t testing.TB, omit string) *bundle {
+func fakeBundle(t testing.TB, omit string) *Bundle {
 	t.Helper()
 	fsys := fstest.MapFS{
 		"dist/README.txt": {Data: []byte("readme")},
@@ -225,8 +225,8 @@ func TestParse(t *testing.T) {
 			}
 		})
 	}
-	if b := fakeBundle(t, ""); len(b.assets) != len(fileNames) || b.version != "9.8.7" || b.etag != `"9.8.7"` {
-		t.Fatalf("complete bundle: %d assets, version %q, etag %q", len(b.assets), b.version, b.etag)
+	if b := fakeBundle(t, ""); len(b.assets) != len(fileNames) || b.version != "9.8.7" || b.assets["socket.io.js"].etag != `"9.8.7"` {
+		t.Fatalf("complete bundle: %d assets, version %q", len(b.assets), b.version)
 	}
 	// A half-finished build must not serve some files and 503 others.
 	for _, missing := range []string{"dist/socket.io.min.js", "dist/socket.io.js.map.br", "dist/socket.io.esm.min.js.gz"} {
@@ -287,8 +287,10 @@ func TestNotBuilt(t *testing.T) {
 		if resp.StatusCode != 503 || string(body) != NotBuiltMessage || resp.Header.Get("Content-Encoding") != "" {
 			t.Fatalf("%s: status %d encoding %q body %q", name, resp.StatusCode, resp.Header.Get("Content-Encoding"), body)
 		}
-		if !strings.Contains(string(body), "make bundle") {
-			t.Fatal("the error does not say how to build the bundle")
+		for _, want := range []string{"make bundle", "go run github.com/sioloop/sioloop/cmd/sioclient -out ", "sio.Config{ClientFiles: socketio.Files}"} {
+			if !strings.Contains(string(body), want) {
+				t.Fatalf("the error does not say %q", want)
+			}
 		}
 	}
 }
@@ -408,7 +410,7 @@ func TestPickEncoding(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := pickEncoding(tc.header); got != tc.want {
+			if got := pickEncoding(tc.header, true, true); got != tc.want {
 				t.Fatalf("pickEncoding(%q) = %q, want %q", tc.header, got, tc.want)
 			}
 		})
@@ -446,7 +448,7 @@ func FuzzPickEncoding(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
-		got := pickEncoding(h)
+		got := pickEncoding(h, true, true)
 		lower := strings.ToLower(h)
 		switch got {
 		case "":
@@ -463,7 +465,7 @@ func FuzzPickEncoding(f *testing.F) {
 		}
 		// Appending a refusal of everything else cannot turn a choice of
 		// br into gzip: br's own q is unchanged by "*".
-		if got == "br" && strings.Contains(lower, "br") && pickEncoding(h+", *;q=0") == "" {
+		if got == "br" && strings.Contains(lower, "br") && pickEncoding(h+", *;q=0", true, true) == "" {
 			t.Fatalf("%q: adding *;q=0 dropped an explicit br", h)
 		}
 	})
@@ -491,7 +493,7 @@ func FuzzETagMatches(f *testing.F) {
 
 // benchBundle is the embedded bundle when it is built, so the numbers
 // reflect real file sizes, and a fake one on a fresh clone.
-func benchBundle(b *testing.B) *bundle {
+func benchBundle(b *testing.B) *Bundle {
 	if Available() {
 		return loaded()
 	}
@@ -519,5 +521,36 @@ func BenchmarkServeHTTP(b *testing.B) {
 	for b.Loop() {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
+	}
+}
+
+// TestLoad reads a bundle from an application's FS: content ETags per file,
+// gzip made when no sibling exists, 404 naming a missing file.
+func TestLoad(t *testing.T) {
+	fsys := fstest.MapFS{}
+	for _, n := range fileNames[1:] {
+		fsys[n] = &fstest.MapFile{Data: []byte("content of " + n)}
+	}
+	b, err := Load(fsys)
+	if err == nil || !strings.Contains(err.Error(), fileNames[0]) {
+		t.Fatalf("Load error %v, want one naming %s", err, fileNames[0])
+	}
+	r := b.resolve(fileNames[0], "gzip", "")
+	if r.Status != 404 || !strings.Contains(string(r.Body), fileNames[0]) {
+		t.Fatalf("missing file: status %d body %q", r.Status, r.Body)
+	}
+	r = b.resolve("socket.io.min.js", "gzip, br", "")
+	if r.Status != 200 || r.ContentEncoding != "gzip" || string(gunzip(t, r.Body)) != "content of socket.io.min.js" {
+		t.Fatalf("gzip: status %d encoding %q", r.Status, r.ContentEncoding)
+	}
+	if r2 := b.resolve("socket.io.min.js", "", r.ETag); r2.Status != 304 {
+		t.Fatalf("If-None-Match %s: status %d", r.ETag, r2.Status)
+	}
+	if r2 := b.resolve("socket.io.esm.min.js", "", r.ETag); r2.Status != 200 {
+		t.Fatalf("another file matched ETag %s: status %d", r.ETag, r2.Status)
+	}
+	fsys["big.js"] = &fstest.MapFile{Data: make([]byte, MaxFileSize+1)}
+	if _, err := readFile(fsys, "big.js"); err == nil {
+		t.Fatal("readFile accepted a file above MaxFileSize")
 	}
 }

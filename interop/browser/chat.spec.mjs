@@ -195,6 +195,12 @@ try {
     expect(`${p.name}: only its team's scores`, got[0] === want[0] && got[1] === want[1], `score ${got[0]} after ${got[1]} updates, want ${want[0]} after ${want[1]}`);
   }
 
+  // A text score, as the socket.io examples send one, arrives as a string
+  // and is shown as text.
+  await postScore("team-red", "Red: 1, Blue: 0");
+  await waitFor(B, "text score for team-red", textIs, ["score", "Red: 1, Blue: 0"], "score");
+  expect("B: a text score is styled as text", await B.page.evaluate(() => document.getElementById("score").classList.contains("text")), "#score lacks class text");
+
   for (const p of all) {
     expect(`${p.name}: no page errors`, p.errors.length === 0, p.errors.join(" | "));
     expect(`${p.name}: still connected`, (await p.page.evaluate(textOf, "status")) === "connected", await p.page.evaluate(textOf, "status"));

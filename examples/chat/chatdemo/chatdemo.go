@@ -13,7 +13,10 @@
 //     alone receives "welcome-message";
 //   - "score-update": sent to one team's room only, from outside any socket
 //     handler: POST /score?team=team-red with the score as the body (the
-//     mux of NewMux), or every interval of Tick with a random score.
+//     mux of NewMux), or every interval of Tick with a random score. A
+//     body that is a JSON number (3, -1, 2.5) is sent as a number, any
+//     other short text ("Red: 1, Blue: 0", as in the socket.io examples)
+//     as a string.
 //
 // Every broadcast goes through the server's adapter, so with a cluster
 // adapter (sio.Config.Adapter) it reaches the sockets of every node: a chat
@@ -23,13 +26,14 @@ package chatdemo
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sioloop/sioloop/sio"
 )
@@ -46,7 +50,7 @@ var teams = [...]string{"team-red", "team-blue"}
 const (
 	maxChatLen   = 2000 // bytes in one chat message
 	maxTeamLen   = 64   // bytes in a team (room) name
-	maxScoreBody = 32   // bytes in a POST /score body
+	maxScoreBody = 256  // bytes in a POST /score body
 )
 
 // Options configures Register. The zero value serves the single-server
@@ -113,7 +117,8 @@ func Register(srv *sio.Server, opts Options) {
 
 // NewMux returns the demo's HTTP routes, for ListenAndServe's fallback or
 // a net/http server: the page at GET / and POST /score?team=<room>, whose
-// integer body is sent to that room as "score-update". Add /socket.io/ to
+// body (a number or a short text) is sent to that room as "score-update".
+// Add /socket.io/ to
 // it when mounting srv in net/http.
 func NewMux(srv *sio.Server) *http.ServeMux {
 	mux := http.NewServeMux()
@@ -143,9 +148,9 @@ func serveIndex(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(indexHTML) // the browser went away; nothing to do
 }
 
-// postScore implements POST /score?team=<room> with an integer body: the
-// io.to(team).emit("score-update", score) of the examples, triggered from
-// outside any socket handler.
+// postScore implements POST /score?team=<room> with the score as the body:
+// the io.to(team).emit("score-update", score) of the examples, triggered
+// from outside any socket handler (parseScore says what is sent).
 func postScore(srv *sio.Server, w http.ResponseWriter, r *http.Request) {
 	team := r.URL.Query().Get("team")
 	if !validTeam(team) {
@@ -157,13 +162,31 @@ func postScore(srv *sio.Server, w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	score, err := strconv.Atoi(strings.TrimSpace(string(body)))
-	if err != nil {
-		http.Error(w, "body: want an integer score", http.StatusBadRequest)
+	score, ok := parseScore(body)
+	if !ok {
+		http.Error(w, "body: want a score, a number or a short UTF-8 text such as \"Red: 1, Blue: 0\"", http.StatusBadRequest)
 		return
 	}
 	srv.To(team).Emit("score-update", score)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// parseScore returns what a POST /score body sends, with surrounding white
+// space trimmed: a JSON number (42, -3, 2.5, 1e3) as that number, sent as
+// written; any other text as a string, so that the socket.io examples'
+// sendScoreUpdate("team-red", "Red: 1, Blue: 0") works as well as a plain
+// 3. It reports false for a body that is empty (after trimming) or not
+// UTF-8.
+func parseScore(body []byte) (any, bool) {
+	s := strings.TrimSpace(string(body))
+	if s == "" || !utf8.ValidString(s) {
+		return nil, false
+	}
+	// Valid JSON that starts with a digit or a minus sign is a number.
+	if c := s[0]; (c == '-' || '0' <= c && c <= '9') && json.Valid([]byte(s)) {
+		return json.RawMessage(s), true
+	}
+	return s, true
 }
 
 // Tick sends a random score to a random team every d until ctx ends, so a
