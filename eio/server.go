@@ -375,6 +375,7 @@ func (s *Server) wheelFor(sid string) *timer.Wheel {
 // fail refuses a request. Upgrade requests get engine.io's plain-text 400
 // before any upgrade; others the JSON body.
 func (s *Server) fail(x Exchange, e *RequestError, upgrade bool) {
+	s.logRefused(x, e)
 	if s.cfg.OnConnectionError != nil {
 		// A panic here is logged; the refusal is answered all the same.
 		s.callUser(x, "OnConnectionError", func() { s.cfg.OnConnectionError(x.Request(), e) })
@@ -401,6 +402,7 @@ func (s *Server) refuseUpgrade(x Exchange, err error) {
 		s.fail(x, ErrBadRequest, true)
 		return
 	}
+	s.logRefused(x, &RequestError{Status: he.Status, Code: 3, Message: he.Message})
 	if s.cfg.OnConnectionError != nil {
 		s.callUser(x, "OnConnectionError", func() {
 			s.cfg.OnConnectionError(x.Request(), &RequestError{Status: he.Status, Code: 3, Message: he.Message})

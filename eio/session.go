@@ -663,6 +663,7 @@ func (s *Session) open() {
 	b = append(b, '}')
 	s.sendLocked(typeOpen, b)
 	s.hb.Reset(c.PingInterval)
+	s.logSession("opened", "transport", s.transport.name())
 }
 
 // onHeartbeat runs on a timer wheel: send a ping, or give up on the pong.
@@ -820,6 +821,7 @@ func (s *Session) finish(reason closeCode) {
 		s.srv.releasePending(hostOf(s.remote))
 	}
 	s.srv.remove(s)
+	s.logSession("closed", "reason", reason.String())
 	if h != nil {
 		h.OnClose(reason.String())
 	}

@@ -240,6 +240,7 @@ func (s *Session) completeUpgrade(c WSConn) {
 		// upgrade, which engine.io refuses.
 		s.srv.fail(late, ErrBadRequest, false)
 	}
+	s.logSession("upgraded", "transport", WebSocket)
 	if u, ok := h.(UpgradeHandler); ok {
 		u.OnUpgrade(WebSocket)
 	}

@@ -5,7 +5,7 @@ package hub
 import "testing"
 
 func TestAllocsSingleRoom(t *testing.T) {
-	h := New[*tm](4)
+	h := New(4, (*tm).Group)
 	for _, m := range newMembers(1000, 4) {
 		h.Join(m, "r")
 	}
@@ -40,7 +40,7 @@ func TestAllocsSingleRoom(t *testing.T) {
 // rather than allocating per call or per recipient. sync.Pool may drop its
 // contents at a GC, so allow a fraction of an allocation per call.
 func TestAllocsPooled(t *testing.T) {
-	h := New[*tm](4)
+	h := New(4, (*tm).Group)
 	ms := newMembers(3000, 4)
 	for i, m := range ms {
 		h.Join(m, "r"+string(rune('a'+i%3)), "all")
@@ -65,7 +65,7 @@ func TestAllocsPooled(t *testing.T) {
 }
 
 func TestAllocsJoinLeaveExistingRoom(t *testing.T) {
-	h := New[*tm](4)
+	h := New(4, (*tm).Group)
 	ms := newMembers(100, 4)
 	for _, m := range ms {
 		h.Join(m, "r")

@@ -20,7 +20,7 @@ func (s *fanoutSink) fn(g int, ms []*tm) {
 func benchFanout(b *testing.B, sel func(ms []*tm) *Selector[*tm], sizes []int) {
 	for _, n := range sizes {
 		b.Run("members="+strconv.Itoa(n), func(b *testing.B) {
-			h := New[*tm](4)
+			h := New(4, (*tm).Group)
 			ms := newMembers(n, 4)
 			for _, m := range ms {
 				h.Join(m, "r")
@@ -62,7 +62,7 @@ func BenchmarkJoin10k(b *testing.B) {
 	sel := &Selector[*tm]{Rooms: []string{"r"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		h := New[*tm](4)
+		h := New(4, (*tm).Group)
 		for _, m := range ms {
 			h.Join(m, "r")
 		}
@@ -82,7 +82,7 @@ func BenchmarkJoin10kInterleaved(b *testing.B) {
 	sel := &Selector[*tm]{Rooms: []string{"r"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		h := New[*tm](4)
+		h := New(4, (*tm).Group)
 		for i, m := range ms {
 			h.Join(m, "r")
 			if h.Count(sel) != i+1 {
@@ -103,7 +103,7 @@ func BenchmarkLeave10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		h := New[*tm](4)
+		h := New(4, (*tm).Group)
 		h.Join(extra, "r")
 		for _, m := range ms {
 			h.Join(m, "r")
@@ -123,7 +123,7 @@ func BenchmarkLeave10k(b *testing.B) {
 // BenchmarkUnion broadcasts to three overlapping rooms of 1,000 members
 // each (1,500 distinct recipients).
 func BenchmarkUnion(b *testing.B) {
-	h := New[*tm](4)
+	h := New(4, (*tm).Group)
 	ms := newMembers(1500, 4)
 	for i, m := range ms {
 		switch {
@@ -150,7 +150,7 @@ func BenchmarkUnion(b *testing.B) {
 
 // BenchmarkExceptRoom broadcasts to everyone (10,000) except a room of 1,000.
 func BenchmarkExceptRoom(b *testing.B) {
-	h := New[*tm](4)
+	h := New(4, (*tm).Group)
 	ms := newMembers(10000, 4)
 	for i, m := range ms {
 		if i%10 == 0 {
@@ -175,7 +175,7 @@ func BenchmarkExceptRoom(b *testing.B) {
 // BenchmarkJoinLeaveParallel is connect/disconnect churn from all Ps, each
 // member joining its own room and a shared one.
 func BenchmarkJoinLeaveParallel(b *testing.B) {
-	h := New[*tm](4)
+	h := New(4, (*tm).Group)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		m := &tm{id: 1}

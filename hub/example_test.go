@@ -20,7 +20,7 @@ func (c *conn) Group() int { return c.loop }
 // loop one reference and its share of the recipients, release when done.
 func Example() {
 	var frames bytebufferpool.Pool
-	h := hub.New[*conn](2)
+	h := hub.New(2, (*conn).Group)
 	alice, bob, carol := &conn{"alice", 0}, &conn{"bob", 1}, &conn{"carol", 1}
 	h.Join(alice, "lobby")
 	h.Join(bob, "lobby", "admins")
@@ -53,7 +53,7 @@ func Example() {
 // is delivered after the call (by a queued task) reaches exactly the
 // members of the moment it was sent.
 func ExampleHub_Snapshot() {
-	h := hub.New[*conn](2)
+	h := hub.New(2, (*conn).Group)
 	alice, bob := &conn{"alice", 0}, &conn{"bob", 1}
 	h.Join(alice, "lobby")
 	h.Join(bob, "lobby")

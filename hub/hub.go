@@ -7,14 +7,11 @@ import (
 	"sync"
 )
 
-// Member is what a Hub stores: a comparable handle (typically a pointer)
-// that knows its event loop.
+// Member is what a Hub stores: a comparable handle, typically a pointer.
+// The hub learns each member's event loop from the groupOf function given
+// to New.
 type Member interface {
 	comparable
-	// Group returns the member's event-loop index in [0, groups) of the Hub.
-	// It must return the same value for as long as the member is in the hub,
-	// and must be safe to call from any goroutine.
-	Group() int
 }
 
 // Hooks are optional callbacks mirroring the socket.io adapter events
@@ -43,6 +40,7 @@ type Hub[M Member] struct {
 	hooks    Hooks[M] // immutable
 	hasHooks bool     // immutable
 	seed     maphash.Seed
+	groupOf  func(M) int // immutable
 
 	shards  [numShards]shard[M]
 	members [numShards]memberShard[M]
@@ -134,21 +132,30 @@ func (r *memberRec) remove(name string) bool {
 
 // New returns an empty Hub whose members have groups in [0, groups). It
 // panics if groups < 1.
-func New[M Member](groups int) *Hub[M] {
-	return NewWithHooks[M](groups, Hooks[M]{})
+//
+// groupOf returns a member's event-loop index in [0, groups). It must
+// return the same value for as long as the member is in the hub, and must
+// be safe to call from any goroutine.
+func New[M Member](groups int, groupOf func(M) int) *Hub[M] {
+	return NewWithHooks(groups, groupOf, Hooks[M]{})
 }
 
 // NewWithHooks is New with adapter-event callbacks.
-func NewWithHooks[M Member](groups int, hooks Hooks[M]) *Hub[M] {
+func NewWithHooks[M Member](groups int, groupOf func(M) int, hooks Hooks[M]) *Hub[M] {
 	if groups < 1 {
 		panic("hub: groups must be at least 1, got " + strconv.Itoa(groups))
 	}
 	h := &Hub[M]{
 		groups:   groups,
+		groupOf:  groupOf,
 		hooks:    hooks,
 		hasHooks: hooks.OnCreateRoom != nil || hooks.OnJoinRoom != nil || hooks.OnLeaveRoom != nil || hooks.OnDeleteRoom != nil,
 		seed:     maphash.MakeSeed(),
 	}
+	for i := range h.shards {
+		h.shards[i].groupOf = groupOf
+	}
+	h.allShard.groupOf = groupOf
 	h.all.sh = &h.allShard
 	h.all.members = make(map[M]struct{})
 	for i := range h.members {
@@ -176,10 +183,10 @@ func (h *Hub[M]) lookup(name string) *room[M] {
 
 // Join registers m and adds it to each named room it is not already in.
 // With no names it only registers m (so that broadcasts to everyone reach
-// it). Joining after LeaveAll registers m again. It panics if m.Group() is
+// it). Joining after LeaveAll registers m again. It panics if m's group is
 // out of range. Safe from any goroutine; see Hooks for when hooks run.
 func (h *Hub[M]) Join(m M, rooms ...string) {
-	if g := m.Group(); g < 0 || g >= h.groups {
+	if g := h.groupOf(m); g < 0 || g >= h.groups {
 		panic("hub: member group " + strconv.Itoa(g) + " out of range [0, " + strconv.Itoa(h.groups) + ")")
 	}
 	ms := h.memberShard(m)

@@ -14,11 +14,11 @@ func TestNewPanicsOnBadGroups(t *testing.T) {
 			t.Fatal("New(0) did not panic")
 		}
 	}()
-	New[*tm](0)
+	New(0, (*tm).Group)
 }
 
 func TestJoinPanicsOnBadGroup(t *testing.T) {
-	h := New[*tm](2)
+	h := New(2, (*tm).Group)
 	for _, g := range []int{-1, 2} {
 		func() {
 			defer func() {
@@ -35,7 +35,7 @@ func TestJoinPanicsOnBadGroup(t *testing.T) {
 }
 
 func TestMembership(t *testing.T) {
-	h := New[*tm](2)
+	h := New(2, (*tm).Group)
 	a, b := &tm{id: 1, g: 0}, &tm{id: 2, g: 1}
 	h.Join(a, "x", "y", "x")
 	h.Join(b, "y")
@@ -62,7 +62,7 @@ func TestMembership(t *testing.T) {
 }
 
 func TestEmptyRoomsVanish(t *testing.T) {
-	h := New[*tm](1)
+	h := New(1, (*tm).Group)
 	a, b := &tm{id: 1}, &tm{id: 2}
 	h.Join(a, "r")
 	h.Join(b, "r")
@@ -93,7 +93,7 @@ func TestEmptyRoomsVanish(t *testing.T) {
 }
 
 func TestLeaveAll(t *testing.T) {
-	h := New[*tm](2)
+	h := New(2, (*tm).Group)
 	a, b := &tm{id: 1, g: 0}, &tm{id: 2, g: 1}
 	h.Join(a, "c", "a", "b")
 	h.Join(b, "a")
@@ -121,7 +121,7 @@ func TestLeaveAll(t *testing.T) {
 }
 
 func TestManyRoomsPerMember(t *testing.T) {
-	h := New[*tm](1)
+	h := New(1, (*tm).Group)
 	a := &tm{id: 1}
 	var names []string
 	for i := range 3 * setThreshold {
@@ -151,7 +151,7 @@ func TestManyRoomsPerMember(t *testing.T) {
 }
 
 func TestRoomNameIsCopied(t *testing.T) {
-	h := New[*tm](1)
+	h := New(1, (*tm).Group)
 	buf := []byte("alpha")
 	// Build a string that shares buf's memory, as a zero-copy parser would.
 	name := unsafeString(buf)
@@ -187,7 +187,7 @@ func (r *recorder) hooks() Hooks[*tm] {
 
 func TestHooksOrder(t *testing.T) {
 	var rec recorder
-	h := NewWithHooks(2, rec.hooks())
+	h := NewWithHooks(2, (*tm).Group, rec.hooks())
 	a, b := &tm{id: 1, g: 0}, &tm{id: 2, g: 1}
 	h.Join(a, "x")
 	h.Join(b, "x", "y")
@@ -209,7 +209,7 @@ func TestHooksOrder(t *testing.T) {
 
 func TestHooksSubset(t *testing.T) {
 	var deleted []string
-	h := NewWithHooks(1, Hooks[*tm]{OnDeleteRoom: func(room string, _ *tm) { deleted = append(deleted, room) }})
+	h := NewWithHooks(1, (*tm).Group, Hooks[*tm]{OnDeleteRoom: func(room string, _ *tm) { deleted = append(deleted, room) }})
 	a := &tm{id: 1}
 	h.Join(a, "x", "y")
 	h.LeaveAll(a)
@@ -233,7 +233,7 @@ func TestHooksMayCallHub(t *testing.T) {
 			_ = h.Count(&Selector[*tm]{Rooms: []string{"x"}})
 		}
 	}
-	h = NewWithHooks(1, hooks)
+	h = NewWithHooks(1, (*tm).Group, hooks)
 	h.Join(&tm{id: 1}, "x")
 	want := []string{"create x", "join x 1", "join x 9"}
 	if !slices.Equal(rec.events, want) {
@@ -254,7 +254,7 @@ func TestHookPanicDoesNotWedgeDelivery(t *testing.T) {
 		}
 		join(room, m)
 	}
-	h := NewWithHooks(1, hooks)
+	h := NewWithHooks(1, (*tm).Group, hooks)
 	func() {
 		defer func() {
 			if recover() == nil {
@@ -275,7 +275,7 @@ func TestHookPanicDoesNotWedgeDelivery(t *testing.T) {
 // emptied it, through Leave and LeaveAll.
 func TestCreateDeleteHooksNameTheMember(t *testing.T) {
 	var got []string
-	h := NewWithHooks(1, Hooks[*tm]{
+	h := NewWithHooks(1, (*tm).Group, Hooks[*tm]{
 		OnCreateRoom: func(room string, m *tm) { got = append(got, fmt.Sprintf("create %s %d", room, m.id)) },
 		OnDeleteRoom: func(room string, m *tm) { got = append(got, fmt.Sprintf("delete %s %d", room, m.id)) },
 	})

@@ -16,7 +16,7 @@ const numShards = 64
 // may write past that length (into spare capacity) before publishing a newer
 // snapshot that shares the array; readers of this one never look there.
 type snapshot[M Member] struct {
-	groups [][]M // len == Hub.groups; groups[g] holds members whose Group() is g
+	groups [][]M // len == Hub.groups; groups[g] holds the members of group g
 	n      int   // total members
 }
 
@@ -53,8 +53,9 @@ type shard[M Member] struct {
 	// happen anywhere without a lock. sync.Map (a concurrent hash-trie since
 	// Go 1.24) makes creating a room O(log n) rather than the O(rooms in
 	// shard) a copy-on-write map would cost on every connect.
-	rooms sync.Map
-	_     [72]byte // pads to 128 bytes so neighbouring shards do not share cache lines
+	rooms   sync.Map
+	groupOf func(M) int // the Hub's; immutable
+	_       [64]byte    // pads to 128 bytes so neighbouring shards do not share cache lines
 }
 
 // lookup returns the room called name, or nil. It takes no lock.
@@ -97,7 +98,7 @@ func (r *room[M]) build(groups int) *snapshot[M] {
 		counts = make([]int, groups)
 	}
 	for m := range r.members {
-		counts[m.Group()]++
+		counts[r.sh.groupOf(m)]++
 	}
 	total := 0
 	for _, c := range counts {
@@ -112,7 +113,7 @@ func (r *room[M]) build(groups int) *snapshot[M] {
 		off = end
 	}
 	for m := range r.members {
-		g := m.Group()
+		g := r.sh.groupOf(m)
 		s.groups[g] = append(s.groups[g], m)
 	}
 	return s
@@ -129,7 +130,7 @@ func (r *room[M]) add(m M) bool {
 	if s := r.snap.Load(); s != nil {
 		// Publish an extended snapshot instead of dropping it, so that a
 		// broadcast between joins does not pay for a rebuild.
-		g := m.Group()
+		g := r.sh.groupOf(m)
 		ns := &snapshot[M]{groups: make([][]M, len(s.groups)), n: s.n + 1}
 		copy(ns.groups, s.groups)
 		ns.groups[g] = append(s.groups[g], m)

@@ -103,7 +103,7 @@ func (h *Hub[M]) Count(sel *Selector[M]) int {
 		}
 		s := r.load(h.groups)
 		n := s.n
-		if sel != nil && sel.HasExceptMember && indexIn(s, sel.ExceptMember) >= 0 {
+		if sel != nil && sel.HasExceptMember && h.indexIn(s, sel.ExceptMember) >= 0 {
 			n--
 		}
 		return n
@@ -114,8 +114,8 @@ func (h *Hub[M]) Count(sel *Selector[M]) int {
 }
 
 // indexIn returns the position of m in its group's slice of s, or -1.
-func indexIn[M Member](s *snapshot[M], m M) int {
-	g := m.Group()
+func (h *Hub[M]) indexIn(s *snapshot[M], m M) int {
+	g := h.groupOf(m)
 	if g < 0 || g >= len(s.groups) {
 		return -1
 	}
@@ -131,9 +131,9 @@ func indexIn[M Member](s *snapshot[M], m M) int {
 // group is copied (into pooled scratch): an O(members of one group) memmove
 // is far cheaper than the writes the caller is about to do per member.
 func (h *Hub[M]) eachExceptOne(s *snapshot[M], ex M, fn func(int, []M)) {
-	skipG, skipI := -1, indexIn(s, ex)
+	skipG, skipI := -1, h.indexIn(s, ex)
 	if skipI >= 0 {
-		skipG = ex.Group()
+		skipG = h.groupOf(ex)
 	}
 	for g, ms := range s.groups {
 		if g != skipG {

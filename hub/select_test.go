@@ -10,7 +10,7 @@ import (
 func TestSelect(t *testing.T) {
 	// Members 0..6 in groups id%4. Member 6 is registered but in no room.
 	//   r1: 0 1 2     r2: 2 3     r3: 4     r4: 5 1
-	h := New[*tm](4)
+	h := New(4, (*tm).Group)
 	ms := newMembers(7, 4)
 	h.Join(ms[0], "r1")
 	h.Join(ms[1], "r1", "r4")
@@ -66,7 +66,7 @@ func TestSelect(t *testing.T) {
 func TestSelectMatchesModel(t *testing.T) {
 	const groups, nMembers, nRooms, steps = 3, 40, 6, 3000
 	rng := rand.New(rand.NewPCG(1, 2))
-	h := New[*tm](groups)
+	h := New(groups, (*tm).Group)
 	ms := newMembers(nMembers, groups)
 	model := map[*tm]map[string]bool{} // registered members → rooms
 	room := func() string { return "r" + strconv.Itoa(rng.IntN(nRooms)) }
@@ -157,7 +157,7 @@ func TestSelectMatchesModel(t *testing.T) {
 // TestCallbackMayNotCorruptSnapshot checks that an fn appending to its slice
 // cannot overwrite members that later joins store in spare capacity.
 func TestCallbackMayNotCorruptSnapshot(t *testing.T) {
-	h := New[*tm](1)
+	h := New(1, (*tm).Group)
 	ms := newMembers(10, 1)
 	for _, m := range ms[:5] {
 		h.Join(m, "r")
@@ -177,7 +177,7 @@ func TestCallbackMayNotCorruptSnapshot(t *testing.T) {
 // TestSnapshotIsStableDuringCallback checks that joins and leaves made from
 // inside fn do not change the slice fn is iterating.
 func TestSnapshotIsStableDuringCallback(t *testing.T) {
-	h := New[*tm](1)
+	h := New(1, (*tm).Group)
 	ms := newMembers(20, 1)
 	for _, m := range ms[:10] {
 		h.Join(m, "r")
@@ -204,7 +204,7 @@ func TestSnapshotIsStableDuringCallback(t *testing.T) {
 
 func TestBulkJoinThenLeave(t *testing.T) {
 	const n, groups = 10000, 4
-	h := New[*tm](groups)
+	h := New(groups, (*tm).Group)
 	ms := newMembers(n, groups)
 	sel := &Selector[*tm]{Rooms: []string{"big"}}
 	for i, m := range ms {
@@ -246,7 +246,7 @@ func snapIDs(t *testing.T, groups [][]*tm) []int {
 }
 
 func TestSnapshot(t *testing.T) {
-	h := New[*tm](3)
+	h := New(3, (*tm).Group)
 	ms := newMembers(6, 3)
 	for _, m := range ms[:4] {
 		h.Join(m, "r")

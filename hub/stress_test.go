@@ -85,7 +85,7 @@ func TestConcurrentStress(t *testing.T) {
 		duration = 50 * time.Millisecond
 	}
 	hm := &hookModel{rooms: map[string]map[*tm]bool{}}
-	h := NewWithHooks(groups, hm.hooks())
+	h := NewWithHooks(groups, (*tm).Group, hm.hooks())
 
 	stable := make([]*tm, nStable)
 	for i := range stable {

@@ -129,7 +129,7 @@ func NewMemoryAdapter(ns *Namespace) *MemoryAdapter {
 		OnJoinRoom:   func(room string, s *Socket) { ns.rooms.fire(&ns.rooms.join, room, s.id) },
 		OnLeaveRoom:  func(room string, s *Socket) { ns.rooms.fire(&ns.rooms.leave, room, s.id) },
 	}
-	return &MemoryAdapter{nsp: ns, hub: hub.NewWithHooks[*Socket](ns.srv.groups, hooks)}
+	return &MemoryAdapter{nsp: ns, hub: hub.NewWithHooks(ns.srv.groups, (*Socket).group, hooks)}
 }
 
 // Namespace is the namespace the adapter serves.
@@ -252,6 +252,7 @@ func (a *MemoryAdapter) selector(opts *BroadcastOptions) *hub.Selector[*Socket] 
 // packet that is not volatile is recorded and gets its offset here, as
 // socket.io's session-aware adapter does; p itself is left unchanged.
 func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
+	a.traceBroadcast(p, opts)
 	body := p.Data
 	if st := a.nsp.srv.store; st != nil && !opts.Volatile && a.nsp.sessionStore() == nil {
 		// Held from recording to queuing, so that a resume sees either

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,5 +197,43 @@ func TestHeadersHookUpgrade(t *testing.T) {
 	probe.echoAck(t, 1, `"upgraded"`)
 	if calls.Load() < 4 {
 		t.Fatalf("the hook ran %d times, want one per response", calls.Load())
+	}
+}
+
+// TestConnView: Socket.Conn gives the engine id, transport and address,
+// and OnUpgrade fires, in the socket's handler order, once the polling
+// connection has upgraded to WebSocket.
+func TestConnView(t *testing.T) {
+	type seen struct{ transport, after string }
+	upgraded := make(chan seen, 1)
+	info := make(chan [3]string, 1)
+	ts := startServer(t, sio.Config{}, func(srv *sio.Server) {
+		srv.Of("/conn").OnConnection(func(s *sio.Socket) {
+			info <- [3]string{s.Conn().ID(), s.Conn().Transport(), s.Conn().RemoteAddr()}
+			s.Conn().OnUpgrade(func(transport string) {
+				upgraded <- seen{transport, s.Conn().Transport()}
+			})
+		})
+	})
+	p := ts.openPolling(t)
+	p.mustPost(t, "40/conn,")
+	got := <-info
+	if got[0] != p.sid || got[1] != "polling" || !strings.HasPrefix(got[2], "127.0.0.1:") {
+		t.Fatalf("Conn: id %q transport %q address %q; want %q polling 127.0.0.1:*", got[0], got[1], got[2], p.sid)
+	}
+	probe := dialWS(t, ts.url("ws", "EIO=4&transport=websocket&sid="+p.sid))
+	t.Cleanup(func() { probe.conn.Close() })
+	probe.send(t, "2probe")
+	if got := probe.next(t); got != "3probe" {
+		t.Fatalf("probe answer %q", got)
+	}
+	probe.send(t, "5")
+	select {
+	case u := <-upgraded:
+		if u.transport != "websocket" || u.after != "websocket" {
+			t.Fatalf("OnUpgrade(%q), Transport %q afterwards", u.transport, u.after)
+		}
+	case <-time.After(wait):
+		t.Fatal("OnUpgrade never ran")
 	}
 }

@@ -2,6 +2,8 @@ package sio
 
 import (
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"sync"
 
 	"github.com/sioloop/sioloop/eio"
@@ -70,12 +72,12 @@ func (c *client) stopConnectTimer() {
 func (c *client) OnMessage(data []byte, binary bool) {
 	if binary {
 		if c.reasm == nil {
-			c.protocolError() // an attachment nobody announced
+			c.protocolError(errUnannounced)
 			return
 		}
 		done, p, atts, err := c.reasm.Add(data)
 		if err != nil {
-			c.protocolError()
+			c.protocolError(err)
 			return
 		}
 		if done {
@@ -85,12 +87,12 @@ func (c *client) OnMessage(data []byte, binary bool) {
 		return
 	}
 	if c.reasm != nil {
-		c.protocolError()
+		c.protocolError(errAwaitingAttachments)
 		return
 	}
 	p, err := packet.Decode(data, c.srv.cfg.MaxAttachments)
 	if err != nil {
-		c.protocolError()
+		c.protocolError(err)
 		return
 	}
 	if p.Type.IsBinary() {
@@ -98,7 +100,7 @@ func (c *client) OnMessage(data []byte, binary bool) {
 		// is incomplete, so idle connections do not carry it.
 		c.reasm = &packet.Reassembler{MaxAttachmentBytes: c.srv.cfg.MaxHTTPBufferSize}
 		if err := c.reasm.Start(p); err != nil {
-			c.protocolError()
+			c.protocolError(err)
 		}
 		return
 	}
@@ -108,15 +110,23 @@ func (c *client) OnMessage(data []byte, binary bool) {
 	c.postPacket(p, nil)
 }
 
+var (
+	errUnannounced         = errors.New("a binary message no packet announced")
+	errAwaitingAttachments = errors.New("a text message while attachments were awaited")
+)
+
 // protocolError closes the connection, as socket.io does on any decode
 // error or invalid state.
-func (c *client) protocolError() {
+func (c *client) protocolError(err error) {
 	c.reasm = nil
+	c.srv.logDebug("sio: protocol error, connection closed", slog.String("eio", c.sess.ID()),
+		slog.String("remote", c.sess.RemoteAddr()), slog.String("error", err.Error()))
 	c.closeSession()
 }
 
 // handle runs one packet in the mailbox.
 func (c *client) handle(p packet.Packet, atts [][]byte) {
+	c.traceIn(&p, len(atts))
 	c.mu.Lock()
 	s := c.socketLocked(p.Namespace)
 	closed := c.closed
@@ -164,6 +174,8 @@ func (c *client) connect(name string, auth []byte) {
 	claim := c.srv.claimSession(s, auth)
 	if claim == nil || !c.srv.skipMiddlewares() {
 		if err := ns.runMiddlewares(s); err != nil {
+			c.srv.logDebug("sio: connection refused by middleware", slog.String("eio", c.sess.ID()),
+				slog.String("namespace", name), slog.String("error", err.Error()))
 			c.sendPacket(&packet.Packet{Type: packet.ConnectError, Namespace: name, ID: packet.NoID,
 				Data: connectErrorData(err)})
 			return
@@ -196,6 +208,8 @@ func (c *client) connect(name string, auth []byte) {
 		ns.add(s)
 	}
 	c.srv.trackLive(s)
+	c.srv.logDebug("sio: socket connected", slog.String("sid", s.id), slog.String("namespace", ns.name),
+		slog.String("eio", c.sess.ID()))
 	ns.fireConnection(s)
 }
 

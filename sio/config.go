@@ -134,7 +134,12 @@ type Config struct {
 	// and 1024; negative: no bound.
 	MaxPendingSessions      int
 	MaxPendingSessionsPerIP int
-	// Logger receives diagnostics. Nil discards them.
+	// Logger receives diagnostics. Nil discards them. Errors (a panic in
+	// application code) and warnings are logged at their levels; at
+	// slog.LevelDebug, each session, socket connection and disconnection
+	// with its reason, refused requests and protocol errors; at
+	// LevelTrace, every packet and broadcast (log.go), like socket.io with
+	// DEBUG=socket.io*.
 	Logger *slog.Logger
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -567,4 +568,25 @@ func ExampleConfig_clientFiles() {
 	// socket.io.js 200 application/javascript; charset=utf-8
 	// /* the client */
 	// socket.io.min.js 404 text/plain; charset=utf-8
+}
+
+// Socket.Conn is socket.conn: the Engine.IO connection's id, transport and
+// upgrade event, read-only.
+func ExampleSocket_Conn() {
+	transport := make(chan string, 1)
+	srv := sio.NewServer(sio.Config{})
+	srv.OnConnection(func(s *sio.Socket) {
+		transport <- s.Conn().Transport()   // socket.conn.transport.name
+		s.Conn().OnUpgrade(func(t string) { // socket.conn.on("upgrade", ...)
+			log.Printf("%s upgraded to %s", s.ID(), t)
+		})
+	})
+	addr := listen(srv, nil)
+	defer srv.Close()
+
+	c := dial("http://" + addr + "/socket.io/")
+	c.send("40")
+	fmt.Println(<-transport)
+	// Output:
+	// polling
 }

@@ -61,7 +61,7 @@ func connectFake(tb testing.TB, srv *Server, group int) *fakeWS {
 	r.Header.Set("Sec-WebSocket-Version", "13")
 	r.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
 	c := &fakeWS{group: group}
-	srv.Handle(&fakeExchange{r: r, conn: c})
+	srv.serveExchange(&fakeExchange{r: r, conn: c})
 	c.fh.OnMessage(c, false, []byte("40"))
 	return c
 }

@@ -41,7 +41,7 @@ func connectPausable(srv *Server, c *pausableWS) {
 	r.Header.Set("Upgrade", "websocket")
 	r.Header.Set("Sec-WebSocket-Version", "13")
 	r.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
-	srv.Handle(&pausableExchange{fakeExchange: fakeExchange{r: r}, c: c})
+	srv.serveExchange(&pausableExchange{fakeExchange: fakeExchange{r: r}, c: c})
 	c.fh.OnMessage(c, false, []byte("40"))
 }
 

@@ -126,6 +126,7 @@ func (s *Socket) flushHold() {
 // send sends a message to s in order with queued broadcasts (ordered.go);
 // the inputs are copied if the send is deferred.
 func (s *Socket) send(text []byte, atts ...[]byte) {
+	s.traceOut(text, len(atts))
 	if l := s.client.queuedLoop(); l != nil {
 		text, atts = bytes.Clone(text), cloneAll(atts)
 		l.Post(func() { s.write(text, atts) })

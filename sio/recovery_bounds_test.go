@@ -81,7 +81,7 @@ func connectRecording(srv *Server, auth string) *recordingWS {
 	r.Header.Set("Sec-WebSocket-Version", "13")
 	r.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
 	c := &recordingWS{}
-	srv.Handle(&recordingExchange{fakeExchange: fakeExchange{r: r}, c: c})
+	srv.serveExchange(&recordingExchange{fakeExchange: fakeExchange{r: r}, c: c})
 	c.fh.OnMessage(c, false, []byte("40"+auth))
 	return c
 }

@@ -158,7 +158,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x := &httpExchange{srv: s, w: w, r: r, body: body, done: make(chan struct{})}
-	s.Handle(x)
+	s.serveExchange(x)
 	select {
 	case <-x.done:
 	case <-r.Context().Done():

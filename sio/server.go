@@ -236,10 +236,9 @@ func (s *Server) OnServerSideEmit(name string, f func(*ServerSideEvent)) {
 	s.root.OnServerSideEmit(name, f)
 }
 
-// Handle serves one request from a transport provider; paths outside
-// Config.Path are answered 404. Most programs use ListenAndServe or
-// ServeHTTP instead.
-func (s *Server) Handle(x eio.Exchange) {
+// serveExchange serves one request of ServeHTTP; paths outside
+// Config.Path are answered 404.
+func (s *Server) serveExchange(x eio.Exchange) {
 	if !s.handle(x) {
 		x.Respond(http.StatusNotFound, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, []byte("404 page not found\n"))
 	}

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/internal/packet"
 )
 
@@ -37,6 +36,7 @@ const (
 	onErrorKind                             // func(error)
 	onDisconnectKind                        // func(reason string)
 	onDisconnectingKind                     // func(reason string)
+	onUpgradeKind                           // func(transport string)
 )
 
 // listener is one registered callback. Every kind lives in one slice: a
@@ -59,6 +59,7 @@ type (
 	errorFunc         func(error)
 	disconnectFunc    func(reason string)
 	disconnectingFunc func(reason string)
+	upgradeFunc       func(transport string)
 )
 
 func (l *listener) kind() listenerKind {
@@ -77,9 +78,12 @@ func (l *listener) kind() listenerKind {
 		return onErrorKind
 	case disconnectFunc:
 		return onDisconnectKind
-	default:
+	case disconnectingFunc:
 		return onDisconnectingKind
+	case upgradeFunc:
+		return onUpgradeKind
 	}
+	panic("sio: unknown listener type")
 }
 
 // fireReason calls f (a disconnectFunc or disconnectingFunc) with reason.
@@ -189,8 +193,9 @@ func (s *Socket) Handshake() *Handshake {
 	return s.hs
 }
 
-// Conn is the underlying Engine.IO session (transport name, upgrades).
-func (s *Socket) Conn() *eio.Session { return s.client.sess }
+// Conn is the socket's Engine.IO connection (socket.conn), shared by the
+// client's sockets of every namespace.
+func (s *Socket) Conn() Conn { return Conn{s} }
 
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool {
@@ -228,8 +233,8 @@ func (s *Socket) SetData(v any) {
 	s.mu.Unlock()
 }
 
-// Group implements hub.Member: the event loop the socket was opened on.
-func (s *Socket) Group() int { return int(s.client.group) }
+// group is the event loop the socket was opened on (the hub's grouping).
+func (s *Socket) group() int { return int(s.client.group) }
 
 // On registers f for event name (socket.on).
 func (s *Socket) On(name string, f func(*Event)) { s.listen(name, eventFunc(f)) }
@@ -637,6 +642,8 @@ func (s *Socket) onclose(reason string) {
 	s.connected = false
 	ls := s.listeners
 	s.mu.Unlock()
+	s.nsp.srv.logDebug("sio: socket disconnected", slog.String("sid", s.id), slog.String("namespace", s.nsp.name),
+		slog.String("reason", reason))
 	s.cancelContext()
 	s.fireReason(ls, onDisconnectingKind, reason)
 	s.nsp.srv.persist(s, reason)
