@@ -54,6 +54,13 @@ type Config struct {
 	// MaxBlockingRequests bounds how many are served so at once; past it
 	// requests are refused with ErrServerBusy (503). Default 1024.
 	MaxBlockingRequests int
+	// HTTPCompressionThreshold is the smallest polling response body that
+	// is compressed (gzip or deflate, as the request accepts), as
+	// engine.io's httpCompression.threshold. Default 1024 bytes.
+	// DisableHTTPCompression sends every body as it is
+	// (httpCompression: false).
+	HTTPCompressionThreshold int
+	DisableHTTPCompression   bool
 	// OnConnectionError observes refused requests (connection_error). It
 	// runs where the request is served and must not block.
 	OnConnectionError func(r *http.Request, e *RequestError)
@@ -101,6 +108,9 @@ type CORS struct {
 }
 
 func (c *Config) withDefaults() {
+	if c.HTTPCompressionThreshold <= 0 {
+		c.HTTPCompressionThreshold = 1024
+	}
 	if c.MaxBlockingRequests <= 0 {
 		c.MaxBlockingRequests = 1024
 	}

@@ -612,7 +612,11 @@ func (s *Session) flushPollHeadersLocked(h http.Header) {
 	} else {
 		setPollHeaders(h)
 	}
-	x.Respond(http.StatusOK, h, p.q.B[:end])
+	body, zb := s.srv.compressedPoll(x, h, p.q.B[:end])
+	x.Respond(http.StatusOK, h, body)
+	if zb != nil {
+		zipBufs.Put(zb)
+	}
 	if n == len(p.recs) {
 		p.releaseQueue()
 		return

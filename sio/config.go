@@ -62,6 +62,12 @@ type Config struct {
 	// error it was answered (engine.io's connection_error event: code and
 	// message as the reference sends them).
 	OnConnectionError func(r *http.Request, e *RequestError)
+	// HTTPCompressionThreshold is the smallest long-polling response body
+	// sent compressed (gzip or deflate, as the request accepts), as
+	// httpCompression.threshold. Default 1024 bytes. DisableHTTPCompression
+	// turns it off (httpCompression: false).
+	HTTPCompressionThreshold int
+	DisableHTTPCompression   bool
 	// DisableClientBundle stops serving /socket.io/socket.io.js and its
 	// siblings (serveClient: false). It overrides ClientFiles.
 	DisableClientBundle bool
@@ -214,7 +220,10 @@ func (c *Config) eioConfig() eio.Config {
 		InitialHeaders:      c.InitialHeaders,
 		Headers:             c.Headers,
 		MaxBlockingRequests: c.MaxBlockingRequests,
-		OnConnectionError:   c.OnConnectionError,
+
+		HTTPCompressionThreshold: c.HTTPCompressionThreshold,
+		DisableHTTPCompression:   c.DisableHTTPCompression,
+		OnConnectionError:        c.OnConnectionError,
 
 		MaxOutboundBytes: c.MaxOutboundBytes,
 
