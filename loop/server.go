@@ -164,6 +164,7 @@ type Server struct {
 	// for none; set by Serve before gnet starts, read-only afterwards.
 	fdCeiling     int
 	refused       atomic.Uint64 // connections refused at the fd limit
+	slow          atomic.Uint64 // connections closed as slow consumers
 	refusalLogged atomic.Int64  // unix nanos of the last refusal warning
 }
 
@@ -345,3 +346,7 @@ func (q quietLogger) Errorf(f string, a ...any) { q.l.Error(fmt.Sprintf(f, a...)
 func (q quietLogger) Fatalf(f string, a ...any) { q.l.Error(fmt.Sprintf(f, a...)) }
 
 var _ logging.Logger = quietLogger{}
+
+// SlowConsumers is the number of connections closed because their queued
+// output passed Config.MaxOutboundBytes (ErrSlowConsumer).
+func (s *Server) SlowConsumers() uint64 { return s.slow.Load() }

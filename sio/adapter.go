@@ -253,6 +253,9 @@ func (a *MemoryAdapter) selector(opts *BroadcastOptions) *hub.Selector[*Socket] 
 // socket.io's session-aware adapter does; p itself is left unchanged.
 func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 	a.traceBroadcast(p, opts)
+	if st := a.nsp.srv.stats.Load(); st != nil {
+		st.broadcasts.add(0, 1)
+	}
 	body := p.Data
 	if st := a.nsp.srv.store; st != nil && !opts.Volatile && a.nsp.sessionStore() == nil {
 		// Held from recording to queuing, so that a resume sees either
@@ -280,11 +283,18 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 		}
 	}
 	volatile := opts.Volatile
+	st := a.nsp.srv.stats.Load()
 	a.forEach(opts, func(s *Socket) {
 		if volatile && !s.client.sess.Writable() {
+			if st != nil {
+				st.countBroadcast(s.client.group, 0, 1, 1, len(prep.Frames()))
+			}
 			return
 		}
 		s.sendPrepared(prep)
+		if st != nil {
+			st.countBroadcast(s.client.group, 1, 0, 1, len(prep.Frames()))
+		}
 	})
 }
 

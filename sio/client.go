@@ -70,6 +70,9 @@ func (c *client) stopConnectTimer() {
 // the transport goroutine and queues its handling; data is copied since
 // the transport reuses it.
 func (c *client) OnMessage(data []byte, binary bool) {
+	if st := c.srv.stats.Load(); st != nil {
+		st.bytesIn.add(c.group, uint64(len(data)))
+	}
 	if binary {
 		if c.reasm == nil {
 			c.protocolError(errUnannounced)

@@ -137,14 +137,22 @@ func sameMembers(a, b []*Socket) bool {
 
 // Run writes the frames to every member.
 func (o *broadcastOp) Run() {
+	sent, dropped := 0, 0
 	for _, s := range o.members {
 		if s == o.except {
 			continue
 		}
 		if o.volatile && !s.client.sess.Writable() {
+			dropped++
 			continue
 		}
 		s.writeBatch(o.frames, o.preps)
+		sent++
+	}
+	if len(o.members) > 0 {
+		if st := o.members[0].nsp.srv.stats.Load(); st != nil {
+			st.countBroadcast(o.members[0].client.group, sent, dropped, len(o.preps), len(o.frames))
+		}
 	}
 }
 

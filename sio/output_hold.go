@@ -127,6 +127,9 @@ func (s *Socket) flushHold() {
 // the inputs are copied if the send is deferred.
 func (s *Socket) send(text []byte, atts ...[]byte) {
 	s.traceOut(text, len(atts))
+	if st := s.nsp.srv.stats.Load(); st != nil {
+		st.countSend(s.client.group, text, atts)
+	}
 	if l := s.client.queuedLoop(); l != nil {
 		text, atts = bytes.Clone(text), cloneAll(atts)
 		l.Post(func() { s.write(text, atts) })

@@ -50,6 +50,7 @@ type Server struct {
 	enroll    *loop.Enroller          // guarded by mu
 	closing   bool                    // guarded by mu
 	loops     atomic.Pointer[loopSet] // event loops ordering writes per group (ordered.go)
+	stats     atomic.Pointer[counters] // nil until Stats is called (stats.go)
 }
 
 // NewServer returns a server configured by cfg.

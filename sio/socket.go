@@ -573,6 +573,10 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 			return
 		}
 	}
+	if st := s.nsp.srv.stats.Load(); st != nil {
+		start := time.Now()
+		defer func() { st.observeHandler(time.Since(start)) }()
+	}
 	for i := range ls {
 		if f, ok := ls[i].f.(anyFunc); ok {
 			f(ev)

@@ -29,7 +29,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/sioloop/sioloop/examples/chat/chatdemo"
+	"github.com/sioloop/sioloop/metrics"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -90,6 +94,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	srv := sio.NewServer(sio.Config{Logger: logger})
 	chatdemo.Register(srv, chatdemo.Options{Logger: logger})
 	mux := chatdemo.NewMux(srv)
+	// Prometheus metrics of the server at /metrics (package metrics).
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewCollector(srv))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	if cfg.ticker > 0 {
 		go chatdemo.Tick(ctx, srv, cfg.ticker)

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 func env(m map[string]string) func(string) string {
@@ -91,6 +94,20 @@ func TestRunServesAndStops(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusNoContent {
 				t.Fatalf("POST /score: status %d", resp.StatusCode)
+			}
+			// The metrics page parses and counts the sessions.
+			resp, err = http.Get("http://" + addr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			fams, err := parser.TextToMetricFamilies(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatalf("GET /metrics: %v", err)
+			}
+			if fams["socketio_connections"] == nil || fams["socketio_sockets"] == nil {
+				t.Fatalf("GET /metrics lacks socketio_connections or socketio_sockets: %v", fams)
 			}
 			// 200 with the bundle built, 503 with instructions without it:
 			// either way sio, not the fallback mux, must answer.
