@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/hub"
 	"github.com/sioloop/sioloop/internal/packet"
 )
@@ -264,7 +263,7 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 		defer st.gate.RUnlock()
 		body = st.record(a.nsp, body, p.Attachments, opts, p.sole)
 	}
-	prep := eio.Prepare(a.nsp.encodeEvent(body, p.Attachments, packet.NoID), p.Attachments...)
+	prep := a.nsp.srv.prepare(a.nsp.encodeEvent(body, p.Attachments, packet.NoID), p.Attachments)
 	if a.plain(opts) {
 		if groups, ok := a.hub.Snapshot(a.selector(opts)); ok {
 			// One room or everyone: hand each loop its share (ordered.go).
@@ -304,7 +303,7 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 // sockets that did not forget the ack.
 func (a *MemoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts *BroadcastOptions, onCount func(int), onAck func(Message, error)) {
 	id := a.nsp.nextAckID()
-	prep := eio.Prepare(a.nsp.encodeEvent(p.Data, p.Attachments, id), p.Attachments...)
+	prep := a.nsp.srv.prepare(a.nsp.encodeEvent(p.Data, p.Attachments, id), p.Attachments)
 	var (
 		mu      sync.Mutex
 		pending = -1 // sockets yet to answer, once counted

@@ -67,12 +67,12 @@ func (c *client) queuedLoop() *loop.Loop {
 func (c *client) send(text []byte, atts ...[]byte) {
 	l := c.queuedLoop()
 	if l == nil {
-		c.sess.Send(text, atts...)
+		c.sendMessage(text, atts)
 		return
 	}
 	text = bytes.Clone(text)
 	atts = cloneAll(atts)
-	l.Post(func() { c.sess.Send(text, atts...) })
+	l.Post(func() { c.sendMessage(text, atts) })
 }
 
 // closeSession closes the connection after the writes queued before it,

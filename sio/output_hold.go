@@ -90,7 +90,7 @@ func (h *outputHold) writeOutLocked(s *Socket) {
 		if m.prep != nil {
 			sess.SendPrepared(m.prep)
 		} else {
-			sess.Send(m.text, m.atts...)
+			s.client.sendMessage(m.text, m.atts)
 		}
 	}
 	h.msgs, h.bytes, h.released = nil, 0, true
@@ -143,7 +143,7 @@ func (s *Socket) write(text []byte, atts [][]byte) {
 	if h := s.hold.Load(); h != nil && h.keep(s, heldMessage{text: text, atts: atts}) {
 		return
 	}
-	s.client.sess.Send(text, atts...)
+	s.client.sendMessage(text, atts)
 }
 
 // sendPrepared sends a prepared message to s in order with queued broadcasts.

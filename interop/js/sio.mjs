@@ -6,6 +6,7 @@
 // Each scenario reports what the client observed as one JSON line; the Go
 // test compares it with what it expects and with what the server recorded.
 import { io, Manager } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 import { plain, once, until, sleep, run } from "./lib.mjs";
 
 const [, , scenario, url, rawOpts] = process.argv;
@@ -58,7 +59,8 @@ function emitAck(socket, ms, ...args) {
 // basic: events and acks both ways with binary nested in objects and acks,
 // both kinds of ack timeout, and the transport seen on both sides.
 async function basic() {
-  const socket = io(url, { transports: opts.transports, reconnection: false, forceNew: true });
+  const parser = opts.parser === "msgpack" ? { parser: msgpackParser } : {};
+  const socket = io(url, { transports: opts.transports, reconnection: false, forceNew: true, ...parser });
   const r = { questions: [], ignored: 0 };
   socket.on("question", (q, cb) => {
     r.questions.push(plain(q));
