@@ -46,10 +46,10 @@ type Server struct {
 	onNew     []func(*Namespace)    // guarded by mu
 	ready     chan struct{}         // closed once ListenAndServe listens
 	readyOnce sync.Once
-	ls        *loop.Server            // guarded by mu
-	enroll    *loop.Enroller          // guarded by mu
-	closing   bool                    // guarded by mu
-	loops     atomic.Pointer[loopSet] // event loops ordering writes per group (ordered.go)
+	ls        *loop.Server             // guarded by mu
+	enroll    *loop.Enroller           // guarded by mu
+	closing   bool                     // guarded by mu
+	loops     atomic.Pointer[loopSet]  // event loops ordering writes per group (ordered.go)
 	stats     atomic.Pointer[counters] // nil until Stats is called (stats.go)
 }
 
