@@ -200,6 +200,9 @@ func (s *Server) Stats() Stats {
 		st.SlowConsumerDisconnects += ls.SlowConsumers()
 		for i := 0; i < s.groups; i++ {
 			l := ls.Loop(i)
+			if l == nil { // not started yet
+				break
+			}
 			b, _ := l.OutboundQueued()
 			st.LoopBacklog = append(st.LoopBacklog, l.Backlog())
 			st.LoopOutboundBytes = append(st.LoopOutboundBytes, b)

@@ -27,11 +27,13 @@ func TestParseFlags(t *testing.T) {
 		want    config
 		wantErr bool
 	}{
-		{name: "defaults", want: config{addr: ":3000", mode: "standalone"}},
-		{name: "PORT", env: map[string]string{"PORT": "8080"}, want: config{addr: ":8080", mode: "standalone"}},
-		{name: "flag beats PORT", args: []string{"-addr", "127.0.0.1:9000"}, env: map[string]string{"PORT": "8080"}, want: config{addr: "127.0.0.1:9000", mode: "standalone"}},
-		{name: "ticker and mode", args: []string{"-ticker", "2s", "-mode", "nethttp"}, want: config{addr: ":3000", ticker: 2 * time.Second, mode: "nethttp"}},
+		{name: "defaults", want: config{addr: ":3000", mode: "standalone", parser: "json"}},
+		{name: "PORT", env: map[string]string{"PORT": "8080"}, want: config{addr: ":8080", mode: "standalone", parser: "json"}},
+		{name: "flag beats PORT", args: []string{"-addr", "127.0.0.1:9000"}, env: map[string]string{"PORT": "8080"}, want: config{addr: "127.0.0.1:9000", mode: "standalone", parser: "json"}},
+		{name: "ticker and mode", args: []string{"-ticker", "2s", "-mode", "nethttp"}, want: config{addr: ":3000", ticker: 2 * time.Second, mode: "nethttp", parser: "json"}},
+		{name: "msgpack", args: []string{"-parser", "msgpack"}, want: config{addr: ":3000", mode: "standalone", parser: "msgpack"}},
 		{name: "bad mode", args: []string{"-mode", "cgi"}, wantErr: true},
+		{name: "bad parser", args: []string{"-parser", "xml"}, wantErr: true},
 		{name: "negative ticker", args: []string{"-ticker", "-1s"}, wantErr: true},
 		{name: "stray argument", args: []string{"extra"}, wantErr: true},
 	}
