@@ -4,14 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
 )
 
-// maxEncodeDepth bounds AppendArgs' recursion through []any and
-// map[string]any, so that a value containing itself fails instead of
-// overflowing the stack; it matches encoding/json's nesting limit.
+// maxEncodeDepth bounds AppendArgs' recursion through []any,
+// map[string]any and the values it walks with reflect, so that a value
+// containing itself fails instead of overflowing the stack; it matches
+// encoding/json's nesting limit.
 const maxEncodeDepth = 10000
 
 var (
@@ -24,19 +26,43 @@ var (
 // extended buffer and the binary attachments in placeholder order.
 //
 // Encoding rules:
-//   - Every []byte is an attachment, written as {"_placeholder":true,"num":N}
-//     with N counted depth-first in output order (nil and empty slices too: the
-//     peer receives an empty buffer). []byte values are found at the top
-//     level and inside []any, map[string]any, map[string][]byte and [][]byte,
-//     at any depth through those types. The returned attachments alias the
+//   - Every byte slice is an attachment, written as
+//     {"_placeholder":true,"num":N} with N counted depth-first in output
+//     order, wherever it is: at the top level, inside []any and
+//     map[string]any, and in struct fields, pointers, typed slices, arrays
+//     and maps at any depth. A byte slice is []byte or any slice type that
+//     encoding/json would write as base64 (named types such as
+//     type Blob []byte included). The returned attachments alias the
 //     caller's slices: keep them unmodified until they are written.
-//   - json.RawMessage is written verbatim (empty means null); it must be
-//     valid JSON, it is not checked.
+//   - Below a struct, a pointer, or a container other than []any,
+//     map[string]any, [][]byte and map[string][]byte, everything follows
+//     encoding/json (with byte slices as attachments): there a nil byte
+//     slice is null, as encoding/json writes it (socket.io sees no binary
+//     there), and an empty one is an empty attachment. A nil []byte given
+//     as an argument, or reached from the arguments through those four
+//     types only, is an empty attachment.
+//   - Structs are written exactly as encoding/json writes them: json tag
+//     names, "-", omitempty (an empty []byte is omitted), omitzero, the
+//     string option, promoted fields of embedded structs, unexported
+//     fields skipped. A type implementing json.Marshaler or
+//     encoding.TextMarshaler is written by its method and not looked
+//     into (with a pointer receiver, only when addressable, as
+//     encoding/json does), so json.RawMessage stays raw JSON and is never
+//     an attachment.
+//   - A byte array ([N]byte) is not an attachment: it stays an array of
+//     numbers, as in encoding/json.
+//   - json.RawMessage given as an argument, or reached through []any and
+//     map[string]any only, is written verbatim (empty means null); it must
+//     be valid JSON, it is not checked. Below a struct or typed container
+//     encoding/json writes it (checked and compacted).
 //   - Maps are written with sorted keys, as encoding/json does.
-//   - Anything else goes through encoding/json with HTML escaping off. In
-//     particular a struct's []byte fields (and []byte behind pointers or in
-//     other container types) become base64 strings, not attachments, because
-//     encoding/json never hands them to this function.
+//   - Values whose type cannot hold a byte slice (no []byte, interface or
+//     any inside, looked up once per type) go to encoding/json whole, with
+//     HTML escaping off, so their output is what encoding/json gives.
+//     Types that can hold one are walked with reflect, producing the same
+//     JSON as encoding/json with byte slices replaced by placeholders;
+//     nesting is bounded like []any (errEncodeDepth) instead of
+//     encoding/json's cycle check.
 //
 // Without attachments the packet type is Event/Ack, with them
 // BinaryEvent/BinaryAck with Attachments = len(attachments). On error dst is
@@ -150,6 +176,9 @@ func appendValue(dst []byte, v any, atts [][]byte, depth int) ([]byte, [][]byte,
 		}
 		return appendMap(dst, x, atts, depth)
 	default:
+		if t := reflect.TypeOf(v); typeInfoOf(t).hasBytes {
+			return appendReflect(dst, reflect.ValueOf(v), atts, depth)
+		}
 		dst, err = appendJSON(dst, v)
 		return dst, atts, err
 	}
