@@ -58,6 +58,13 @@ type wtunexported struct {
 
 type WtDeep struct{ Deep []byte }
 
+// wtPtrEmbed embeds a pointer to an unexported struct: encoding/json
+// promotes its exported fields, skipping them when the pointer is nil.
+type wtPtrEmbed struct {
+	*wtunexported
+	X int
+}
+
 type WtMid struct {
 	*WtDeep
 	Mid []byte `json:"mid,omitempty"`
@@ -258,6 +265,8 @@ func TestAppendArgsStructCases(t *testing.T) {
 		{name: "text marshaler byte slice", args: []any{[]wtText{wtText("a")}}, want: `[["text:a"]]`},
 		{name: "marshaler struct holding bytes", args: []any{wtStampHolder{Bin: []byte{1}}}, want: `["holder"]`},
 		{name: "byte array", args: []any{[2]byte{1, 2}, struct{ A [2]byte }{}}, want: `[[1,2],{"A":[0,0]}]`},
+		{name: "embedded pointer to unexported", args: []any{wtPtrEmbed{X: 1}, wtPtrEmbed{wtunexported: &wtunexported{Promoted: []byte("p")}}},
+			want: `[{"X":1},{"Promoted":` + ph(0) + `,"X":0}]`, atts: []string{"p"}},
 		{name: "any field", args: []any{struct{ A, B any }{A: []byte("a"), B: json.RawMessage(` [ 1 ] `)}},
 			want: `[{"A":` + ph(0) + `,"B":[1]}]`, atts: []string{"a"}},
 	}
