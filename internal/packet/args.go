@@ -61,8 +61,8 @@ var (
 //     HTML escaping off, so their output is what encoding/json gives.
 //     Types that can hold one are walked with reflect, producing the same
 //     JSON as encoding/json with byte slices replaced by placeholders;
-//     nesting is bounded like []any (errEncodeDepth) instead of
-//     encoding/json's cycle check.
+//     nesting is bounded as for []any (10000 levels, then an error), in
+//     place of encoding/json's cycle check.
 //
 // Without attachments the packet type is Event/Ack, with them
 // BinaryEvent/BinaryAck with Attachments = len(attachments). On error dst is
