@@ -41,10 +41,10 @@ var (
 //     there), and an empty one is an empty attachment. A nil []byte given
 //     as an argument, or reached from the arguments through those four
 //     types only, is an empty attachment.
-//   - Structs are written exactly as encoding/json writes them: json tag
-//     names, "-", omitempty (an empty []byte is omitted), omitzero, the
-//     string option, promoted fields of embedded structs, unexported
-//     fields skipped. A type implementing json.Marshaler or
+//   - Structs are written by encoding/json itself (see the last point):
+//     json tag names, "-", omitempty (an empty []byte is omitted),
+//     omitzero, the string option, promoted fields of embedded structs,
+//     unexported fields skipped. A type implementing json.Marshaler or
 //     encoding.TextMarshaler is written by its method and not looked
 //     into (with a pointer receiver, only when addressable, as
 //     encoding/json does), so json.RawMessage stays raw JSON and is never
@@ -59,10 +59,24 @@ var (
 //   - Values whose type cannot hold a byte slice (no []byte, interface or
 //     any inside, looked up once per type) go to encoding/json whole, with
 //     HTML escaping off, so their output is what encoding/json gives.
-//     Types that can hold one are walked with reflect, producing the same
-//     JSON as encoding/json with byte slices replaced by placeholders;
-//     nesting is bounded as for []any (10000 levels, then an error), in
-//     place of encoding/json's cycle check.
+//     A value whose type can hold one is first copied into a shadow value
+//     of the same shape (a type built once with reflect.StructOf and its
+//     kin, with the same field names, tags and embedding) in which each
+//     byte slice is a value whose MarshalJSON writes the placeholder and
+//     records the attachment; encoding/json then encodes the shadow, also
+//     with HTML escaping off, so it applies its own struct rules and the
+//     JSON is what encoding/json gives with byte slices replaced by
+//     placeholders. Only omitempty and omitzero of fields whose type holds
+//     a byte slice are decided on the original value, as encoding/json
+//     documents them (an IsZero method is called). The copy is bounded
+//     as for []any (10000 levels, then an error), in place of
+//     encoding/json's cycle check; it allocates, where the plain path
+//     does not.
+//   - A type holding a struct that embeds itself (directly or through
+//     other embedded structs, by value or pointer), or an unexported
+//     embedded struct written under a json tag name whose pointer has a
+//     marshal or IsZero method, or whose shadow reflect cannot build, is
+//     left to encoding/json whole: its byte slices are base64 strings.
 //
 // Without attachments the packet type is Event/Ack, with them
 // BinaryEvent/BinaryAck with Attachments = len(attachments). On error dst is
@@ -176,8 +190,8 @@ func appendValue(dst []byte, v any, atts [][]byte, depth int) ([]byte, [][]byte,
 		}
 		return appendMap(dst, x, atts, depth)
 	default:
-		if t := reflect.TypeOf(v); typeInfoOf(t).hasBytes {
-			return appendReflect(dst, reflect.ValueOf(v), atts, depth)
+		if sh := shadowOf(reflect.TypeOf(v)); sh != nil {
+			return appendShadow(dst, reflect.ValueOf(v), sh, atts, depth)
 		}
 		dst, err = appendJSON(dst, v)
 		return dst, atts, err
