@@ -2,7 +2,6 @@ package sio
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -281,14 +280,7 @@ func (x *httpExchange) abort() {
 	}
 }
 
-// errTLSUpgrade refuses WebSocket over TLS in net/http mode: gnet cannot
-// adopt a *tls.Conn. Clients then stay on polling.
-var errTLSUpgrade = errors.New("sio: WebSocket over TLS needs a TLS-terminating proxy in front (gnet cannot adopt TLS connections); polling works")
-
 func (x *httpExchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSConn, error) {
-	if x.r.TLS != nil {
-		return nil, errTLSUpgrade
-	}
 	en, err := x.srv.enroller()
 	if err != nil {
 		return nil, err
@@ -307,7 +299,14 @@ func (x *httpExchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSCo
 		nc.Close()
 		return nil, err
 	}
-	c, err := en.Enroll(nc, brw.Reader, h)
+	var c eio.WSConn
+	if x.r.TLS != nil {
+		// gnet cannot adopt a *tls.Conn: crypto/tls runs on two
+		// goroutines that bridge it to the loop (loop.EnrollBridged).
+		c, err = en.EnrollBridged(nc, brw.Reader, h)
+	} else {
+		c, err = en.Enroll(nc, brw.Reader, h)
+	}
 	if err != nil {
 		nc.Close()
 		return nil, err
