@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -171,25 +172,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range x.header {
 		h[k] = v
 	}
-	h.Set("Content-Length", itoa(len(x.respBody)))
+	h.Set("Content-Length", strconv.Itoa(len(x.respBody)))
 	w.WriteHeader(x.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(x.respBody)
 	}
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }
 
 // httpExchange adapts a net/http request to eio.Exchange.
