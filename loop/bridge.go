@@ -2,6 +2,7 @@ package loop
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -23,20 +24,49 @@ import (
 // pair whose far end the loop adopts. rd holds bytes already read from nc
 // (a hijacked net/http connection's reader) and is read before nc.
 func (e *Enroller) EnrollBridged(nc net.Conn, rd *bufio.Reader, fh eio.FrameHandler) (eio.WSConn, error) {
-	near, far, err := socketPair()
-	if err != nil {
-		return nil, err
-	}
 	var src io.Reader = nc
 	if rd != nil {
 		src = rd
 	}
-	// The far end goes to the loop first: copying starts once it is served.
-	c, err := e.Enroll(far, nil, fh)
+	var c eio.WSConn
+	err := bridge(nc, src, func(far *net.UnixConn) error {
+		var err error
+		c, err = e.Enroll(far, nil, fh)
+		return err
+	})
+	return c, err
+}
+
+// AdoptBridged serves nc, a new connection (one of a TLS listener, its
+// handshake done), on the event loops from its first request on, in HTTP
+// mode, through a socket pair; its requests go to Config.Handler with
+// remote, nc's address, as their client address.
+func (e *Enroller) AdoptBridged(nc net.Conn) error {
+	return bridge(nc, nc, func(far *net.UnixConn) error {
+		ad := &adoption{remote: nc.RemoteAddr().String()}
+		if _, err := e.cli.EnrollContext(far, ad); err != nil {
+			return err
+		}
+		if ad.c == nil {
+			return errors.New("loop: adopted connection was not opened")
+		}
+		return nil
+	})
+}
+
+// bridge joins nc to a loop: enroll hands the far end of a new socket pair
+// to the loop, then two goroutines copy between src (nc, or a reader of it)
+// and the near end, and from the near end to nc.
+func bridge(nc net.Conn, src io.Reader, enroll func(far *net.UnixConn) error) error {
+	near, far, err := socketPair()
 	if err != nil {
+		return err
+	}
+	// The far end goes to the loop first: copying starts once it is served.
+	if err := enroll(far); err != nil {
 		near.Close()
 		far.Close()
-		return nil, err
+		return err
 	}
 	go func() {
 		// Client to loop. The end of the client's stream ends the
@@ -51,7 +81,7 @@ func (e *Enroller) EnrollBridged(nc net.Conn, rd *bufio.Reader, fh eio.FrameHand
 		_ = nc.Close()
 		_ = near.Close()
 	}()
-	return c, nil
+	return nil
 }
 
 // socketPair returns the two ends of a connected Unix stream socket pair.

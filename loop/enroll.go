@@ -19,15 +19,19 @@ type Enroller struct {
 	cli *gnet.Client
 }
 
-// adoption is the gnet context of a connection being enrolled.
+// adoption is the gnet context of a connection being enrolled: an
+// upgraded WebSocket (fh set) or, with fh nil, a connection that starts in
+// HTTP mode, served by Config.Handler (AdoptBridged).
 type adoption struct {
-	pre []byte
-	fh  eio.FrameHandler
-	c   *conn
+	pre    []byte
+	fh     eio.FrameHandler
+	remote string // the client's address, when nc's is not (a bridge)
+	c      *conn
 }
 
-// NewEnroller starts event loops for enrolled connections. cfg.Addr and
-// cfg.Handler are not used.
+// NewEnroller starts event loops for enrolled connections. cfg.Addr is not
+// used; cfg.Handler serves the connections adopted in HTTP mode
+// (AdoptBridged).
 func NewEnroller(cfg Config) (*Enroller, error) {
 	s := NewServer(cfg)
 	cli, err := gnet.NewClient(&s.handler,

@@ -307,14 +307,19 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	c := newConn(h.srv, gc)
 	if ad, ok := gc.Context().(*adoption); ok {
-		c.enterWS(ad.fh)
-		if o, ok := ad.fh.(eio.FrameOpener); ok {
-			o.OnOpen(c)
+		if ad.remote != "" {
+			c.remote = ad.remote
 		}
-		c.pre = ad.pre
 		ad.c = c
-		if len(c.pre) > 0 {
-			c.lp.Post(func() { c.process(); c.flush() })
+		if ad.fh != nil {
+			c.enterWS(ad.fh)
+			if o, ok := ad.fh.(eio.FrameOpener); ok {
+				o.OnOpen(c)
+			}
+			c.pre = ad.pre
+			if len(c.pre) > 0 {
+				c.lp.Post(func() { c.process(); c.flush() })
+			}
 		}
 	}
 	gc.SetContext(c)

@@ -31,16 +31,7 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 		MaxBacklog:           s.cfg.MaxLoopBacklog,
 		MaxLoopOutboundBytes: s.cfg.MaxLoopOutboundBytes,
 		Logger:               s.cfg.Logger,
-		Handler: func(x eio.Exchange) {
-			if s.handle(x) {
-				return
-			}
-			if fallback == nil {
-				x.Respond(http.StatusNotFound, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, []byte("404 page not found\n"))
-				return
-			}
-			go s.serveBuffered(x, fallback)
-		},
+		Handler:              s.loopHandler(fallback),
 	})
 	s.mu.Lock()
 	if s.closing {
@@ -75,6 +66,21 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 		s.mu.Unlock()
 	}
 	return err
+}
+
+// loopHandler serves an event-loop request: Socket.IO under Config.Path,
+// fallback (on a goroutine, buffered) or 404 elsewhere.
+func (s *Server) loopHandler(fallback http.Handler) func(eio.Exchange) {
+	return func(x eio.Exchange) {
+		if s.handle(x) {
+			return
+		}
+		if fallback == nil {
+			x.Respond(http.StatusNotFound, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, []byte("404 page not found\n"))
+			return
+		}
+		go s.serveBuffered(x, fallback)
+	}
 }
 
 // RefusedConnections reports how many connections ListenAndServe closed on
@@ -313,10 +319,14 @@ func (s *Server) enroller() (*loop.Enroller, error) {
 		return s.enroll, nil
 	}
 	en, err := loop.NewEnroller(loop.Config{
-		Loops:            s.cfg.Loops,
-		MaxMessageBytes:  s.cfg.MaxHTTPBufferSize,
-		MaxOutboundBytes: s.cfg.MaxOutboundBytes,
-		Logger:           s.cfg.Logger,
+		Loops:                s.cfg.Loops,
+		MaxBodyBytes:         s.cfg.MaxHTTPBufferSize,
+		MaxMessageBytes:      s.cfg.MaxHTTPBufferSize,
+		MaxOutboundBytes:     s.cfg.MaxOutboundBytes,
+		MaxBacklog:           s.cfg.MaxLoopBacklog,
+		MaxLoopOutboundBytes: s.cfg.MaxLoopOutboundBytes,
+		Logger:               s.cfg.Logger,
+		Handler:              s.serveTLSExchange,
 	})
 	if err != nil {
 		return nil, err
