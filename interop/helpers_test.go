@@ -98,6 +98,11 @@ const (
 	onLoops serveMode = "loops"
 	// onNetHTTP mounts the server in a net/http server (httptest).
 	onNetHTTP serveMode = "nethttp"
+	// onLoopsTLS runs it with ListenAndServeTLSConfig, and onNetHTTPTLS
+	// mounts it in an httptest TLS server; both with httptest's
+	// self-signed certificate (clients skip its verification).
+	onLoopsTLS   serveMode = "loops-tls"
+	onNetHTTPTLS serveMode = "nethttp-tls"
 )
 
 // startSIO runs a Socket.IO server configured by cfg and set up by setup,
@@ -149,10 +154,41 @@ func startSIO(t *testing.T, mode serveMode, cfg sio.Config, setup func(srv *sio.
 			}
 		})
 		return srv, "http://" + addr
-	case onNetHTTP:
+	case onLoopsTLS:
+		cert := httptest.NewUnstartedServer(nil)
+		cert.StartTLS() // for its certificate only
+		tlsCfg := cert.TLS.Clone()
+		cert.Close()
+		addr := freeAddr(t)
+		errc := make(chan error, 1)
+		go func() { errc <- srv.ListenAndServeTLSConfig(addr, tlsCfg, nil) }()
+		select {
+		case <-srv.Ready():
+		case err := <-errc:
+			t.Fatalf("ListenAndServeTLSConfig(%s): %v", addr, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("ListenAndServeTLSConfig(%s) not ready within 10s", addr)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+			select {
+			case <-errc:
+			case <-time.After(5 * time.Second):
+				t.Errorf("ListenAndServeTLSConfig did not return within 5s of Shutdown")
+			}
+		})
+		return srv, "https://" + addr
+	case onNetHTTP, onNetHTTPTLS:
 		mux := http.NewServeMux()
 		mux.Handle("/socket.io/", srv)
-		ts := httptest.NewServer(mux)
+		ts := httptest.NewUnstartedServer(mux)
+		if mode == onNetHTTPTLS {
+			ts.StartTLS()
+		} else {
+			ts.Start()
+		}
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()

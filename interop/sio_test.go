@@ -110,6 +110,9 @@ func TestSIOEventsAcksTransports(t *testing.T) {
 		{name: "msgpack/loops/polling", mode: onLoops, transports: []string{"polling"}, want: "polling", parser: sio.MsgpackParser},
 		{name: "msgpack/loops/upgrade", mode: onLoops, transports: []string{"polling", "websocket"}, upgrade: true, want: "websocket", parser: sio.MsgpackParser},
 		{name: "msgpack/nethttp/websocket", mode: onNetHTTP, transports: []string{"websocket"}, want: "websocket", parser: sio.MsgpackParser},
+		// Over TLS (https:// and wss://), on the loops and in net/http.
+		{name: "tls/loops/upgrade", mode: onLoopsTLS, transports: []string{"polling", "websocket"}, upgrade: true, want: "websocket"},
+		{name: "tls/nethttp/upgrade", mode: onNetHTTPTLS, transports: []string{"polling", "websocket"}, upgrade: true, want: "websocket"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
