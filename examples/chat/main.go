@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -52,6 +53,9 @@ type config struct {
 	ticker time.Duration
 	mode   string
 	parser string
+	// cert and key are PEM files: with both, the demo serves https://
+	// and wss:// (ListenAndServeTLS, or http.Server.ServeTLS).
+	cert, key string
 }
 
 // defaultAddr is ":3000" as in the socket.io examples, or ":$PORT" when the
@@ -70,6 +74,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.addr, "addr", defaultAddr(getenv), "listen address host:port (default from $PORT, else :3000)")
 	fs.DurationVar(&c.ticker, "ticker", 0, "send a random score to a random team this often (0 = never)")
 	fs.StringVar(&c.mode, "mode", "standalone", "standalone: serve on sioloop's event loops; nethttp: mount in a net/http server")
+	fs.StringVar(&c.cert, "cert", "", "TLS certificate (PEM file): serve https:// and wss:// with -key")
+	fs.StringVar(&c.key, "key", "", "TLS private key (PEM file), with -cert")
 	fs.StringVar(&c.parser, "parser", "json", "json: socket.io-parser; msgpack: socket.io-msgpack-parser (the page loads socket.io.msgpack.min.js)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -82,6 +88,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if c.parser != "json" && c.parser != "msgpack" {
 		return c, fmt.Errorf("-parser %q: want json or msgpack", c.parser)
+	}
+	if (c.cert == "") != (c.key == "") {
+		return c, errors.New("-cert and -key go together")
 	}
 	if c.ticker < 0 {
 		return c, fmt.Errorf("-ticker %v: want a positive duration or 0", c.ticker)
@@ -119,7 +128,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	var httpSrv *http.Server
 	switch cfg.mode {
 	case "standalone":
-		go func() { errc <- srv.ListenAndServe(cfg.addr, mux) }()
+		go func() {
+			if cfg.cert != "" {
+				errc <- srv.ListenAndServeTLS(cfg.addr, cfg.cert, cfg.key, mux)
+				return
+			}
+			errc <- srv.ListenAndServe(cfg.addr, mux)
+		}()
 		// Log "listening" only once it is true, so a busy port reads as
 		// an error and not as a server that never answers.
 		select {
@@ -140,9 +155,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		if err != nil {
 			return errors.Join(err, srv.Close())
 		}
-		go func() { errc <- httpSrv.Serve(l) }()
+		if cfg.cert != "" {
+			// HTTP/1.1 only: browsers would send WebSocket over HTTP/2
+			// (an extended CONNECT, RFC 8441), which sio does not serve.
+			httpSrv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		}
+		go func() {
+			if cfg.cert != "" {
+				errc <- httpSrv.ServeTLS(l, cfg.cert, cfg.key)
+				return
+			}
+			errc <- httpSrv.Serve(l)
+		}()
 	}
-	logger.Info("chat demo listening", "url", pageURL(cfg.addr), "mode", cfg.mode)
+	logger.Info("chat demo listening", "url", pageURL(cfg.addr, cfg.cert != ""), "mode", cfg.mode)
 
 	select {
 	case err := <-errc:
@@ -173,9 +199,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 }
 
 // pageURL turns a listen address into something clickable in the log.
-func pageURL(addr string) string {
-	if strings.HasPrefix(addr, ":") {
-		return "http://localhost" + addr + "/"
+func pageURL(addr string, tls bool) string {
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
 	}
-	return "http://" + addr + "/"
+	if strings.HasPrefix(addr, ":") {
+		return scheme + "localhost" + addr + "/"
+	}
+	return scheme + addr + "/"
 }
