@@ -46,6 +46,9 @@ type conn struct {
 	dec      *wsframe.Decoder // only while a message is under way (decPool)
 	fh       eio.FrameHandler
 	pre      []byte // frame bytes not in gnet's buffer (enrolled conns)
+	// defl is set at the upgrade when permessage-deflate was negotiated,
+	// before the connection is handed to anyone, and never changed.
+	defl *deflateState
 
 	ob outbox // pending writes; queued means on lp.dirty
 }
@@ -202,6 +205,7 @@ func (c *conn) processFrames() {
 		c.dec = decPool.Get().(*wsframe.Decoder)
 		c.dec.MaxMessageSize = c.srv.cfg.MaxMessageBytes
 		c.dec.MaxFragments = c.srv.cfg.MaxMessageFragments
+		c.dec.Deflate = c.defl != nil
 	}
 	defer c.putDecoder()
 	off := 0
@@ -222,7 +226,16 @@ func (c *conn) processFrames() {
 		if ok {
 			switch msg.Kind {
 			case wsframe.KindText, wsframe.KindBinary:
-				c.fh.OnMessage(c, msg.Kind == wsframe.KindBinary, msg.Payload)
+				if msg.Compressed {
+					if err := c.deliverCompressed(msg); err != nil {
+						var ce *wsframe.CloseError
+						errors.As(err, &ce)
+						c.closeWS(int(ce.Code), err)
+						break
+					}
+				} else {
+					c.fh.OnMessage(c, msg.Kind == wsframe.KindBinary, msg.Payload)
+				}
 			case wsframe.KindPing:
 				c.write(ws.OpPong, msg.Payload)
 			case wsframe.KindClose:
@@ -270,10 +283,16 @@ func (c *conn) closeWS(code int, cause error) {
 	outPool.Put(b)
 }
 
-// write frames p as one message of opcode op. Any goroutine.
+// write frames p as one message of opcode op, compressed if the
+// connection negotiated permessage-deflate and p is a data message of at
+// least the threshold. Any goroutine.
 func (c *conn) write(op ws.OpCode, p []byte) {
 	if c.ob.begin() {
-		c.ob.out.B = wsframe.AppendFrame(c.ob.out.B, op, p)
+		if d := c.defl; d != nil && !op.IsControl() && len(p) >= d.threshold {
+			c.ob.out.B = wsframe.AppendDeflatedFrame(c.ob.out.B, op, p, d.level)
+		} else {
+			c.ob.out.B = wsframe.AppendFrame(c.ob.out.B, op, p)
+		}
 		c.commit()
 	}
 }
@@ -347,6 +366,14 @@ func (c *conn) WriteMessage(binary bool, p []byte) {
 
 // WriteFrames implements eio.WSConn.
 func (c *conn) WriteFrames(b []byte) { c.writeRaw(b) }
+
+// Deflate implements eio.DeflateConn.
+func (c *conn) Deflate() (threshold, level int, ok bool) {
+	if d := c.defl; d != nil {
+		return d.threshold, d.level, true
+	}
+	return 0, 0, false
+}
 
 // Close implements eio.WSConn.
 func (c *conn) Close(code int) {
@@ -606,10 +633,18 @@ func (x *exchange) upgradeOnLoop(header http.Header, h eio.FrameHandler) (eio.WS
 			extra = append(extra, k+": "+v)
 		}
 	}
+	var defl *deflateState
+	if cfg := c.srv.cfg.PerMessageDeflate; cfg != nil {
+		if d, ok := wsframe.NegotiateDeflate(x.Header("Sec-WebSocket-Extensions")); ok {
+			extra = append(extra, d.Response)
+			defl = newDeflateState(cfg, d)
+		}
+	}
 	b := outPool.Get()
 	b.B = wsframe.AppendUpgradeResponse(b.B, key, extra...)
 	c.writeRaw(b.B)
 	outPool.Put(b)
+	c.defl = defl
 	c.enterWS(h)
 	if o, ok := h.(eio.FrameOpener); ok {
 		o.OnOpen(c)

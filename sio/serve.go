@@ -30,6 +30,7 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 		MaxOutboundBytes:     s.cfg.MaxOutboundBytes,
 		MaxBacklog:           s.cfg.MaxLoopBacklog,
 		MaxLoopOutboundBytes: s.cfg.MaxLoopOutboundBytes,
+		PerMessageDeflate:    s.cfg.PerMessageDeflate,
 		Logger:               s.cfg.Logger,
 		Handler: func(x eio.Exchange) {
 			if s.handle(x) {
@@ -302,12 +303,13 @@ func (x *httpExchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSCo
 	if err != nil {
 		return nil, err
 	}
-	resp := appendUpgradeResponse(nil, key, header)
+	ext := en.Negotiate(x.Header("Sec-WebSocket-Extensions"))
+	resp := appendUpgradeResponse(nil, key, header, ext.Header())
 	if _, err := nc.Write(resp); err != nil {
 		nc.Close()
 		return nil, err
 	}
-	c, err := en.Enroll(nc, brw.Reader, h)
+	c, err := en.EnrollWith(nc, brw.Reader, h, ext)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -327,10 +329,11 @@ func (s *Server) enroller() (*loop.Enroller, error) {
 		return s.enroll, nil
 	}
 	en, err := loop.NewEnroller(loop.Config{
-		Loops:            s.cfg.Loops,
-		MaxMessageBytes:  s.cfg.MaxHTTPBufferSize,
-		MaxOutboundBytes: s.cfg.MaxOutboundBytes,
-		Logger:           s.cfg.Logger,
+		Loops:             s.cfg.Loops,
+		MaxMessageBytes:   s.cfg.MaxHTTPBufferSize,
+		MaxOutboundBytes:  s.cfg.MaxOutboundBytes,
+		PerMessageDeflate: s.cfg.PerMessageDeflate,
+		Logger:            s.cfg.Logger,
 	})
 	if err != nil {
 		return nil, err

@@ -6,6 +6,10 @@
 //
 //	go run ./examples/wsecho -addr 127.0.0.1:9001
 //	# then point Autobahn's fuzzingclient at ws://127.0.0.1:9001/
+//
+// With -deflate it accepts the permessage-deflate extension (RFC 7692) and
+// compresses every echoed message of at least -threshold bytes, for the
+// compression cases (Autobahn groups 12 and 13).
 package main
 
 import (
@@ -25,12 +29,20 @@ func (echo) OnClose(eio.WSConn, error)                     {}
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "listen address")
 	max := flag.Int64("max", 16<<20, "largest message accepted, bytes")
+	deflate := flag.Bool("deflate", false, "accept permessage-deflate")
+	threshold := flag.Int("threshold", -1, "with -deflate, smallest message compressed, bytes (negative: all, 0: 1024)")
+	level := flag.Int("level", 0, "with -deflate, compress/flate level (0: default)")
 	flag.Parse()
+	var pmd *loop.PerMessageDeflate
+	if *deflate {
+		pmd = &loop.PerMessageDeflate{Threshold: *threshold, Level: *level}
+	}
 	ls := loop.NewServer(loop.Config{
-		Addr:             *addr,
-		MaxMessageBytes:  *max,
-		MaxBodyBytes:     1 << 10,
-		MaxOutboundBytes: 64 << 20,
+		PerMessageDeflate: pmd,
+		Addr:              *addr,
+		MaxMessageBytes:   *max,
+		MaxBodyBytes:      1 << 10,
+		MaxOutboundBytes:  64 << 20,
 		Handler: func(x eio.Exchange) {
 			if _, err := x.Upgrade(nil, echo{}); err != nil {
 				x.Respond(http.StatusBadRequest, http.Header{"Content-Type": {"text/plain"}}, []byte(err.Error()+"\n"))
