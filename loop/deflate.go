@@ -37,7 +37,7 @@ func (c *conn) deliverCompressed(msg wsframe.Message) error {
 	b := inflatePool.Get()
 	defer inflatePool.Put(b)
 	var err error
-	b.B, err = c.defl.in.Inflate(b.B[:0], msg.Payload, c.srv.cfg.MaxMessageBytes)
+	b.B, err = c.deflate().in.Inflate(b.B[:0], msg.Payload, c.srv.cfg.MaxMessageBytes)
 	if err != nil {
 		b.B = b.B[:0]
 		return err

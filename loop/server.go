@@ -348,16 +348,17 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	c := newConn(h.srv, gc)
 	if ad, ok := gc.Context().(*adoption); ok {
+		x := &connExt{pre: ad.pre}
 		if d := ad.ext.deflate; d != nil && h.srv.cfg.PerMessageDeflate != nil {
-			c.defl = newDeflateState(h.srv.cfg.PerMessageDeflate, *d)
+			x.defl = newDeflateState(h.srv.cfg.PerMessageDeflate, *d)
 		}
+		c.ext = x
 		c.enterWS(ad.fh)
 		if o, ok := ad.fh.(eio.FrameOpener); ok {
 			o.OnOpen(c)
 		}
-		c.pre = ad.pre
 		ad.c = c
-		if len(c.pre) > 0 {
+		if len(x.pre) > 0 {
 			c.lp.Post(func() { c.process(); c.flush() })
 		}
 	}

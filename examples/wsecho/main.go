@@ -37,18 +37,22 @@ func main() {
 	if *deflate {
 		pmd = &loop.PerMessageDeflate{Threshold: *threshold, Level: *level}
 	}
-	ls := loop.NewServer(loop.Config{
-		PerMessageDeflate: pmd,
-		Addr:              *addr,
-		MaxMessageBytes:   *max,
+	log.Printf("websocket echo on ws://%s/", *addr)
+	log.Fatal(newServer(*addr, *max, pmd).Serve())
+}
+
+// newServer returns the echo server, not yet serving.
+func newServer(addr string, max int64, pmd *loop.PerMessageDeflate) *loop.Server {
+	return loop.NewServer(loop.Config{
+		Addr:              addr,
+		MaxMessageBytes:   max,
 		MaxBodyBytes:      1 << 10,
 		MaxOutboundBytes:  64 << 20,
+		PerMessageDeflate: pmd,
 		Handler: func(x eio.Exchange) {
 			if _, err := x.Upgrade(nil, echo{}); err != nil {
 				x.Respond(http.StatusBadRequest, http.Header{"Content-Type": {"text/plain"}}, []byte(err.Error()+"\n"))
 			}
 		},
 	})
-	log.Printf("websocket echo on ws://%s/", *addr)
-	log.Fatal(ls.Serve())
 }
