@@ -20,7 +20,8 @@ type RequestError = eio.RequestError
 
 // PerMessageDeflate configures WebSocket compression (Config.PerMessageDeflate):
 // Threshold is the smallest message compressed (0 means 1024, negative
-// every message) and Level the compress/flate level (0 means 6).
+// every message) and Level the compress/flate level (0 means 1,
+// flate.BestSpeed).
 type PerMessageDeflate = loop.PerMessageDeflate
 
 // Config configures a Server. The zero value of each field selects

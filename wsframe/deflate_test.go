@@ -360,9 +360,11 @@ func BenchmarkDeflate(b *testing.B) {
 			b.Run("deflate"+levelName(level)+"/"+sizeName(n), func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(n))
+				var out []byte
 				for b.Loop() {
-					AppendDeflatedFrame(dst, ws.OpText, msg, level)
+					out = AppendDeflatedFrame(dst, ws.OpText, msg, level)
 				}
+				b.ReportMetric(float64(len(out)), "wire-bytes")
 			})
 		}
 		comp := gobwasDeflate(b, msg)

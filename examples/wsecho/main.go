@@ -31,7 +31,7 @@ func main() {
 	max := flag.Int64("max", 16<<20, "largest message accepted, bytes")
 	deflate := flag.Bool("deflate", false, "accept permessage-deflate")
 	threshold := flag.Int("threshold", -1, "with -deflate, smallest message compressed, bytes (negative: all, 0: 1024)")
-	level := flag.Int("level", 0, "with -deflate, compress/flate level (0: default)")
+	level := flag.Int("level", 0, "with -deflate, compress/flate level (0: 1, flate.BestSpeed)")
 	flag.Parse()
 	var pmd *loop.PerMessageDeflate
 	if *deflate {
