@@ -37,4 +37,3 @@ func TestDeflateAllocs(t *testing.T) {
 		t.Errorf("Inflate allocates %d bytes a message", per)
 	}
 }
-
