@@ -272,9 +272,9 @@ func (s *Socket) Disconnect() {
 func (s *Socket) Close() { s.Disconnect() }
 
 // Emit sends event name with args. []byte values anywhere in args (also
-// inside []any, map[string]any and [][]byte) travel as binary
-// attachments; json.RawMessage passes through; other values are encoded
-// by encoding/json. While the socket is not connected the event waits in
+// inside []any and maps, struct fields, pointers and slices of structs)
+// travel as binary attachments; json.RawMessage passes through; other
+// values are written as encoding/json writes them. While the socket is not connected the event waits in
 // a buffer (SocketOptions.MaxBuffered) and leaves once it connects.
 func (s *Socket) Emit(name string, args ...any) error {
 	_, err := s.emit(name, args, false, nil)

@@ -51,6 +51,17 @@ func Prepare(text []byte, binaries ...[]byte) *Prepared {
 	return p
 }
 
+// PrepareBinary encodes one binary Engine.IO message (a packet of a binary
+// parser such as msgpack) once for every transport. b is copied.
+func PrepareBinary(b []byte) *Prepared {
+	p := &Prepared{}
+	p.frames = wsframe.AppendFrame(make([]byte, 0, wsframe.MaxHeaderSize+len(b)), ws.OpBinary, b)
+	p.poll = make([]byte, 0, 1+base64.StdEncoding.EncodedLen(len(b)))
+	p.poll = base64.StdEncoding.AppendEncode(append(p.poll, 'b'), b)
+	p.recs = append(p.recs, record{end: len(p.poll), binary: true})
+	return p
+}
+
 // Frames returns the WebSocket encoding. Do not modify it.
 func (p *Prepared) Frames() []byte { return p.frames }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sioloop/sioloop/internal/timer"
@@ -25,6 +26,9 @@ type Server struct {
 	wheels []*timer.Wheel
 	seed   maphash.Seed
 	off    offloader // requests served off their provider's goroutine
+
+	refused   refusals      // stats.go
+	slowPolls atomic.Uint64 // stats.go
 
 	mu       sync.RWMutex
 	sessions map[string]*Session // guarded by mu
@@ -376,6 +380,7 @@ func (s *Server) wheelFor(sid string) *timer.Wheel {
 // before any upgrade; others the JSON body.
 func (s *Server) fail(x Exchange, e *RequestError, upgrade bool) {
 	s.logRefused(x, e)
+	s.refused.add(e.Code)
 	if s.cfg.OnConnectionError != nil {
 		// A panic here is logged; the refusal is answered all the same.
 		s.callUser(x, "OnConnectionError", func() { s.cfg.OnConnectionError(x.Request(), e) })
@@ -403,6 +408,7 @@ func (s *Server) refuseUpgrade(x Exchange, err error) {
 		return
 	}
 	s.logRefused(x, &RequestError{Status: he.Status, Code: 3, Message: he.Message})
+	s.refused.add(3)
 	if s.cfg.OnConnectionError != nil {
 		s.callUser(x, "OnConnectionError", func() {
 			s.cfg.OnConnectionError(x.Request(), &RequestError{Status: he.Status, Code: 3, Message: he.Message})

@@ -392,6 +392,7 @@ func (s *Session) pollOverflowLocked() bool {
 // for what the server sends, like a WebSocket whose queue is full; the
 // queue goes back to the pool.
 func (s *Session) closeSlowPoller() {
+	s.srv.slowPolls.Add(1)
 	s.srv.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "eio: slow polling client, session closed",
 		slog.String("sid", s.id), slog.String("remote", s.remote))
 	s.closeWith(codeTransportError, false)

@@ -31,9 +31,9 @@
 //   - Emit publishes the msgpack array ["emitter", {type: 2, data: [event,
 //     ...args], nsp}, {rooms, flags, except}] on <key>#<nsp>#<room># when
 //     exactly one room is selected, on <key>#<nsp># otherwise. Arguments
-//     are encoded as sio encodes them (encoding/json, with []byte anywhere
-//     in []any, map[string]any, [][]byte and map[string][]byte becoming a
-//     binary attachment), then transcoded to msgpack as notepack.io writes
+//     are encoded as sio encodes them (as encoding/json writes them, with
+//     every []byte becoming a binary attachment, also in struct fields,
+//     behind pointers and in typed slices and maps), then transcoded to msgpack as notepack.io writes
 //     the same JS value: a []byte is msgpack bin, which the receiving
 //     nodes hand to their clients as a binary attachment, as they do with
 //     the Node emitter's Buffers.

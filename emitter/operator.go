@@ -113,11 +113,12 @@ func union(a, b []string) []string {
 // means queued; ErrDropped means Redis is down or the queue is full (the
 // message is counted in Stats().Dropped).
 //
-// Arguments are encoded as sio's Emit encodes them: []byte anywhere in
-// args (through []any, map[string]any, [][]byte and map[string][]byte)
-// becomes a binary attachment, published as msgpack bin as the Node
-// emitter publishes a Buffer; everything else goes through encoding/json
-// (a []byte inside a struct is base64 text there). Numbers become JS
+// Arguments are encoded as sio's Emit encodes them: a []byte anywhere in
+// args (in []any and maps, in struct fields, behind pointers, in typed
+// slices; not a json.Marshaler's inside, not a [N]byte array) becomes a
+// binary attachment, published as msgpack bin as the Node emitter
+// publishes a Buffer; everything else is written as encoding/json writes
+// it (struct tags and omitempty included). Numbers become JS
 // numbers: integers beyond ±2^53 are rounded as JSON.parse would.
 //
 // Errors: ErrReservedEvent for socket.io's reserved names, ErrAck for a

@@ -450,3 +450,13 @@ func (h *Hub[M]) deliver(e *event[M]) {
 		h.hooks.OnDeleteRoom(e.room, e.m)
 	}
 }
+
+// RoomCount returns the number of rooms with members. It walks every
+// shard: meant for metrics, not for a hot path.
+func (h *Hub[M]) RoomCount() int {
+	n := 0
+	for i := range h.shards {
+		h.shards[i].rooms.Range(func(_, _ any) bool { n++; return true })
+	}
+	return n
+}

@@ -98,6 +98,7 @@ func TestSIOEventsAcksTransports(t *testing.T) {
 		transports []string
 		upgrade    bool
 		want       string
+		parser     sio.Parser
 	}{
 		{name: "loops/polling", mode: onLoops, transports: []string{"polling"}, want: "polling"},
 		{name: "loops/websocket", mode: onLoops, transports: []string{"websocket"}, want: "websocket"},
@@ -105,12 +106,16 @@ func TestSIOEventsAcksTransports(t *testing.T) {
 		{name: "nethttp/polling", mode: onNetHTTP, transports: []string{"polling"}, want: "polling"},
 		{name: "nethttp/websocket", mode: onNetHTTP, transports: []string{"websocket"}, want: "websocket"},
 		{name: "nethttp/upgrade", mode: onNetHTTP, transports: []string{"polling", "websocket"}, upgrade: true, want: "websocket"},
+		// The same with socket.io-msgpack-parser on both sides.
+		{name: "msgpack/loops/polling", mode: onLoops, transports: []string{"polling"}, want: "polling", parser: sio.MsgpackParser},
+		{name: "msgpack/loops/upgrade", mode: onLoops, transports: []string{"polling", "websocket"}, upgrade: true, want: "websocket", parser: sio.MsgpackParser},
+		{name: "msgpack/nethttp/websocket", mode: onNetHTTP, transports: []string{"websocket"}, want: "websocket", parser: sio.MsgpackParser},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			rec := newRecord()
-			_, url := startSIO(t, tc.mode, sio.Config{}, basicServer(rec))
+			_, url := startSIO(t, tc.mode, sio.Config{Parser: tc.parser}, basicServer(rec))
 			var got struct {
 				ID                 string
 				ClientTransport    string
@@ -128,7 +133,11 @@ func TestSIOEventsAcksTransports(t *testing.T) {
 				}
 				DisconnectReason string
 			}
-			runNode(t, 20*time.Second, &got, "sio.mjs", "basic", url, jsonArg(t, map[string]any{"transports": tc.transports, "expectUpgrade": tc.upgrade}))
+			parser := ""
+			if tc.parser == sio.MsgpackParser {
+				parser = "msgpack"
+			}
+			runNode(t, 20*time.Second, &got, "sio.mjs", "basic", url, jsonArg(t, map[string]any{"transports": tc.transports, "expectUpgrade": tc.upgrade, "parser": parser}))
 
 			// Client → server event with binary nested in an object and
 			// at the top level, acknowledged with binary nested likewise.

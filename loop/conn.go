@@ -371,6 +371,9 @@ func (c *conn) onClose(err error) {
 			x.abort()
 		}
 	}
+	if cause == ErrSlowConsumer {
+		c.srv.slow.Add(1)
+	}
 	if c.fh != nil {
 		if cause == nil && err != nil && !errors.Is(err, io.EOF) && mode == modeWS {
 			cause = err // reset by peer and the like; EOF is a clean close

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 
 	"github.com/panjf2000/gnet/v2"
@@ -20,12 +21,15 @@ type Enroller struct {
 	cli *gnet.Client
 }
 
-// adoption is the gnet context of a connection being enrolled.
+// adoption is the gnet context of a connection being enrolled: an
+// upgraded WebSocket (fh set) or, with fh nil, a connection that starts in
+// HTTP mode, served by Config.Handler (AdoptBridged).
 type adoption struct {
-	pre []byte
-	fh  eio.FrameHandler
-	ext Extensions
-	c   *conn
+	pre    []byte
+	fh     eio.FrameHandler
+	ext    Extensions
+	remote string // the client's address, when nc's is not (a bridge)
+	c      *conn
 }
 
 // Extensions are the WebSocket extensions agreed for a connection to be
@@ -58,8 +62,9 @@ func (e *Enroller) Negotiate(extensions string) Extensions {
 	return Extensions{deflate: &d}
 }
 
-// NewEnroller starts event loops for enrolled connections. cfg.Addr and
-// cfg.Handler are not used.
+// NewEnroller starts event loops for enrolled connections. cfg.Addr is not
+// used; cfg.Handler serves the connections adopted in HTTP mode
+// (AdoptBridged).
 func NewEnroller(cfg Config) (*Enroller, error) {
 	s := NewServer(cfg)
 	cli, err := gnet.NewClient(&s.handler,
@@ -116,3 +121,20 @@ func (e *Enroller) Loop(i int) *Loop { return e.srv.Loop(i) }
 
 // Stop closes every enrolled connection.
 func (e *Enroller) Stop(context.Context) { _ = e.cli.Stop() }
+
+// EnrollBridgedWith is EnrollBridged for a connection whose 101 response
+// agreed to ext (Negotiate): the frames of nc's TLS session reach the loop
+// through the socket pair as EnrollBridged describes.
+func (e *Enroller) EnrollBridgedWith(nc net.Conn, rd *bufio.Reader, fh eio.FrameHandler, ext Extensions) (eio.WSConn, error) {
+	var src io.Reader = nc
+	if rd != nil {
+		src = rd
+	}
+	var c eio.WSConn
+	err := bridge(nc, src, func(far *net.UnixConn) error {
+		var err error
+		c, err = e.EnrollWith(far, nil, fh, ext)
+		return err
+	})
+	return c, err
+}

@@ -208,6 +208,7 @@ type Server struct {
 	// for none; set by Serve before gnet starts, read-only afterwards.
 	fdCeiling     int
 	refused       atomic.Uint64 // connections refused at the fd limit
+	slow          atomic.Uint64 // connections closed as slow consumers
 	refusalLogged atomic.Int64  // unix nanos of the last refusal warning
 }
 
@@ -350,18 +351,23 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	c := newConn(h.srv, gc)
 	if ad, ok := gc.Context().(*adoption); ok {
-		x := &connExt{pre: ad.pre}
-		if d := ad.ext.deflate; d != nil && h.srv.cfg.PerMessageDeflate != nil {
-			x.defl = newDeflateState(h.srv.cfg.PerMessageDeflate, *d)
-		}
-		c.ext = x
-		c.enterWS(ad.fh)
-		if o, ok := ad.fh.(eio.FrameOpener); ok {
-			o.OnOpen(c)
+		if ad.remote != "" {
+			c.remote = ad.remote
 		}
 		ad.c = c
-		if len(x.pre) > 0 {
-			c.lp.Post(func() { c.process(); c.flush() })
+		if ad.fh != nil {
+			x := &connExt{pre: ad.pre}
+			if d := ad.ext.deflate; d != nil && h.srv.cfg.PerMessageDeflate != nil {
+				x.defl = newDeflateState(h.srv.cfg.PerMessageDeflate, *d)
+			}
+			c.ext = x
+			c.enterWS(ad.fh)
+			if o, ok := ad.fh.(eio.FrameOpener); ok {
+				o.OnOpen(c)
+			}
+			if len(x.pre) > 0 {
+				c.lp.Post(func() { c.process(); c.flush() })
+			}
 		}
 	}
 	gc.SetContext(c)
@@ -393,3 +399,7 @@ func (q quietLogger) Errorf(f string, a ...any) { q.l.Error(fmt.Sprintf(f, a...)
 func (q quietLogger) Fatalf(f string, a ...any) { q.l.Error(fmt.Sprintf(f, a...)) }
 
 var _ logging.Logger = quietLogger{}
+
+// SlowConsumers is the number of connections closed because their queued
+// output passed Config.MaxOutboundBytes (ErrSlowConsumer).
+func (s *Server) SlowConsumers() uint64 { return s.slow.Load() }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/hub"
 	"github.com/sioloop/sioloop/internal/packet"
 )
@@ -253,6 +252,9 @@ func (a *MemoryAdapter) selector(opts *BroadcastOptions) *hub.Selector[*Socket] 
 // socket.io's session-aware adapter does; p itself is left unchanged.
 func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 	a.traceBroadcast(p, opts)
+	if st := a.nsp.srv.stats.Load(); st != nil {
+		st.broadcasts.add(0, 1)
+	}
 	body := p.Data
 	if st := a.nsp.srv.store; st != nil && !opts.Volatile && a.nsp.sessionStore() == nil {
 		// Held from recording to queuing, so that a resume sees either
@@ -261,7 +263,7 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 		defer st.gate.RUnlock()
 		body = st.record(a.nsp, body, p.Attachments, opts, p.sole)
 	}
-	prep := eio.Prepare(a.nsp.encodeEvent(body, p.Attachments, packet.NoID), p.Attachments...)
+	prep := a.nsp.srv.prepare(a.nsp.encodeEvent(body, p.Attachments, packet.NoID), p.Attachments)
 	if a.plain(opts) {
 		if groups, ok := a.hub.Snapshot(a.selector(opts)); ok {
 			// One room or everyone: hand each loop its share (ordered.go).
@@ -280,11 +282,18 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 		}
 	}
 	volatile := opts.Volatile
+	st := a.nsp.srv.stats.Load()
 	a.forEach(opts, func(s *Socket) {
 		if volatile && !s.client.sess.Writable() {
+			if st != nil {
+				st.countBroadcast(s.client.group, 0, 1, 1, len(prep.Frames()))
+			}
 			return
 		}
 		s.sendPrepared(prep)
+		if st != nil {
+			st.countBroadcast(s.client.group, 1, 0, 1, len(prep.Frames()))
+		}
 	})
 }
 
@@ -294,7 +303,7 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 // sockets that did not forget the ack.
 func (a *MemoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts *BroadcastOptions, onCount func(int), onAck func(Message, error)) {
 	id := a.nsp.nextAckID()
-	prep := eio.Prepare(a.nsp.encodeEvent(p.Data, p.Attachments, id), p.Attachments...)
+	prep := a.nsp.srv.prepare(a.nsp.encodeEvent(p.Data, p.Attachments, id), p.Attachments)
 	var (
 		mu      sync.Mutex
 		pending = -1 // sockets yet to answer, once counted

@@ -70,6 +70,13 @@ func (c *client) stopConnectTimer() {
 // the transport goroutine and queues its handling; data is copied since
 // the transport reuses it.
 func (c *client) OnMessage(data []byte, binary bool) {
+	if st := c.srv.stats.Load(); st != nil {
+		st.bytesIn.add(c.group, uint64(len(data)))
+	}
+	if c.srv.cfg.Parser == MsgpackParser {
+		c.onMsgpack(data, binary)
+		return
+	}
 	if binary {
 		if c.reasm == nil {
 			c.protocolError(errUnannounced)
@@ -114,6 +121,21 @@ var (
 	errUnannounced         = errors.New("a binary message no packet announced")
 	errAwaitingAttachments = errors.New("a text message while attachments were awaited")
 )
+
+// onMsgpack is OnMessage for MsgpackParser: every packet is one binary
+// message.
+func (c *client) onMsgpack(data []byte, binary bool) {
+	if !binary {
+		c.protocolError(errMsgpackText)
+		return
+	}
+	p, atts, err := decodeMsgpack(data, c.srv.cfg.MaxAttachments)
+	if err != nil {
+		c.protocolError(err)
+		return
+	}
+	c.postPacket(p, atts)
+}
 
 // protocolError closes the connection, as socket.io does on any decode
 // error or invalid state.

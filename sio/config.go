@@ -115,6 +115,10 @@ type Config struct {
 	// many names does not keep one namespace per name ever used. Default
 	// false, as socket.io: children stay.
 	CleanupEmptyChildNamespaces bool
+	// Parser is the packet encoding (socket.io's parser option): JSONParser
+	// (socket.io-parser), the default, or MsgpackParser
+	// (socket.io-msgpack-parser).
+	Parser Parser
 	// Adapter creates each namespace's adapter. Default: the in-memory
 	// adapter (NewMemoryAdapter). A cluster adapter embeds one for this
 	// node's sockets (adapter/redis).

@@ -590,3 +590,15 @@ func ExampleSocket_Conn() {
 	// Output:
 	// polling
 }
+
+// ListenAndServeTLS serves https:// and wss:// on the event loops; the
+// pages of fallback share the port.
+func ExampleServer_ListenAndServeTLS() {
+	srv := sio.NewServer(sio.Config{})
+	srv.OnConnection(func(s *sio.Socket) { _ = s.Emit("hello", "over tls") })
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", http.FileServer(http.Dir("public")))
+	if err := srv.ListenAndServeTLS(":443", "cert.pem", "key.pem", mux); err != nil && err != sio.ErrServerClosed {
+		log.Fatal(err)
+	}
+}

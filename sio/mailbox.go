@@ -91,6 +91,9 @@ func (s *mailboxState) set(f mailboxState, on bool) {
 
 // postPacket queues a received packet for handle. Safe from any goroutine.
 func (c *client) postPacket(p packet.Packet, atts [][]byte) {
+	if st := c.srv.stats.Load(); st != nil {
+		st.eventsIn.add(c.group, 1)
+	}
 	if c.resolveAck(&p, atts) { // acks skip the queue (socket.go)
 		return
 	}

@@ -67,12 +67,12 @@ func (c *client) queuedLoop() *loop.Loop {
 func (c *client) send(text []byte, atts ...[]byte) {
 	l := c.queuedLoop()
 	if l == nil {
-		c.sess.Send(text, atts...)
+		c.sendMessage(text, atts)
 		return
 	}
 	text = bytes.Clone(text)
 	atts = cloneAll(atts)
-	l.Post(func() { c.sess.Send(text, atts...) })
+	l.Post(func() { c.sendMessage(text, atts) })
 }
 
 // closeSession closes the connection after the writes queued before it,
@@ -137,14 +137,22 @@ func sameMembers(a, b []*Socket) bool {
 
 // Run writes the frames to every member.
 func (o *broadcastOp) Run() {
+	sent, dropped := 0, 0
 	for _, s := range o.members {
 		if s == o.except {
 			continue
 		}
 		if o.volatile && !s.client.sess.Writable() {
+			dropped++
 			continue
 		}
 		s.writeBatch(o.frames, o.preps)
+		sent++
+	}
+	if len(o.members) > 0 {
+		if st := o.members[0].nsp.srv.stats.Load(); st != nil {
+			st.countBroadcast(o.members[0].client.group, sent, dropped, len(o.preps), len(o.frames))
+		}
 	}
 }
 

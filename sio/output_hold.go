@@ -90,7 +90,7 @@ func (h *outputHold) writeOutLocked(s *Socket) {
 		if m.prep != nil {
 			sess.SendPrepared(m.prep)
 		} else {
-			sess.Send(m.text, m.atts...)
+			s.client.sendMessage(m.text, m.atts)
 		}
 	}
 	h.msgs, h.bytes, h.released = nil, 0, true
@@ -127,6 +127,9 @@ func (s *Socket) flushHold() {
 // the inputs are copied if the send is deferred.
 func (s *Socket) send(text []byte, atts ...[]byte) {
 	s.traceOut(text, len(atts))
+	if st := s.nsp.srv.stats.Load(); st != nil {
+		st.countSend(s.client.group, text, atts)
+	}
 	if l := s.client.queuedLoop(); l != nil {
 		text, atts = bytes.Clone(text), cloneAll(atts)
 		l.Post(func() { s.write(text, atts) })
@@ -140,7 +143,7 @@ func (s *Socket) write(text []byte, atts [][]byte) {
 	if h := s.hold.Load(); h != nil && h.keep(s, heldMessage{text: text, atts: atts}) {
 		return
 	}
-	s.client.sess.Send(text, atts...)
+	s.client.sendMessage(text, atts)
 }
 
 // sendPrepared sends a prepared message to s in order with queued broadcasts.

@@ -2,11 +2,11 @@ package sio
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -32,16 +32,7 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 		MaxLoopOutboundBytes: s.cfg.MaxLoopOutboundBytes,
 		PerMessageDeflate:    s.cfg.PerMessageDeflate,
 		Logger:               s.cfg.Logger,
-		Handler: func(x eio.Exchange) {
-			if s.handle(x) {
-				return
-			}
-			if fallback == nil {
-				x.Respond(http.StatusNotFound, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, []byte("404 page not found\n"))
-				return
-			}
-			go s.serveBuffered(x, fallback)
-		},
+		Handler:              s.loopHandler(fallback),
 	})
 	s.mu.Lock()
 	if s.closing {
@@ -76,6 +67,21 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 		s.mu.Unlock()
 	}
 	return err
+}
+
+// loopHandler serves an event-loop request: Socket.IO under Config.Path,
+// fallback (on a goroutine, buffered) or 404 elsewhere.
+func (s *Server) loopHandler(fallback http.Handler) func(eio.Exchange) {
+	return func(x eio.Exchange) {
+		if s.handle(x) {
+			return
+		}
+		if fallback == nil {
+			x.Respond(http.StatusNotFound, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, []byte("404 page not found\n"))
+			return
+		}
+		go s.serveBuffered(x, fallback)
+	}
 }
 
 // RefusedConnections reports how many connections ListenAndServe closed on
@@ -173,25 +179,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range x.header {
 		h[k] = v
 	}
-	h.Set("Content-Length", itoa(len(x.respBody)))
+	h.Set("Content-Length", strconv.Itoa(len(x.respBody)))
 	w.WriteHeader(x.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(x.respBody)
 	}
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }
 
 // httpExchange adapts a net/http request to eio.Exchange.
@@ -282,14 +274,7 @@ func (x *httpExchange) abort() {
 	}
 }
 
-// errTLSUpgrade refuses WebSocket over TLS in net/http mode: gnet cannot
-// adopt a *tls.Conn. Clients then stay on polling.
-var errTLSUpgrade = errors.New("sio: WebSocket over TLS needs a TLS-terminating proxy in front (gnet cannot adopt TLS connections); polling works")
-
 func (x *httpExchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSConn, error) {
-	if x.r.TLS != nil {
-		return nil, errTLSUpgrade
-	}
 	en, err := x.srv.enroller()
 	if err != nil {
 		return nil, err
@@ -309,7 +294,14 @@ func (x *httpExchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSCo
 		nc.Close()
 		return nil, err
 	}
-	c, err := en.EnrollWith(nc, brw.Reader, h, ext)
+	var c eio.WSConn
+	if x.r.TLS != nil {
+		// gnet cannot adopt a *tls.Conn: crypto/tls runs on two
+		// goroutines that bridge it to the loop (loop.EnrollBridged).
+		c, err = en.EnrollBridgedWith(nc, brw.Reader, h, ext)
+	} else {
+		c, err = en.EnrollWith(nc, brw.Reader, h, ext)
+	}
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -329,11 +321,15 @@ func (s *Server) enroller() (*loop.Enroller, error) {
 		return s.enroll, nil
 	}
 	en, err := loop.NewEnroller(loop.Config{
-		Loops:             s.cfg.Loops,
-		MaxMessageBytes:   s.cfg.MaxHTTPBufferSize,
-		MaxOutboundBytes:  s.cfg.MaxOutboundBytes,
-		PerMessageDeflate: s.cfg.PerMessageDeflate,
-		Logger:            s.cfg.Logger,
+		Loops:                s.cfg.Loops,
+		MaxBodyBytes:         s.cfg.MaxHTTPBufferSize,
+		MaxMessageBytes:      s.cfg.MaxHTTPBufferSize,
+		MaxOutboundBytes:     s.cfg.MaxOutboundBytes,
+		MaxBacklog:           s.cfg.MaxLoopBacklog,
+		MaxLoopOutboundBytes: s.cfg.MaxLoopOutboundBytes,
+		PerMessageDeflate:    s.cfg.PerMessageDeflate,
+		Logger:               s.cfg.Logger,
+		Handler:              s.serveTLSExchange,
 	})
 	if err != nil {
 		return nil, err

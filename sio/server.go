@@ -46,10 +46,14 @@ type Server struct {
 	onNew     []func(*Namespace)    // guarded by mu
 	ready     chan struct{}         // closed once ListenAndServe listens
 	readyOnce sync.Once
-	ls        *loop.Server            // guarded by mu
-	enroll    *loop.Enroller          // guarded by mu
-	closing   bool                    // guarded by mu
-	loops     atomic.Pointer[loopSet] // event loops ordering writes per group (ordered.go)
+	ls        *loop.Server   // guarded by mu
+	enroll    *loop.Enroller // guarded by mu
+	// tlsListener and tlsServe belong to ListenAndServeTLS (serve_tls.go).
+	tlsListener net.Listener                       // guarded by mu
+	tlsServe    atomic.Pointer[func(eio.Exchange)] // its request handler
+	closing     bool                               // guarded by mu
+	loops       atomic.Pointer[loopSet]            // event loops ordering writes per group (ordered.go)
+	stats       atomic.Pointer[counters]           // nil until Stats is called (stats.go)
 }
 
 // NewServer returns a server configured by cfg.
@@ -304,6 +308,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		nsps = append(nsps, ns)
 	}
 	ls, en := s.ls, s.enroll
+	if s.tlsListener != nil {
+		s.tlsListener.Close()
+	}
 	s.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, ns := range nsps {

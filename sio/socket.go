@@ -340,7 +340,12 @@ func (s *Socket) containPanic() {
 }
 
 // Emit sends event name with args to this socket. []byte values anywhere in
-// args travel as binary attachments.
+// args travel as binary attachments (Buffer/ArrayBuffer for the client):
+// at the top level, in []any and maps, in struct fields (nested, behind
+// pointers, in slices and maps of structs). A nil []byte struct field is
+// null; a [N]byte array and the inside of a json.Marshaler or
+// encoding.TextMarshaler (json.RawMessage included) are written as
+// encoding/json writes them. Everything else follows encoding/json.
 func (s *Socket) Emit(name string, args ...any) error {
 	if reservedEvents[name] {
 		return ErrReservedEvent
@@ -572,6 +577,10 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 			}
 			return
 		}
+	}
+	if st := s.nsp.srv.stats.Load(); st != nil {
+		start := time.Now()
+		defer func() { st.observeHandler(time.Since(start)) }()
 	}
 	for i := range ls {
 		if f, ok := ls[i].f.(anyFunc); ok {

@@ -70,9 +70,12 @@ func TestOverloadAgainstSioloop(t *testing.T) {
 		default:
 			continue
 		}
-		// 5%, or one message at these low rates: a row's boundary is
-		// sampled on a loaded machine a few ms off the phase's.
-		if slack := max(want*0.05, 1); s.Offered < want-slack || s.Offered > want+slack {
+		// 15%, or two messages at these low rates: a row's boundary is
+		// sampled on a loaded machine up to a hundred ms or so off the
+		// phase's (28.4 and 8.8 for 30 and 7.5 were seen with the full
+		// test suite and a CPU hog running). The rows' sum is checked
+		// exactly below.
+		if slack := max(want*0.15, 2); s.Offered < want-slack || s.Offered > want+slack {
 			t.Errorf("second %d (%s) offered %.1f messages, want %.1f: not aligned with the phase", s.Second, s.Phase, s.Offered, want)
 		}
 	}

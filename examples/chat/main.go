@@ -29,7 +29,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/sioloop/sioloop/examples/chat/chatdemo"
+	"github.com/sioloop/sioloop/metrics"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -47,6 +51,7 @@ type config struct {
 	addr   string
 	ticker time.Duration
 	mode   string
+	parser string
 }
 
 // defaultAddr is ":3000" as in the socket.io examples, or ":$PORT" when the
@@ -65,6 +70,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.addr, "addr", defaultAddr(getenv), "listen address host:port (default from $PORT, else :3000)")
 	fs.DurationVar(&c.ticker, "ticker", 0, "send a random score to a random team this often (0 = never)")
 	fs.StringVar(&c.mode, "mode", "standalone", "standalone: serve on sioloop's event loops; nethttp: mount in a net/http server")
+	fs.StringVar(&c.parser, "parser", "json", "json: socket.io-parser; msgpack: socket.io-msgpack-parser (the page loads socket.io.msgpack.min.js)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -73,6 +79,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if c.mode != "standalone" && c.mode != "nethttp" {
 		return c, fmt.Errorf("-mode %q: want standalone or nethttp", c.mode)
+	}
+	if c.parser != "json" && c.parser != "msgpack" {
+		return c, fmt.Errorf("-parser %q: want json or msgpack", c.parser)
 	}
 	if c.ticker < 0 {
 		return c, fmt.Errorf("-ticker %v: want a positive duration or 0", c.ticker)
@@ -87,9 +96,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	srv := sio.NewServer(sio.Config{Logger: logger})
+	scfg := sio.Config{Logger: logger}
+	if cfg.parser == "msgpack" {
+		scfg.Parser = sio.MsgpackParser
+	}
+	srv := sio.NewServer(scfg)
 	chatdemo.Register(srv, chatdemo.Options{Logger: logger})
 	mux := chatdemo.NewMux(srv)
+	if cfg.parser == "msgpack" {
+		mux = chatdemo.NewMsgpackMux(srv)
+	}
+	// Prometheus metrics of the server at /metrics (package metrics).
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewCollector(srv))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	if cfg.ticker > 0 {
 		go chatdemo.Tick(ctx, srv, cfg.ticker)

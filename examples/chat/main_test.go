@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 func env(m map[string]string) func(string) string {
@@ -24,11 +27,13 @@ func TestParseFlags(t *testing.T) {
 		want    config
 		wantErr bool
 	}{
-		{name: "defaults", want: config{addr: ":3000", mode: "standalone"}},
-		{name: "PORT", env: map[string]string{"PORT": "8080"}, want: config{addr: ":8080", mode: "standalone"}},
-		{name: "flag beats PORT", args: []string{"-addr", "127.0.0.1:9000"}, env: map[string]string{"PORT": "8080"}, want: config{addr: "127.0.0.1:9000", mode: "standalone"}},
-		{name: "ticker and mode", args: []string{"-ticker", "2s", "-mode", "nethttp"}, want: config{addr: ":3000", ticker: 2 * time.Second, mode: "nethttp"}},
+		{name: "defaults", want: config{addr: ":3000", mode: "standalone", parser: "json"}},
+		{name: "PORT", env: map[string]string{"PORT": "8080"}, want: config{addr: ":8080", mode: "standalone", parser: "json"}},
+		{name: "flag beats PORT", args: []string{"-addr", "127.0.0.1:9000"}, env: map[string]string{"PORT": "8080"}, want: config{addr: "127.0.0.1:9000", mode: "standalone", parser: "json"}},
+		{name: "ticker and mode", args: []string{"-ticker", "2s", "-mode", "nethttp"}, want: config{addr: ":3000", ticker: 2 * time.Second, mode: "nethttp", parser: "json"}},
+		{name: "msgpack", args: []string{"-parser", "msgpack"}, want: config{addr: ":3000", mode: "standalone", parser: "msgpack"}},
 		{name: "bad mode", args: []string{"-mode", "cgi"}, wantErr: true},
+		{name: "bad parser", args: []string{"-parser", "xml"}, wantErr: true},
 		{name: "negative ticker", args: []string{"-ticker", "-1s"}, wantErr: true},
 		{name: "stray argument", args: []string{"extra"}, wantErr: true},
 	}
@@ -91,6 +96,20 @@ func TestRunServesAndStops(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusNoContent {
 				t.Fatalf("POST /score: status %d", resp.StatusCode)
+			}
+			// The metrics page parses and counts the sessions.
+			resp, err = http.Get("http://" + addr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			fams, err := parser.TextToMetricFamilies(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatalf("GET /metrics: %v", err)
+			}
+			if fams["socketio_connections"] == nil || fams["socketio_sockets"] == nil {
+				t.Fatalf("GET /metrics lacks socketio_connections or socketio_sockets: %v", fams)
 			}
 			// 200 with the bundle built, 503 with instructions without it:
 			// either way sio, not the fallback mux, must answer.

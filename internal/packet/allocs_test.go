@@ -16,6 +16,11 @@ func TestAllocs(t *testing.T) {
 	split := make([][]byte, 0, 8)
 	sub := make([]byte, 0, 512)
 	atts := [][]byte{{1, 2, 3}}
+	type plain struct {
+		Room string `json:"room"`
+		Seq  int    `json:"seq"`
+	}
+	structArgs := []any{plain{Room: "r1", Seq: 2}}
 	mapArgs := []any{map[string]any{"room": "r1", "s": 1, "seq": 2, "t": int64(1700000000000000), "pad": "xxxxxxxxxxxxxxxx"}}
 	tests := []struct {
 		name string
@@ -33,6 +38,9 @@ func TestAllocs(t *testing.T) {
 		{name: "IsPlaceholder", fn: func() { _, _ = IsPlaceholder(binary[9 : len(binary)-1]) }},
 		{name: "AppendSubstituteBase64", fn: func() { sub = AppendSubstituteBase64(sub[:0], binary[3:], atts) }},
 		{name: "AppendArgs map", fn: func() { enc, _, _ = AppendArgs(enc[:0], "ev", mapArgs) }},
+		// A struct that cannot hold []byte goes to encoding/json whole, after
+		// one cached lookup of its type.
+		{name: "AppendArgs plain struct", fn: func() { enc, _, _ = AppendArgs(enc[:0], "ev", structArgs) }},
 		{name: "AppendArgs scalars", fn: func() { enc, _, _ = AppendArgs(enc[:0], "ev", []any{"s", 1, 2.5, true, nil}) }},
 	}
 	for _, tc := range tests {

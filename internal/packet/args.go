@@ -4,14 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
 )
 
-// maxEncodeDepth bounds AppendArgs' recursion through []any and
-// map[string]any, so that a value containing itself fails instead of
-// overflowing the stack; it matches encoding/json's nesting limit.
+// maxEncodeDepth bounds AppendArgs' recursion through []any,
+// map[string]any and the values it walks with reflect, so that a value
+// containing itself fails instead of overflowing the stack; it matches
+// encoding/json's nesting limit.
 const maxEncodeDepth = 10000
 
 var (
@@ -24,19 +26,57 @@ var (
 // extended buffer and the binary attachments in placeholder order.
 //
 // Encoding rules:
-//   - Every []byte is an attachment, written as {"_placeholder":true,"num":N}
-//     with N counted depth-first in output order (nil and empty slices too: the
-//     peer receives an empty buffer). []byte values are found at the top
-//     level and inside []any, map[string]any, map[string][]byte and [][]byte,
-//     at any depth through those types. The returned attachments alias the
+//   - Every byte slice is an attachment, written as
+//     {"_placeholder":true,"num":N} with N counted depth-first in output
+//     order, wherever it is: at the top level, inside []any and
+//     map[string]any, and in struct fields, pointers, typed slices, arrays
+//     and maps at any depth. A byte slice is []byte or any slice type that
+//     encoding/json would write as base64 (named types such as
+//     type Blob []byte included). The returned attachments alias the
 //     caller's slices: keep them unmodified until they are written.
-//   - json.RawMessage is written verbatim (empty means null); it must be
-//     valid JSON, it is not checked.
+//   - Below a struct, a pointer, or a container other than []any,
+//     map[string]any, [][]byte and map[string][]byte, everything follows
+//     encoding/json (with byte slices as attachments): there a nil byte
+//     slice is null, as encoding/json writes it (socket.io sees no binary
+//     there), and an empty one is an empty attachment. A nil []byte given
+//     as an argument, or reached from the arguments through those four
+//     types only, is an empty attachment.
+//   - Structs are written by encoding/json itself (see the last point):
+//     json tag names, "-", omitempty (an empty []byte is omitted),
+//     omitzero, the string option, promoted fields of embedded structs,
+//     unexported fields skipped. A type implementing json.Marshaler or
+//     encoding.TextMarshaler is written by its method and not looked
+//     into (with a pointer receiver, only when addressable, as
+//     encoding/json does), so json.RawMessage stays raw JSON and is never
+//     an attachment.
+//   - A byte array ([N]byte) is not an attachment: it stays an array of
+//     numbers, as in encoding/json.
+//   - json.RawMessage given as an argument, or reached through []any and
+//     map[string]any only, is written verbatim (empty means null); it must
+//     be valid JSON, it is not checked. Below a struct or typed container
+//     encoding/json writes it (checked and compacted).
 //   - Maps are written with sorted keys, as encoding/json does.
-//   - Anything else goes through encoding/json with HTML escaping off. In
-//     particular a struct's []byte fields (and []byte behind pointers or in
-//     other container types) become base64 strings, not attachments, because
-//     encoding/json never hands them to this function.
+//   - Values whose type cannot hold a byte slice (no []byte, interface or
+//     any inside, looked up once per type) go to encoding/json whole, with
+//     HTML escaping off, so their output is what encoding/json gives.
+//     A value whose type can hold one is first copied into a shadow value
+//     of the same shape (a type built once with reflect.StructOf and its
+//     kin, with the same field names, tags and embedding) in which each
+//     byte slice is a value whose MarshalJSON writes the placeholder and
+//     records the attachment; encoding/json then encodes the shadow, also
+//     with HTML escaping off, so it applies its own struct rules and the
+//     JSON is what encoding/json gives with byte slices replaced by
+//     placeholders. Only omitempty and omitzero of fields whose type holds
+//     a byte slice are decided on the original value, as encoding/json
+//     documents them (an IsZero method is called). The copy is bounded
+//     as for []any (10000 levels, then an error), in place of
+//     encoding/json's cycle check; it allocates, where the plain path
+//     does not.
+//   - A type holding a struct that embeds itself (directly or through
+//     other embedded structs, by value or pointer), or an unexported
+//     embedded struct written under a json tag name whose pointer has a
+//     marshal or IsZero method, or whose shadow reflect cannot build, is
+//     left to encoding/json whole: its byte slices are base64 strings.
 //
 // Without attachments the packet type is Event/Ack, with them
 // BinaryEvent/BinaryAck with Attachments = len(attachments). On error dst is
@@ -150,6 +190,9 @@ func appendValue(dst []byte, v any, atts [][]byte, depth int) ([]byte, [][]byte,
 		}
 		return appendMap(dst, x, atts, depth)
 	default:
+		if sh := shadowOf(reflect.TypeOf(v)); sh != nil {
+			return appendShadow(dst, reflect.ValueOf(v), sh, atts, depth)
+		}
 		dst, err = appendJSON(dst, v)
 		return dst, atts, err
 	}

@@ -34,7 +34,7 @@ func TestAppendArgs(t *testing.T) {
 		{name: "integers", args: []any{int8(-8), int16(16), int32(-32), int64(1 << 53), uint(1), uint8(8), uint16(16), uint32(32), uint64(math.MaxUint64)},
 			want: `[-8,16,-32,9007199254740992,1,8,16,32,18446744073709551615]`},
 		{name: "floats", args: []any{1.5, 1e21, 1e-7, float32(0.1), 0.0, -2.0}, want: `[1.5,1e+21,1e-7,0.1,0,-2]`},
-		{name: "struct base64", args: []any{point{X: 1, Blob: []byte{1, 2}}}, want: `[{"x":1,"blob":"AQI="}]`},
+		{name: "struct field binary", args: []any{point{X: 1, Blob: []byte{1, 2}}}, want: `[{"x":1,"blob":{"_placeholder":true,"num":0}}]`, atts: [][]byte{{1, 2}}},
 		{name: "time via json", args: []any{time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}, want: `["2024-01-02T03:04:05Z"]`},
 		{name: "top-level binary", event: "bin", args: []any{[]byte{1, 2, 3}, "s", []byte{4}},
 			want: `["bin",{"_placeholder":true,"num":0},"s",{"_placeholder":true,"num":1}]`, atts: [][]byte{{1, 2, 3}, {4}}},

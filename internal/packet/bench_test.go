@@ -97,3 +97,26 @@ func BenchmarkSubstituteBase64(b *testing.B) {
 		buf = AppendSubstituteBase64(buf[:0], raw, atts)
 	}
 }
+
+// BenchmarkAppendArgsStructBinary: BenchmarkAppendArgsStruct's message with
+// a []byte field, walked with reflect so the field becomes an attachment.
+func BenchmarkAppendArgsStructBinary(b *testing.B) {
+	type msg struct {
+		Room string `json:"room"`
+		S    int    `json:"s"`
+		Seq  int    `json:"seq"`
+		T    int64  `json:"t"`
+		Pad  []byte `json:"pad"`
+	}
+	args := []any{msg{Room: "r1", S: 1, Seq: 2, T: 1700000000000000, Pad: []byte(strings.Repeat("x", 64))}}
+	buf := make([]byte, 0, 256)
+	atts := make([][]byte, 0, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, atts, err = AppendArgs(buf[:0], "msg", args); err != nil || len(atts) != 1 {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(buf)))
+}

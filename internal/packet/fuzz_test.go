@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -207,6 +208,62 @@ func FuzzAppendQuote(f *testing.F) {
 		dec, err := AppendUnquote(nil, got)
 		if err != nil || string(dec) != back {
 			t.Fatalf("AppendUnquote(%s) = %q, %v; want %q", got, dec, err, back)
+		}
+	})
+}
+
+// FuzzAppendArgsStruct: a struct holding []byte at several kinds of place
+// (field, pointer, slice, map, interface) encodes to valid placeholders,
+// and putting the attachments back as base64 gives encoding/json's output;
+// decoding with DecodeArg gives the value back.
+func FuzzAppendArgsStruct(f *testing.F) {
+	f.Add([]byte{1, 2, 3}, "name", uint8(0xff), true)
+	f.Add([]byte{}, "", uint8(0), false)
+	f.Add([]byte(nil), "<&>\u2028\xff", uint8(0x55), true)
+	f.Add([]byte(`{"_placeholder":true,"num":0}`), `{"_placeholder":true,"num":0}`, uint8(0x0f), false)
+	type item struct {
+		S string `json:"s"`
+		B []byte `json:"b,omitempty"`
+	}
+	type msg struct {
+		B    []byte            `json:"b"`
+		P    *[]byte           `json:"p"`
+		L    []item            `json:"l"`
+		M    map[string][]byte `json:"m"`
+		A    any               `json:"a"`
+		Name string            `json:"name,string"`
+	}
+	f.Fuzz(func(t *testing.T, b []byte, s string, mask uint8, ptr bool) {
+		pick := func(bit uint8) []byte {
+			if mask&bit == 0 {
+				return nil
+			}
+			return b
+		}
+		v := msg{B: pick(1), L: []item{{S: s, B: pick(2)}, {B: pick(4)}}, M: map[string][]byte{s: pick(8), "k": pick(16)}, Name: s}
+		if ptr {
+			bb := pick(32)
+			v.P = &bb
+		}
+		if mask&64 != 0 {
+			v.A = []any{pick(128), s}
+		}
+		checkAgainstJSON(t, v)
+		out, atts, err := AppendArgs(nil, "", []any{v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back msg
+		if err := DecodeArg(out[1:len(out)-1], atts, &back); err != nil {
+			t.Fatalf("DecodeArg(%s): %v", out, err)
+		}
+		// What encoding/json gives back from its own (base64) encoding.
+		var want msg
+		if err := json.Unmarshal([]byte(jsonNoHTML(t, v)), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, want) {
+			t.Fatalf("round trip: %+v, want %+v", back, want)
 		}
 	})
 }

@@ -113,11 +113,11 @@ type demo struct {
 
 // startDemo runs the binary as the README does, on a free port, and waits
 // until its page answers.
-func startDemo(t *testing.T, bin, mode string) (*demo, string) {
+func startDemo(t *testing.T, bin, mode string, extra ...string) (*demo, string) {
 	t.Helper()
 	addr := freeAddr(t)
 	d := &demo{logs: &syncBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(bin, "-addr", addr, "-mode", mode)
+	d.cmd = exec.Command(bin, append([]string{"-addr", addr, "-mode", mode}, extra...)...)
 	d.cmd.Stdout = d.logs
 	d.cmd.Stderr = d.logs
 	if err := d.cmd.Start(); err != nil {
@@ -180,14 +180,23 @@ func TestChatInBrowser(t *testing.T) {
 	node := requireTools(t, root)
 	bin := buildDemo(t, root)
 
-	for _, mode := range []string{"standalone", "nethttp"} {
-		t.Run(mode, func(t *testing.T) {
-			d, base := startDemo(t, bin, mode)
+	for _, run := range []struct{ name, mode, parser string }{
+		{"standalone", "standalone", "json"},
+		{"nethttp", "nethttp", "json"},
+		// The page loads socket.io.msgpack.min.js from the server.
+		{"standalone-msgpack", "standalone", "msgpack"},
+	} {
+		mode := run.mode
+		t.Run(run.name, func(t *testing.T) {
+			d, base := startDemo(t, bin, mode, "-parser", run.parser)
 
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			spec := exec.CommandContext(ctx, node, "chat.spec.mjs", base)
 			spec.Env = append(os.Environ(), "CHROMIUM_PATH="+chromiumPath)
+			if run.parser == "msgpack" {
+				spec.Env = append(spec.Env, "BUNDLE_PATH=/socket.io/socket.io.msgpack.min.js")
+			}
 			out, err := spec.CombinedOutput()
 			if err != nil {
 				t.Errorf("chat.spec.mjs against %s mode: %v\n%s\n--- demo log:\n%s", mode, err, out, d.logs.String())

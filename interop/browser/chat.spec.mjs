@@ -9,6 +9,9 @@
 // any failed, 2 on a crash or the overall time limit.
 import { chromium } from "playwright-core";
 
+// The client bundle the page loads: BUNDLE_PATH is set for the msgpack
+// demo (socket.io.msgpack.min.js).
+const bundlePath = process.env.BUNDLE_PATH || "/socket.io/socket.io.js";
 const base = process.argv[2];
 if (!base) {
   console.error("usage: node chat.spec.mjs http://host:port");
@@ -84,11 +87,11 @@ async function openPage(browser, name, query) {
     ws.on("close", () => note("close"));
   });
   page.on("response", (resp) => {
-    if (new URL(resp.url()).pathname === "/socket.io/socket.io.js") p.bundleStatus = resp.status();
+    if (new URL(resp.url()).pathname === bundlePath) p.bundleStatus = resp.status();
   });
   const resp = await page.goto(base + "/" + query, { waitUntil: "load" });
   expect(`${name}: page loads`, resp && resp.status() === 200, `status ${resp && resp.status()}`);
-  expect(`${name}: /socket.io/socket.io.js served`, p.bundleStatus === 200, `status ${p.bundleStatus}`);
+  expect(`${name}: ${bundlePath} served`, p.bundleStatus === 200, `status ${p.bundleStatus}`);
   return p;
 }
 

@@ -6,6 +6,7 @@
 // Each scenario reports what the client observed as one JSON line; the Go
 // test compares it with what it expects and with what the server recorded.
 import { io, Manager } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 import { hex, plain, once, until, sleep, run } from "./lib.mjs";
 
 const [, , scenario, url, rawOpts] = process.argv;
@@ -58,7 +59,8 @@ function emitAck(socket, ms, ...args) {
 // basic: events and acks both ways with binary nested in objects and acks,
 // both kinds of ack timeout, and the transport seen on both sides.
 async function basic() {
-  const socket = io(url, { transports: opts.transports, reconnection: false, forceNew: true });
+  const parser = opts.parser === "msgpack" ? { parser: msgpackParser } : {};
+  const socket = io(url, { transports: opts.transports, reconnection: false, forceNew: true, ...parser });
   const r = { questions: [], ignored: 0 };
   socket.on("question", (q, cb) => {
     r.questions.push(plain(q));
@@ -397,7 +399,46 @@ async function deflate() {
   return r;
 }
 
-const scenarios = { basic, rooms, namespaces, reasons, silent, shutdown, recovery, recoveryPrivate, deflate };
+// structBinary: the server sends Go structs whose []byte fields (nested,
+// in slices, maps, behind pointers) must arrive as Buffer objects, by
+// emit, ack and broadcast; the client sends nested Buffers back, which the
+// server decodes into []byte struct fields and returns in an ack.
+async function structBinary() {
+  // typed marks where binary is and of which kind: Buffer, ArrayBuffer or
+  // another view, with the bytes in hex; other values as they are.
+  const typed = (v) => {
+    if (Buffer.isBuffer(v)) return { $buffer: v.toString("hex") };
+    if (v instanceof ArrayBuffer) return { $arraybuffer: Buffer.from(v).toString("hex") };
+    if (ArrayBuffer.isView(v)) return { $view: hex(v) };
+    if (Array.isArray(v)) return v.map(typed);
+    if (v && typeof v === "object") {
+      const o = {};
+      for (const [k, x] of Object.entries(v)) o[k] = typed(x);
+      return o;
+    }
+    return v;
+  };
+  const socket = io(url, { transports: opts.transports, reconnection: false, forceNew: true });
+  const r = {};
+  const doc = once(socket, "doc", 5000);
+  const bcast = once(socket, "doc-bcast", 5000);
+  await connect(socket);
+  const ack = await socket.timeout(5000).emitWithAck("send-docs");
+  r.ack = typed(ack);
+  r.doc = typed((await doc)[0]);
+  r.bcast = typed((await bcast)[0]);
+  r.upload = typed(
+    await socket.timeout(5000).emitWithAck("upload", {
+      name: "f.bin",
+      blob: Buffer.from([0xca, 0xfe]),
+      meta: { parts: [{ seq: 1, data: Buffer.from([1]) }, { seq: 2, data: new Uint8Array([2, 2]) }], cover: new Uint8Array([3]).buffer },
+    }),
+  );
+  socket.disconnect();
+  return r;
+}
+
+const scenarios = { basic, structBinary, rooms, namespaces, reasons, silent, shutdown, recovery, recoveryPrivate, deflate };
 if (!scenarios[scenario]) {
   console.error(`unknown scenario ${scenario}`);
   process.exit(2);

@@ -24,6 +24,7 @@
 package chatdemo
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -120,9 +121,20 @@ func Register(srv *sio.Server, opts Options) {
 // body (a number or a short text) is sent to that room as "score-update".
 // Add /socket.io/ to
 // it when mounting srv in net/http.
-func NewMux(srv *sio.Server) *http.ServeMux {
+func NewMux(srv *sio.Server) *http.ServeMux { return newMux(srv, indexHTML) }
+
+// NewMsgpackMux is NewMux for a server with sio.MsgpackParser: its page
+// loads the client bundle with socket.io-msgpack-parser built in,
+// /socket.io/socket.io.msgpack.min.js.
+func NewMsgpackMux(srv *sio.Server) *http.ServeMux {
+	page := bytes.Replace(indexHTML, []byte(`<script src="/socket.io/socket.io.js">`),
+		[]byte(`<script src="/socket.io/socket.io.msgpack.min.js">`), 1)
+	return newMux(srv, page)
+}
+
+func newMux(srv *sio.Server, page []byte) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", serveIndex)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { serveIndex(w, page) })
 	mux.HandleFunc("POST /score", func(w http.ResponseWriter, r *http.Request) { postScore(srv, w, r) })
 	return mux
 }
@@ -142,10 +154,10 @@ func validTeam(team string) bool {
 	return true
 }
 
-func serveIndex(w http.ResponseWriter, _ *http.Request) {
+func serveIndex(w http.ResponseWriter, page []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(indexHTML) // the browser went away; nothing to do
+	_, _ = w.Write(page) // the browser went away; nothing to do
 }
 
 // postScore implements POST /score?team=<room> with the score as the body:

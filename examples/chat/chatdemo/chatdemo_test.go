@@ -156,11 +156,21 @@ func TestPostScoreReachesRoom(t *testing.T) {
 	}
 }
 
+// TestMsgpackPage: the msgpack demo page loads the msgpack bundle instead.
+func TestMsgpackPage(t *testing.T) {
+	rec := httptest.NewRecorder()
+	NewMsgpackMux(sio.NewServer(sio.Config{Parser: sio.MsgpackParser})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	page := rec.Body.String()
+	if !strings.Contains(page, `<script src="/socket.io/socket.io.msgpack.min.js"></script>`) || strings.Contains(page, `src="/socket.io/socket.io.js"`) {
+		t.Fatalf("msgpack page does not load only the msgpack bundle")
+	}
+}
+
 // TestIndexPage guards the contract with the browser test and with socket.io
 // users: the script path, io(), and the element ids.
 func TestIndexPage(t *testing.T) {
 	rec := httptest.NewRecorder()
-	serveIndex(rec, httptest.NewRequest("GET", "/", nil))
+	NewMux(sio.NewServer(sio.Config{})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if ct := rec.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
 		t.Fatalf("Content-Type %q", ct)
 	}

@@ -1,0 +1,222 @@
+package sio
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/sioloop/sioloop/eio"
+	"github.com/sioloop/sioloop/internal/msgpack"
+	"github.com/sioloop/sioloop/internal/packet"
+)
+
+// Parser selects how Socket.IO packets are encoded on the wire (socket.io's
+// parser option). Server and clients must use the same one.
+type Parser uint8
+
+const (
+	// JSONParser is socket.io-parser, the default: a packet is a text
+	// message, its binary arguments follow as attachments.
+	JSONParser Parser = iota
+	// MsgpackParser is socket.io-msgpack-parser: a packet is one binary
+	// message, the msgpack map {type, data, nsp, id}, binary arguments
+	// inside it as msgpack bin. Clients load socket.io.msgpack.min.js (the
+	// bundle the server serves) or pass `parser: require("socket.io-msgpack-parser")`.
+	MsgpackParser
+)
+
+// The packets are built and read in socket.io-parser's form everywhere in
+// this package, and converted at the edge: encodeMsgpack turns a text
+// packet and its attachments into the msgpack message, decodeMsgpack a
+// msgpack message into the packet packet.Decode would have made of the
+// text form, so that both parsers get the same checks.
+
+var (
+	errMsgpackPacket = errors.New("msgpack parser: not a packet (a map with type, nsp, data, id)")
+	errMsgpackText   = errors.New("msgpack parser: a text message")
+)
+
+// encodeMsgpack appends the msgpack form of the text packet and its
+// attachments to dst.
+func encodeMsgpack(dst, text []byte, atts [][]byte) ([]byte, error) {
+	p, err := packet.Decode(text, len(atts))
+	if err != nil {
+		return dst, err
+	}
+	typ := p.Type
+	switch typ {
+	case packet.BinaryEvent:
+		typ = packet.Event
+	case packet.BinaryAck:
+		typ = packet.Ack
+	}
+	keys := uint32(2) // type, nsp
+	if p.Data != nil {
+		keys++
+	}
+	if p.ID != packet.NoID {
+		keys++
+	}
+	dst = msgpack.AppendMapHeader(dst, keys)
+	dst = msgpack.AppendInt(msgpack.AppendString(dst, "type"), int64(typ))
+	if p.Data != nil {
+		dst = msgpack.AppendString(dst, "data")
+		if dst, err = msgpack.AppendJSON(dst, p.Data, atts); err != nil {
+			return dst, err
+		}
+	}
+	nsp := p.Namespace
+	if nsp == "" {
+		nsp = "/"
+	}
+	dst = msgpack.AppendString(msgpack.AppendString(dst, "nsp"), nsp)
+	if p.ID != packet.NoID {
+		dst = msgpack.AppendInt(msgpack.AppendString(dst, "id"), p.ID)
+	}
+	return dst, nil
+}
+
+// decodeMsgpack reads one msgpack packet as socket.io-msgpack-parser's
+// decoder does (a map with an integer type 0 to 4, a string nsp, data of
+// the kind the type needs, an integer id or none; other keys ignored;
+// nothing after the map), then checks it as packet.Decode checks the text
+// form. The packet and the attachments do not alias b.
+func decodeMsgpack(b []byte, maxAttachments int) (packet.Packet, [][]byte, error) {
+	r := msgpack.NewReader(b)
+	n, err := r.ReadMapHeader()
+	if err != nil {
+		return packet.Packet{}, nil, errMsgpackPacket
+	}
+	var (
+		typ      int64 = -1
+		nsp      string
+		hasNsp   bool
+		data     []byte
+		id       int64 = packet.NoID
+		sawField bool
+	)
+	for i := 0; i < n; i++ {
+		key, err := r.ReadString()
+		if err != nil {
+			return packet.Packet{}, nil, errMsgpackPacket
+		}
+		switch key {
+		case "type":
+			if typ, err = r.ReadInt(); err != nil {
+				return packet.Packet{}, nil, errMsgpackPacket
+			}
+		case "nsp":
+			if nsp, err = r.ReadString(); err != nil {
+				return packet.Packet{}, nil, errMsgpackPacket
+			}
+			hasNsp = true
+		case "data":
+			if data, err = r.Raw(); err != nil {
+				return packet.Packet{}, nil, errMsgpackPacket
+			}
+		case "id":
+			if id, err = r.ReadInt(); err != nil || id < 0 || id > packet.MaxID {
+				return packet.Packet{}, nil, errMsgpackPacket
+			}
+		default:
+			if err := r.Skip(); err != nil {
+				return packet.Packet{}, nil, errMsgpackPacket
+			}
+		}
+		sawField = true
+	}
+	if !sawField || r.Len() != 0 || typ < int64(packet.Connect) || typ > int64(packet.ConnectError) || !hasNsp ||
+		len(nsp) == 0 || nsp[0] != '/' {
+		return packet.Packet{}, nil, errMsgpackPacket
+	}
+	// Data of the kind the type takes; undefined (notepack's fixext 1) is
+	// no data, as a missing key.
+	kind := msgpack.Invalid
+	if data != nil && !(len(data) == 3 && data[0] == 0xd4 && data[1] == 0 && data[2] == 0) {
+		dr := msgpack.NewReader(data)
+		if kind, err = dr.Peek(); err != nil {
+			return packet.Packet{}, nil, errMsgpackPacket
+		}
+	} else {
+		data = nil
+	}
+	switch packet.Type(typ) {
+	case packet.Connect:
+		if data != nil && kind != msgpack.Map {
+			return packet.Packet{}, nil, errMsgpackPacket
+		}
+	case packet.Disconnect:
+		if data != nil {
+			return packet.Packet{}, nil, errMsgpackPacket
+		}
+	case packet.ConnectError:
+		if kind != msgpack.String && kind != msgpack.Map {
+			return packet.Packet{}, nil, errMsgpackPacket
+		}
+	default:
+		if kind != msgpack.Array {
+			return packet.Packet{}, nil, errMsgpackPacket
+		}
+	}
+	// The text form: type, attachment count, namespace, id, data.
+	var js []byte
+	var atts [][]byte
+	if data != nil {
+		if js, atts, _, err = msgpack.AppendToJSON(nil, data, nil); err != nil {
+			return packet.Packet{}, nil, err
+		}
+	}
+	t := packet.Type(typ)
+	if len(atts) > 0 {
+		switch t {
+		case packet.Event:
+			t = packet.BinaryEvent
+		case packet.Ack:
+			t = packet.BinaryAck
+		}
+	}
+	text := make([]byte, 0, 24+len(nsp)+len(js))
+	text = append(text, byte('0'+t))
+	if t.IsBinary() {
+		text = append(strconv.AppendInt(text, int64(len(atts)), 10), '-')
+	}
+	if nsp != "/" {
+		text = append(append(text, nsp...), ',')
+	}
+	if id != packet.NoID {
+		text = strconv.AppendInt(text, id, 10)
+	}
+	text = append(text, js...)
+	p, err := packet.Decode(text, maxAttachments)
+	if err != nil {
+		return packet.Packet{}, nil, err
+	}
+	return p, cloneAll(atts), nil
+}
+
+// sendMessage hands one packet (text form, attachments) to the session in
+// the server's parser's encoding. Where writes reach the session only.
+func (c *client) sendMessage(text []byte, atts [][]byte) {
+	if c.srv.cfg.Parser != MsgpackParser {
+		c.sess.Send(text, atts...)
+		return
+	}
+	b := getBuf()
+	var err error
+	if b.B, err = encodeMsgpack(b.B[:0], text, atts); err == nil {
+		c.sess.SendBinary(b.B)
+	}
+	putBuf(b)
+}
+
+// prepare encodes a packet for many sessions in the server's parser's
+// encoding.
+func (s *Server) prepare(text []byte, atts [][]byte) *eio.Prepared {
+	if s.cfg.Parser != MsgpackParser {
+		return eio.Prepare(text, atts...)
+	}
+	b, err := encodeMsgpack(nil, text, atts)
+	if err != nil {
+		b = nil
+	}
+	return eio.PrepareBinary(b)
+}
