@@ -2,6 +2,7 @@ package eio
 
 import (
 	"encoding/base64"
+	"sync"
 
 	"github.com/gobwas/ws"
 
@@ -15,6 +16,13 @@ type Prepared struct {
 	frames []byte   // WebSocket frames, header and payload, back to back
 	poll   []byte   // polling records separated by 0x1E
 	recs   []record // ends of the records in poll
+
+	// The frames for connections that negotiated permessage-deflate,
+	// built by the first such recipient (deflated).
+	dflOnce  sync.Once
+	dfl      []byte
+	dflThres int
+	dflLevel int
 }
 
 // Prepare encodes an Engine.IO message: text (without the type byte), then
@@ -56,6 +64,36 @@ func PrepareBinary(b []byte) *Prepared {
 
 // Frames returns the WebSocket encoding. Do not modify it.
 func (p *Prepared) Frames() []byte { return p.frames }
+
+// DeflatedFrames returns the WebSocket encoding for a connection that
+// negotiated permessage-deflate with the given threshold and
+// compress/flate level (DeflateConn): the frames of at least threshold
+// payload bytes compressed. The first call builds it and keeps it, so a
+// broadcast is compressed once for all its recipients; a call with other
+// parameters than the first (connections of servers configured
+// differently) compresses anew each time. Safe for concurrent use; do not
+// modify the result.
+func (p *Prepared) DeflatedFrames(threshold, level int) []byte {
+	p.dflOnce.Do(func() {
+		p.dflThres, p.dflLevel = threshold, level
+		p.dfl = wsframe.AppendDeflatedFrames(nil, p.frames, threshold, level)
+	})
+	if p.dflThres == threshold && p.dflLevel == level {
+		return p.dfl
+	}
+	return wsframe.AppendDeflatedFrames(nil, p.frames, threshold, level)
+}
+
+// writeTo writes p to c in the encoding c needs.
+func (p *Prepared) writeTo(c WSConn) {
+	if d, ok := c.(DeflateConn); ok {
+		if threshold, level, on := d.Deflate(); on {
+			c.WriteFrames(p.DeflatedFrames(threshold, level))
+			return
+		}
+	}
+	c.WriteFrames(p.frames)
+}
 
 // appendMessageFrame appends a text frame holding "4"+text.
 func appendMessageFrame(dst, text []byte) []byte {

@@ -403,14 +403,14 @@ func (s *Session) SendPrepared(p *Prepared) {
 	if l := s.live.Load(); l != nil {
 		// The common case of a broadcast: no session lock. The
 		// connection drops writes once it is closing.
-		l.c.WriteFrames(p.frames)
+		p.writeTo(l.c)
 		return
 	}
 	s.mu.Lock()
 	slow := false
 	if s.state == stateOpen {
 		if s.transport == tWebSocket {
-			s.ws.c.WriteFrames(p.frames)
+			p.writeTo(s.ws.c)
 		} else {
 			s.appendRecordsLocked(p)
 			s.flushPollLocked()
@@ -425,9 +425,18 @@ func (s *Session) SendPrepared(p *Prepared) {
 
 // SendPreparedBatch sends several prepared messages in order; frames must
 // be the concatenation of their Frames(). A session open on a WebSocket
-// takes frames in one write.
+// takes frames in one write (a connection that negotiated
+// permessage-deflate takes each message's compressed frames in turn).
 func (s *Session) SendPreparedBatch(frames []byte, ps []*Prepared) {
 	if l := s.live.Load(); l != nil {
+		if d, ok := l.c.(DeflateConn); ok {
+			if _, _, on := d.Deflate(); on {
+				for _, p := range ps {
+					p.writeTo(l.c)
+				}
+				return
+			}
+		}
 		l.c.WriteFrames(frames)
 		return
 	}

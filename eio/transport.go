@@ -74,6 +74,21 @@ type WSConn interface {
 	RemoteAddr() string
 }
 
+// DeflateConn may be implemented by a WSConn whose provider speaks the
+// permessage-deflate extension (RFC 7692) without context takeover on its
+// side. A connection for which Deflate reports ok compresses what
+// WriteMessage gets (from threshold bytes, at the compress/flate level),
+// and WriteFrames must then be given frames compressed the same way:
+// sessions send it Prepared.DeflatedFrames(threshold, level) instead of
+// Frames.
+type DeflateConn interface {
+	WSConn
+	// Deflate reports the connection's compression parameters; ok is
+	// false when the extension was not negotiated. The result does not
+	// change over the connection's life.
+	Deflate() (threshold, level int, ok bool)
+}
+
 // ReadPauser may be implemented by a WSConn whose provider can stop reading
 // from the connection. While reading is paused the provider delivers no
 // further messages and reads nothing more from the socket beyond a small,

@@ -45,9 +45,36 @@ type conn struct {
 	h        *httpState       // while in HTTP mode; dropped at the WebSocket upgrade
 	dec      *wsframe.Decoder // only while a message is under way (decPool)
 	fh       eio.FrameHandler
-	pre      []byte // frame bytes not in gnet's buffer (enrolled conns)
+	// ext holds what only some WebSocket connections need: it is set
+	// at the upgrade or enrollment, before the connection is handed to
+	// anyone, and the pointer never changes afterwards.
+	ext *connExt
 
 	ob outbox // pending writes; queued means on lp.dirty
+}
+
+// connExt is the part of a conn that only enrolled connections or those
+// that negotiated an extension use, out of line to keep conn small.
+type connExt struct {
+	pre  []byte        // frame bytes not in gnet's buffer (enrolled conns); loop-only
+	defl *deflateState // permessage-deflate, or nil; never changed once set
+}
+
+// deflate returns the connection's permessage-deflate state, or nil.
+// Any goroutine.
+func (c *conn) deflate() *deflateState {
+	if x := c.ext; x != nil {
+		return x.defl
+	}
+	return nil
+}
+
+// preLen is the number of frame bytes held outside gnet's buffer.
+func (c *conn) preLen() int {
+	if x := c.ext; x != nil {
+		return len(x.pre)
+	}
+	return 0
 }
 
 // httpState is what a connection needs only while it speaks HTTP: an
@@ -191,17 +218,19 @@ func (c *conn) failHTTP(e *http1.Error) {
 // processFrames decodes every complete frame buffered. Loop-only.
 func (c *conn) processFrames() {
 	buf, _ := c.gc.Peek(-1)
-	usePre := c.pre != nil
+	x := c.ext
+	usePre := x != nil && x.pre != nil
 	if usePre {
 		// Bytes read by net/http past the upgrade request come first.
-		c.pre = append(c.pre, buf...)
+		x.pre = append(x.pre, buf...)
 		_, _ = c.gc.Discard(len(buf))
-		buf = c.pre
+		buf = x.pre
 	}
 	if c.dec == nil {
 		c.dec = decPool.Get().(*wsframe.Decoder)
 		c.dec.MaxMessageSize = c.srv.cfg.MaxMessageBytes
 		c.dec.MaxFragments = c.srv.cfg.MaxMessageFragments
+		c.dec.Deflate = c.deflate() != nil
 	}
 	defer c.putDecoder()
 	off := 0
@@ -222,7 +251,16 @@ func (c *conn) processFrames() {
 		if ok {
 			switch msg.Kind {
 			case wsframe.KindText, wsframe.KindBinary:
-				c.fh.OnMessage(c, msg.Kind == wsframe.KindBinary, msg.Payload)
+				if msg.Compressed {
+					if err := c.deliverCompressed(msg); err != nil {
+						var ce *wsframe.CloseError
+						errors.As(err, &ce)
+						c.closeWS(int(ce.Code), err)
+						break
+					}
+				} else {
+					c.fh.OnMessage(c, msg.Kind == wsframe.KindBinary, msg.Payload)
+				}
 			case wsframe.KindPing:
 				c.write(ws.OpPong, msg.Payload)
 			case wsframe.KindClose:
@@ -237,10 +275,10 @@ func (c *conn) processFrames() {
 		off += n
 	}
 	if usePre {
-		if n := copy(c.pre, c.pre[off:]); n > 0 {
-			c.pre = c.pre[:n]
+		if n := copy(x.pre, x.pre[off:]); n > 0 {
+			x.pre = x.pre[:n]
 		} else {
-			c.pre = nil
+			x.pre = nil
 		}
 		return
 	}
@@ -270,10 +308,16 @@ func (c *conn) closeWS(code int, cause error) {
 	outPool.Put(b)
 }
 
-// write frames p as one message of opcode op. Any goroutine.
+// write frames p as one message of opcode op, compressed if the
+// connection negotiated permessage-deflate and p is a data message of at
+// least the threshold. Any goroutine.
 func (c *conn) write(op ws.OpCode, p []byte) {
 	if c.ob.begin() {
-		c.ob.out.B = wsframe.AppendFrame(c.ob.out.B, op, p)
+		if d := c.deflate(); d != nil && !op.IsControl() && len(p) >= d.threshold {
+			c.ob.out.B = wsframe.AppendDeflatedFrame(c.ob.out.B, op, p, d.level)
+		} else {
+			c.ob.out.B = wsframe.AppendFrame(c.ob.out.B, op, p)
+		}
 		c.commit()
 	}
 }
@@ -350,6 +394,14 @@ func (c *conn) WriteMessage(binary bool, p []byte) {
 
 // WriteFrames implements eio.WSConn.
 func (c *conn) WriteFrames(b []byte) { c.writeRaw(b) }
+
+// Deflate implements eio.DeflateConn.
+func (c *conn) Deflate() (threshold, level int, ok bool) {
+	if d := c.deflate(); d != nil {
+		return d.threshold, d.level, true
+	}
+	return 0, 0, false
+}
 
 // Close implements eio.WSConn.
 func (c *conn) Close(code int) {
@@ -609,10 +661,20 @@ func (x *exchange) upgradeOnLoop(header http.Header, h eio.FrameHandler) (eio.WS
 			extra = append(extra, k+": "+v)
 		}
 	}
+	var defl *deflateState
+	if cfg := c.srv.cfg.PerMessageDeflate; cfg != nil {
+		if d, ok := wsframe.NegotiateDeflate(x.Header("Sec-WebSocket-Extensions")); ok {
+			extra = append(extra, d.Response)
+			defl = newDeflateState(cfg, d)
+		}
+	}
 	b := outPool.Get()
 	b.B = wsframe.AppendUpgradeResponse(b.B, key, extra...)
 	c.writeRaw(b.B)
 	outPool.Put(b)
+	if defl != nil {
+		c.ext = &connExt{defl: defl}
+	}
 	c.enterWS(h)
 	if o, ok := h.(eio.FrameOpener); ok {
 		o.OnOpen(c)

@@ -89,7 +89,7 @@ func (c *conn) syncRead() {
 	}
 	paused := c.readPaused()
 	c.lp.syncReading(c.gc, &c.readOff, paused)
-	if !paused && c.gc.InboundBuffered()+len(c.pre) > 0 {
+	if !paused && c.gc.InboundBuffered()+c.preLen() > 0 {
 		c.process()
 		c.flush()
 	}

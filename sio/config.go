@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"github.com/sioloop/sioloop/loop"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -16,6 +17,12 @@ type CORS = eio.CORS
 // RequestError is a refused Engine.IO request (Config.OnConnectionError):
 // HTTP status, engine.io error code and message.
 type RequestError = eio.RequestError
+
+// PerMessageDeflate configures WebSocket compression (Config.PerMessageDeflate):
+// Threshold is the smallest message compressed (0 means 1024, negative
+// every message) and Level the compress/flate level (0 means 1,
+// flate.BestSpeed).
+type PerMessageDeflate = loop.PerMessageDeflate
 
 // Config configures a Server. The zero value of each field selects
 // socket.io's default.
@@ -68,6 +75,15 @@ type Config struct {
 	// turns it off (httpCompression: false).
 	HTTPCompressionThreshold int
 	DisableHTTPCompression   bool
+	// PerMessageDeflate, when set, compresses WebSocket messages for
+	// clients that offer the permessage-deflate extension (RFC 7692), as
+	// socket.io's perMessageDeflate option: messages of at least
+	// Threshold bytes (default 1024) go compressed, and compressed
+	// messages from the client are inflated within MaxHTTPBufferSize.
+	// Nil (the default, as in socket.io) turns it off. It applies to
+	// ListenAndServe and to WebSocket connections that ServeHTTP moves to
+	// event loops; see loop.PerMessageDeflate for the memory it costs.
+	PerMessageDeflate *PerMessageDeflate
 	// DisableClientBundle stops serving /socket.io/socket.io.js and its
 	// siblings (serveClient: false). It overrides ClientFiles.
 	DisableClientBundle bool

@@ -30,6 +30,7 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 		MaxOutboundBytes:     s.cfg.MaxOutboundBytes,
 		MaxBacklog:           s.cfg.MaxLoopBacklog,
 		MaxLoopOutboundBytes: s.cfg.MaxLoopOutboundBytes,
+		PerMessageDeflate:    s.cfg.PerMessageDeflate,
 		Logger:               s.cfg.Logger,
 		Handler:              s.loopHandler(fallback),
 	})
@@ -287,7 +288,8 @@ func (x *httpExchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSCo
 	if err != nil {
 		return nil, err
 	}
-	resp := appendUpgradeResponse(nil, key, header)
+	ext := en.Negotiate(x.Header("Sec-WebSocket-Extensions"))
+	resp := appendUpgradeResponse(nil, key, header, ext.Header())
 	if _, err := nc.Write(resp); err != nil {
 		nc.Close()
 		return nil, err
@@ -296,9 +298,9 @@ func (x *httpExchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSCo
 	if x.r.TLS != nil {
 		// gnet cannot adopt a *tls.Conn: crypto/tls runs on two
 		// goroutines that bridge it to the loop (loop.EnrollBridged).
-		c, err = en.EnrollBridged(nc, brw.Reader, h)
+		c, err = en.EnrollBridgedWith(nc, brw.Reader, h, ext)
 	} else {
-		c, err = en.Enroll(nc, brw.Reader, h)
+		c, err = en.EnrollWith(nc, brw.Reader, h, ext)
 	}
 	if err != nil {
 		nc.Close()
@@ -325,6 +327,7 @@ func (s *Server) enroller() (*loop.Enroller, error) {
 		MaxOutboundBytes:     s.cfg.MaxOutboundBytes,
 		MaxBacklog:           s.cfg.MaxLoopBacklog,
 		MaxLoopOutboundBytes: s.cfg.MaxLoopOutboundBytes,
+		PerMessageDeflate:    s.cfg.PerMessageDeflate,
 		Logger:               s.cfg.Logger,
 		Handler:              s.serveTLSExchange,
 	})

@@ -13,8 +13,13 @@ func checkUpgrade(r *http.Request) (string, error) {
 	})
 }
 
-func appendUpgradeResponse(dst []byte, key string, header http.Header) []byte {
+// appendUpgradeResponse writes the 101 for key with header and, unless it
+// is "", the extension line ext.
+func appendUpgradeResponse(dst []byte, key string, header http.Header, ext string) []byte {
 	var extra []string
+	if ext != "" {
+		extra = append(extra, ext)
+	}
 	for k, vs := range header {
 		for _, v := range vs {
 			extra = append(extra, k+": "+v)

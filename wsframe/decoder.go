@@ -66,6 +66,11 @@ type Message struct {
 	// CloseReason is the valid UTF-8 reason of a KindClose message; it
 	// aliases Payload.
 	CloseReason []byte
+	// Compressed is set on a data message whose first frame had RSV1 set
+	// while Decoder.Deflate was on: Payload is then the compressed
+	// payload, to be inflated (Inflater), and a text message's UTF-8 is
+	// not checked yet.
+	Compressed bool
 }
 
 // scratchPool holds the buffers fragmented messages are assembled in. It
@@ -78,8 +83,7 @@ var scratchPool bytebufferpool.Pool
 //
 // The zero value is ready to use with the default limits. A Decoder belongs
 // to one connection and is not safe for concurrent use; on a gnet loop it
-// is loop-only state. No extension is negotiated, so any RSV bit is an
-// error.
+// is loop-only state. Unless Deflate is set, any RSV bit is an error.
 type Decoder struct {
 	// MaxMessageSize caps the total payload of one data message (the sum
 	// of its fragments), in bytes. 0 or negative means
@@ -102,6 +106,13 @@ type Decoder struct {
 	// masked one fails with 1002 (RFC 6455 §5.1). The zero value decodes
 	// client frames, which must be masked.
 	Client bool
+	// Deflate accepts RSV1 on the first frame of a data message, the
+	// mark of a message compressed with permessage-deflate (RFC 7692
+	// §6): set it on a connection that negotiated the extension. RSV1 on
+	// a continuation or a control frame, and RSV2 and RSV3, stay errors
+	// (1002). MaxMessageSize then bounds the compressed size; the
+	// inflater bounds the decompressed one.
+	Deflate bool
 
 	err error // sticky: after a protocol error the connection is done
 
@@ -120,6 +131,7 @@ type Decoder struct {
 	// The one-byte fields sit together: a Decoder lives in every
 	// connection, and padding would cost a word for each.
 	fragOp   ws.OpCode
+	fragComp bool // the message under way is compressed
 	msgUTF8  utf8State
 	pendUTF8 utf8State
 	// completed is set when the last Message aliased scratch; the buffer
@@ -160,11 +172,15 @@ func (d *Decoder) Decode(b []byte) (n int, msg Message, ok bool, err error) {
 	}
 	b0, b1 := b[0], b[1]
 	// Checks that need only the first two bytes, in the ws npm order.
-	if b0&rsvBits != 0 {
-		return d.fail(errRSV)
-	}
 	fin := b0&finBit != 0
 	op := ws.OpCode(b0 & opBits)
+	comp := false
+	if b0&rsvBits != 0 {
+		if b0&rsvBits != rsv1Bit || !d.Deflate || (op != ws.OpText && op != ws.OpBinary) {
+			return d.fail(errRSV)
+		}
+		comp = true
+	}
 	l7 := int(b1 & lenBits)
 	switch op {
 	case ws.OpContinuation:
@@ -246,7 +262,8 @@ func (d *Decoder) Decode(b []byte) (n int, msg Message, ok bool, err error) {
 	}
 	total := hsize + int(length)
 
-	text := op == ws.OpText || (op == ws.OpContinuation && d.fragOp == ws.OpText)
+	// A compressed text message is checked once inflated.
+	text := (op == ws.OpText && !comp) || (op == ws.OpContinuation && d.fragOp == ws.OpText && !d.fragComp)
 	var start utf8State // UTF-8 state at the start of this frame's payload
 	if op == ws.OpContinuation {
 		start = d.msgUTF8
@@ -293,10 +310,11 @@ func (d *Decoder) Decode(b []byte) (n int, msg Message, ok bool, err error) {
 
 	if op != ws.OpContinuation {
 		if fin {
-			return total, Message{Kind: kindOf(op), Payload: payload}, true, nil
+			return total, Message{Kind: kindOf(op), Payload: payload, Compressed: comp}, true, nil
 		}
 		// First fragment: from here on the message lives in scratch.
 		d.fragOp, d.frags, d.msgLen, d.msgUTF8 = op, 1, int64(length), st
+		d.fragComp = comp
 		d.scratch = scratchPool.Get()
 		d.scratch.B = append(d.scratch.B[:0], payload...)
 		return total, Message{}, false, nil
@@ -309,10 +327,10 @@ func (d *Decoder) Decode(b []byte) (n int, msg Message, ok bool, err error) {
 	if !fin {
 		return total, Message{}, false, nil
 	}
-	kind := kindOf(d.fragOp)
-	d.fragOp, d.frags, d.msgLen, d.msgUTF8 = 0, 0, 0, utf8State{}
+	kind, comp := kindOf(d.fragOp), d.fragComp
+	d.fragOp, d.frags, d.msgLen, d.msgUTF8, d.fragComp = 0, 0, 0, utf8State{}, false
 	d.completed = true
-	return total, Message{Kind: kind, Payload: d.scratch.B}, true, nil
+	return total, Message{Kind: kind, Payload: d.scratch.B, Compressed: comp}, true, nil
 }
 
 // prevalidate checks the UTF-8 of the part of a text frame's payload that
@@ -391,7 +409,7 @@ func (d *Decoder) Between() bool {
 func (d *Decoder) Release() {
 	d.releaseScratch()
 	d.err = nil
-	d.fragOp, d.frags, d.msgLen, d.msgUTF8 = 0, 0, 0, utf8State{}
+	d.fragOp, d.frags, d.msgLen, d.msgUTF8, d.fragComp = 0, 0, 0, utf8State{}, false
 	d.pendLen, d.pendUTF8 = 0, utf8State{}
 }
 

@@ -34,6 +34,13 @@
 //     extended slice; PutHeader writes into the caller's buffer in front of
 //     a payload already there, so a frame is built without moving it.
 //   - CheckHandshake returns a key that aliases the value get returned.
+//   - permessage-deflate (RFC 7692, deflate.go): NegotiateDeflate reads
+//     the offers; with Decoder.Deflate set, Message.Compressed marks a
+//     message whose Payload (aliasing as above) is still compressed;
+//     Inflater.Inflate appends its inflation to the caller's dst and keeps
+//     a copy of the last 32 KiB when the client keeps its context;
+//     AppendDeflatedFrame and AppendDeflatedFrames append to dst with
+//     pooled compressors that keep no reference to the input.
 //
 // # Limits
 //
@@ -42,5 +49,9 @@
 // payload is waited for, and MaxFragments (default: MaxMessageSize + 1, so
 // any fragmentation of a message within the size limit passes) on the frame
 // count.
-// A fragmented message costs O(1) state per fragment plus its bytes.
+// A fragmented message costs O(1) state per fragment plus its bytes. A
+// compressed message is bounded twice: MaxMessageSize on its compressed
+// size, and the limit given to Inflater.Inflate on its inflated size, which
+// stops inflating one byte past it (1009), so a small frame that would
+// expand without bound costs at most that limit.
 package wsframe

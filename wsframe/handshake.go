@@ -46,8 +46,9 @@ var (
 // Sec-WebSocket-Key is 16 bytes in base64 (22 characters and "==", the
 // ws npm check); Sec-WebSocket-Version is 13 or 8 (ws accepts both);
 // Sec-WebSocket-Protocol, when present, is a comma-separated token list.
-// Sec-WebSocket-Extensions is ignored: no extension is offered, so nothing
-// in it can make the handshake fail. Every check runs in time linear in the
+// Sec-WebSocket-Extensions is not checked: an offer the server cannot
+// take is declined (NegotiateDeflate), never refused, so nothing in it can
+// make the handshake fail. Every check runs in time linear in the
 // header's length (CVE-2021-32640 was a quadratic subprotocol regexp); the
 // caller still caps the total header size.
 //

@@ -365,6 +365,42 @@ async function recoveryPrivate() {
   return r;
 }
 
+// deflate: big events both ways over a WebSocket whose client (the ws
+// package under socket.io-client) offers permessage-deflate with the
+// options given; the bytes the TCP socket moved show what went compressed.
+async function deflate() {
+  const socket = io(url, { transports: ["websocket"], forceNew: true, perMessageDeflate: opts.perMessageDeflate });
+  await connect(socket);
+  const ws = socket.io.engine.transport.ws;
+  const raw = ws._socket;
+  const text = "the quick brown fox jumps over the lazy dog ".repeat(opts.repeat);
+  const bin = Buffer.alloc(opts.binBytes, 7);
+  const r0 = raw.bytesRead;
+  const w0 = raw.bytesWritten;
+  const [ackErr, ackText, ackBin] = await emitAck(socket, 10000, "echo", text, bin);
+  if (ackErr) throw ackErr;
+  const echoed = ackText === text && hex(ackBin) === bin.toString("hex");
+  // A broadcast to the room of every socket (prepared once on the server).
+  const cast = once(socket, "cast", 10000);
+  socket.emit("broadcast-me", opts.repeat);
+  const [castText] = await cast;
+  const r1 = raw.bytesRead;
+  const w1 = raw.bytesWritten;
+  const small = await socket.timeout(5000).emitWithAck("small", "hi");
+  const r = {
+    extensions: ws.extensions,
+    echoed,
+    ackInfo: echoed ? "" : String(ackText).slice(0, 80) + " " + typeof ackBin,
+    castOK: castText === "cast:" + text,
+    small,
+    read: r1 - r0,
+    written: w1 - w0,
+    payload: 2 * (text.length + bin.length) + text.length,
+  };
+  socket.disconnect();
+  return r;
+}
+
 // structBinary: the server sends Go structs whose []byte fields (nested,
 // in slices, maps, behind pointers) must arrive as Buffer objects, by
 // emit, ack and broadcast; the client sends nested Buffers back, which the
@@ -404,7 +440,7 @@ async function structBinary() {
   return r;
 }
 
-const scenarios = { basic, structBinary, rooms, namespaces, reasons, silent, shutdown, recovery, recoveryPrivate };
+const scenarios = { basic, structBinary, rooms, namespaces, reasons, silent, shutdown, recovery, recoveryPrivate, deflate };
 if (!scenarios[scenario]) {
   console.error(`unknown scenario ${scenario}`);
   process.exit(2);
