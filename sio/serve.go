@@ -22,18 +22,7 @@ var ErrServerClosed = loop.ErrServerClosed
 // which runs on its own goroutine per request with a buffered response. It
 // blocks until Close or Shutdown, then returns ErrServerClosed.
 func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
-	ls := loop.NewServer(loop.Config{
-		Addr:                 addr,
-		Loops:                s.cfg.Loops,
-		MaxBodyBytes:         s.cfg.MaxHTTPBufferSize,
-		MaxMessageBytes:      s.cfg.MaxHTTPBufferSize,
-		MaxOutboundBytes:     s.cfg.MaxOutboundBytes,
-		MaxBacklog:           s.cfg.MaxLoopBacklog,
-		MaxLoopOutboundBytes: s.cfg.MaxLoopOutboundBytes,
-		PerMessageDeflate:    s.cfg.PerMessageDeflate,
-		Logger:               s.cfg.Logger,
-		Handler:              s.loopHandler(fallback),
-	})
+	ls := loop.NewServer(s.loopConfig(addr, s.loopHandler(fallback)))
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -314,13 +303,11 @@ func (x *httpExchange) Upgrade(header http.Header, h eio.FrameHandler) (eio.WSCo
 	return c, nil
 }
 
-func (s *Server) enroller() (*loop.Enroller, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.enroll != nil {
-		return s.enroll, nil
-	}
-	en, err := loop.NewEnroller(loop.Config{
+// loopConfig is the event loops' configuration from the server's, for
+// ListenAndServe (addr) and the enroller (no address).
+func (s *Server) loopConfig(addr string, h func(eio.Exchange)) loop.Config {
+	return loop.Config{
+		Addr:                 addr,
 		Loops:                s.cfg.Loops,
 		MaxBodyBytes:         s.cfg.MaxHTTPBufferSize,
 		MaxMessageBytes:      s.cfg.MaxHTTPBufferSize,
@@ -329,8 +316,17 @@ func (s *Server) enroller() (*loop.Enroller, error) {
 		MaxLoopOutboundBytes: s.cfg.MaxLoopOutboundBytes,
 		PerMessageDeflate:    s.cfg.PerMessageDeflate,
 		Logger:               s.cfg.Logger,
-		Handler:              s.serveTLSExchange,
-	})
+		Handler:              h,
+	}
+}
+
+func (s *Server) enroller() (*loop.Enroller, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.enroll != nil {
+		return s.enroll, nil
+	}
+	en, err := loop.NewEnroller(s.loopConfig("", s.serveTLSExchange))
 	if err != nil {
 		return nil, err
 	}
