@@ -119,3 +119,47 @@ func TestPollArrivingDuringUpgrade(t *testing.T) {
 		}
 	})
 }
+
+// The poll parked when the probe arrives is released with a noop; a client
+// that reads that noop before the 3probe (they come on two connections)
+// polls again at once, and only then pauses polling for the upgrade. That
+// second poll must return while the probe stands, as engine.io releases
+// polls with a noop every 100 ms during an upgrade, or the client never
+// sends "5" and the session stalls until its ping times out.
+func TestPollAgainDuringUpgrade(t *testing.T) {
+	e := startEngine(t, quietPing, nil)
+	p := e.openPolling(t)
+	parked := parkGet(t, p)
+	c := dialWS(t, e.url("ws", "EIO=4&transport=websocket&sid="+p.sid))
+	c.send(t, "2probe")
+	if m := c.next(t); m != "3probe" {
+		t.Fatalf("probe answer %q", m)
+	}
+	wait := func(what string, ch <-chan string) string {
+		t.Helper()
+		select {
+		case r := <-ch:
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s was not answered during the upgrade", what)
+			return ""
+		}
+	}
+	if r := wait("the parked GET", parked); r != "200 6" {
+		t.Fatalf("parked GET: %q, want a noop", r)
+	}
+	again := make(chan string, 1)
+	go func() {
+		status, body := p.get(t)
+		again <- strconv.Itoa(status) + " " + body
+	}()
+	if r := wait("the next GET", again); r != "200 6" {
+		t.Fatalf("next GET during the upgrade: %q, want a noop", r)
+	}
+	c.send(t, "5")
+	eventually(t, "the upgrade", func() bool { return p.session().Transport() == eio.WebSocket })
+	p.session().Send([]byte("x"))
+	if m := c.next(t); m != "4x" {
+		t.Fatalf("after the upgrade: %q, want 4x", m)
+	}
+}

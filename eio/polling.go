@@ -40,7 +40,7 @@ func (s *Session) handleGet(x Exchange) {
 		s.srv.respond(x, http.StatusBadRequest, "", nil)
 		s.closeWith(codeTransportError, false)
 		return
-	case s.noopNext:
+	case s.noopNext || s.poll.probed:
 		s.owedNoopLocked(x) // unlocks
 		return
 	}
@@ -63,7 +63,7 @@ func (s *Session) park(x Exchange, h http.Header) {
 		s.mu.Unlock()
 		s.srv.respondPoll(x, []byte{typeNoop})
 		return
-	case s.state == stateOpen && s.noopNext:
+	case s.state == stateOpen && (s.noopNext || s.poll.probed):
 		s.owedNoopLocked(x) // unlocks
 		return
 	case s.state == stateClosed:
@@ -185,9 +185,10 @@ func (s *Session) decodePayload(body []byte) {
 const lateGetWait = 100 * time.Millisecond
 
 // owedNoopLocked serves x, a GET that arrived after the upgrade probe was
-// answered with no poll parked (noopNext), and releases mu. While the
-// probe stands, x waits for the upgrade (parkLateLocked); once the probe
-// failed, x gets the noop the probe owed the client at once.
+// answered (probed), or after a failed probe that was answered with no
+// poll parked (noopNext), and releases mu. While the probe stands, x waits
+// for the upgrade (parkLateLocked); once the probe failed, x gets the noop
+// the probe owed the client at once.
 func (s *Session) owedNoopLocked(x Exchange) {
 	if s.poll.probe != nil {
 		s.parkLateLocked(x)

@@ -118,6 +118,12 @@ type pollState struct {
 	get     Exchange     // parked polling GET
 	probe   WSConn       // WebSocket being upgraded to
 	upTimer *timer.Timer // upgrade deadline, created by the first probe
+	// probed is set from the probe's answer (3probe) until the probe
+	// ends: every GET meanwhile is parked as late and released with a
+	// noop within lateGetWait, as engine.io's upgrade check releases
+	// polls every 100 ms. The client may have read the noop of the poll
+	// parked at the probe before the 3probe, and polled again.
+	probed bool
 	// late is set while get arrived after the probe was answered (see
 	// parkLate); lateTimer releases it with a noop if no upgrade follows.
 	late      bool

@@ -149,6 +149,7 @@ func (s *Session) handleProbe(c WSConn, binary bool, p []byte) {
 		// Release the parked GET so the client can pause polling. A
 		// session that ended meanwhile has no poll state left.
 		if p := s.poll; p != nil {
+			p.probed = s.isProbe(c)
 			if x := p.get; x != nil {
 				p.get = nil
 				s.srv.respondPoll(x, []byte{typeNoop})
@@ -173,7 +174,7 @@ func (s *Session) handleProbe(c WSConn, binary bool, p []byte) {
 // dropProbeLocked forgets a failed or timed-out probe; polling carries on.
 // A noop the probe owed (noopNext) is still owed: the client paused
 // polling for the upgrade and waits for its poll to return.
-func (s *Session) dropProbeLocked() { s.poll.probe = nil }
+func (s *Session) dropProbeLocked() { s.poll.probe, s.poll.probed = nil, false }
 
 // completeUpgrade switches the session to the probe c: packets queued for
 // polling are written to c first, the parked GET is released, and the

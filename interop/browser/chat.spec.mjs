@@ -90,6 +90,27 @@ async function openPage(browser, name, query) {
   page.on("response", (resp) => {
     if (new URL(resp.url()).pathname === bundlePath) p.bundleStatus = resp.status();
   });
+  // Long-polling requests as Chromium saw them (start, answer, failure),
+  // printed with the WebSocket events: a poll that never returns is what
+  // stalls an upgrade.
+  p.http = [];
+  const isPoll = (req) => {
+    const u = new URL(req.url());
+    return u.pathname.startsWith("/socket.io/") && u.searchParams.get("transport") === "polling";
+  };
+  const short = (s) => (s == null ? "" : String(s).slice(0, 60));
+  page.on("request", (req) => {
+    if (isPoll(req)) p.http.push(`${elapsed()} ${req.method()} start ${short(req.postData())}`);
+  });
+  page.on("requestfinished", async (req) => {
+    if (!isPoll(req)) return;
+    const resp = await req.response().catch(() => null);
+    const body = resp ? await resp.text().catch((e) => `(body: ${e})`) : "";
+    p.http.push(`${elapsed()} ${req.method()} done ${resp && resp.status()} ${short(body)}`);
+  });
+  page.on("requestfailed", (req) => {
+    if (isPoll(req)) p.http.push(`${elapsed()} ${req.method()} failed ${req.failure() && req.failure().errorText}`);
+  });
   const resp = await page.goto(base + "/" + query, { waitUntil: "load" });
   expect(`${name}: page loads`, resp && resp.status() === 200, `status ${resp && resp.status()}`);
   expect(`${name}: ${bundlePath} served`, p.bundleStatus === 200, `status ${p.bundleStatus}`);
@@ -213,6 +234,7 @@ try {
     for (const p of all) {
       if (p.console.length) console.log(`--- console of ${p.name}:\n${p.console.join("\n")}`);
       if (p.ws.length) console.log(`--- WebSocket of ${p.name} (first 40 events):\n${p.ws.slice(0, 40).join("\n")}`);
+      if (p.http.length) console.log(`--- polling of ${p.name} (first 40 events):\n${p.http.slice(0, 40).join("\n")}`);
     }
   }
 } catch (err) {
