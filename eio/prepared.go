@@ -84,15 +84,24 @@ func (p *Prepared) DeflatedFrames(threshold, level int) []byte {
 	return wsframe.AppendDeflatedFrames(nil, p.frames, threshold, level)
 }
 
-// writeTo writes p to c in the encoding c needs.
-func (p *Prepared) writeTo(c WSConn) {
-	if d, ok := c.(DeflateConn); ok {
-		if threshold, level, on := d.Deflate(); on {
-			c.WriteFrames(p.DeflatedFrames(threshold, level))
-			return
-		}
+// writeTo writes p to l's connection in the encoding it needs.
+func (p *Prepared) writeTo(l *liveWS) {
+	if l.deflate {
+		threshold, level, _ := l.c.(DeflateConn).Deflate()
+		l.c.WriteFrames(p.DeflatedFrames(threshold, level))
+		return
 	}
-	c.WriteFrames(p.frames)
+	l.c.WriteFrames(p.frames)
+}
+
+// deflates reports whether c negotiated permessage-deflate.
+func deflates(c WSConn) bool {
+	d, ok := c.(DeflateConn)
+	if !ok {
+		return false
+	}
+	_, _, on := d.Deflate()
+	return on
 }
 
 // appendMessageFrame appends a text frame holding "4"+text.

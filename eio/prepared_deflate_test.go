@@ -38,6 +38,8 @@ func TestPreparedDeflatedOnce(t *testing.T) {
 	text := []byte(`["news","` + strings.Repeat("all the news that fits, ", 100) + `"]`)
 	att := bytes.Repeat([]byte{9}, 4000)
 	p := Prepare(text, []byte("tiny"), att)
+	// As setLiveLocked makes it for a session's WebSocket.
+	live := func(c WSConn) *liveWS { return &liveWS{c: c, deflate: deflates(c)} }
 	plain := &frameConn{}
 	var conns []*deflateFrameConn
 	var wg sync.WaitGroup
@@ -45,11 +47,11 @@ func TestPreparedDeflatedOnce(t *testing.T) {
 		c := &deflateFrameConn{frameConn{deflate: true}}
 		conns = append(conns, c)
 		wg.Add(1)
-		go func() { defer wg.Done(); p.writeTo(c) }()
+		go func() { defer wg.Done(); p.writeTo(live(c)) }()
 	}
 	off := &deflateFrameConn{} // implements DeflateConn, not negotiated
-	p.writeTo(plain)
-	p.writeTo(off)
+	p.writeTo(live(plain))
+	p.writeTo(live(off))
 	wg.Wait()
 	if !bytes.Equal(plain.got[0], p.Frames()) || !bytes.Equal(off.got[0], p.Frames()) {
 		t.Fatal("connections without deflate did not get the plain frames")

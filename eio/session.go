@@ -409,14 +409,14 @@ func (s *Session) SendPrepared(p *Prepared) {
 	if l := s.live.Load(); l != nil {
 		// The common case of a broadcast: no session lock. The
 		// connection drops writes once it is closing.
-		p.writeTo(l.c)
+		p.writeTo(l)
 		return
 	}
 	s.mu.Lock()
 	slow := false
 	if s.state == stateOpen {
 		if s.transport == tWebSocket {
-			p.writeTo(s.ws.c)
+			p.writeTo(s.ws)
 		} else {
 			s.appendRecordsLocked(p)
 			s.flushPollLocked()
@@ -435,13 +435,11 @@ func (s *Session) SendPrepared(p *Prepared) {
 // permessage-deflate takes each message's compressed frames in turn).
 func (s *Session) SendPreparedBatch(frames []byte, ps []*Prepared) {
 	if l := s.live.Load(); l != nil {
-		if d, ok := l.c.(DeflateConn); ok {
-			if _, _, on := d.Deflate(); on {
-				for _, p := range ps {
-					p.writeTo(l.c)
-				}
-				return
+		if l.deflate {
+			for _, p := range ps {
+				p.writeTo(l)
 			}
+			return
 		}
 		l.c.WriteFrames(frames)
 		return
@@ -456,7 +454,10 @@ type liveWS struct {
 	c WSConn
 	// held is set while c's frames must wait in backlog for the goroutine
 	// that ends the hold (releaseHeld). Both are guarded by Session.mu.
-	held    bool
+	held bool
+	// deflate: c negotiated permessage-deflate, which is fixed at its
+	// handshake. Found once here, not per broadcast recipient.
+	deflate bool
 	backlog *backlog
 }
 
@@ -475,7 +476,7 @@ func (s *Session) setLiveLocked(c WSConn, held bool) {
 	if s.inputPaused {
 		pauseRead(c)
 	}
-	l := &liveWS{c: c, held: held}
+	l := &liveWS{c: c, held: held, deflate: deflates(c)}
 	s.ws = l
 	s.transport = tWebSocket
 	s.live.Store(l)
