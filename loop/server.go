@@ -60,6 +60,11 @@ type Config struct {
 	// MaxOutboundBytes instead and never slow the others). Default
 	// DefaultMaxLoopOutboundBytes (64 MiB).
 	MaxLoopOutboundBytes int
+	// SocketSendBuffer and SocketRecvBuffer, when above 0, set SO_SNDBUF
+	// and SO_RCVBUF of the listening socket, which the connections it
+	// accepts inherit. 0 keeps the kernel's autotuning.
+	SocketSendBuffer int
+	SocketRecvBuffer int
 	// MaxPausedInputBytes caps the input a connection may hold buffered
 	// while its reading is paused: a WebSocket connection paused through
 	// eio.ReadPauser, or an HTTP connection whose client sent more than
@@ -248,6 +253,8 @@ func (s *Server) Serve() error {
 		// Where gnet cannot use SO_REUSEPORT (multicore on macOS and
 		// other BSDs) one acceptor hands connections out.
 		gnet.WithLoadBalancing(gnet.LeastConnections),
+		gnet.WithSocketSendBuffer(s.cfg.SocketSendBuffer),
+		gnet.WithSocketRecvBuffer(s.cfg.SocketRecvBuffer),
 		gnet.WithLogger(quietLogger{s.cfg.Logger}),
 	)
 	s.mu.Lock()

@@ -146,6 +146,28 @@ type Config struct {
 	// readers never count, they are cut at MaxOutboundBytes. Default 64 MiB
 	// (loop.DefaultMaxLoopOutboundBytes).
 	MaxLoopOutboundBytes int
+	// SocketSendBuffer, when above 0, sets SO_SNDBUF of the connections
+	// ListenAndServe accepts (Linux doubles the value): the bytes each
+	// connection's kernel send queue may hold beyond what the server's own
+	// bounds count. 0 (the default) keeps the kernel's autotuning, which
+	// on Linux lets one socket queue up to net.ipv4.tcp_wmem's maximum (4
+	// MiB by default) and, under overload, seconds of broadcasts that no
+	// bound of the server sees. A smaller value keeps the wait in the
+	// server's queues, where MaxLoopOutboundBytes slows publishers; it
+	// also caps a single connection's throughput at about the value per
+	// round trip, so leave room for distant clients (64 KiB carries 6.5
+	// MB/s at 10 ms).
+	SocketSendBuffer int
+	// SocketRecvBuffer, when above 0, sets SO_RCVBUF of the connections
+	// ListenAndServe accepts. 0 (the default) keeps the kernel's
+	// autotuning, which grows a busy connection's receive buffer to
+	// net.ipv4.tcp_rmem's maximum (6 MiB by default). While a connection's
+	// input is paused (MaxQueuedInputBytes) its client's messages wait
+	// there, and in the client's own send buffer: tens of thousands of
+	// small events, each of which may be a broadcast to many, and each a
+	// delay that the events behind it pay. A smaller value bounds that
+	// wait; like SocketSendBuffer it caps one connection's throughput.
+	SocketRecvBuffer int
 	// MaxQueuedInputBytes bounds what one connection's received events
 	// may hold while its handlers are slow: the bytes of their data and
 	// attachments plus 128 per event, and at least 4 KiB per event, so it

@@ -314,6 +314,8 @@ func (s *Server) loopConfig(addr string, h func(eio.Exchange)) loop.Config {
 		MaxOutboundBytes:     s.cfg.MaxOutboundBytes,
 		MaxBacklog:           s.cfg.MaxLoopBacklog,
 		MaxLoopOutboundBytes: s.cfg.MaxLoopOutboundBytes,
+		SocketSendBuffer:     s.cfg.SocketSendBuffer,
+		SocketRecvBuffer:     s.cfg.SocketRecvBuffer,
 		PerMessageDeflate:    s.cfg.PerMessageDeflate,
 		Logger:               s.cfg.Logger,
 		Handler:              h,

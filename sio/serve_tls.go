@@ -82,6 +82,14 @@ func (s *Server) ListenAndServeTLSConfig(addr string, cfg *tls.Config, fallback 
 			return err
 		}
 		delay = 0
+		if tc, ok := nc.(*net.TCPConn); ok {
+			if n := s.cfg.SocketSendBuffer; n > 0 {
+				_ = tc.SetWriteBuffer(n)
+			}
+			if n := s.cfg.SocketRecvBuffer; n > 0 {
+				_ = tc.SetReadBuffer(n)
+			}
+		}
 		go s.adoptTLS(en, tls.Server(nc, cfg))
 	}
 }

@@ -36,6 +36,8 @@ func main() {
 	debug := flag.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/ on the same address")
 	memRate := flag.Int("memprofilerate", 0, "set runtime.MemProfileRate (1 records every allocation; 0 keeps the default)")
 	redisAddr := flag.String("redis", "", "Redis host:port: use the classic Redis adapter (a cluster node)")
+	sndbuf := flag.Int("sndbuf", 0, "sio.Config.SocketSendBuffer: SO_SNDBUF of accepted connections, bytes (0: the kernel's autotuning)")
+	rcvbuf := flag.Int("rcvbuf", 0, "sio.Config.SocketRecvBuffer: SO_RCVBUF of accepted connections, bytes (0: the kernel's autotuning)")
 	flag.Parse()
 	if *memRate > 0 {
 		runtime.MemProfileRate = *memRate
@@ -44,7 +46,7 @@ func main() {
 		stop := startProfile(*cpuProfile)
 		defer stop()
 	}
-	var cfg sio.Config
+	cfg := sio.Config{SocketSendBuffer: *sndbuf, SocketRecvBuffer: *rcvbuf}
 	if *redisAddr != "" {
 		ra, err := redis.New(context.Background(), redis.Config{Addr: *redisAddr})
 		if err != nil {
