@@ -180,7 +180,8 @@ func newSession(srv *Server, id string, x Exchange, transport transportKind) *Se
 	}
 	if hc, ok := x.(HeadCopier); ok {
 		s.head = hc.Head()
-	} else {
+	}
+	if s.head == "" {
 		s.req = x.Request()
 	}
 	s.hb = srv.wheelFor(id).NewTimer(s.onHeartbeat)

@@ -126,7 +126,9 @@ type FrameOpener interface {
 // (request line and header lines, as received) as a string. A session keeps
 // that compact string, shared with the exchange since strings are
 // immutable, instead of a parsed *http.Request, and parses it again only
-// when Session.Request is called.
+// when Session.Request is called. Head returns "" when the head alone
+// does not make the request (a TLS connection's, whose Request carries the
+// TLS state): the session then keeps Request().
 type HeadCopier interface {
 	Head() string
 }

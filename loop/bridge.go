@@ -2,6 +2,7 @@ package loop
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -44,6 +45,10 @@ func (e *Enroller) EnrollBridged(nc net.Conn, rd *bufio.Reader, fh eio.FrameHand
 func (e *Enroller) AdoptBridged(nc net.Conn) error {
 	return bridge(nc, nc, func(far *net.UnixConn) error {
 		ad := &adoption{remote: nc.RemoteAddr().String()}
+		if tc, ok := nc.(*tls.Conn); ok {
+			st := tc.ConnectionState()
+			ad.tls = &st
+		}
 		if _, err := e.cli.EnrollContext(far, ad); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package loop
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
@@ -58,6 +59,17 @@ type conn struct {
 type connExt struct {
 	pre  []byte        // frame bytes not in gnet's buffer (enrolled conns); loop-only
 	defl *deflateState // permessage-deflate, or nil; never changed once set
+	// tls is the TLS state of a connection adopted from a TLS listener
+	// through a bridge (AdoptBridged), for its requests' Request().TLS.
+	tls *tls.ConnectionState
+}
+
+// tlsState returns the TLS state of a bridged TLS connection, or nil.
+func (c *conn) tlsState() *tls.ConnectionState {
+	if x := c.ext; x != nil {
+		return x.tls
+	}
+	return nil
 }
 
 // deflate returns the connection's permessage-deflate state, or nil.
@@ -513,6 +525,7 @@ func (x *exchange) Request() *http.Request {
 		if err != nil {
 			panic("loop: request no longer converts: " + err.Error())
 		}
+		req.TLS = x.c.tlsState()
 		x.req = req
 	}
 	return x.req
@@ -521,7 +534,12 @@ func (x *exchange) Request() *http.Request {
 // Head implements eio.HeadCopier: sessions keep this string (a few hundred
 // bytes) instead of the parsed request (a few kilobytes) for their
 // lifetime. It is the exchange's own copy; strings are immutable.
-func (x *exchange) Head() string { return string(x.head) }
+func (x *exchange) Head() string {
+	if x.c.tlsState() != nil {
+		return "" // the head does not carry the TLS state: see Request
+	}
+	return string(x.head)
+}
 
 // Body implements eio.Exchange.
 func (x *exchange) Body() []byte { return x.body }
@@ -673,7 +691,9 @@ func (x *exchange) upgradeOnLoop(header http.Header, h eio.FrameHandler) (eio.WS
 	c.writeRaw(b.B)
 	outPool.Put(b)
 	if defl != nil {
-		c.ext = &connExt{defl: defl}
+		// A new box: the pointer is set before c is handed on as a
+		// WebSocket, and never changes after that.
+		c.ext = &connExt{defl: defl, tls: c.tlsState()}
 	}
 	c.enterWS(h)
 	if o, ok := h.(eio.FrameOpener); ok {

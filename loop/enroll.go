@@ -3,6 +3,7 @@ package loop
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -28,7 +29,8 @@ type adoption struct {
 	pre    []byte
 	fh     eio.FrameHandler
 	ext    Extensions
-	remote string // the client's address, when nc's is not (a bridge)
+	remote string               // the client's address, when nc's is not (a bridge)
+	tls    *tls.ConnectionState // the bridged connection's TLS state, or nil
 	c      *conn
 }
 

@@ -362,6 +362,9 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 			c.remote = ad.remote
 		}
 		ad.c = c
+		if ad.tls != nil {
+			c.ext = &connExt{tls: ad.tls}
+		}
 		if ad.fh != nil {
 			x := &connExt{pre: ad.pre}
 			if d := ad.ext.deflate; d != nil && h.srv.cfg.PerMessageDeflate != nil {

@@ -23,7 +23,9 @@ import (
 // that frees the bridge.
 func TestNetHTTPTLSWebSocket(t *testing.T) {
 	srv := sio.NewServer(sio.Config{})
+	secure := make(chan bool, 1)
 	srv.OnConnection(func(s *sio.Socket) {
+		secure <- s.Handshake().Secure
 		s.On("echo", echo)
 		s.On("big", func(*sio.Event) { _ = srv.Emit("big", strings.Repeat("x", 256<<10)) })
 	})
@@ -52,6 +54,9 @@ func TestNetHTTPTLSWebSocket(t *testing.T) {
 	if r := c.next(t); connectRE.FindStringSubmatch(r) == nil {
 		t.Fatalf("CONNECT reply %q", r)
 	}
+	if !<-secure {
+		t.Fatal("handshake not secure over TLS")
+	}
 	c.echoAck(t, 1, `"over tls"`)
 	c.send(t, `42["big"]`)
 	if got := c.next(t); len(got) != len(`42["big",""]`)+256<<10 {
@@ -70,10 +75,10 @@ func TestListenAndServeTLS(t *testing.T) {
 	tlsCfg := cert.TLS.Clone()
 	cert.Close()
 
-	addrs := make(chan string, 1)
+	hss := make(chan *sio.Handshake, 2)
 	srv := sio.NewServer(sio.Config{Loops: 1})
 	srv.OnConnection(func(s *sio.Socket) {
-		addrs <- s.Handshake().Address
+		hss <- s.Handshake()
 		s.On("echo", echo)
 	})
 	addr := freeAddr(t)
@@ -132,8 +137,8 @@ func TestListenAndServeTLS(t *testing.T) {
 	if r := c.next(t); connectRE.FindStringSubmatch(r) == nil {
 		t.Fatalf("CONNECT reply %q", r)
 	}
-	if a := <-addrs; a != "127.0.0.1" {
-		t.Fatalf("handshake address %q, want the client's", a)
+	if h := <-hss; h.Address != "127.0.0.1" || !h.Secure {
+		t.Fatalf("handshake address %q, secure %v: want the client's, and true", h.Address, h.Secure)
 	}
 	c.echoAck(t, 1, `"on the loops over tls"`)
 }
