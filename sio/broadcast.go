@@ -108,6 +108,12 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, name string, args ..
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // the adapter forgets the request once this returns
 	b.nsp.adapter.BroadcastWithAck(ctx, p, b.options(), g.count, g.ack)
+	// A recipient whose connection handlers still run holds its output
+	// (output_hold.go) and cannot answer before they return; one of them
+	// may be the caller. Release those holds, as Socket.EmitWithAck does.
+	for _, s := range b.LocalSockets() {
+		s.releaseOutput()
+	}
 	servers := 1
 	if !b.local {
 		// Read after publishing, as socket.io does: a node that joins

@@ -2,6 +2,7 @@ package sio_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -145,6 +146,44 @@ func TestConnectHandlerWaitsForOwnClient(t *testing.T) {
 	}
 	if got := c.next(t); got != `42/ask,["thanks"]` {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestConnectHandlerBroadcastsWithAck: a connection handler that joins a
+// room and waits for the answers of a broadcast to it (BroadcastOperator's
+// EmitWithAck) gets its own client's answer too: the hold on its output is
+// released, as by Socket.EmitWithAck. Before, the broadcast waited for a
+// client that could not see the question until the handler returned, and
+// ended with ErrAckTimeout.
+func TestConnectHandlerBroadcastsWithAck(t *testing.T) {
+	answered := make(chan string, 1)
+	ts := startServer(t, sio.Config{}, func(srv *sio.Server) {
+		srv.Of("/ask").OnConnection(func(s *sio.Socket) {
+			s.Join("r")
+			ms, err := srv.Of("/ask").To("r").Timeout(wait).EmitWithAck(context.Background(), "q")
+			if err != nil || len(ms) != 1 {
+				answered <- fmt.Sprintf("%d answers, error %v", len(ms), err)
+				return
+			}
+			answered <- string(ms[0].Arg(0))
+		})
+	})
+	c, _ := ts.openWS(t)
+	c.send(t, "40/ask,")
+	if r := c.next(t); !strings.HasPrefix(r, `40/ask,{"sid":`) {
+		t.Fatalf("CONNECT reply %q", r)
+	}
+	if q := c.next(t); q != `42/ask,0["q"]` {
+		t.Fatalf("got %q, want the question", q)
+	}
+	c.send(t, `43/ask,0["yes"]`)
+	select {
+	case a := <-answered:
+		if a != `"yes"` {
+			t.Fatalf("handler got %s", a)
+		}
+	case <-time.After(2 * wait):
+		t.Fatal("the handler never got its answer")
 	}
 }
 

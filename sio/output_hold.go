@@ -20,9 +20,10 @@ import (
 // So a new socket's output is held from just before its CONNECT reply until
 // its connection handlers return: every write to it (the CONNECT reply, its
 // handlers' emits, broadcasts that reach it) is kept, in order, and then
-// written in one go. A handler that waits for its own client (EmitWithAck)
-// releases the hold first, since the client cannot answer what it has not
-// received; so does a disconnect, so the client sees CONNECT then
+// written in one go. A handler that waits for its own client releases the
+// hold first, since the client cannot answer what it has not received:
+// Socket.EmitWithAck releases its socket's hold, and BroadcastOperator's
+// EmitWithAck the holds of the sockets it reached on this node; so does a disconnect, so the client sees CONNECT then
 // DISCONNECT, as from socket.io. Past maxHeldBytes the hold is released
 // early, so a handler that blocks a long time delays the CONNECT reply, but
 // memory stays bounded.
