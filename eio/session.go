@@ -128,6 +128,9 @@ type pollState struct {
 	// parkLate); lateTimer releases it with a noop if no upgrade follows.
 	late      bool
 	lateTimer *timer.Timer
+	// group is the event-loop index of the handshake request's
+	// connection (Grouper), the session's Group while it polls.
+	group int32
 	// heldPost is a POST whose packets were delivered while input was
 	// paused: its answer waits for ResumeInput (or the upgrade, or the
 	// end of the session), so the client sends no more (see PauseInput).
@@ -177,6 +180,9 @@ func newSession(srv *Server, id string, x Exchange, transport transportKind) *Se
 	s := &Session{srv: srv, id: id, remote: x.RemoteAddr(), transport: transport}
 	if transport == tPolling {
 		s.poll = &pollState{}
+		if g, ok := x.(Grouper); ok {
+			s.poll.group = int32(g.Group())
+		}
 	}
 	if hc, ok := x.(HeadCopier); ok {
 		s.head = hc.Head()
@@ -327,12 +333,17 @@ func (fh *funcHandler) OnUpgrade(transport string) {
 	}
 }
 
-// Group is the event-loop index of the session's WebSocket, or 0.
+// Group is the event-loop index of the session's WebSocket, or, while it
+// polls, that of its handshake request's connection (when the provider's
+// exchanges implement Grouper; else 0).
 func (s *Session) Group() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ws != nil {
+	switch {
+	case s.ws != nil:
 		return s.ws.c.Group()
+	case s.poll != nil:
+		return int(s.poll.group)
 	}
 	return 0
 }

@@ -122,6 +122,15 @@ type FrameOpener interface {
 	OnOpen(c WSConn)
 }
 
+// Grouper is implemented by an Exchange whose provider serves requests on
+// several event loops: Group is the index of the loop serving this one's
+// connection, as WSConn.Group is a WebSocket's. A polling session takes its
+// handshake's, so that polling clients spread over the loops as their
+// connections do, instead of all sharing loop 0.
+type Grouper interface {
+	Group() int
+}
+
 // HeadCopier is implemented by exchanges that hold the raw request head
 // (request line and header lines, as received) as a string. A session keeps
 // that compact string, shared with the exchange since strings are

@@ -541,6 +541,10 @@ func (x *exchange) Head() string {
 	return string(x.head)
 }
 
+// Group implements eio.Grouper: the index of the loop serving x's
+// connection.
+func (x *exchange) Group() int { return x.c.lp.index }
+
 // Body implements eio.Exchange.
 func (x *exchange) Body() []byte { return x.body }
 

@@ -5,3 +5,6 @@ func LoopBacklog(s *Server, g int) int64 { return s.loopOf(g).Backlog() }
 
 // PostToLoop runs f on group g's event loop (tests only).
 func PostToLoop(s *Server, g int, f func()) { s.loopOf(g).Post(f) }
+
+// SocketGroup reports the loop group of s's client (tests only).
+func SocketGroup(s *Socket) int { return int(s.client.group) }
