@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark server through every scenario of the contract
-# (docs BENCH-SCENARIO.md) with cmd/sioperf, side by side, on this machine:
+# (BENCHMARKS.md, Method) with cmd/sioperf, side by side, on this machine:
 #
 #   * a fresh server process per measurement, pinned to core 1 (taskset -c 1,
 #     so Go servers get GOMAXPROCS=1); sioperf pinned to core 0;

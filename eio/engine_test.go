@@ -13,8 +13,10 @@ import (
 	"github.com/sioloop/sioloop/eio"
 )
 
-// slack is how late a heartbeat event may be: PROTOCOL.md §2.4 wants the
-// session gone at pingInterval+pingTimeout, not swept later.
+// slack is how late a heartbeat event may be: the session must be gone at
+// pingInterval+pingTimeout, not swept later (Heartbeat in the Engine.IO v4
+// protocol, socket.io docs/engine.io-protocol/v4-current.md; the v4 test
+// suite expects a 400 right at that deadline).
 const slack = 100 * time.Millisecond
 
 var fastPing = eio.Config{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond}
@@ -250,7 +252,9 @@ func TestPollingPayloadDecode(t *testing.T) {
 	}
 }
 
-// PROTOCOL.md §2.8: who closes, over which transport, and what is sent.
+// Close semantics as engine.io does them (lib/socket.ts, close and
+// onClose; lib/transports/polling.ts, onClose and doClose): who closes,
+// over which transport, and what is sent.
 func TestCloseSemantics(t *testing.T) {
 	cfg := eio.Config{PingInterval: 20 * time.Second, PingTimeout: 20 * time.Second}
 	unknown := `{"code":1,"message":"Session ID unknown"}`

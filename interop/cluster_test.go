@@ -1092,7 +1092,7 @@ func testStreamsRecovery(t *testing.T, c *nodeCluster) {
 		{B, target{To: []string{"rr"}}, false, true},
 		{C, target{To: []string{"rr"}}, false, true},
 		{A, target{}, false, true},
-		{B, target{To: []string{"rr"}}, true, true}, // volatile packets are replayed too (CLUSTER.md §4.4)
+		{B, target{To: []string{"rr"}}, true, true}, // volatile packets are replayed too (restoreSession, redis-streams-adapter lib/adapter.ts)
 		{C, target{To: []string{"r1"}}, false, false},
 		{A, target{Except: []string{"rr"}}, false, false},
 	}

@@ -13,7 +13,8 @@ import (
 
 // The handshake's JSON is socket.io's: what JavaScript code reads from
 // socket.handshake, and what a Node node of a cluster sends for its
-// sockets (CLUSTER.md §6).
+// sockets (the handshake of a RemoteSocket in a fetchSockets answer, as
+// @socket.io/redis-adapter lib/index.ts sends it).
 func TestHandshakeJSONShape(t *testing.T) {
 	hs := &Handshake{
 		Headers: http.Header{"Host": {"127.0.0.1:3000"}, "Accept": {"a", "b"}, "Cookie": {"x=1", "y=2"}, "Set-Cookie": {"s=1"}},
@@ -45,7 +46,7 @@ func TestHandshakeJSONShape(t *testing.T) {
 		t.Fatalf("handshake JSON\n got %s\nwant %s", gotJSON, wantJSON)
 	}
 
-	// A Node node's handshake (CLUSTER.md §6) decodes.
+	// A Node node's handshake, as in its fetchSockets answers, decodes.
 	node := `{"headers":{"host":"127.0.0.1:13102","connection":"Upgrade","set-cookie":["a=1","b=2"]},
 		"time":"Tue Dec 01 2026 19:35:10 GMT+0000 (Coordinated Universal Time)","address":"127.0.0.1",
 		"xdomain":false,"secure":true,"issued":1796153710291,"url":"/socket.io/?EIO=4&transport=websocket",

@@ -13,10 +13,10 @@ import (
 	"github.com/sioloop/sioloop/sio"
 )
 
-// Faults of RELIABILITY.md section I, injected on loopback. Each checks the
-// outcome the catalogue gives, that the server's descriptors go back to
-// where they were, and (through a buddy on the same event loop) that the
-// other clients did not notice.
+// Faults (cases I1, I2, ...), injected on loopback. Each checks the
+// outcome described above its test, that the server's descriptors go back
+// to where they were, and (through a buddy on the same event loop) that
+// the other clients did not notice.
 
 // openFiles counts this process's open descriptors.
 func openFiles(t testing.TB) int {

@@ -1,10 +1,11 @@
 package sio_test
 
-// RELIABILITY.md sections A (HTTP handshake), B (long-polling) and C
-// (WebSocket opening handshake), against a real server on loopback. Every
-// row asserts the reference's answer, that a well-behaved client on the
-// same event loop keeps exchanging acked events meanwhile, and that no
-// session outlives the test.
+// Bad input to the HTTP handshake (cases A1, A2, ...), to long-polling
+// requests (B) and to the WebSocket opening handshake (C), against a real
+// server on loopback. Every row asserts the reference's answer (socket.io
+// 4.8 with engine.io 6.6 and ws 8, given the same bytes), that a
+// well-behaved client on the same event loop keeps exchanging acked events
+// meanwhile, and that no session outlives the test.
 
 import (
 	"bufio"
@@ -22,7 +23,7 @@ import (
 	"github.com/sioloop/sioloop/sio"
 )
 
-// row runs one catalogue row on ts: a buddy exchanges acked events while
+// row runs one case of bad input on ts: a buddy exchanges acked events while
 // bad runs and must still make progress afterwards; then every session,
 // the buddy's included, must be gone.
 func row(t *testing.T, ts *testServer, bad func(t *testing.T)) {

@@ -1,7 +1,7 @@
 package sio_test
 
-// RELIABILITY.md sections E (Engine.IO packets), F (Socket.IO packets) and
-// G (binary attachments), over raw WebSocket frames.
+// Bad Engine.IO packets (cases E1, E2, ...), Socket.IO packets (F) and
+// binary attachments (G), over raw WebSocket frames.
 
 import (
 	"context"

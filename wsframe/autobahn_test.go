@@ -10,9 +10,9 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// decodeCase is one Autobahn TestSuite case (or a RELIABILITY.md §D row)
-// reduced to what the decoder decides: the client's bytes in, the messages
-// and the close code out.
+// decodeCase is one Autobahn TestSuite case (or a bad-frame case labelled
+// D, with the close code ws answers) reduced to what the decoder decides:
+// the client's bytes in, the messages and the close code out.
 type decodeCase struct {
 	name     string
 	in       []byte
@@ -239,7 +239,9 @@ func autobahnCases() []decodeCase {
 	add(decodeCase{name: "10.1.1 text 65536 in 1300-byte fragments", in: streamOf(fragmentsF(ws.OpText, t64k, 1300)...),
 		want: []event{textE(t64k)}})
 
-	// RELIABILITY.md §D rows not covered above.
+	// Bad frames not covered above (D1 unmasked, D4 fragmented ping, D7 the
+	// size limit, D8 and D9 absurd lengths, D10 the fragment count), with
+	// the close codes ws answers.
 	add(decodeCase{name: "D1 unmasked text", in: frameSpec{op: ws.OpText, data: []byte("hi"), unmasked: true}.bytes(), wantErr: protocolErr})
 	add(decodeCase{name: "D1 unmasked ping after a message", in: streamOf(textF("a"), frameSpec{op: ws.OpPing, unmasked: true}),
 		want: []event{textE("a")}, wantErr: protocolErr})

@@ -36,8 +36,9 @@ func benchPayload(n int) []byte {
 }
 
 // BenchmarkDecode measures one message per iteration, steady state: the
-// 133-byte broadcast payload of BENCH-SCENARIO.md and 64 KiB, in one frame
-// and (64 KiB) in 16 fragments of 4 KiB.
+// 133-byte payload of a delivered "msg" in the fanout benchmarks
+// (cmd/sioperf with its default -pad 64; BENCHMARKS.md, Method) and
+// 64 KiB, in one frame and (64 KiB) in 16 fragments of 4 KiB.
 func BenchmarkDecode(b *testing.B) {
 	for _, c := range []struct {
 		name string

@@ -74,8 +74,8 @@ type Message struct {
 }
 
 // scratchPool holds the buffers fragmented messages are assembled in. It
-// serves this purpose only (STYLE §3.7), so bytebufferpool's size
-// calibration sees one distribution.
+// serves this purpose only, so bytebufferpool's size calibration sees one
+// distribution.
 var scratchPool bytebufferpool.Pool
 
 // Decoder turns client-to-server WebSocket frames into messages, one frame

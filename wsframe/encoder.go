@@ -35,8 +35,8 @@ func HeaderSize(payloadLen int) int {
 // returns the index where it starts. The frame is then buf[start:end+n].
 //
 // It lets a caller reserve MaxHeaderSize bytes, append the payload after
-// them and frame it afterwards without moving it (STYLE §3.5). It panics if
-// n is negative or end < HeaderSize(n).
+// them and frame it afterwards without moving it (as lxzan/gws genFrame
+// does). It panics if n is negative or end < HeaderSize(n).
 func PutHeader(buf []byte, end int, op ws.OpCode, n int) (start int) {
 	if n < 0 {
 		panic("wsframe: negative payload length")

@@ -49,8 +49,8 @@ var (
 // Sec-WebSocket-Extensions is not checked: an offer the server cannot
 // take is declined (NegotiateDeflate), never refused, so nothing in it can
 // make the handshake fail. Every check runs in time linear in the
-// header's length (CVE-2021-32640 was a quadratic subprotocol regexp); the
-// caller still caps the total header size.
+// header's length (CVE-2021-32640, in ws, was a quadratic subprotocol
+// regexp); the caller still caps the total header size.
 //
 // On success key is the trimmed Sec-WebSocket-Key; it aliases the string
 // get returned. err is always a *HandshakeError.

@@ -44,8 +44,10 @@ func with(kv ...string) headers {
 	return h
 }
 
-// TestCheckHandshake covers RELIABILITY.md §C1-C6 and the accepted
-// variants real clients send.
+// TestCheckHandshake covers bad opening handshakes (cases C1-C6: the key,
+// the version, the method, the Upgrade header, the extensions and the
+// subprotocol ReDoS input), each with the answer of engine.io over ws, and
+// the accepted variants real clients send.
 func TestCheckHandshake(t *testing.T) {
 	const (
 		keyMsg     = "Missing or invalid Sec-WebSocket-Key header"

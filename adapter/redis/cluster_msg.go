@@ -9,7 +9,8 @@ import (
 )
 
 // The ClusterAdapter message format (socket.io-adapter's cluster adapter,
-// used by the sharded adapter; CLUSTER.md §2.2): {type, data, uid, nsp},
+// lib/cluster-adapter.ts, used by the sharded adapter,
+// @socket.io/redis-adapter lib/sharded-adapter.ts): {type, data, uid, nsp},
 // JSON, or msgpack when a message that may carry binaries does.
 
 // clusterMsg is a decoded message; Data is JSON (from msgpack through

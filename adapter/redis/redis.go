@@ -32,7 +32,8 @@
 //
 // Messages from other nodes are validated before anything is done with
 // them: a malformed one is counted and logged, never fatal (Node nodes
-// exit on some, CLUSTER.md §7).
+// exit on some: a broadcast that is not msgpack makes notepack.io throw in
+// the subscriber's listener).
 package redis
 
 import (

@@ -11,11 +11,11 @@ import (
 	"github.com/sioloop/sioloop/sio"
 )
 
-// The classic adapter's messages (CLUSTER.md §1): broadcasts are msgpack
-// arrays [uid, packet, opts] on the namespace's broadcast channels;
-// requests and responses are JSON, except the broadcast with acks and its
-// acks, which are msgpack maps. Receivers accept both encodings: JSON when
-// the first byte is '{'.
+// The classic adapter's messages, as @socket.io/redis-adapter encodes them
+// (lib/index.ts): broadcasts are msgpack arrays [uid, packet, opts] on the
+// namespace's broadcast channels; requests and responses are JSON, except
+// the broadcast with acks and its acks, which are msgpack maps. Receivers
+// accept both encodings: JSON when the first byte is '{'.
 
 // errMalformed reports a message that is not what a socket.io node sends.
 var errMalformed = errors.New("redis adapter: malformed message")
@@ -455,7 +455,8 @@ func isJSONArray(b json.RawMessage) bool {
 	return len(b) > 0 && b[0] == '['
 }
 
-// remoteSocketJSON is a socket in a fetchSockets answer (CLUSTER.md §6).
+// remoteSocketJSON is a socket in a fetchSockets answer (a RemoteSocket of
+// socket.io, as @socket.io/redis-adapter lib/index.ts sends it).
 type remoteSocketJSON = clusterwire.RemoteSocket[rooms]
 
 // firstArg returns the first argument of an answer's JSON arguments, as

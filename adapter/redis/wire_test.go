@@ -9,8 +9,9 @@ import (
 	"github.com/sioloop/sioloop/sio"
 )
 
-// The captures of a Node cluster (CLUSTER.md, captures/redis-adapter.txt):
-// what this node publishes must be byte for byte what a Node node does.
+// Messages captured from a cluster of Node nodes (socket.io 4.8.3 with
+// @socket.io/redis-adapter 8.3.0): what this node publishes must be byte
+// for byte what a Node node does.
 var (
 	capRoom1  = "\x93\xa6OzpGEJ\x83\xa4type\x02\xa4data\x92\xa4news\xa8to room1\xa3nsp\xa1/\x83\xa5rooms\x91\xa5room1\xa6except\x90\xa5flags\x80"
 	capExcept = "\x93\xa6OzpGEJ\x83\xa4type\x02\xa4data\x92\xa4news\xb5room1+room9 except c2\xa3nsp\xa1/\x83\xa5rooms\x92\xa5room1\xa5room9\xa6except\x91\xb48dh7JNM8LXZgeD41AAAB\xa5flags\x80"

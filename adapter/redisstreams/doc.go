@@ -18,7 +18,7 @@
 //
 //	io = new Server({ adapter: createAdapter(redisClient), connectionStateRecovery: {} });
 //
-// # What goes where (CLUSTER.md §4)
+// # What goes where (as in the Node adapter's lib/adapter.ts)
 //
 // Broadcasts without acks, socketsJoin, socketsLeave and disconnectSockets
 // are appended to the stream (XADD <StreamName> MAXLEN ~ <MaxLen> * uid

@@ -18,9 +18,10 @@ const (
 // BlockTime from the last entry handled, each entry dispatched to its
 // namespace's adapter in stream order. It never stops on an entry: one
 // that cannot be used is counted and skipped, and the position moves past
-// it (a Node reader re-reads such an entry forever, CLUSTER.md §4.3). When
-// Redis goes away it retries with a backoff from the same position, so a
-// restarted Redis is read again from where this node stopped.
+// it (a Node reader, the poll loop of lib/adapter.ts, re-reads such an
+// entry forever). When Redis goes away it retries with a backoff from the
+// same position, so a restarted Redis is read again from where this node
+// stopped.
 func (r *Adapter) readLoop(s *stream) {
 	defer r.wg.Done()
 	last := s.position().String()

@@ -221,8 +221,10 @@ func New(ctx context.Context, cfg Config) (*Adapter, error) {
 			name += "-" + strconv.Itoa(i)
 		}
 		// Reading from "$" would miss what is added between an XREAD that
-		// timed out and the next one, until a first entry arrives
-		// (CLUSTER.md §4.3); the marker's id is a position to read from.
+		// timed out and the next one, until a first entry arrives (XREAD
+		// in the Redis documentation: $ stands for the largest id in the
+		// stream when the call is made); the marker's id is a position to
+		// read from.
 		id, err := bus.XAdd(ctx, name, cfg.MaxLen, "uid", marker)
 		if err != nil {
 			bus.Close()

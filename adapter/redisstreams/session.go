@@ -12,7 +12,8 @@ import (
 )
 
 // Connection state recovery across nodes, as the Node adapter does it
-// (CLUSTER.md §4.4), so that either can restore what the other saved:
+// (persistSession and restoreSession in lib/adapter.ts), so that either
+// can restore what the other saved:
 //
 //   - PersistSession: SET <SessionKeyPrefix><pid> base64(msgpack({sid, pid,
 //     rooms, data})) PX <MaxDisconnectionDuration>.

@@ -13,11 +13,12 @@ import (
 	"github.com/sioloop/sioloop/sio"
 )
 
-// The wire formats of @socket.io/redis-streams-adapter 0.3 (CLUSTER.md
-// §2.2, §4.2): socket.io-adapter's ClusterAdapter messages {type, data,
-// uid, nsp}, as stream entries (XADD fields uid, nsp, type, data, with data
-// the JSON of the message's data, or base64 of its msgpack when it holds
-// binaries) or, on pub/sub, as one msgpack map.
+// The wire formats of @socket.io/redis-streams-adapter 0.3 (lib/adapter.ts
+// and lib/util.ts): socket.io-adapter's ClusterAdapter messages {type,
+// data, uid, nsp} (lib/cluster-adapter.ts), as stream entries (XADD fields
+// uid, nsp, type, data, with data the JSON of the message's data, or
+// base64 of its msgpack when it holds binaries) or, on pub/sub, as one
+// msgpack map.
 //
 // sio carries an event's arguments as socket.io JSON plus binary
 // attachments ({"_placeholder":true,"num":n} where attachment n goes).
@@ -264,7 +265,8 @@ type broadcast struct {
 
 // decodeBroadcast reads a BROADCAST's data: the packet's data must be a
 // JSON array whose placeholders name attachments that exist, and opts
-// must be there (Node's readers wedge on one without, CLUSTER.md §4.3).
+// must be there (a Node reader wedges on one without: the handler throws,
+// and its XREAD loop polls again from the same offset).
 func decodeBroadcast(d *wireData, atts [][]byte) (*broadcast, error) {
 	if d.Opts == nil || len(d.Packet) == 0 || d.Packet[0] != '{' {
 		return nil, errMalformed
@@ -398,7 +400,8 @@ func appendOffset(data []byte, offset string) []byte {
 	return append(out, "\"]"...)
 }
 
-// wireSocket is one socket of a FETCH_SOCKETS_RESPONSE (CLUSTER.md §6).
+// wireSocket is one socket of a FETCH_SOCKETS_RESPONSE (a RemoteSocket of
+// socket.io, as socket.io-adapter lib/cluster-adapter.ts sends it).
 type wireSocket = clusterwire.RemoteSocket[clusterwire.Rooms]
 
 // wireSession is a saved session, {sid, pid, rooms, data}, as socket.io

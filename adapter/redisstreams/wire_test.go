@@ -11,8 +11,8 @@ import (
 	"github.com/sioloop/sioloop/sio"
 )
 
-// Golden values from the Node adapter 0.3.1 on the wire
-// (/work/shared/docs/captures/redis-streams-adapter.txt).
+// Golden values from the Node adapter 0.3.1 on the wire (captured with
+// socket.io 4.8.3 and socket.io-adapter 2.5.9 on redis-server 7.0).
 const (
 	capHello      = `{"packet":{"type":2,"data":["hello","A"]},"opts":{"rooms":["6TK_HviFhuFOv5GSAAAA"],"except":[],"flags":{}}}`
 	capBinary     = "gqZwYWNrZXSCpHR5cGUCpGRhdGGSo2JpbsQDAQIDpG9wdHODpXJvb21zkKZleGNlcHSQpWZsYWdzgA=="

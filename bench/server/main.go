@@ -1,5 +1,5 @@
 // Command server is sioloop's implementation of the benchmark scenario
-// contract (../shared/docs/BENCH-SCENARIO.md, summarized in BENCHMARKS.md):
+// contract (BENCHMARKS.md, Method):
 // events "join" (ack after the join), "bcast" (io.to(room).emit("msg", obj))
 // and "echo" (ack with the same arguments), registered by package
 // bench/scenario on the public sio API.

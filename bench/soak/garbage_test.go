@@ -52,10 +52,11 @@ func frame(fin bool, op byte, payload []byte, unmasked bool) []byte {
 
 func text(s string) []byte { return frame(true, 1, []byte(s), false) }
 
-// garbage is a sample of RELIABILITY.md's catalogue: each entry is what a
-// hostile or broken client writes on a fresh TCP connection. The server
-// must answer with an error or close the connection; the soak checks that
-// none of it disturbs the well-behaved clients.
+// garbage is a sample of bad input, labelled as the bad-input cases of the
+// sio and wsframe tests are: each entry is what a hostile or broken client
+// writes on a fresh TCP connection. The server must answer with an error
+// or close the connection; the soak checks that none of it disturbs the
+// well-behaved clients.
 //
 // An entry marked waits is not an error the server can see at once (a
 // connection that sends nothing, a message whose last fragment has not come

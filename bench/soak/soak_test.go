@@ -2,7 +2,7 @@
 
 // Package soak runs the server for a long time under a realistic mix:
 // many clients chatting in rooms, clients coming and going at random, and
-// a few hostile ones sending the bad input of RELIABILITY.md's catalogue.
+// a few hostile ones sending bad input (garbage, in garbage_test.go).
 // It checks that no well-behaved client loses a message, an
 // acknowledgement or its connection, and that the server's memory,
 // goroutines and open files stay flat once warmed up.

@@ -1,6 +1,6 @@
 // Command sioperf is a load tool for Socket.IO servers. It speaks Engine.IO
 // v4 / Socket.IO v5 over WebSocket itself and implements the scenarios of the
-// benchmark contract (docs BENCH-SCENARIO.md): fanout (a rate ladder to the
+// benchmark contract (BENCHMARKS.md, Method): fanout (a rate ladder to the
 // highest sustainable broadcast rate), echo (closed-loop acks), idle (server
 // memory per connection), connect (handshake rate), chat (many rooms and
 // publishers at a fixed rate) and overload (a fanout room offered more than

@@ -299,7 +299,8 @@ func manyHeaders(n int) string {
 // errorCases lists inputs Parse must reject, with the exact rejection.
 func errorCases() []errorCase {
 	return []errorCase{
-		// RELIABILITY.md §A.
+		// Bad handshake requests the reference refuses (cases A7, A11-A13
+		// and C6).
 		{name: "A13 garbage request line", in: "GARBAGE\r\n\r\n", want: errRequestLine},
 		{name: "A13 TLS ClientHello", in: "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", want: errRequestLine},
 		{name: "A11 20 KiB header block", in: "GET / HTTP/1.1\r\nX-Big: " + strings.Repeat("a", 20<<10) + "\r\n\r\n", want: ErrHeaderTooLarge},

@@ -69,8 +69,9 @@ func BenchmarkAppendToJSON(b *testing.B) {
 	}
 }
 
-// BenchmarkReaderEnvelope takes the §1.2 broadcast apart: the work a
-// receiving adapter does before AppendToJSON of the data.
+// BenchmarkReaderEnvelope takes the captured [uid, packet, opts] broadcast
+// of the classic adapter apart: the work a receiving adapter does before
+// AppendToJSON of the data.
 func BenchmarkReaderEnvelope(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(captureBinary)))

@@ -1,7 +1,8 @@
 // Package msgpack is the MessagePack layer of the cluster adapters: what a
 // Go node needs to exchange messages with Node.js servers that use
 // @socket.io/redis-adapter (notepack.io 3), @socket.io/redis-streams-adapter
-// (@msgpack/msgpack 3) and @socket.io/redis-emitter (CLUSTER.md §1.2).
+// (@msgpack/msgpack 3) and @socket.io/redis-emitter (notepack.io 3 as
+// well).
 //
 // sio keeps an event's arguments as socket.io JSON text plus binary
 // attachments, the JSON holding {"_placeholder":true,"num":N} where

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// TestReaderEnvelope takes the §1.2 broadcast apart as the adapter will.
+// TestReaderEnvelope takes the captured [uid, packet, opts] broadcast of
+// the classic adapter apart as the adapter will.
 func TestReaderEnvelope(t *testing.T) {
 	r := NewReader(captureBinary)
 	check := func(err error) {

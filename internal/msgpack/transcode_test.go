@@ -32,7 +32,8 @@ func msgpack(parts ...string) []byte {
 	return b
 }
 
-// Captures from CLUSTER.md §1.2 and captures/redis-adapter.txt.
+// Broadcasts captured from @socket.io/redis-adapter 8.3.0 nodes (socket.io
+// 4.8.3, notepack.io 3).
 var (
 	captureRoom = msgpack("93 a6", "=OzpGEJ",
 		"83 a4", "=type", "02 a4", "=data", "92 a4", "=news", "a8", "=to room1", "a3", "=nsp", "a1", "=/",
@@ -85,8 +86,9 @@ func TestCaptureRoundTrip(t *testing.T) {
 	}
 }
 
-// TestCaptureByHand builds the §1.2 envelope the way the adapter will: the
-// writers for the envelope, AppendJSON for the event data.
+// TestCaptureByHand builds the classic adapter's [uid, packet, opts]
+// envelope the way the adapter will: the writers for the envelope,
+// AppendJSON for the event data.
 func TestCaptureByHand(t *testing.T) {
 	b := AppendArrayHeader(nil, 3)
 	b = AppendString(b, "OzpGEJ")

@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// benchEvent is the BENCH-SCENARIO.md "bcast" packet with the default 64-byte
-// pad, as it arrives after the Engine.IO '4'.
+// benchEvent is the "bcast" packet of the fanout benchmarks (BENCHMARKS.md,
+// Method; sent by cmd/sioperf) with the default 64-byte pad, as it arrives
+// after the Engine.IO '4'.
 var benchEvent = []byte(`2["bcast",{"room":"r1","s":1,"seq":2,"t":1700000000000000,"pad":"` + strings.Repeat("x", 64) + `"}]`)
 
 func BenchmarkDecodeEvent(b *testing.B) {

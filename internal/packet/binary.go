@@ -8,13 +8,14 @@ import (
 )
 
 // Binary attachments travel as placeholders {"_placeholder":true,"num":N} in
-// the JSON arguments (PROTOCOL.md §3.3). Like the reference reconstructPacket,
-// any object whose "_placeholder" member is the literal true is a placeholder
-// (extra members are ignored, the last of duplicate keys wins, key escapes
-// count), and its "num" must be an integer-valued JSON number with
-// 0 <= num < number of attachments (CVE-2022-2421: strings such as
-// "__proto__", fractions and negative numbers are refused). Objects whose
-// "_placeholder" is anything else are ordinary objects.
+// the JSON arguments (socket.io-parser lib/binary.ts). Like the reference
+// reconstructPacket, any object whose "_placeholder" member is the literal
+// true is a placeholder (extra members are ignored, the last of duplicate
+// keys wins, key escapes count), and its "num" must be an integer-valued
+// JSON number with 0 <= num < number of attachments (CVE-2022-2421, in
+// socket.io-parser: strings such as "__proto__", fractions and negative
+// numbers are refused). Objects whose "_placeholder" is anything else are
+// ordinary objects.
 
 type walkMode uint8
 

@@ -1,5 +1,5 @@
 // Package packet is the Socket.IO v5 packet codec (the socket.io-parser
-// "default parser", PROTOCOL.md §3): text packet decoding and encoding,
+// "default parser", lib/index.ts): text packet decoding and encoding,
 // binary attachment reassembly, and helpers that build and take apart the
 // JSON argument arrays of events and acks without a full unmarshal.
 //

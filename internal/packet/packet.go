@@ -9,7 +9,8 @@ import (
 // Type is the Socket.IO packet type, the first character of an encoded packet.
 type Type byte
 
-// Socket.IO v5 packet types (PROTOCOL.md §3.1).
+// Socket.IO v5 packet types (socket.io docs/socket.io-protocol/v5-current.md,
+// Exchange protocol).
 const (
 	Connect      Type = 0
 	Disconnect   Type = 1
@@ -39,7 +40,8 @@ const (
 
 	// MaxID is the largest ack id Decode accepts. The reference client counts ids
 	// in a JS number, so anything above 2^53-1 cannot come from it; larger ids
-	// are a decode error instead of a silent overflow (RELIABILITY.md F13).
+	// are a decode error instead of a silent overflow (socket.io-parser
+	// accepts any, as a JS number).
 	MaxID = 1<<53 - 1
 
 	// DefaultMaxAttachments is the attachment cap used when Decode is given a
@@ -116,9 +118,10 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // socket.io-parser 4.2.x, with these deliberate differences, each stricter:
 // empty input is an error (the reference reads it as CONNECT), attachment
 // counts and ids are plain decimal digits, ids above MaxID are errors, an
-// EVENT must have a payload (RELIABILITY.md F6), and JSON may nest at most
-// MaxDepth containers (F17). ACK and CONNECT_ERROR without a payload are
-// accepted, as in the reference.
+// EVENT must have a payload (as the Socket.IO v5 protocol says; the
+// reference checks a payload only when there is one), and JSON may nest at
+// most MaxDepth containers (V8 accepts 5 000 levels). ACK and CONNECT_ERROR
+// without a payload are accepted, as in the reference.
 //
 // maxAttachments caps the attachment count of BinaryEvent/BinaryAck;
 // <= 0 means DefaultMaxAttachments. Placeholders inside the payload are not
@@ -150,7 +153,8 @@ func Decode(b []byte, maxAttachments int) (Packet, error) {
 			}
 			n = n*10 + int(b[i]-'0')
 			// Stop at the first digit that exceeds the cap, so an absurd
-			// count can neither overflow nor cost time (CVE-2026-33151).
+			// count can neither overflow nor cost time (CVE-2026-33151, in
+			// socket.io-parser).
 			if n > maxAttachments {
 				return p, ErrTooManyAttachments
 			}
@@ -159,7 +163,8 @@ func Decode(b []byte, maxAttachments int) (Packet, error) {
 			return p, ErrAttachments
 		}
 		if n == 0 {
-			// Zero attachments labelled binary (CVE-2026-69185).
+			// Zero attachments labelled binary (CVE-2026-69185, in
+			// socket.io-parser).
 			return p, ErrAttachments
 		}
 		p.Attachments = n
@@ -249,7 +254,7 @@ func checkPayload(t Type, data []byte) error {
 		case c == '-' || isDigit(c):
 		default:
 			// Empty array, or a first element that is null, a bool, an
-			// object (CVE-2023-32695) or an array.
+			// object (CVE-2023-32695, in socket.io-parser) or an array.
 			return ErrPayload
 		}
 	case Ack, BinaryAck:

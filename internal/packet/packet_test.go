@@ -7,8 +7,10 @@ import (
 	"testing"
 )
 
-// validPackets are the examples of PROTOCOL.md §3 and RELIABILITY.md §F/§G
-// that the reference accepts, with the packet each decodes to.
+// validPackets are the examples of the Socket.IO v5 protocol (socket.io
+// docs/socket.io-protocol/v5-current.md, Packet encoding) and the inputs
+// of the bad-packet cases (F, G) that the reference accepts, with the
+// packet each decodes to.
 var validPackets = []struct {
 	name string
 	in   string

@@ -2,11 +2,13 @@ package packet
 
 // DefaultMaxAttachmentBytes is Reassembler.MaxAttachmentBytes when it is <= 0:
 // the reference maxHttpBufferSize (1e6), so a binary packet cannot hold more
-// than one maximal message's worth of attachments (RELIABILITY.md G8, G9).
+// than one maximal message's worth of attachments (CVE-2020-36049, in
+// socket.io-parser, was a huge packet built by concatenation).
 const DefaultMaxAttachmentBytes = 1_000_000
 
 // Reassembler collects the binary attachments that follow a BinaryEvent or
-// BinaryAck header (PROTOCOL.md §3.3). One Reassembler belongs to one
+// BinaryAck header (Packet encoding in the Socket.IO v5 protocol, socket.io
+// docs/socket.io-protocol/v5-current.md). One Reassembler belongs to one
 // Engine.IO connection and is used from one goroutine at a time. Its zero
 // value is ready to use.
 //

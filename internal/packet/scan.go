@@ -12,8 +12,8 @@ import (
 // MaxDepth is the deepest nesting of JSON arrays and objects that Decode,
 // SplitArgs and the placeholder functions accept. V8 accepts 5 000 levels and
 // encoding/json 10 000; a cap keeps the recursive scanner's stack small and
-// bounds the work per byte (RELIABILITY.md F17). The top-level argument array
-// counts as one level.
+// bounds the work per byte. The top-level argument array counts as one
+// level.
 const MaxDepth = 32
 
 // The JSON scanner below validates RFC 8259 syntax without allocating. Like

@@ -321,8 +321,10 @@ func clientsSubscribed(t *testing.T, srv *redistest.Server) int {
 	return n
 }
 
-// NUMSUB must count one per Bus (CLUSTER.md §1.5): two Buses, one of them
-// subscribing the request channel twice and a matching pattern too.
+// NUMSUB must count one per Bus (Node's serverCount is PUBSUB NUMSUB of
+// the request channel, @socket.io/redis-adapter lib/index.ts): two Buses,
+// one of them subscribing the request channel twice and a matching pattern
+// too.
 func TestNumSubCountsOnePerBus(t *testing.T) {
 	srv := redistest.Start(t)
 	a := newBus(t, []string{srv.Addr()}, nil, nil)

@@ -28,8 +28,9 @@
 // itself. Sync waits until the wanted set is in effect. A single server
 // gets exactly one subscriber connection per Bus, and each name is
 // subscribed at most once on it, so PUBSUB NUMSUB counts one Bus once, as
-// Node's nodes expect (CLUSTER.md §1.5). On a cluster, channels and
-// patterns share the connection of the home node (the first master), and
+// Node's nodes expect (their serverCount is PUBSUB NUMSUB of the request
+// channel, @socket.io/redis-adapter lib/index.ts). On a cluster, channels
+// and patterns share the connection of the home node (the first master), and
 // each shard channel goes to the connection of its slot's master, moved
 // when CLUSTER SLOTS says its slot moved (a MOVED reply or an unrequested
 // sunsubscribe makes the Bus look again).

@@ -6,8 +6,9 @@ import (
 	"github.com/sioloop/sioloop/internal/msgpack"
 )
 
-// Message types of socket.io-adapter's ClusterAdapter (its MessageType),
-// used by the sharded adapter and the streams adapter (CLUSTER.md §2.2).
+// Message types of socket.io-adapter's ClusterAdapter (its MessageType in
+// lib/cluster-adapter.ts), used by the sharded adapter and the streams
+// adapter.
 // The streams adapter 0.3 sends neither the heartbeats nor ADAPTER_CLOSE.
 const (
 	MsgInitialHeartbeat       = 1

@@ -6,9 +6,11 @@ import (
 	"github.com/sioloop/sioloop/sio"
 )
 
-// RemoteSocket is one socket of a fetchSockets answer (CLUSTER.md §6), as
-// every socket.io node writes it. R is the type that decodes its rooms:
-// the adapters differ in what a null list becomes, and each keeps its own.
+// RemoteSocket is one socket of a fetchSockets answer, {id, handshake,
+// rooms, data}, as every socket.io node writes it (@socket.io/redis-adapter
+// lib/index.ts, socket.io-adapter lib/cluster-adapter.ts). R is the type
+// that decodes its rooms: the adapters differ in what a null list becomes,
+// and each keeps its own.
 type RemoteSocket[R ~[]string] struct {
 	ID        string         `json:"id"`
 	Handshake *sio.Handshake `json:"handshake"`

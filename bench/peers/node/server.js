@@ -1,5 +1,5 @@
 // Node socket.io 4.8.4 peer for the sioloop benchmark contract
-// (docs BENCH-SCENARIO.md): WebSocket-only clients connect straight to
+// (BENCHMARKS.md, Method): WebSocket-only clients connect straight to
 // /socket.io/?EIO=4&transport=websocket and use three events:
 //   join  (room, ack)  -> socket.join(room), then ack("ok")
 //   bcast (obj)        -> io.to(obj.room).emit("msg", obj)

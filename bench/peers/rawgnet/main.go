@@ -1,6 +1,6 @@
 // Command rawgnet is the ceiling peer of the sioloop benchmarks: a raw
 // WebSocket fan-out server on gnet v2 with no Engine.IO or Socket.IO work,
-// implementing the contract's raw mode (docs BENCH-SCENARIO.md, "-proto raw"):
+// implementing the contract's raw mode (cmd/sioperf -proto raw):
 //
 //   - any path is upgraded to WebSocket;
 //   - a text frame whose payload starts with 'e' is echoed to its sender;
@@ -11,8 +11,8 @@
 // connection's pending buffer, and each event loop flushes every pending
 // buffer with one Write per connection once per loop wake-up (a flush task
 // queued on the loop runs after the I/O events of the current epoll batch).
-// That is the lever PERFORMANCE.md measures: one write(2) costs about the same
-// for 1 or 64 frames.
+// That is the lever (BENCHMARKS.md, What limits us): one write(2) costs
+// about the same for 1 or 64 frames.
 //
 // Usage: rawgnet -addr 127.0.0.1:3003 [-loops N]
 package main

@@ -1,6 +1,6 @@
 // Command zishang is the Go peer of the sioloop benchmarks: a server on
 // github.com/zishang520/socket.io v3 (goroutine per connection) implementing
-// the benchmark contract (docs BENCH-SCENARIO.md):
+// the benchmark contract (BENCHMARKS.md, Method):
 //
 //	join  (room, ack) -> socket.Join(room), then ack("ok")
 //	bcast (obj)       -> io.To(obj.room).Emit("msg", obj)
