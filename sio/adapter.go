@@ -273,7 +273,7 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 				}
 				op := newBroadcastOp(ms[:len(ms):len(ms)], opts.ExceptSocket, opts.Volatile, prep)
 				if l := a.nsp.srv.loopOf(g); l != nil {
-					deferBroadcast(l, op, a.nsp.srv.cfg.InlineHandlers)
+					deferBroadcast(l, op)
 				} else {
 					op.Run()
 				}

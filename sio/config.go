@@ -168,20 +168,6 @@ type Config struct {
 	// delay that the events behind it pay. A smaller value bounds that
 	// wait; like SocketSendBuffer it caps one connection's throughput.
 	SocketRecvBuffer int
-	// InlineHandlers runs a connection's event handlers on the goroutine
-	// that read the event (an event loop, for ListenAndServe), as Node
-	// runs them on its one loop, instead of handing each event to a worker
-	// goroutine: an event costs one goroutine wake-up less. It is a
-	// promise that event handlers (On, OnAny, Use and what they call)
-	// never block: no I/O, no waiting on other goroutines; a handler that
-	// blocks stalls every connection of its loop. Socket.EmitWithAck
-	// called from an inline handler returns ErrInlineWait at once (use
-	// EmitWithAckFunc, whose callback runs later, in order). Middleware
-	// and connection handlers, which may block, still run on workers, and
-	// an event that arrives while its connection's earlier work is queued
-	// or running waits behind it there: the order of a connection's
-	// callbacks is the same as without it. Default false.
-	InlineHandlers bool
 	// MaxQueuedInputBytes bounds what one connection's received events
 	// may hold while its handlers are slow: the bytes of their data and
 	// attachments plus 128 per event, and at least 4 KiB per event, so it

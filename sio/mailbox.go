@@ -77,9 +77,6 @@ const (
 	// mbApplying: a goroutine is bringing the session's input state to
 	// mbWantPause (applyInputFlow).
 	mbApplying
-	// mbInline: an event handler runs inline (Config.InlineHandlers) on
-	// the goroutine that read the event; mbRunning is set with it.
-	mbInline
 )
 
 func (s mailboxState) has(f mailboxState) bool { return s&f != 0 }
@@ -109,52 +106,7 @@ func (c *client) postPacket(p packet.Packet, atts [][]byte) {
 			s.cancelContext()
 		}
 	}
-	if c.srv.cfg.InlineHandlers && (p.Type == packet.Event || p.Type == packet.BinaryEvent) && c.runInline(p, atts) {
-		return
-	}
 	c.push(job{p: p, atts: atts})
-}
-
-// runInline handles p on this goroutine (Config.InlineHandlers) if the
-// mailbox is idle, and reports whether it did. While it runs the mailbox
-// counts as running, so work posted meanwhile queues behind it and a
-// worker takes that over once it returns: a connection's callbacks still
-// run one at a time, in order.
-func (c *client) runInline(p packet.Packet, atts [][]byte) bool {
-	if c.srv.anyLoopOverloaded() {
-		// A handler that broadcasts must then be able to wait for the
-		// loops (deferBroadcast), which only a worker may do.
-		return false
-	}
-	m := &c.mb
-	m.mu.Lock()
-	if c.mbState.has(mbRunning) || m.q != nil {
-		m.mu.Unlock()
-		return false
-	}
-	c.mbState.set(mbRunning|mbInline, true)
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		c.mbState.set(mbInline, false)
-		more := m.q != nil
-		if !more {
-			c.mbState.set(mbRunning, false)
-		}
-		m.mu.Unlock()
-		if more {
-			c.srv.workers.start(c)
-		}
-	}()
-	c.handle(p, atts)
-	return true
-}
-
-// inInline reports whether an event handler of c runs inline now.
-func (c *client) inInline() bool {
-	c.mb.mu.Lock()
-	defer c.mb.mu.Unlock()
-	return c.mbState.has(mbInline)
 }
 
 // post queues f in the mailbox. Safe from any goroutine.

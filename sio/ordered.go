@@ -172,27 +172,6 @@ var (
 // as the loop has worked off half of its bound.
 const maxBacklogWait = 2 * time.Second
 
-// maxInlineBacklogWait is maxBacklogWait with Config.InlineHandlers: an
-// inline handler (started before the overload, since events are handed to
-// workers during one) may be the waiting caller on the loop it waits for.
-// Workers that wait this long for every broadcast still fill their
-// mailboxes, which pauses their connections' input.
-const maxInlineBacklogWait = 50 * time.Millisecond
-
-// anyLoopOverloaded reports whether one of the server's loops is
-// overloaded (deferBroadcast would make a publisher wait).
-func (s *Server) anyLoopOverloaded() bool {
-	if s.loops.Load() == nil {
-		return false
-	}
-	for g := 0; g < s.groups; g++ {
-		if l := s.loopOf(g); l != nil && l.Overloaded() {
-			return true
-		}
-	}
-	return false
-}
-
 // deferBroadcast queues op on l. While l is overloaded (loop/backlog.go) a
 // volatile broadcast is dropped, as socket.io drops volatile packets a
 // transport cannot take, and any other waits for the loop to catch up:
@@ -200,16 +179,12 @@ func (s *Server) anyLoopOverloaded() bool {
 // handler that waits makes its connection's mailbox fill, which pauses
 // reading that connection), instead of the backlog and its latency growing
 // without bound.
-func deferBroadcast(l *loop.Loop, op *broadcastOp, inline bool) {
+func deferBroadcast(l *loop.Loop, op *broadcastOp) {
 	if l.Overloaded() {
 		if op.volatile {
 			return
 		}
-		if inline {
-			l.WaitBacklog(maxInlineBacklogWait)
-		} else {
-			l.WaitBacklog(maxBacklogWait)
-		}
+		l.WaitBacklog(maxBacklogWait)
 	}
 	l.Defer(op)
 }

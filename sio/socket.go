@@ -19,13 +19,6 @@ var ErrDisconnected = errors.New("sio: socket disconnected")
 // ErrReservedEvent is returned when emitting a name socket.io reserves.
 var ErrReservedEvent = errors.New("sio: reserved event name")
 
-// ErrInlineWait is returned by Socket.EmitWithAck while one of the
-// socket's event handlers runs inline (Config.InlineHandlers): called from
-// that handler, the call would block the goroutine that reads the answer.
-// (Another goroutine that calls it at that moment gets it too, and may
-// retry.) Use EmitWithAckFunc in inline handlers.
-var ErrInlineWait = errors.New("sio: EmitWithAck would block the event loop that reads its answer (InlineHandlers); use EmitWithAckFunc")
-
 var reservedEvents = map[string]bool{
 	"connect": true, "connect_error": true, "disconnect": true, "disconnecting": true,
 	"newListener": true, "removeListener": true,
@@ -370,9 +363,6 @@ func (s *Socket) Emit(name string, args ...any) error {
 func (s *Socket) EmitWithAck(ctx context.Context, name string, args ...any) (Message, error) {
 	if reservedEvents[name] {
 		return Message{}, ErrReservedEvent
-	}
-	if s.nsp.srv.cfg.InlineHandlers && s.client.inInline() {
-		return Message{}, ErrInlineWait
 	}
 	ch := make(chan ackResult, 1)
 	id, err := s.registerAck(func(int64) ackFunc { return func(m Message, err error) { ch <- ackResult{m, err} } })
