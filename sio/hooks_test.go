@@ -1,0 +1,68 @@
+package sio_test
+
+import (
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sioloop/sioloop/sio"
+)
+
+// TestServerHooks: OnAnyConnection runs before the namespace's own
+// connection handlers (after the socket joined its own room), for static
+// and dynamic namespaces; OnEngineConnection and OnEngineClose see the
+// Engine.IO connection open and close with its reason; OnSetData follows
+// SetData; Namespaces lists the namespaces.
+func TestServerHooks(t *testing.T) {
+	var mu sync.Mutex
+	var log []string
+	add := func(s string) {
+		mu.Lock()
+		log = append(log, s)
+		mu.Unlock()
+	}
+	closed := make(chan string, 1)
+	ts := startServer(t, sio.Config{}, func(srv *sio.Server) {
+		srv.OnAnyConnection(func(s *sio.Socket) {
+			add("any " + s.Namespace().Name() + " rooms=" + strconv.Itoa(len(s.Rooms())))
+		})
+		srv.OnConnection(func(s *sio.Socket) {
+			add("connection " + s.Namespace().Name())
+			s.SetData(map[string]int{"n": 1})
+			s.Disconnect(true)
+		})
+		srv.OnEngineConnection(func(id, transport string) { add("open " + transport) })
+		srv.OnEngineClose(func(id, reason string) { closed <- reason })
+		srv.OnSetData(func(s *sio.Socket) { add("data " + s.Namespace().Name()) })
+	})
+	ts.connectWS(t)
+	var reason string
+	select {
+	case reason = <-closed:
+	case <-time.After(wait):
+		t.Fatal("OnEngineClose never ran")
+	}
+	if reason != "forced close" {
+		t.Errorf("close reason %q, want %q", reason, "forced close")
+	}
+	mu.Lock()
+	got := append([]string(nil), log...)
+	mu.Unlock()
+	want := []string{"open websocket", "any / rooms=1", "connection /", "data /"}
+	if len(got) != len(want) {
+		t.Fatalf("hooks ran %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("hooks ran %q, want %q", got, want)
+		}
+	}
+	names := map[string]bool{}
+	for _, ns := range ts.Namespaces() {
+		names[ns.Name()] = true
+	}
+	if !names["/"] {
+		t.Errorf("Namespaces lacks /: %v", names)
+	}
+}
