@@ -1,0 +1,261 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/sioloop/sioloop/sio"
+)
+
+// trackInfo is what is kept for a followed socket: the room_left
+// notifications of its disconnection, sent after its socket_disconnected
+// as admin-ui sends them (on the next tick).
+type trackInfo struct {
+	pending []notice
+}
+
+// listening reports whether a notification would reach anyone: no admin
+// socket, nothing to build.
+func (in *Instrumentation) listening() bool {
+	return !in.closed.Load() && in.admins.Load() > 0
+}
+
+// timestamp is new Date() as JSON encodes it (toISOString).
+func timestamp() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// observeSockets follows every namespace, those to come included, as
+// admin-ui's registerVerboseListeners does in development mode.
+func (in *Instrumentation) observeSockets() {
+	in.srv.OnNewNamespace(in.watch)
+	in.srv.OnAnyConnection(in.onSocket)
+	in.srv.OnSetData(in.onSetData)
+	for _, ns := range in.srv.Namespaces() {
+		in.watch(ns)
+	}
+}
+
+// watch registers the room hooks of ns, once: room_joined and room_left.
+func (in *Instrumentation) watch(ns *sio.Namespace) {
+	in.mu.Lock()
+	if in.watched[ns] {
+		in.mu.Unlock()
+		return
+	}
+	in.watched[ns] = true
+	in.mu.Unlock()
+	name := ns.Name()
+	ns.OnJoinRoom(func(room, id string) {
+		if in.listening() {
+			in.out.push("room_joined", name, room, id, timestamp())
+		}
+	})
+	ns.OnLeaveRoom(func(room, id string) {
+		if !in.listening() {
+			return
+		}
+		n := notice{"room_left", []any{name, room, id, timestamp()}}
+		if s := ns.Socket(id); s != nil && !s.Connected() {
+			// Its disconnection: after socket_disconnected.
+			in.mu.Lock()
+			if ti := in.tracked[s]; ti != nil {
+				ti.pending = append(ti.pending, n)
+				in.mu.Unlock()
+				return
+			}
+			in.mu.Unlock()
+		}
+		in.out.push(n.name, n.args...)
+	})
+}
+
+// onSocket follows a socket that connected to any namespace.
+func (in *Instrumentation) onSocket(s *sio.Socket) {
+	if in.closed.Load() {
+		return
+	}
+	ns := s.Namespace()
+	in.watch(ns) // a dynamic namespace's first socket
+	name, id := ns.Name(), s.ID()
+	in.mu.Lock()
+	in.tracked[s] = &trackInfo{}
+	in.mu.Unlock()
+	if in.listening() {
+		in.out.push("socket_connected", in.serialize(s), timestamp())
+	}
+	s.Conn().OnUpgrade(func(transport string) {
+		if in.listening() {
+			in.out.push("socket_updated", map[string]any{"id": id, "nsp": name, "transport": transport})
+		}
+	})
+	if ns != in.nsp {
+		s.OnAny(func(ev *sio.Event) {
+			if !in.listening() {
+				return
+			}
+			args := make([]any, 0, 1+ev.Len())
+			args = append(args, ev.Name)
+			for i := 0; i < ev.Len(); i++ {
+				args = append(args, argValue(ev, i))
+			}
+			in.out.push("event_received", name, id, args, timestamp())
+		})
+		s.OnAnyOutgoing(func(event string, eargs []any) {
+			if !in.listening() {
+				return
+			}
+			args := make([]any, 0, 1+len(eargs))
+			args = append(args, event)
+			for _, a := range eargs {
+				args = append(args, detach(a))
+			}
+			in.out.push("event_sent", name, id, args, timestamp())
+		})
+	}
+	s.OnDisconnect(func(reason string) {
+		in.mu.Lock()
+		ti := in.tracked[s]
+		delete(in.tracked, s)
+		in.mu.Unlock()
+		if !in.listening() {
+			return
+		}
+		in.out.push("socket_disconnected", name, id, reason, timestamp())
+		if ti != nil {
+			for _, n := range ti.pending {
+				in.out.push(n.name, n.args...)
+			}
+		}
+	})
+}
+
+// onSetData tells the UI a followed socket's new data (socket_updated).
+func (in *Instrumentation) onSetData(s *sio.Socket) {
+	if !in.listening() || !s.Connected() {
+		return
+	}
+	in.mu.Lock()
+	_, ok := in.tracked[s]
+	in.mu.Unlock()
+	if ok {
+		in.out.push("socket_updated", map[string]any{"id": s.ID(), "nsp": s.Namespace().Name(), "data": dataJSON(s.Data())})
+	}
+}
+
+// detach returns a value of an emit that stays what it is now: []byte
+// copied (it is sent on as a binary attachment), anything else encoded to
+// JSON (null if it cannot be).
+func detach(v any) any {
+	switch v := v.(type) {
+	case []byte:
+		return append([]byte(nil), v...)
+	case string, bool, float64, int, int64, nil:
+		return v
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return json.RawMessage(b)
+}
+
+// serializedSocket is admin-ui's SerializedSocket. clientId and transport
+// are unknown for another node's socket.
+type serializedSocket struct {
+	ID        string          `json:"id"`
+	ClientID  string          `json:"clientId,omitempty"`
+	Transport string          `json:"transport,omitempty"`
+	Nsp       string          `json:"nsp"`
+	Data      json.RawMessage `json:"data"`
+	Handshake json.RawMessage `json:"handshake"`
+	Rooms     []string        `json:"rooms"`
+}
+
+// serialize is a local socket as the UI reads it.
+func (in *Instrumentation) serialize(s *sio.Socket) serializedSocket {
+	cid := s.Conn().ID()
+	if len(cid) > 12 {
+		cid = cid[:12]
+	}
+	rooms := s.Rooms()
+	if rooms == nil {
+		rooms = []string{}
+	}
+	return serializedSocket{
+		ID: s.ID(), ClientID: cid, Transport: s.Conn().Transport(), Nsp: s.Namespace().Name(),
+		Data: dataJSON(s.Data()), Handshake: handshakeJSON(s.Handshake()), Rooms: rooms,
+	}
+}
+
+// dataJSON is socket.data as JSON, {} when unset or not encodable.
+func dataJSON(v any) json.RawMessage {
+	if v == nil {
+		return json.RawMessage(`{}`)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(`{}`)
+	}
+	return b
+}
+
+// handshakeJSON is the handshake admin-ui shows: socket.io's form without
+// auth (which may hold a password), the address taken from
+// cf-connecting-ip or x-forwarded-for when the request has them.
+func handshakeJSON(h *sio.Handshake) json.RawMessage {
+	if h == nil {
+		return json.RawMessage(`{}`)
+	}
+	b, err := h.MarshalJSON()
+	if err != nil {
+		return json.RawMessage(`{}`)
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return json.RawMessage(`{}`)
+	}
+	delete(m, "auth")
+	addr := h.Address
+	for _, k := range []string{"Cf-Connecting-Ip", "X-Forwarded-For"} {
+		if vs := h.Headers.Values(k); len(vs) > 0 && strings.Join(vs, ", ") != "" {
+			addr = strings.Join(vs, ", ")
+			break
+		}
+	}
+	m["address"], _ = json.Marshal(addr)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return json.RawMessage(`{}`)
+	}
+	return out
+}
+
+// allSockets lists the sockets of every namespace, across the cluster
+// (fetchSockets), for all_sockets.
+func (in *Instrumentation) allSockets(ctx context.Context) []serializedSocket {
+	out := []serializedSocket{}
+	for _, ns := range in.srv.Namespaces() {
+		socks, err := ns.FetchSockets(ctx)
+		if err != nil {
+			continue
+		}
+		for _, r := range socks {
+			if s := r.Local(); s != nil {
+				out = append(out, in.serialize(s))
+				continue
+			}
+			data, err := r.DataJSON()
+			if err != nil {
+				data = json.RawMessage(`{}`)
+			}
+			rooms := r.Rooms
+			if rooms == nil {
+				rooms = []string{}
+			}
+			out = append(out, serializedSocket{ID: r.ID, Nsp: ns.Name(), Data: data,
+				Handshake: handshakeJSON(r.Handshake), Rooms: rooms})
+		}
+	}
+	return out
+}
