@@ -104,6 +104,7 @@ func Instrument(srv *sio.Server, opts Options) (*Instrumentation, error) {
 	if opts.Auth != nil {
 		in.nsp.Use(in.authenticate)
 	}
+	in.nsp.Use(in.admit)
 	in.nsp.OnConnection(in.onAdmin)
 	in.observeEngine()
 	if opts.Mode == Development {
@@ -164,10 +165,18 @@ func (in *Instrumentation) authenticate(s *sio.Socket) error {
 	return &sio.ConnectError{Message: "invalid credentials"}
 }
 
+// admit counts an admin socket that passed authentication as listening
+// from now: it is told of its own room and connection, as admin-ui's
+// admin sockets are. (A middleware added after Instrument that refuses it
+// leaves it counted: notifications are then built for nobody.)
+func (in *Instrumentation) admit(*sio.Socket) error {
+	in.admins.Add(1)
+	return nil
+}
+
 // onAdmin greets an admin socket: its session id when it logged in with
 // its password, the config, and in development mode every socket.
 func (in *Instrumentation) onAdmin(s *sio.Socket) {
-	in.admins.Add(1)
 	s.OnDisconnect(func(string) { in.admins.Add(-1) })
 	if sid, ok := in.sessions.LoadAndDelete(s); ok {
 		_ = s.Emit("session", sid)
