@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -206,4 +207,38 @@ func TestReadonly(t *testing.T) {
 	if slices.Contains(user.names(), "greet") {
 		t.Error("a readonly UI emitted")
 	}
+}
+
+// TestDynamicNamespace: the sockets of a dynamic namespace, created after
+// Instrument by its first socket, are followed too.
+func TestDynamicNamespace(t *testing.T) {
+	_, _, base := startServer(t, sio.Config{}, admin.Options{NoAuth: true}, func(srv *sio.Server) {
+		srv.OfRegexp(regexp.MustCompile(`^/team-\d+$`)).OnConnection(func(s *sio.Socket) {
+			s.On("join", func(ev *sio.Event) {
+				var room string
+				_ = ev.Decode(&room)
+				s.Join(room)
+				_ = ev.Ack()
+			})
+		})
+	})
+	ui := mustDial(t, base, "/admin", nil, "websocket")
+	ui.next("all_sockets", nil)
+	user := mustDial(t, base, "/team-7", nil, "websocket")
+	id := user.s.ID()
+	ev := ui.next("socket_connected", func(a []json.RawMessage) bool { return strings.Contains(string(a[0]), id) })
+	if !strings.Contains(string(ev.args[0]), `"nsp":"/team-7"`) {
+		t.Errorf("socket_connected %s", ev.args[0])
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := user.s.EmitWithAck(ctx, "join", "red"); err != nil {
+		t.Fatal(err)
+	}
+	ui.next("room_joined", func(a []json.RawMessage) bool {
+		return isString(a, 0, "/team-7") && isString(a, 1, "red") && isString(a, 2, id)
+	})
+	ui.next("server_stats", func(a []json.RawMessage) bool {
+		return strings.Contains(string(a[0]), `{"name":"/team-7","socketsCount":1}`)
+	})
 }

@@ -1,7 +1,9 @@
 package sio_test
 
 import (
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +29,7 @@ func TestServerHooks(t *testing.T) {
 		srv.OnAnyConnection(func(s *sio.Socket) {
 			add("any " + s.Namespace().Name() + " rooms=" + strconv.Itoa(len(s.Rooms())))
 		})
+		srv.OfRegexp(regexp.MustCompile(`^/dyn-\d+$`))
 		srv.OnConnection(func(s *sio.Socket) {
 			add("connection " + s.Namespace().Name())
 			s.SetData(map[string]int{"n": 1})
@@ -58,11 +61,30 @@ func TestServerHooks(t *testing.T) {
 			t.Fatalf("hooks ran %q, want %q", got, want)
 		}
 	}
+	// A dynamic namespace's first socket, whose namespace OnNewNamespace
+	// would announce only on another goroutine.
+	dyn := make(chan string, 1)
+	ts.OnAnyConnection(func(s *sio.Socket) {
+		if s.Namespace().Name() == "/dyn-1" {
+			dyn <- s.ID()
+		}
+	})
+	c, _ := ts.openWS(t)
+	c.send(t, "40/dyn-1,")
+	reply := c.next(t)
+	select {
+	case id := <-dyn:
+		if !strings.Contains(reply, id) {
+			t.Errorf("CONNECT reply %q, hook saw %s", reply, id)
+		}
+	case <-time.After(wait):
+		t.Fatalf("OnAnyConnection did not run for a dynamic namespace (reply %q)", reply)
+	}
 	names := map[string]bool{}
 	for _, ns := range ts.Namespaces() {
 		names[ns.Name()] = true
 	}
-	if !names["/"] {
+	if !names["/"] || !names["/dyn-1"] {
 		t.Errorf("Namespaces lacks /: %v", names)
 	}
 }
