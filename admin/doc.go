@@ -18,9 +18,9 @@
 // namespace) act on the server unless Options.Readonly.
 //
 // Differences from admin-ui, all in what the UI displays:
-//   - event_sent is told for the events emitted to one socket (Socket.Emit
-//     and its variants), not for broadcasts, which sioloop encodes once for
-//     every recipient.
+//   - event_sent for a broadcast is told, as socket.io does, for each of
+//     its recipients on this node, but those are the sockets the broadcast
+//     selects when it is emitted: sioloop delivers it a moment later.
 //   - packetsIn/Out and bytesIn/Out count Socket.IO packets
 //     (sio.Server.Stats), attachments included in their bytes, and are
 //     counted in the second each server_stats is sent rather than in the

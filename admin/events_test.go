@@ -23,6 +23,10 @@ func chatServer(srv *sio.Server) {
 			_ = ev.Ack("joined")
 		})
 		s.On("hello", func(ev *sio.Event) { _ = s.Emit("reply", "hi", 7) })
+		s.On("shout", func(ev *sio.Event) {
+			_ = srv.To("lobby").Emit("news", "shout", []byte{1, 2})
+			_ = ev.Ack()
+		})
 		s.On("data", func(ev *sio.Event) {
 			s.SetData(map[string]any{"user": "ada"})
 			_ = ev.Ack()
@@ -98,6 +102,15 @@ func TestDevelopmentEvents(t *testing.T) {
 	sent := ui.next("event_sent", nil)
 	if !isString(sent.args, 1, id) || string(sent.args[2]) != `["reply","hi",7]` || isISOTime(sent.args[3]) != nil {
 		t.Errorf("event_sent %s", sent.args)
+	}
+	// A broadcast: one event_sent per recipient, the binary argument
+	// sent as binary.
+	if _, err := user.s.EmitWithAck(ctx, "shout"); err != nil {
+		t.Fatal(err)
+	}
+	news := ui.next("event_sent", func(a []json.RawMessage) bool { return strings.Contains(string(a[2]), "news") })
+	if !isString(news.args, 1, id) || !strings.HasPrefix(string(news.args[2]), `["news","shout",`) {
+		t.Errorf("event_sent of a broadcast %s", news.args)
 	}
 	if _, err := user.s.EmitWithAck(ctx, "data"); err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ func (in *Instrumentation) observeSockets() {
 	in.srv.OnNewNamespace(in.watch)
 	in.srv.OnAnyConnection(in.onSocket)
 	in.srv.OnSetData(in.onSetData)
+	in.srv.OnBroadcast(in.onBroadcast)
 	for _, ns := range in.srv.Namespaces() {
 		in.watch(ns)
 	}
@@ -128,6 +129,42 @@ func (in *Instrumentation) onSocket(s *sio.Socket) {
 			}
 		}
 	})
+}
+
+// onBroadcast tells the UI of an event broadcast to followed sockets of
+// this node, one event_sent per recipient, as socket.io's adapter calls
+// each recipient's onAnyOutgoing listeners.
+func (in *Instrumentation) onBroadcast(a *sio.MemoryAdapter, p *sio.Packet, opts *sio.BroadcastOptions) {
+	ns := a.Namespace()
+	if ns == in.nsp || !in.listening() {
+		return
+	}
+	m, err := p.Message(false)
+	if err != nil || m.Len() == 0 {
+		return
+	}
+	var name string
+	if json.Unmarshal(m.Arg(0), &name) != nil {
+		return
+	}
+	args := make([]any, 0, m.Len())
+	args = append(args, name)
+	for i := 1; i < m.Len(); i++ {
+		if b, ok := m.Binary(i); ok {
+			args = append(args, append([]byte(nil), b...))
+		} else {
+			args = append(args, append(json.RawMessage(nil), m.Arg(i)...))
+		}
+	}
+	nsp, ts := ns.Name(), timestamp()
+	for _, s := range a.LocalSockets(opts) {
+		in.mu.Lock()
+		_, followed := in.tracked[s]
+		in.mu.Unlock()
+		if followed {
+			in.out.push("event_sent", nsp, s.ID(), args, ts)
+		}
+	}
 }
 
 // onSetData tells the UI a followed socket's new data (socket_updated).

@@ -2,9 +2,10 @@ package sio
 
 // Server-wide observation hooks, for packages that watch a server from the
 // outside (package admin, the Admin UI's server side). None costs anything
-// per packet: each is looked up once per connection, per socket connect or
-// per SetData, and while none is registered that lookup is one atomic load
-// of a nil pointer.
+// per recipient or per packet received: each is looked up once per
+// connection, socket connect, SetData or broadcast, and while none is
+// registered that lookup is one atomic load of a nil pointer (as the
+// activity counters' in stats.go).
 
 // serverHooks is the registered hooks; a registration stores a changed
 // copy, so the lists are read without a lock.
@@ -13,6 +14,7 @@ type serverHooks struct {
 	engineOpen  []func(id, transport string)
 	engineClose []func(id, reason string)
 	data        []func(*Socket)
+	broadcast   []func(*MemoryAdapter, *Packet, *BroadcastOptions)
 }
 
 // addHook stores a copy of the hooks changed by f.
@@ -27,6 +29,7 @@ func (s *Server) addHook(f func(h *serverHooks)) {
 		h.engineOpen = h.engineOpen[:len(h.engineOpen):len(h.engineOpen)]
 		h.engineClose = h.engineClose[:len(h.engineClose):len(h.engineClose)]
 		h.data = h.data[:len(h.data):len(h.data)]
+		h.broadcast = h.broadcast[:len(h.broadcast):len(h.broadcast)]
 	}
 	f(&h)
 	s.hooks.Store(&h)
@@ -66,6 +69,20 @@ func (s *Server) OnSetData(f func(*Socket)) {
 	s.addHook(func(h *serverHooks) { h.data = append(h.data, f) })
 }
 
+// OnBroadcast registers f, told of every broadcast this node's
+// MemoryAdapter (or a cluster adapter embedding it) delivers to its
+// sockets, emitted here or received from another node, before its
+// delivery: the adapter (a.Namespace, and a.LocalSockets(opts) lists the
+// recipients), the packet (Data is the event name and its arguments as a
+// JSON array, with placeholders for Attachments) and the options. socket.io
+// calls a socket's onAnyOutgoing listeners for broadcasts too; this hook
+// observes them with one call per broadcast, not per recipient. f runs on
+// the broadcasting goroutine, which may be an event loop's: it must be
+// quick, must not block, and must neither modify nor keep p and opts.
+func (s *Server) OnBroadcast(f func(a *MemoryAdapter, p *Packet, opts *BroadcastOptions)) {
+	s.addHook(func(h *serverHooks) { h.broadcast = append(h.broadcast, f) })
+}
+
 // Namespaces returns the namespaces that exist, dynamic children included
 // (socket.io's io._nsps), in no particular order.
 func (s *Server) Namespaces() []*Namespace { return s.namespaces() }
@@ -102,6 +119,15 @@ func (s *Server) fireSetData(sock *Socket) {
 	if h := s.hooks.Load(); h != nil {
 		for _, f := range h.data {
 			f(sock)
+		}
+	}
+}
+
+// fireBroadcast runs the OnBroadcast hooks.
+func (s *Server) fireBroadcast(a *MemoryAdapter, p *Packet, opts *BroadcastOptions) {
+	if h := s.hooks.Load(); h != nil {
+		for _, f := range h.broadcast {
+			f(a, p, opts)
 		}
 	}
 }

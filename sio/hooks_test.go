@@ -15,7 +15,7 @@ import (
 // connection handlers (after the socket joined its own room), for static
 // and dynamic namespaces; OnEngineConnection and OnEngineClose see the
 // Engine.IO connection open and close with its reason; OnSetData follows
-// SetData; Namespaces lists the namespaces.
+// SetData; OnBroadcast sees a broadcast; Namespaces lists the namespaces.
 func TestServerHooks(t *testing.T) {
 	var mu sync.Mutex
 	var log []string
@@ -79,6 +79,22 @@ func TestServerHooks(t *testing.T) {
 		}
 	case <-time.After(wait):
 		t.Fatalf("OnAnyConnection did not run for a dynamic namespace (reply %q)", reply)
+	}
+	// OnBroadcast: once per broadcast, with its packet and options.
+	bc := make(chan string, 4)
+	ts.OnBroadcast(func(a *sio.MemoryAdapter, p *sio.Packet, opts *sio.BroadcastOptions) {
+		bc <- a.Namespace().Name() + " " + string(p.Data) + " " + strings.Join(opts.Rooms, ",")
+	})
+	if err := ts.To("r1").Emit("x", 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-bc:
+		if got != `/ ["x",1] r1` {
+			t.Errorf("OnBroadcast saw %q", got)
+		}
+	case <-time.After(wait):
+		t.Fatal("OnBroadcast never ran")
 	}
 	names := map[string]bool{}
 	for _, ns := range ts.Namespaces() {

@@ -1,4 +1,6 @@
-// probe.js plays the Admin UI and one application client against a
+// probe.js plays the Admin UI and one application client (connect, join,
+// an emit answered, a broadcast with a binary argument, data set,
+// disconnect) against a
 // server (sioloop's or the Node reference) and prints, as one JSON line,
 // the events the UI received, each reduced to its name and the shape of
 // its arguments (types and object keys, not values), so that the two
@@ -91,6 +93,8 @@ const until = (pred) =>
   await user.emitWithAck("join", "lobby");
   user.emit("hello");
   await new Promise((r) => user.once("reply", r));
+  await user.emitWithAck("shout");
+  await until(() => events.filter((e) => e.name === "event_sent").length === 2);
   await user.emitWithAck("data");
   await until(() => events.some((e) => e.name === "socket_updated"));
   await until(() => events.some((e) => e.name === "event_sent"));

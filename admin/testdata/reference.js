@@ -18,6 +18,10 @@ io.on("connection", (socket) => {
     ack("joined");
   });
   socket.on("hello", () => socket.emit("reply", "hi", 7));
+  socket.on("shout", (ack) => {
+    io.to("lobby").emit("news", "shout", Buffer.from([1, 2]));
+    ack();
+  });
   socket.on("data", (ack) => {
     socket.data.user = "ada";
     ack();
