@@ -211,11 +211,7 @@ func (in *Instrumentation) registerActions(s *sio.Socket) {
 	}
 	s.On("emit", func(ev *sio.Event) {
 		nsp, filter, name := argString(ev, 0), argString(ev, 1), argString(ev, 2)
-		args := make([]any, 0, ev.Len())
-		for i := 3; i < ev.Len(); i++ {
-			args = append(args, argValue(ev, i))
-		}
-		_ = target(nsp, filter).Emit(name, args...)
+		_ = target(nsp, filter).Emit(name, messageArgs(&ev.Message, 3)...)
 	})
 	s.On("join", func(ev *sio.Event) {
 		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
@@ -244,13 +240,4 @@ func argString(ev *sio.Event, i int) string {
 		return ""
 	}
 	return v
-}
-
-// argValue is argument i as it will be sent on: its JSON, or a copy of its
-// binary attachment.
-func argValue(ev *sio.Event, i int) any {
-	if b, ok := ev.Binary(i); ok {
-		return append([]byte(nil), b...)
-	}
-	return append(json.RawMessage(nil), ev.Arg(i)...)
 }

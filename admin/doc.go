@@ -26,8 +26,6 @@
 //     counted in the second each server_stats is sent rather than in the
 //     second each packet moved; the UI sums them over 10 seconds.
 //   - uptime counts from this package's initialization.
-//   - a []byte nested in a value emitted to a socket is shown as base64 in
-//     event_sent (top-level []byte arguments are sent as binary).
 //   - another node's sockets (a cluster adapter) have no clientId and
 //     transport, which admin-ui reads from a field it adds to socket.data.
 package admin

@@ -27,6 +27,10 @@ func chatServer(srv *sio.Server) {
 			_ = srv.To("lobby").Emit("news", "shout", []byte{1, 2})
 			_ = ev.Ack()
 		})
+		s.On("upload", func(ev *sio.Event) {
+			_ = s.Emit("stored", map[string]any{"copy": []byte{4, 5}})
+			_ = ev.Ack()
+		})
 		s.On("data", func(ev *sio.Event) {
 			s.SetData(map[string]any{"user": "ada"})
 			_ = ev.Ack()
@@ -111,6 +115,19 @@ func TestDevelopmentEvents(t *testing.T) {
 	news := ui.next("event_sent", func(a []json.RawMessage) bool { return strings.Contains(string(a[2]), "news") })
 	if !isString(news.args, 1, id) || !strings.HasPrefix(string(news.args[2]), `["news","shout",`) {
 		t.Errorf("event_sent of a broadcast %s", news.args)
+	}
+	// Binary attachments nested in an argument reach the UI as
+	// attachments of its event, both ways.
+	if _, err := user.s.EmitWithAck(ctx, "upload", map[string]any{"file": []byte{1, 2, 3}}); err != nil {
+		t.Fatal(err)
+	}
+	up := ui.next("event_received", func(a []json.RawMessage) bool { return strings.Contains(string(a[2]), "upload") })
+	if string(up.args[2]) != `["upload",{"file":{"_placeholder":true,"num":0}}]` || len(up.atts) != 1 || string(up.atts[0]) != "\x01\x02\x03" {
+		t.Errorf("event_received %s with attachments %v", up.args, up.atts)
+	}
+	st := ui.next("event_sent", func(a []json.RawMessage) bool { return strings.Contains(string(a[2]), "stored") })
+	if string(st.args[2]) != `["stored",{"copy":{"_placeholder":true,"num":0}}]` || len(st.atts) != 1 || string(st.atts[0]) != "\x04\x05" {
+		t.Errorf("event_sent %s with attachments %v", st.args, st.atts)
 	}
 	if _, err := user.s.EmitWithAck(ctx, "data"); err != nil {
 		t.Fatal(err)

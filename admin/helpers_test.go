@@ -99,6 +99,7 @@ func startServer(t testing.TB, cfg sio.Config, opts admin.Options, setup func(*s
 type event struct {
 	name string
 	args []json.RawMessage
+	atts [][]byte
 }
 
 // recorder is a client socket that keeps every event it receives.
@@ -124,7 +125,11 @@ func dial(t testing.TB, base, nsp string, auth any, transports ...string) (*reco
 			args = append(args, append(json.RawMessage(nil), a...))
 		}
 		r.mu.Lock()
-		r.evs = append(r.evs, event{ev.Name, args})
+		var atts [][]byte
+		for _, a := range ev.Attachments() {
+			atts = append(atts, append([]byte(nil), a...))
+		}
+		r.evs = append(r.evs, event{ev.Name, args, atts})
 		r.mu.Unlock()
 		select {
 		case r.more <- struct{}{}:

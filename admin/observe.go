@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -95,22 +96,24 @@ func (in *Instrumentation) onSocket(s *sio.Socket) {
 			if !in.listening() {
 				return
 			}
-			args := make([]any, 0, 1+ev.Len())
-			args = append(args, ev.Name)
-			for i := 0; i < ev.Len(); i++ {
-				args = append(args, argValue(ev, i))
-			}
+			args := append([]any{ev.Name}, messageArgs(&ev.Message, 0)...)
 			in.out.push("event_received", name, id, args, timestamp())
 		})
 		s.OnAnyOutgoing(func(event string, eargs []any) {
 			if !in.listening() {
 				return
 			}
-			args := make([]any, 0, 1+len(eargs))
-			args = append(args, event)
-			for _, a := range eargs {
-				args = append(args, detach(a))
+			// Encoded now, as it is sent: the caller may change its
+			// values once Emit returns.
+			p, err := sio.NewPacket(event, eargs...)
+			if err != nil {
+				return
 			}
+			m, err := p.Message(true)
+			if err != nil {
+				return
+			}
+			args := append([]any{event}, messageArgs(&m, 0)...)
 			in.out.push("event_sent", name, id, args, timestamp())
 		})
 	}
@@ -147,15 +150,7 @@ func (in *Instrumentation) onBroadcast(a *sio.MemoryAdapter, p *sio.Packet, opts
 	if json.Unmarshal(m.Arg(0), &name) != nil {
 		return
 	}
-	args := make([]any, 0, m.Len())
-	args = append(args, name)
-	for i := 1; i < m.Len(); i++ {
-		if b, ok := m.Binary(i); ok {
-			args = append(args, append([]byte(nil), b...))
-		} else {
-			args = append(args, append(json.RawMessage(nil), m.Arg(i)...))
-		}
-	}
+	args := append([]any{name}, messageArgs(&m, 1)...)
 	nsp, ts := ns.Name(), timestamp()
 	for _, s := range a.LocalSockets(opts) {
 		in.mu.Lock()
@@ -180,21 +175,45 @@ func (in *Instrumentation) onSetData(s *sio.Socket) {
 	}
 }
 
-// detach returns a value of an emit that stays what it is now: []byte
-// copied (it is sent on as a binary attachment), anything else encoded to
-// JSON (null if it cannot be).
-func detach(v any) any {
+// messageArgs returns m's arguments from the from-th on, to be emitted
+// again, detached from m's buffers: raw JSON, or, for an argument holding
+// binary attachments (at any depth), its value with the attachments as
+// []byte, which Emit sends as attachments again. (The placeholders cannot
+// be passed on as JSON: the UI's parser would look for the attachments
+// they name in the new packet.)
+func messageArgs(m *sio.Message, from int) []any {
+	out := make([]any, 0, max(m.Len()-from, 0))
+	for i := from; i < m.Len(); i++ {
+		raw := m.Arg(i)
+		if len(m.Attachments()) > 0 && bytes.Contains(raw, []byte(`"_placeholder"`)) {
+			ptrs := make([]any, i+1)
+			var v any
+			ptrs[i] = &v
+			if m.Decode(ptrs...) == nil {
+				out = append(out, cloneBytes(v))
+				continue
+			}
+		}
+		out = append(out, append(json.RawMessage(nil), raw...))
+	}
+	return out
+}
+
+// cloneBytes copies the []byte values of a decoded value.
+func cloneBytes(v any) any {
 	switch v := v.(type) {
 	case []byte:
 		return append([]byte(nil), v...)
-	case string, bool, float64, int, int64, nil:
-		return v
+	case []any:
+		for i := range v {
+			v[i] = cloneBytes(v[i])
+		}
+	case map[string]any:
+		for k := range v {
+			v[k] = cloneBytes(v[k])
+		}
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	return json.RawMessage(b)
+	return v
 }
 
 // serializedSocket is admin-ui's SerializedSocket. clientId and transport
