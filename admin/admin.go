@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -60,9 +61,9 @@ type Instrumentation struct {
 	sessions sync.Map // *sio.Socket -> string
 
 	mu      sync.Mutex
-	watched map[*sio.Namespace]bool    // guarded by mu
-	tracked map[*sio.Socket]*trackInfo // guarded by mu
-	last    sio.Stats                  // guarded by mu: counters at the previous server_stats
+	watched map[weak.Pointer[sio.Namespace]]bool // guarded by mu; a namespace dropped (CleanupEmptyChildNamespaces) is forgotten
+	tracked map[*sio.Socket]*trackInfo           // guarded by mu
+	last    sio.Stats                            // guarded by mu: counters at the previous server_stats
 }
 
 // Instrument does what instrument(io, options) of @socket.io/admin-ui
@@ -89,7 +90,7 @@ func Instrument(srv *sio.Server, opts Options) (*Instrumentation, error) {
 		out:      newOutbox(),
 		stats:    newEventBuffer(),
 		stop:     make(chan struct{}),
-		watched:  map[*sio.Namespace]bool{},
+		watched:  map[weak.Pointer[sio.Namespace]]bool{},
 		tracked:  map[*sio.Socket]*trackInfo{},
 	}
 	if in.serverID == "" {
@@ -127,7 +128,8 @@ func (in *Instrumentation) Namespace() *sio.Namespace { return in.nsp }
 
 // Close stops the statistics and the observation of the server; the admin
 // namespace stays, and its sockets connected. The server's hooks that
-// Instrument registered remain and do nothing.
+// Instrument registered remain and do nothing. Call it when the server is
+// shut down: until then a goroutine sends server_stats every 2 seconds.
 func (in *Instrumentation) Close() error {
 	if in.closed.Swap(true) {
 		return nil

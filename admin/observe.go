@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"time"
+	"weak"
 
 	"github.com/sioloop/sioloop/sio"
 )
@@ -40,13 +42,19 @@ func (in *Instrumentation) observeSockets() {
 
 // watch registers the room hooks of ns, once: room_joined and room_left.
 func (in *Instrumentation) watch(ns *sio.Namespace) {
+	key := weak.Make(ns)
 	in.mu.Lock()
-	if in.watched[ns] {
+	if in.watched[key] {
 		in.mu.Unlock()
 		return
 	}
-	in.watched[ns] = true
+	in.watched[key] = true
 	in.mu.Unlock()
+	runtime.AddCleanup(ns, func(k weak.Pointer[sio.Namespace]) {
+		in.mu.Lock()
+		delete(in.watched, k)
+		in.mu.Unlock()
+	}, key)
 	name := ns.Name()
 	ns.OnJoinRoom(func(room, id string) {
 		if in.listening() {
