@@ -1,11 +1,15 @@
 package sio
 
+import "log/slog"
+
 // Server-wide observation hooks, for packages that watch a server from the
 // outside (package admin, the Admin UI's server side). None costs anything
 // per recipient or per packet received: each is looked up once per
 // connection, socket connect, SetData or broadcast, and while none is
 // registered that lookup is one atomic load of a nil pointer (as the
-// activity counters' in stats.go).
+// activity counters' in stats.go). A panic in a hook is logged through
+// Config.Logger and stopped there; one in OnAnyConnection is contained as
+// the connection handlers' are (the connection is closed).
 
 // serverHooks is the registered hooks; a registration stores a changed
 // copy, so the lists are read without a lock.
@@ -98,7 +102,8 @@ func (s *Server) fireAnyConnection(sock *Socket) {
 
 // fireEngineOpen runs the OnEngineConnection hooks.
 func (s *Server) fireEngineOpen(id, transport string) {
-	if h := s.hooks.Load(); h != nil {
+	if h := s.hooks.Load(); h != nil && len(h.engineOpen) > 0 {
+		defer s.containHookPanic("OnEngineConnection")
 		for _, f := range h.engineOpen {
 			f(id, transport)
 		}
@@ -107,7 +112,8 @@ func (s *Server) fireEngineOpen(id, transport string) {
 
 // fireEngineClose runs the OnEngineClose hooks.
 func (s *Server) fireEngineClose(id, reason string) {
-	if h := s.hooks.Load(); h != nil {
+	if h := s.hooks.Load(); h != nil && len(h.engineClose) > 0 {
+		defer s.containHookPanic("OnEngineClose")
 		for _, f := range h.engineClose {
 			f(id, reason)
 		}
@@ -116,7 +122,8 @@ func (s *Server) fireEngineClose(id, reason string) {
 
 // fireSetData runs the OnSetData hooks.
 func (s *Server) fireSetData(sock *Socket) {
-	if h := s.hooks.Load(); h != nil {
+	if h := s.hooks.Load(); h != nil && len(h.data) > 0 {
+		defer s.containHookPanic("OnSetData")
 		for _, f := range h.data {
 			f(sock)
 		}
@@ -125,9 +132,19 @@ func (s *Server) fireSetData(sock *Socket) {
 
 // fireBroadcast runs the OnBroadcast hooks.
 func (s *Server) fireBroadcast(a *MemoryAdapter, p *Packet, opts *BroadcastOptions) {
-	if h := s.hooks.Load(); h != nil {
+	if h := s.hooks.Load(); h != nil && len(h.broadcast) > 0 {
+		defer s.containHookPanic("OnBroadcast")
 		for _, f := range h.broadcast {
 			f(a, p, opts)
 		}
+	}
+}
+
+// containHookPanic logs a panic of a hook with the hook's name; the
+// connection, data change or broadcast that ran it goes on (the hooks
+// registered after the panicking one are skipped that time).
+func (s *Server) containHookPanic(hook string) {
+	if v := recover(); v != nil {
+		s.logPanic(v, slog.String("hook", hook))
 	}
 }

@@ -104,3 +104,12 @@ func TestServerHooks(t *testing.T) {
 		t.Errorf("Namespaces lacks /: %v", names)
 	}
 }
+
+// TestHookPanicContained: a panicking OnEngineConnection hook is logged,
+// and the connection is served.
+func TestHookPanicContained(t *testing.T) {
+	ts := startServer(t, sio.Config{}, func(srv *sio.Server) {
+		srv.OnEngineConnection(func(string, string) { panic("hook bug") })
+	})
+	ts.connectWS(t) // fails the test if the connection is not served
+}
