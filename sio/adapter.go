@@ -252,6 +252,7 @@ func (a *MemoryAdapter) selector(opts *BroadcastOptions) *hub.Selector[*Socket] 
 // socket.io's session-aware adapter does; p itself is left unchanged.
 func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 	a.traceBroadcast(p, opts)
+	a.nsp.srv.fireBroadcast(a, p, opts)
 	if st := a.nsp.srv.stats.Load(); st != nil {
 		st.broadcasts.add(0, 1)
 	}
@@ -302,6 +303,7 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 // before it returns. If ctx ends before every socket answered, the
 // sockets that did not forget the ack.
 func (a *MemoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts *BroadcastOptions, onCount func(int), onAck func(Message, error)) {
+	a.nsp.srv.fireBroadcast(a, p, opts)
 	id := a.nsp.nextAckID()
 	prep := a.nsp.srv.prepare(a.nsp.encodeEvent(p.Data, p.Attachments, id), p.Attachments)
 	var (

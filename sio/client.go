@@ -42,6 +42,7 @@ func newClient(srv *Server, sess *eio.Session) *client {
 	c.ct = srv.wheel.NewTimer(c.connectTimedOut)
 	c.ct.Reset(srv.cfg.ConnectTimeout)
 	sess.SetHandler(c) // no closure per connection, unlike method values
+	srv.fireEngineOpen(sess.ID(), sess.Transport())
 	return c
 }
 
@@ -232,6 +233,7 @@ func (c *client) connect(name string, auth []byte) {
 	c.srv.trackLive(s)
 	c.srv.logDebug("sio: socket connected", slog.String("sid", s.id), slog.String("namespace", ns.name),
 		slog.String("eio", c.sess.ID()))
+	c.srv.fireAnyConnection(s)
 	ns.fireConnection(s)
 }
 
@@ -267,6 +269,7 @@ func (c *client) remove(s *Socket) {
 // ended: every socket disconnects with the engine's reason, in the mailbox
 // so that queued events run first.
 func (c *client) OnClose(reason string) {
+	c.srv.fireEngineClose(c.sess.ID(), reason)
 	c.stopConnectTimer()
 	c.cancelContexts()
 	c.post(func() {

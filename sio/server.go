@@ -54,6 +54,7 @@ type Server struct {
 	closing     bool                               // guarded by mu
 	loops       atomic.Pointer[loopSet]            // event loops ordering writes per group (ordered.go)
 	stats       atomic.Pointer[counters]           // nil until Stats is called (stats.go)
+	hooks       atomic.Pointer[serverHooks]        // nil until a hook is registered (hooks.go)
 }
 
 // NewServer returns a server configured by cfg.

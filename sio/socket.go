@@ -231,6 +231,7 @@ func (s *Socket) SetData(v any) {
 	}
 	s.extra.data = v
 	s.mu.Unlock()
+	s.nsp.srv.fireSetData(s)
 }
 
 // group is the event loop the socket was opened on (the hub's grouping).
