@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,20 +27,7 @@ const testHash = "$2b$10$EZXIv/3J.h09LUCDcKbcQeyJUCQy0sD6CqzXWC/OgJkxeYxy1dvM6"
 
 // freeAddr returns a loopback address that was free a moment ago, below
 // the ephemeral port range (as the interop tests draw theirs).
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	for range 1000 {
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(10000))))
-		if err != nil {
-			continue
-		}
-		addr := l.Addr().String()
-		_ = l.Close()
-		return addr
-	}
-	t.Fatal("no free port")
-	return ""
-}
+func freeAddr(t testing.TB) string { return testutil.FreeAddrIn(t, 20000, 30000) }
 
 // startServer runs srv, set up by setup and instrumented with opts, on
 // event loops, and returns the instrumentation and the base URL.

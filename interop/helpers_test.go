@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -73,22 +71,7 @@ func requireNode(t testing.TB) string {
 // tests open hundreds of those, and one of them took a port freeAddr had
 // just returned before the test listened on it ("address already in use").
 // redistest draws from 20000 up, so this stays below.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	for range 1000 {
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(10000+rand.IntN(10000))))
-		if err != nil {
-			continue
-		}
-		addr := l.Addr().String()
-		if err := l.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return addr
-	}
-	t.Fatal("no free port in 10000-19999")
-	return ""
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddrIn(t, 10000, 20000) }
 
 // serveMode says how a test server is run.
 type serveMode string

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -346,15 +347,7 @@ func TestPauseReadOverflowCloses(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 func runServer(t *testing.T, srv *Server) {
 	t.Helper()

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -26,13 +27,7 @@ const wait = 10 * time.Second
 
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", wait, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testutil.Eventually(t, wait, what, cond)
 }
 
 // serve runs a loop.Server for cfg (Addr chosen here) until the test ends.

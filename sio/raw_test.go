@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -45,26 +46,11 @@ var connectRE = regexp.MustCompile(`^40(/[^,]*,)?\{"sid":"([A-Za-z0-9_-]{20})"\}
 // eventually polls cond until it holds or wait passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", wait, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, wait, what, cond)
 }
 
 // freeAddr returns a loopback address with a port nobody listens on.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
+func freeAddr(t testing.TB) string { return testutil.FreeAddr(t) }
 
 // testServer is a sio.Server serving on loopback through ListenAndServe,
 // with every socket tracked: echo acks, an event log and disconnect reasons.

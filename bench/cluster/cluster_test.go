@@ -19,9 +19,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -78,14 +78,7 @@ func serveNode(addr, redisAddr string) int {
 	return 0
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // startNode starts a node process and waits for its "ready".
 func startNode(t *testing.T, redisAddr string) (addr string, pid int) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -51,16 +52,7 @@ func TestParseFlags(t *testing.T) {
 }
 
 // freeAddr returns a loopback address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // TestRunServesAndStops starts the demo in both modes, checks the page and
 // the client bundle path answer, and that cancelling the context stops it

@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"math/big"
 	"net"
 	"net/http"
@@ -84,18 +85,7 @@ func (b *syncBuffer) String() string {
 
 // freeAddr returns a loopback address that was free a moment ago; the demo
 // binds it right after, so a collision is possible but unlikely.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // buildDemo compiles examples/chat once; both modes run the same binary.
 func buildDemo(t *testing.T, root string) string {
