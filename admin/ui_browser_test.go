@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,15 +17,9 @@ import (
 	"github.com/sioloop/sioloop/sio"
 )
 
-// chromiumPath is where Debian's chromium package puts the browser.
-const chromiumPath = "/usr/bin/chromium"
+const chromiumPath = testutil.ChromiumPath
 
-// inCI reports whether the tests run under CI (.ci/run sets CI=true), where
-// a missing tool is a broken set-up, not a reason to skip.
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "0" && v != "false"
-}
+func inCI() bool { return testutil.InCI() }
 
 // requireBrowser returns node and the UI's files, skipping on a developer
 // machine (failing under CI) when node, Chromium, playwright-core or the

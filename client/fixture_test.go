@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"io"
 	"net"
 	"os"
@@ -44,12 +45,7 @@ type fixture struct {
 	recoveryURL string // server with connection state recovery
 }
 
-// inCI reports whether the tests run under CI, where a missing Node
-// install is a broken set-up, not a reason to skip.
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "0" && v != "false"
-}
+func inCI() bool { return testutil.InCI() }
 
 // servers returns the fixtures to run a test against: ours always, the
 // Node reference when its modules are installed (required under CI).

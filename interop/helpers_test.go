@@ -22,12 +22,7 @@ import (
 	"github.com/sioloop/sioloop/sio"
 )
 
-// inCI reports whether the tests run under CI (.ci/run sets CI=true), where
-// a missing node or npm install is a broken set-up, not a reason to skip.
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "0" && v != "false"
-}
+func inCI() bool { return testutil.InCI() }
 
 var (
 	nodeOnce sync.Once

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -27,12 +28,7 @@ import (
 	"github.com/sioloop/sioloop/internal/redistest"
 )
 
-// inCI reports whether the tests run under CI (.ci/run sets CI=true), where
-// a missing tool is a broken set-up, not a reason to skip.
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "0" && v != "false"
-}
+func inCI() bool { return testutil.InCI() }
 
 // need skips the test outside CI, and fails it under CI, when tools are
 // missing.

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"io"
 	"math/big"
 	"net"
@@ -34,12 +35,7 @@ import (
 	"github.com/sioloop/sioloop/sio"
 )
 
-// inCI reports whether the tests run under CI (.ci/run sets CI=true), where
-// a missing tool is a broken set-up, not a reason to skip.
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "0" && v != "false"
-}
+func inCI() bool { return testutil.InCI() }
 
 // tools finds nginx and node and checks the pinned client is installed. It
 // skips the test outside CI when one is missing, and fails it under CI.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,12 +16,7 @@ import (
 	"testing/fstest"
 )
 
-// inCI reports whether the test runs under CI, where a missing npm install is
-// a broken set-up rather than a developer's fresh clone.
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "0" && v != "false"
-}
+func inCI() bool { return testutil.InCI() }
 
 // npmDist is where `npm ci` puts the pinned socket.io-client.
 var npmDist = filepath.Join("..", "..", "node_modules", "socket.io-client")

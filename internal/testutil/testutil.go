@@ -7,6 +7,7 @@ package testutil
 import (
 	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -61,4 +62,16 @@ func FreeAddrIn(t testing.TB, lo, hi int) string {
 	}
 	t.Fatalf("no free port in [%d, %d)", lo, hi)
 	return ""
+}
+
+// ChromiumPath is where Debian's chromium package puts the browser the
+// browser tests drive through playwright-core.
+const ChromiumPath = "/usr/bin/chromium"
+
+// InCI reports whether the tests run under CI (.ci/run sets CI=true),
+// where a missing tool (node, Chromium, an npm package, redis-server) is a
+// broken set-up to fail on, not a reason to skip.
+func InCI() bool {
+	v := os.Getenv("CI")
+	return v != "" && v != "0" && v != "false"
 }

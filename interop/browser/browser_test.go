@@ -29,15 +29,9 @@ import (
 	"time"
 )
 
-// chromiumPath is where Debian's chromium package puts the browser.
-const chromiumPath = "/usr/bin/chromium"
+const chromiumPath = testutil.ChromiumPath
 
-// inCI reports whether the test runs under CI (.ci/run sets CI=true), where
-// a missing browser or npm install is a broken set-up, not a reason to skip.
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "0" && v != "false"
-}
+func inCI() bool { return testutil.InCI() }
 
 // requireTools skips on a developer machine and fails under CI when node,
 // Chromium or playwright-core are missing.
