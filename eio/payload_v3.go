@@ -88,8 +88,9 @@ func v3Length(b []byte) (n int, rest []byte, ok bool) {
 }
 
 // utf16Prefix returns the byte length of the first n UTF-16 code units of
-// the UTF-8 text b; false if b is shorter or a character straddles the
-// end. An invalid byte counts as one unit, as it decodes to U+FFFD.
+// the UTF-8 text b; false if b is shorter, a character straddles the end,
+// or the text is not UTF-8 (a body cut inside a character would otherwise
+// pass for another text).
 func utf16Prefix(b []byte, n int) (int, bool) {
 	i := 0
 	for n > 0 {
@@ -102,6 +103,9 @@ func utf16Prefix(b []byte, n int) (int, bool) {
 			continue
 		}
 		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return 0, false
+		}
 		units := 1
 		if r >= 0x10000 {
 			units = 2
@@ -155,7 +159,7 @@ func DecodeBinaryPayloadV3(body []byte, fn func(p []byte, binary bool) bool) err
 		rec := body[i+1 : i+1+n]
 		body = body[i+1+n:]
 		if isText {
-			if rec[0] < typeOpen || rec[0] > typeNoop {
+			if rec[0] < typeOpen || rec[0] > typeNoop || !utf8.Valid(rec) {
 				return ErrPayload
 			}
 			if !fn(rec, false) {
