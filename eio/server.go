@@ -185,6 +185,11 @@ func (s *Server) handle(x Exchange) {
 				s.fail(x, ErrBadRequest, upgrade)
 				return
 			}
+			if s.cfg.AllowEIO3 && ss.isV3() != (x.Query("EIO") != "4") {
+				// engine.io refuses an upgrade in another protocol revision.
+				s.fail(x, ErrBadRequest, true)
+				return
+			}
 			ss.handleUpgrade(x)
 			return
 		}
