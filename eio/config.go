@@ -35,6 +35,12 @@ type Config struct {
 	Transports []string
 	// DisableUpgrades stops polling sessions from upgrading (allowUpgrades: false).
 	DisableUpgrades bool
+	// AllowEIO3 also serves Engine.IO protocol revision 3 (engine.io's
+	// allowEIO3), spoken by socket.io-client 2.x: a handshake with EIO
+	// other than 4 opens a v3 session (the v3 payload encoding, binary
+	// frames with their type byte, and the heartbeat the client drives).
+	// Off, such a handshake is refused with ErrUnsupportedVersion.
+	AllowEIO3 bool
 	// AllowRequest may refuse a handshake: a non-nil error answers 403
 	// {"code":4,"message":<err>} on polling and 400 on WebSocket.
 	AllowRequest func(r *http.Request) error

@@ -1,6 +1,8 @@
 // Package eio is an Engine.IO v4 server: handshake, long-polling, WebSocket,
 // the upgrade between them, heartbeats and close semantics, behaving on the
-// wire as Node's engine.io 6.6.
+// wire as Node's engine.io 6.6. With Config.AllowEIO3 it also serves
+// protocol revision 3 (socket.io-client 2.x): session_v3.go,
+// payload_v3.go and heartbeat_v3.go hold the differences.
 //
 // eio does no I/O of its own. A provider hands it HTTP requests as Exchange
 // values and WebSocket connections as WSConn values: package loop does so

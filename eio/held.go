@@ -96,7 +96,8 @@ func (s *Session) releaseHeld(l *liveWS) {
 		b.frames[0] = heldFrame{}
 		b.frames = b.frames[1:]
 		b.bytes -= len(f.data)
+		v3 := s.flags.v3()
 		s.mu.Unlock()
-		s.onMainFrame(f.binary, f.data)
+		s.onMainFrame(v3, f.binary, f.data)
 	}
 }

@@ -35,8 +35,9 @@ func (s *Session) handleGet(x Exchange) {
 		// a bare 400, and the session ends (engine.io: "overlap from client").
 		old := s.poll.get
 		s.poll.get = nil
+		body := s.singleLocked(typeClose)
 		s.mu.Unlock()
-		s.srv.respondPoll(old, []byte{typeClose})
+		s.srv.respondPoll(old, body)
 		s.srv.respond(x, http.StatusBadRequest, "", nil)
 		s.closeWith(codeTransportError, false)
 		return
@@ -60,8 +61,9 @@ func (s *Session) park(x Exchange, h http.Header) {
 	// GET then would stall the client.
 	switch {
 	case s.state == stateOpen && s.transport != tPolling:
+		body := s.singleLocked(typeNoop)
 		s.mu.Unlock()
-		s.srv.respondPoll(x, []byte{typeNoop})
+		s.srv.respondPoll(x, body)
 		return
 	case s.state == stateOpen && (s.noopNext || s.poll.probed):
 		s.owedNoopLocked(x) // unlocks
@@ -77,12 +79,13 @@ func (s *Session) park(x Exchange, h http.Header) {
 			s.mu.Unlock()
 			return
 		}
+		body := s.singleLocked(typeClose)
 		s.mu.Unlock()
 		if h == nil {
-			s.srv.respondPoll(x, []byte{typeClose})
+			s.srv.respondPoll(x, body)
 		} else {
 			setPollHeaders(h)
-			x.Respond(http.StatusOK, h, []byte{typeClose})
+			x.Respond(http.StatusOK, h, body)
 		}
 		s.finish(codeNone)
 		return
@@ -110,7 +113,9 @@ func (s *Session) pollAborted(x Exchange) {
 }
 
 func (s *Session) handlePost(x Exchange) {
-	if x.Header("Content-Type") == "application/octet-stream" {
+	binaryBody := x.Header("Content-Type") == "application/octet-stream"
+	if binaryBody && !s.isV3() { // v3 clients may post the binary payload form
+
 		s.srv.respond(x, http.StatusBadRequest, "", nil)
 		s.closeWith(codeTransportError, false)
 		return
@@ -136,9 +141,10 @@ func (s *Session) handlePost(x Exchange) {
 		return
 	}
 	s.posting = true
+	v3 := s.flags.v3()
 	s.mu.Unlock()
 
-	s.decodePayload(x.Body())
+	s.decodePayload(x.Body(), v3, binaryBody)
 
 	s.mu.Lock()
 	if s.inputPaused && s.state == stateOpen && s.poll != nil {
@@ -166,8 +172,15 @@ func (s *Session) handlePost(x Exchange) {
 func (s *Session) respondOK(x Exchange) { s.srv.respond(x, http.StatusOK, "text/html", okBody) }
 
 // decodePayload processes the packets of a polling body in order.
-func (s *Session) decodePayload(body []byte) {
-	err := DecodePayload(body, func(p []byte, binary bool) bool {
+func (s *Session) decodePayload(body []byte, v3, binaryBody bool) {
+	decode := DecodePayload
+	if v3 {
+		decode = DecodePayloadV3
+		if binaryBody {
+			decode = DecodeBinaryPayloadV3
+		}
+	}
+	err := decode(body, func(p []byte, binary bool) bool {
 		if binary {
 			s.deliver(p, true)
 			return true
@@ -196,8 +209,9 @@ func (s *Session) owedNoopLocked(x Exchange) {
 		return
 	}
 	s.noopNext = false
+	body := s.singleLocked(typeNoop)
 	s.mu.Unlock()
-	s.srv.respondPoll(x, []byte{typeNoop})
+	s.srv.respondPoll(x, body)
 }
 
 // parkLateLocked parks x, a GET that arrived after the probe was answered
@@ -236,6 +250,7 @@ func (s *Session) releaseLate() {
 	if p.probe == nil {
 		s.noopNext = false // the probe failed meanwhile; this was its noop
 	}
+	body := s.singleLocked(typeNoop)
 	s.mu.Unlock()
-	s.srv.respondPoll(x, []byte{typeNoop})
+	s.srv.respondPoll(x, body)
 }

@@ -171,8 +171,8 @@ func (s *Server) handle(x Exchange) {
 		s.mu.RUnlock()
 		if ss == nil {
 			if transport == Polling && !upgrade && x.Method() == http.MethodGet {
-				if answer, ok := s.takeClosedPoll(sid); ok {
-					s.respondPoll(x, []byte{answer})
+				if c, ok := s.takeClosedPoll(sid); ok {
+					s.respondPoll(x, c.body())
 					return
 				}
 			}
@@ -183,6 +183,11 @@ func (s *Server) handle(x Exchange) {
 		if transport == WebSocket {
 			if !upgrade || method != http.MethodGet {
 				s.fail(x, ErrBadRequest, upgrade)
+				return
+			}
+			if s.cfg.AllowEIO3 && ss.isV3() != (x.Query("EIO") != "4") {
+				// engine.io refuses an upgrade in another protocol revision.
+				s.fail(x, ErrBadRequest, true)
 				return
 			}
 			ss.handleUpgrade(x)
@@ -207,9 +212,14 @@ func (s *Server) handle(x Exchange) {
 		s.fail(x, ErrBadRequest, true)
 		return
 	}
+	v3 := false
 	if x.Query("EIO") != "4" {
-		s.fail(x, ErrUnsupportedVersion, upgrade)
-		return
+		// engine.io takes any other revision, or none, for 3.
+		if !s.cfg.AllowEIO3 {
+			s.fail(x, ErrUnsupportedVersion, upgrade)
+			return
+		}
+		v3 = true
 	}
 	if s.cfg.AllowRequest != nil {
 		var err error
@@ -226,10 +236,10 @@ func (s *Server) handle(x Exchange) {
 			return
 		}
 	}
-	s.handshake(x, transport)
+	s.handshake(x, transport, v3)
 }
 
-func (s *Server) handshake(x Exchange, transport string) {
+func (s *Server) handshake(x Exchange, transport string, v3 bool) {
 	s.mu.RLock()
 	closed, onConn := s.closed, s.onConn
 	s.mu.RUnlock()
@@ -247,6 +257,9 @@ func (s *Server) handshake(x Exchange, transport string) {
 		kind = tWebSocket
 	}
 	ss := newSession(s, newSID(), x, kind)
+	if v3 {
+		ss.flags = handshakeFlagsV3(x, kind)
+	}
 	ss.pending = true
 	// The handshake headers; nil, not an empty map, when nothing is
 	// configured that could add one.
@@ -598,6 +611,15 @@ const closeNoticeGrace = 10 * time.Second
 type closedPoll struct {
 	t      *timer.Timer
 	answer byte
+	v3     bool // the session spoke Engine.IO v3
+}
+
+// body is the poll answer: one packet, in the session's protocol.
+func (c closedPoll) body() []byte {
+	if c.v3 {
+		return []byte{'1', ':', c.answer}
+	}
+	return []byte{c.answer}
 }
 
 // rememberClosedPoll records that session sid closed over polling while
@@ -610,27 +632,27 @@ type closedPoll struct {
 //     and gets the noop a parked one gets;
 //   - the server timed it out (answer close): the client learns it the
 //     way it would have from a parked poll, as a "transport close".
-func (s *Server) rememberClosedPoll(sid string, answer byte, grace time.Duration) {
+func (s *Server) rememberClosedPoll(sid string, answer byte, v3 bool, grace time.Duration) {
 	s.closedMu.Lock()
 	if s.closedPolls == nil {
 		s.closedPolls = make(map[string]closedPoll)
 	}
 	if _, ok := s.closedPolls[sid]; !ok {
 		t := s.wheelFor(sid).NewTimer(func() { s.takeClosedPoll(sid) })
-		s.closedPolls[sid] = closedPoll{t: t, answer: answer}
+		s.closedPolls[sid] = closedPoll{t: t, answer: answer, v3: v3}
 		t.Reset(grace)
 	}
 	s.closedMu.Unlock()
 }
 
 // takeClosedPoll forgets sid and returns the answer remembered for it.
-func (s *Server) takeClosedPoll(sid string) (answer byte, ok bool) {
+func (s *Server) takeClosedPoll(sid string) (c closedPoll, ok bool) {
 	s.closedMu.Lock()
-	c, ok := s.closedPolls[sid]
+	c, ok = s.closedPolls[sid]
 	if ok {
 		delete(s.closedPolls, sid)
 		c.t.Stop()
 	}
 	s.closedMu.Unlock()
-	return c.answer, ok
+	return c, ok
 }

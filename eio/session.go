@@ -126,7 +126,10 @@ type pollState struct {
 	probed bool
 	// late is set while get arrived after the probe was answered (see
 	// parkLate); lateTimer releases it with a noop if no upgrade follows.
-	late      bool
+	late bool
+	// probeB64: the v3 client's upgrade request asked for binary as
+	// base64 text (session_v3.go).
+	probeB64  bool
 	lateTimer *timer.Timer
 	// group is the event-loop index of the handshake request's
 	// connection (Grouper), the session's Group while it polls.
@@ -151,15 +154,15 @@ type Session struct {
 	mu sync.Mutex
 	// The small fields share one word, so that a Session fits the
 	// 128-byte allocation class (one per connection).
-	state        uint8         // guarded by mu
-	posting      bool          // a POST is being processed; guarded by mu
-	noopNext     bool          // the probe was answered with no GET parked: GETs wait (parkLateLocked); guarded by mu
-	awaitingPong bool          // guarded by mu
-	pending      bool          // counted as not followed up (Server.admitPending); guarded by mu
-	inputPaused  bool          // PauseInput is in effect; guarded by mu
-	transport    transportKind // guarded by mu
-	closeReason  closeCode     // guarded by mu
-	ws           *liveWS       // current WebSocket, nil before there is one; guarded by mu
+	state       uint8         // guarded by mu
+	posting     bool          // a POST is being processed; guarded by mu
+	noopNext    bool          // the probe was answered with no GET parked: GETs wait (parkLateLocked); guarded by mu
+	flags       sessionFlags  // awaiting a pong, and the protocol revision (session_v3.go); guarded by mu
+	pending     bool          // counted as not followed up (Server.admitPending); guarded by mu
+	inputPaused bool          // PauseInput is in effect; guarded by mu
+	transport   transportKind // guarded by mu
+	closeReason closeCode     // guarded by mu
+	ws          *liveWS       // current WebSocket, nil before there is one; guarded by mu
 	// poll is the polling and upgrade state. It is not nil exactly while
 	// the session is on polling and not closed: it is dropped, under mu,
 	// by the step that moves the session to WebSocket (completeUpgrade,
@@ -427,7 +430,10 @@ func (s *Session) SendPrepared(p *Prepared) {
 	s.mu.Lock()
 	slow := false
 	if s.state == stateOpen {
-		if s.transport == tWebSocket {
+		if s.flags.v3() {
+			s.sendPreparedV3Locked(p)
+			slow = s.pollOverflowLocked()
+		} else if s.transport == tWebSocket {
 			p.writeTo(s.ws)
 		} else {
 			s.appendRecordsLocked(p)
@@ -470,6 +476,9 @@ type liveWS struct {
 	// deflate: c negotiated permessage-deflate, which is fixed at its
 	// handshake. Found once here, not per broadcast recipient.
 	deflate bool
+	// b64: a v3 client that asked this WebSocket (its upgrade request)
+	// for binary as base64 text (session_v3.go).
+	b64     bool
 	backlog *backlog
 }
 
@@ -491,7 +500,9 @@ func (s *Session) setLiveLocked(c WSConn, held bool) {
 	l := &liveWS{c: c, held: held, deflate: deflates(c)}
 	s.ws = l
 	s.transport = tWebSocket
-	s.live.Store(l)
+	if !s.flags.v3() { // v3 frames differ from the prepared ones (session_v3.go)
+		s.live.Store(l)
+	}
 }
 
 // PauseInput asks the transport to stop delivering the client's messages
@@ -576,6 +587,10 @@ func (s *Session) sendLocked(typ byte, data []byte) {
 
 func (s *Session) sendBinaryLocked(b []byte) {
 	if s.transport == tWebSocket {
+		if s.flags.v3() {
+			s.writeBinaryV3(s.ws.c, b)
+			return
+		}
 		s.ws.c.WriteMessage(true, b)
 		return
 	}
@@ -641,10 +656,18 @@ func (s *Session) flushPollHeadersLocked(h http.Header) {
 	} else {
 		setPollHeaders(h)
 	}
-	body, zb := s.srv.compressedPoll(x, h, p.q.B[:end])
+	var v3 *bytebufferpool.ByteBuffer
+	body := p.q.B[:end]
+	if s.flags.v3() {
+		v3, body = s.pollBodyV3(h, p.recs[:n])
+	}
+	body, zb := s.srv.compressedPoll(x, h, body)
 	x.Respond(http.StatusOK, h, body)
 	if zb != nil {
 		zipBufs.Put(zb)
+	}
+	if v3 != nil {
+		scratchPool.Put(v3)
 	}
 	if n == len(p.recs) {
 		p.releaseQueue()
@@ -695,7 +718,11 @@ func (s *Session) open() {
 	b = strconv.AppendInt(b, c.MaxPayload, 10)
 	b = append(b, '}')
 	s.sendLocked(typeOpen, b)
-	s.hb.Reset(c.PingInterval)
+	if s.flags.v3() {
+		s.startHeartbeatV3Locked()
+	} else {
+		s.hb.Reset(c.PingInterval)
+	}
 	s.logSession("opened", "transport", s.transport.name())
 }
 
@@ -710,25 +737,32 @@ func (s *Session) onHeartbeat() {
 		}
 		return
 	}
-	if s.awaitingPong {
+	if s.flags&awaitingPong != 0 {
 		s.mu.Unlock()
 		s.closeWith(codePingTimeout, true)
 		return
 	}
-	s.awaitingPong = true
+	s.flags |= awaitingPong
 	s.sendLocked(typePing, nil)
 	s.flushPollLocked()
 	s.hb.Reset(s.srv.cfg.PingTimeout)
 	s.mu.Unlock()
 }
 
-func (s *Session) onPong() {
+// onPong handles a pong; false if the session speaks v3, whose clients
+// send none.
+func (s *Session) onPong() bool {
 	s.mu.Lock()
-	if s.state == stateOpen && s.awaitingPong {
-		s.awaitingPong = false
+	if s.flags.v3() {
+		s.mu.Unlock()
+		return false
+	}
+	if s.state == stateOpen && s.flags&awaitingPong != 0 {
+		s.flags &^= awaitingPong
 		s.hb.Reset(s.srv.cfg.PingInterval)
 	}
 	s.mu.Unlock()
+	return true
 }
 
 // closeWith ends the session for reason. With notify, the client is told:
@@ -782,9 +816,10 @@ func (s *Session) closeWith(reason closeCode, notify bool) {
 	// after a parse error.) A client with packets still waiting has
 	// stopped polling: nothing is kept for it.
 	noticeNext := notify && !parked && reason == codePingTimeout && !s.queuedLocked()
+	v3 := s.flags.v3()
 	s.mu.Unlock()
 	if noticeNext {
-		s.srv.rememberClosedPoll(s.id, typeClose, closeNoticeGrace)
+		s.srv.rememberClosedPoll(s.id, typeClose, v3, closeNoticeGrace)
 	}
 	s.finish(reason)
 }
@@ -795,7 +830,7 @@ func (s *Session) respondCloseLocked() bool {
 	if p := s.poll; p != nil && p.get != nil {
 		x := p.get
 		p.get = nil
-		s.srv.respondPoll(x, []byte{typeClose})
+		s.srv.respondPoll(x, s.singleLocked(typeClose))
 		return true
 	}
 	return false
@@ -839,12 +874,12 @@ func (s *Session) finish(reason closeCode) {
 		if x := p.get; x != nil {
 			// A client-side close releases the parked poll with a noop.
 			p.get = nil
-			s.srv.respondPoll(x, []byte{typeNoop})
+			s.srv.respondPoll(x, s.singleLocked(typeNoop))
 		} else if reason == codeTransportClose {
 			// The client closed over polling with no poll parked: its
 			// poll may be on its way (on another connection, so it can be
 			// read after the close). It gets the same noop.
-			s.srv.rememberClosedPoll(s.id, typeNoop, closedPollGrace)
+			s.srv.rememberClosedPoll(s.id, typeNoop, s.flags.v3(), closedPollGrace)
 		}
 		p.releaseQueue()
 	}
@@ -882,11 +917,17 @@ func (s *Session) handlePacket(p []byte) bool {
 	case typeMessage:
 		s.deliver(p[1:], false)
 	case typePong:
-		s.onPong()
+		if !s.onPong() {
+			s.closeWith(codeTransportError, true) // the v3 server only answers pings
+			return false
+		}
 	case typeClose:
 		s.closeWith(codeTransportClose, false)
 		return false
 	case typePing:
+		if s.onPingV3(p[1:]) {
+			return true
+		}
 		// v4: only the server pings; a client ping is a protocol error.
 		s.closeWith(codeTransportError, true)
 		return false

@@ -73,6 +73,9 @@ func (h *wsProbe) OnClose(c WSConn, err error) {
 func (s *Session) handleUpgrade(x Exchange) {
 	s.mu.Lock()
 	refuse := s.state != stateOpen || s.transport != tPolling || s.poll.probe != nil || s.srv.cfg.DisableUpgrades
+	if !refuse && s.flags.v3() {
+		s.poll.probeB64 = x.Query("b64") != ""
+	}
 	s.mu.Unlock()
 	h := &wsProbe{s: s}
 	if refuse {
@@ -115,6 +118,7 @@ func (s *Session) onFrame(c WSConn, binary bool, p []byte) {
 		s.pending = false
 	}
 	held := isMain && s.ws.held
+	v3 := s.flags.v3()
 	if held {
 		s.holdFrameLocked(s.ws, binary, p)
 	}
@@ -125,14 +129,18 @@ func (s *Session) onFrame(c WSConn, binary bool, p []byte) {
 	switch {
 	case held:
 	case isMain:
-		s.onMainFrame(binary, p)
+		s.onMainFrame(v3, binary, p)
 	case isProbe:
 		s.handleProbe(c, binary, p)
 	}
 }
 
 // onMainFrame handles a message from the session's WebSocket transport.
-func (s *Session) onMainFrame(binary bool, p []byte) {
+func (s *Session) onMainFrame(v3, binary bool, p []byte) {
+	if v3 {
+		s.onFrameV3(binary, p)
+		return
+	}
 	if binary {
 		s.deliver(p, true)
 		return
@@ -152,7 +160,7 @@ func (s *Session) handleProbe(c WSConn, binary bool, p []byte) {
 			p.probed = s.isProbe(c)
 			if x := p.get; x != nil {
 				p.get = nil
-				s.srv.respondPoll(x, []byte{typeNoop})
+				s.srv.respondPoll(x, s.singleLocked(typeNoop))
 			} else {
 				s.noopNext = true
 			}
@@ -199,7 +207,7 @@ func (s *Session) completeUpgrade(c WSConn) {
 			if r.binary {
 				raw, err := base64.StdEncoding.AppendDecode(nil, rec[1:])
 				if err == nil {
-					c.WriteMessage(true, raw)
+					s.writeQueuedBinary(c, raw, p.probeB64)
 				}
 			} else {
 				c.WriteMessage(false, rec)
@@ -224,13 +232,14 @@ func (s *Session) completeUpgrade(c WSConn) {
 		if p.late {
 			late = x // answered below, without the lock
 		} else {
-			s.srv.respondPoll(x, []byte{typeNoop})
+			s.srv.respondPoll(x, s.singleLocked(typeNoop))
 		}
 	}
 	// Only now may sends take the WebSocket, and SendPrepared skip the lock.
 	// A POST still delivering its packets holds c's frames until it is
 	// done (handlePost releases them), so that they follow its packets.
 	s.setLiveLocked(c, s.posting)
+	s.ws.b64 = p.probeB64
 	h := s.h
 	s.mu.Unlock()
 	if heldPost != nil {

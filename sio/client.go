@@ -24,6 +24,7 @@ type client struct {
 	sockets []*Socket    // one per namespace, usually one; guarded by mu
 	group   int32        // the event loop's index; immutable
 	closed  bool         // guarded by mu
+	v3      bool         // Engine.IO v3, Socket.IO protocol v4 (client_v3.go); immutable
 	mbState mailboxState // the mailbox's flags (mailbox.go); guarded by mb.mu
 }
 
@@ -43,6 +44,9 @@ func newClient(srv *Server, sess *eio.Session) *client {
 	c.ct.Reset(srv.cfg.ConnectTimeout)
 	sess.SetHandler(c) // no closure per connection, unlike method values
 	srv.fireEngineOpen(sess.ID(), sess.Transport())
+	if srv.cfg.AllowEIO3 && sess.Protocol() == 3 {
+		c.startV3()
+	}
 	return c
 }
 
@@ -150,6 +154,9 @@ func (c *client) protocolError(err error) {
 // handle runs one packet in the mailbox.
 func (c *client) handle(p packet.Packet, atts [][]byte) {
 	c.traceIn(&p, len(atts))
+	if c.v3 && p.Type == packet.Connect {
+		p.Namespace, p.Data = namespaceV3(p.Namespace)
+	}
 	c.mu.Lock()
 	s := c.socketLocked(p.Namespace)
 	closed := c.closed
@@ -193,14 +200,21 @@ func (c *client) connect(name string, auth []byte) {
 		return
 	}
 	s := newSocket(ns, c, json.RawMessage(auth))
+	if c.v3 {
+		s.id = socketIDV3(name, c.sess.ID())
+	}
 	defer s.containPanic() // middleware, connection handlers (socket.go)
 	claim := c.srv.claimSession(s, auth)
 	if claim == nil || !c.srv.skipMiddlewares() {
 		if err := ns.runMiddlewares(s); err != nil {
 			c.srv.logDebug("sio: connection refused by middleware", slog.String("eio", c.sess.ID()),
 				slog.String("namespace", name), slog.String("error", err.Error()))
+			data := connectErrorData
+			if c.v3 {
+				data = connectErrorDataV3
+			}
 			c.sendPacket(&packet.Packet{Type: packet.ConnectError, Namespace: name, ID: packet.NoID,
-				Data: connectErrorData(err)})
+				Data: data(err)})
 			return
 		}
 	}

@@ -45,6 +45,12 @@ type Config struct {
 	Transports []string
 	// DisableUpgrades forbids polling→WebSocket upgrades.
 	DisableUpgrades bool
+	// AllowEIO3 also serves socket.io-client 2.x (Engine.IO protocol 3,
+	// Socket.IO protocol 4), as socket.io's allowEIO3: such a client is
+	// connected to "/" at its handshake, sends its query with the
+	// namespaces it connects to, and drives the heartbeat. Default false:
+	// its handshake is refused with 400 "Unsupported protocol version".
+	AllowEIO3 bool
 	// AllowRequest may refuse a handshake (403 on polling). It may block,
 	// like engine.io's asynchronous allowRequest(req, callback): it runs
 	// off the event loops (see MaxBlockingRequests).
@@ -254,6 +260,7 @@ func (c *Config) eioConfig() eio.Config {
 		MaxPayload:      c.MaxHTTPBufferSize,
 		Transports:      c.Transports,
 		DisableUpgrades: c.DisableUpgrades,
+		AllowEIO3:       c.AllowEIO3,
 		AllowRequest:    c.AllowRequest,
 		CORS:            c.CORS,
 		Cookie:          c.Cookie,

@@ -282,6 +282,11 @@ func (s *Server) handle(x eio.Exchange) bool {
 // sendConnect answers a CONNECT with {"sid":...} ("pid" too when recovery
 // is on).
 func (s *Server) sendConnect(sock *Socket) {
+	if sock.client.v3 {
+		// Socket.IO protocol v4 has no payload (socket.io's protocol 3 branch).
+		sock.sendPacket(&packet.Packet{Type: packet.Connect, Namespace: sock.nsp.name, ID: packet.NoID})
+		return
+	}
 	// Ids are URL-safe base64: no JSON escaping needed.
 	data := make([]byte, 0, 64)
 	data = append(append(append(data, `{"sid":"`...), sock.id...), '"')
