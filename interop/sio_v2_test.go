@@ -94,7 +94,10 @@ func TestSIOClientV2(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			rec := newRecord()
-			cfg := sio.Config{AllowEIO3: true, PingInterval: 250 * time.Millisecond, PingTimeout: 250 * time.Millisecond}
+			// Client heartbeats every 300 ms; a deadline of 3.3 s after
+			// each, so that a loaded machine stalling the Node process
+			// for a moment does not end the session mid-test.
+			cfg := sio.Config{AllowEIO3: true, PingInterval: 300 * time.Millisecond, PingTimeout: 3 * time.Second}
 			_, url := startSIO(t, tc.mode, cfg, v2Server(rec))
 			var got struct {
 				ID, EngineID    string
