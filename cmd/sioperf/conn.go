@@ -24,7 +24,8 @@ type conn struct {
 	nc      net.Conn // -io goroutine
 	idx     int
 	room    string
-	viaLoop bool // -io loop
+	viaLoop bool      // -io loop
+	poll    *pollConn // -transport polling; set before the reader starts
 
 	start time.Time                     // handshake start
 	done  func(*conn, time.Time, error) // called once when the handshake ends
@@ -126,7 +127,18 @@ func (c *conn) dial(ctx context.Context, start time.Time) error {
 		return err
 	}
 	nc.SetDeadline(start.Add(p.spec.HandshakeTimeout))
-	br, _, err := ws.Dialer{}.Upgrade(nc, p.u)
+	u := p.u
+	if p.pollURL != "" {
+		sid, err := pollingHandshake(dctx, d, p.addrs[c.idx%len(p.addrs)], p.pollURL)
+		if err != nil {
+			nc.Close()
+			return err
+		}
+		uc := *p.u
+		uc.RawQuery += "&sid=" + sid
+		u = &uc
+	}
+	br, _, err := ws.Dialer{}.Upgrade(nc, u)
 	if err != nil {
 		nc.Close()
 		return err
@@ -145,8 +157,15 @@ func (c *conn) dial(ctx context.Context, start time.Time) error {
 		ws.PutReader(br)
 	}
 	c.nc = nc
+	if p.pollURL != "" {
+		c.state = stProbe
+		c.writeFrame(ws.OpText, probe)
+	}
 	return nil
 }
+
+// probe is the upgrade's probe ping (-transport upgrade).
+var probe = []byte("2probe")
 
 // becomeReady ends a successful handshake. Called by the reader (in raw
 // mode, with -io goroutine, by run before it starts reading).
@@ -154,6 +173,10 @@ func (c *conn) becomeReady() {
 	c.state = stReady
 	if c.viaLoop {
 		c.readyLoop()
+		return
+	}
+	if c.poll != nil {
+		c.finish(nil)
 		return
 	}
 	c.nc.SetDeadline(time.Time{})
@@ -279,6 +302,14 @@ func (c *conn) onMessage(m []byte, nowUs int64) error {
 		return errServerClose
 	case '2':
 		c.writeFrame(ws.OpText, []byte("3"))
+	case '3':
+		if c.state == stProbe && string(m) == "3probe" {
+			// The probe answered: finish the upgrade, then connect over
+			// the WebSocket.
+			c.state = stConnect
+			c.writeFrame(ws.OpText, []byte("5"))
+			c.writeFrame(ws.OpText, []byte("40"))
+		}
 	case '4':
 		if len(m) < 2 {
 			return nil
@@ -403,6 +434,10 @@ func (c *conn) sendEcho(nowUs int64) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.ebuf = appendEcho(c.ebuf[:0], c.p.spec.Raw, id, nowUs, c.p.padding)
+	if c.poll != nil {
+		c.poll.send(c.ebuf)
+		return
+	}
 	if c.viaLoop {
 		c.wsc.WriteMessage(false, c.ebuf)
 		return
@@ -415,6 +450,10 @@ func (c *conn) sendEcho(nowUs int64) {
 // With -io loop it is called from OnMessage only, and sends a data message
 // (the loop answers pings and close frames itself).
 func (c *conn) writeFrame(op ws.OpCode, payload []byte) {
+	if c.poll != nil {
+		c.poll.send(payload)
+		return
+	}
 	if c.viaLoop {
 		c.lw.WriteMessage(op == ws.OpBinary, payload)
 		return

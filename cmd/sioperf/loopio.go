@@ -48,7 +48,19 @@ func (c *conn) dialLoop(ctx context.Context, ld *loop.Dialer) {
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	dctx = context.WithValue(dctx, srcDialerKey{}, p.dialers[c.idx%len(p.dialers)])
 	// Connection i goes to node i mod n of a comma-separated -addr.
-	w, err := ld.DialWebSocket(dctx, p.urls[c.idx%len(p.urls)], nil, c)
+	u := p.urls[c.idx%len(p.urls)]
+	if p.pollURL != "" {
+		sid, err := pollingHandshake(dctx, p.dialers[c.idx%len(p.dialers)], p.addrs[c.idx%len(p.addrs)], p.pollURL)
+		if err != nil {
+			cancel()
+			c.finish(err)
+			p.live.Done()
+			return
+		}
+		u += "&sid=" + sid
+		c.state = stProbe // before the dial: OnMessage may run before it returns
+	}
+	w, err := ld.DialWebSocket(dctx, u, nil, c)
 	cancel()
 	if err != nil {
 		// No OnClose follows a failed dial.
@@ -58,6 +70,9 @@ func (c *conn) dialLoop(ctx context.Context, ld *loop.Dialer) {
 	}
 	c.wmu.Lock()
 	c.wsc = w
+	if p.pollURL != "" {
+		w.WriteMessage(false, probe)
+	}
 	c.wmu.Unlock()
 	if p.spec.Raw {
 		c.readyLoop()

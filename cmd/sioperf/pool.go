@@ -50,8 +50,9 @@ type openSpec struct {
 	HandshakeTimeout time.Duration `json:"handshake_timeout"`
 	RBufMax          int           `json:"rbuf_max"`
 	Pad              int           `json:"pad"`
-	IO               string        `json:"io,omitempty"`     // ioLoop (default) or ioGoroutine
-	SndBuf           int           `json:"sndbuf,omitempty"` // SO_SNDBUF of each connection; 0: the kernel's autotuning
+	IO               string        `json:"io,omitempty"`        // ioLoop (default) or ioGoroutine
+	SndBuf           int           `json:"sndbuf,omitempty"`    // SO_SNDBUF of each connection; 0: the kernel's autotuning
+	Transport        string        `json:"transport,omitempty"` // transportWebSocket (default) or transportUpgrade
 }
 
 // openResult reports how opening went.
@@ -105,12 +106,17 @@ type pool struct {
 	u       *url.URL
 	addrs   []string // spec.Addr split at commas
 	urls    []string // the WebSocket URL of each of addrs
+	pollURL string   // -transport upgrade: the polling handshake's request path
 	dialers []*net.Dialer
 	padding []byte
 
-	mu    sync.Mutex   // guards conns and ld
+	mu    sync.Mutex   // guards conns, ld and bg
 	conns []*conn      // connections whose handshake completed (-io loop), or dialed ones
 	ld    *loop.Dialer // -io loop: created by the first Open, stopped by Close
+	// bg is the life of -transport polling clients: an Open's context
+	// bounds their handshakes only; Close cancels bg.
+	bg       context.Context
+	bgCancel context.CancelFunc
 
 	// live counts connections that have not ended: reader goroutines
 	// (-io goroutine), or connections whose OnClose has not run (-io loop).
@@ -197,6 +203,22 @@ func (p *pool) prepare() error {
 	case ioLoop, ioGoroutine:
 	default:
 		return fmt.Errorf("sioperf: -io must be %s or %s, not %q", ioLoop, ioGoroutine, p.spec.IO)
+	}
+	switch p.spec.Transport {
+	case "":
+		p.spec.Transport = transportWebSocket
+	case transportWebSocket:
+	case transportUpgrade, transportPolling:
+		if p.spec.Raw {
+			return fmt.Errorf("sioperf: -transport %s needs -proto sio", transportUpgrade)
+		}
+		pp, err := pollingPath(p.spec.Path)
+		if err != nil {
+			return err
+		}
+		p.pollURL = pp
+	default:
+		return fmt.Errorf("sioperf: -transport must be %s, %s or %s, not %q", transportWebSocket, transportUpgrade, transportPolling, p.spec.Transport)
 	}
 	p.padding = pad(p.spec.Pad)
 	return nil
@@ -290,7 +312,14 @@ func (p *pool) Open(ctx context.Context, spec openSpec) (openResult, error) {
 		return openResult{}, err
 	}
 	var ld *loop.Dialer
-	if p.spec.IO == ioLoop {
+	polling := p.spec.Transport == transportPolling
+	if polling {
+		p.mu.Lock()
+		if p.bg == nil {
+			p.bg, p.bgCancel = context.WithCancel(context.Background())
+		}
+		p.mu.Unlock()
+	} else if p.spec.IO == ioLoop {
 		var err error
 		if ld, err = p.dialer(); err != nil {
 			return openResult{}, err
@@ -348,7 +377,9 @@ loop:
 		}
 		wg.Add(1)
 		p.live.Add(1)
-		if ld != nil {
+		if polling {
+			go c.runPolling(p.bg)
+		} else if ld != nil {
 			dialing.Add(1)
 			go func() {
 				defer dialing.Done()
@@ -458,8 +489,13 @@ func (p *pool) Close() error {
 	conns := append([]*conn(nil), p.conns...)
 	ld := p.ld
 	p.mu.Unlock()
+	if p.bgCancel != nil {
+		p.bgCancel()
+	}
 	for _, c := range conns {
-		if c.viaLoop {
+		if c.poll != nil {
+			c.poll.close()
+		} else if c.viaLoop {
 			c.wmu.Lock()
 			w := c.wsc
 			c.wmu.Unlock()
@@ -499,6 +535,7 @@ func (p *pool) list() []*conn {
 // Connection states during the handshake.
 const (
 	stOpen    = iota // waiting for the Engine.IO open packet "0{…}"
+	stProbe          // -transport upgrade: "2probe" sent, waiting for "3probe"
 	stConnect        // "40" sent, waiting for "40{…}"
 	stJoin           // join sent, waiting for its ack
 	stReady

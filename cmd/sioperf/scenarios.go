@@ -162,6 +162,7 @@ func (cl *cluster) spec(count, first, rooms, concurrency int) openSpec {
 		RBufMax:          cl.cfg.RBufMax,
 		Pad:              cl.cfg.Pad,
 		IO:               cl.cfg.IO,
+		Transport:        cl.cfg.Transport,
 	}
 }
 
