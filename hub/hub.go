@@ -134,8 +134,9 @@ func (r *memberRec) remove(name string) bool {
 // panics if groups < 1.
 //
 // groupOf returns a member's event-loop index in [0, groups). It must
-// return the same value for as long as the member is in the hub, and must
-// be safe to call from any goroutine.
+// return the same value for as long as the member is in the hub, unless
+// the change is followed by Regrouped, and must be safe to call from any
+// goroutine.
 func New[M Member](groups int, groupOf func(M) int) *Hub[M] {
 	return NewWithHooks(groups, groupOf, Hooks[M]{})
 }
@@ -337,6 +338,38 @@ func (h *Hub[M]) LeaveAll(m M) []string {
 		h.drainHooks()
 	}
 	return rooms
+}
+
+// Regrouped tells the hub that m's group changed: groupOf(m) already
+// returns the new one. It drops the snapshots of the rooms m is in and of
+// the set of every member, so that the next read of each finds m in its
+// new group. A read that took a snapshot before the change may still list
+// m in its old group; the caller orders deliveries made through the two
+// (in sio, a client's relocation). No hook runs. Safe from any goroutine.
+func (h *Hub[M]) Regrouped(m M) {
+	if g := h.groupOf(m); g < 0 || g >= h.groups {
+		panic("hub: member group " + strconv.Itoa(g) + " out of range [0, " + strconv.Itoa(h.groups) + ")")
+	}
+	ms := h.memberShard(m)
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	rec, ok := ms.recs[m]
+	if !ok {
+		return
+	}
+	if rec != nil {
+		for _, name := range rec.rooms {
+			sh := h.roomShard(name)
+			sh.mu.Lock()
+			if r := sh.lookup(name); r != nil {
+				r.snap.Store(nil)
+			}
+			sh.mu.Unlock()
+		}
+	}
+	h.allShard.mu.Lock()
+	h.all.snap.Store(nil)
+	h.allShard.mu.Unlock()
 }
 
 // Rooms returns a copy of the rooms m is in, in join order, or nil if m is

@@ -103,8 +103,10 @@ func (h *Hub[M]) Count(sel *Selector[M]) int {
 		}
 		s := r.load(h.groups)
 		n := s.n
-		if sel != nil && sel.HasExceptMember && h.indexIn(s, sel.ExceptMember) >= 0 {
-			n--
+		if sel != nil && sel.HasExceptMember {
+			if _, i := h.indexIn(s, sel.ExceptMember); i >= 0 {
+				n--
+			}
 		}
 		return n
 	}
@@ -113,13 +115,29 @@ func (h *Hub[M]) Count(sel *Selector[M]) int {
 	return n
 }
 
-// indexIn returns the position of m in its group's slice of s, or -1.
-func (h *Hub[M]) indexIn(s *snapshot[M], m M) int {
+// indexIn returns the group and position of m in s, or -1, -1. It looks
+// in m's group first; a snapshot taken before m was regrouped (Regrouped)
+// holds it in its old group.
+func (h *Hub[M]) indexIn(s *snapshot[M], m M) (int, int) {
 	g := h.groupOf(m)
-	if g < 0 || g >= len(s.groups) {
-		return -1
+	if g >= 0 && g < len(s.groups) {
+		if i := indexOf(s.groups[g], m); i >= 0 {
+			return g, i
+		}
 	}
-	for i, x := range s.groups[g] {
+	for og, ms := range s.groups {
+		if og == g {
+			continue
+		}
+		if i := indexOf(ms, m); i >= 0 {
+			return og, i
+		}
+	}
+	return -1, -1
+}
+
+func indexOf[M Member](ms []M, m M) int {
+	for i, x := range ms {
 		if x == m {
 			return i
 		}
@@ -131,10 +149,7 @@ func (h *Hub[M]) indexIn(s *snapshot[M], m M) int {
 // group is copied (into pooled scratch): an O(members of one group) memmove
 // is far cheaper than the writes the caller is about to do per member.
 func (h *Hub[M]) eachExceptOne(s *snapshot[M], ex M, fn func(int, []M)) {
-	skipG, skipI := -1, h.indexIn(s, ex)
-	if skipI >= 0 {
-		skipG = h.groupOf(ex)
-	}
+	skipG, skipI := h.indexIn(s, ex)
 	for g, ms := range s.groups {
 		if g != skipG {
 			if len(ms) > 0 {

@@ -45,6 +45,10 @@ type Loop struct {
 	// pending counts ops queued and not yet finished. A writer that must
 	// stay ordered behind queued ops (see Pending) reads it without a lock.
 	pending atomic.Int64
+	// queued and done number the ops in queue order: queued is the number
+	// of the last op queued (written under mu), done how many of the first
+	// ones have finished running or were dropped (Mark, Passed).
+	queued, done atomic.Uint64
 	// backlog is the work units of the ops queued and not yet run
 	// (backlog.go).
 	backlog atomic.Int64
@@ -83,20 +87,38 @@ func (l *Loop) Index() int { return l.index }
 // goroutine.
 func (l *Loop) Post(f func()) { l.Defer(funcOp(f)) }
 
+// PostMark is Post, returning f's mark (see DeferMark).
+func (l *Loop) PostMark(f func()) uint64 { return l.DeferMark(funcOp(f)) }
+
 // Defer queues op to run on the loop goroutine after every op queued
 // before it. Safe from any goroutine, including ops themselves.
-func (l *Loop) Defer(op Op) {
+func (l *Loop) Defer(op Op) { l.DeferMark(op) }
+
+// DeferMark is Defer, returning the op's mark: Passed(mark) reports true
+// once it has run.
+func (l *Loop) DeferMark(op Op) uint64 {
 	l.pending.Add(1)
 	l.backlog.Add(opCost(op))
 	l.mu.Lock()
 	l.ops = append(l.ops, op)
+	mark := l.queued.Add(1)
 	wake := !l.scheduled
 	l.scheduled = true
 	l.mu.Unlock()
 	if wake {
 		l.wake()
 	}
+	return mark
 }
+
+// Mark returns the mark of the last op queued so far: once Passed(mark),
+// every op queued before the call has run (or was dropped by a stopped
+// loop). A writer that moves a connection's writes from this loop to
+// another uses it to keep them behind what is queued here.
+func (l *Loop) Mark() uint64 { return l.queued.Load() }
+
+// Passed reports whether every op up to mark has run.
+func (l *Loop) Passed(mark uint64) bool { return l.done.Load() >= mark }
 
 // Flush waits until every op queued and every write made on the loop's
 // connections before the call has been run and handed to its connection,
@@ -147,6 +169,7 @@ func (l *Loop) wake() {
 		l.stopped.Store(true)
 		l.mu.Lock()
 		l.pending.Add(-int64(len(l.ops)))
+		l.done.Add(uint64(len(l.ops)))
 		for _, op := range l.ops {
 			l.backlog.Add(-opCost(op))
 		}
@@ -175,6 +198,7 @@ func (l *Loop) Run(context.Context) error {
 		l.ops, l.dirty = l.spareOps, l.spareDirty
 		l.mu.Unlock()
 		cost := l.runOps(ops)
+		l.done.Add(uint64(len(ops)))
 		l.pending.Add(-int64(len(ops)))
 		l.backlog.Add(-cost)
 		clear(ops)

@@ -267,13 +267,16 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 	prep := a.nsp.srv.prepare(a.nsp.encodeEvent(body, p.Attachments, packet.NoID), p.Attachments)
 	if a.plain(opts) {
 		if groups, ok := a.hub.Snapshot(a.selector(opts)); ok {
-			// One room or everyone: hand each loop its share (ordered.go).
+			// One room or everyone: hand each loop its share (ordered.go),
+			// with the loops' marks read after the snapshot (relocate.go).
+			marks := a.nsp.srv.loopMarks()
 			for g, ms := range groups {
 				if len(ms) == 0 {
 					continue
 				}
-				op := newBroadcastOp(ms[:len(ms):len(ms)], opts.ExceptSocket, opts.Volatile, prep)
-				if l := a.nsp.srv.loopOf(g); l != nil {
+				l := a.nsp.srv.loopOf(g)
+				op := newBroadcastOp(ms[:len(ms):len(ms)], opts.ExceptSocket, opts.Volatile, prep, l, marks)
+				if l != nil {
 					deferBroadcast(l, op)
 				} else {
 					op.Run()
@@ -287,13 +290,13 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 	a.forEach(opts, func(s *Socket) {
 		if volatile && !s.client.sess.Writable() {
 			if st != nil {
-				st.countBroadcast(s.client.group, 0, 1, 1, len(prep.Frames()))
+				st.countBroadcast(s.client.group.Load(), 0, 1, 1, len(prep.Frames()))
 			}
 			return
 		}
 		s.sendPrepared(prep)
 		if st != nil {
-			st.countBroadcast(s.client.group, 1, 0, 1, len(prep.Frames()))
+			st.countBroadcast(s.client.group.Load(), 1, 0, 1, len(prep.Frames()))
 		}
 	})
 }

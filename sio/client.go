@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/internal/packet"
@@ -21,11 +22,12 @@ type client struct {
 	mb    mailbox             // the callbacks waiting to run (mailbox.go)
 
 	mu      sync.Mutex
-	sockets []*Socket    // one per namespace, usually one; guarded by mu
-	group   int32        // the event loop's index; immutable
-	closed  bool         // guarded by mu
-	v3      bool         // Engine.IO v3, Socket.IO protocol v4 (client_v3.go); immutable
-	mbState mailboxState // the mailbox's flags (mailbox.go); guarded by mb.mu
+	sockets []*Socket                  // one per namespace, usually one; guarded by mu
+	group   atomic.Int32               // the event loop ordering its writes; changes once, at the upgrade (relocate.go)
+	reloc   atomic.Pointer[relocation] // set when group changed (relocate.go)
+	closed  bool                       // guarded by mu
+	v3      bool                       // Engine.IO v3, Socket.IO protocol v4 (client_v3.go); immutable
+	mbState mailboxState               // the mailbox's flags (mailbox.go); guarded by mb.mu
 }
 
 // socketLocked returns the client's socket in namespace name, or nil.
@@ -39,7 +41,8 @@ func (c *client) socketLocked(name string) *Socket {
 }
 
 func newClient(srv *Server, sess *eio.Session) *client {
-	c := &client{srv: srv, sess: sess, group: int32(sess.Group() % srv.groups)}
+	c := &client{srv: srv, sess: sess}
+	c.group.Store(int32(sess.Group() % srv.groups))
 	c.ct = srv.wheel.NewTimer(c.connectTimedOut)
 	c.ct.Reset(srv.cfg.ConnectTimeout)
 	sess.SetHandler(c) // no closure per connection, unlike method values
@@ -76,7 +79,7 @@ func (c *client) stopConnectTimer() {
 // the transport reuses it.
 func (c *client) OnMessage(data []byte, binary bool) {
 	if st := c.srv.stats.Load(); st != nil {
-		st.bytesIn.add(c.group, uint64(len(data)))
+		st.bytesIn.add(c.group.Load(), uint64(len(data)))
 	}
 	if c.srv.cfg.Parser == MsgpackParser {
 		c.onMsgpack(data, binary)

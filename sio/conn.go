@@ -29,9 +29,11 @@ func (c Conn) Close() { c.s.client.closeSession() }
 // connection opened over WebSocket, nor after the socket disconnected.
 func (c Conn) OnUpgrade(f func(transport string)) { c.s.listen("", upgradeFunc(f)) }
 
-// OnUpgrade implements eio.UpgradeHandler: each socket's upgrade listeners
-// run in the mailbox, in order with its events.
+// OnUpgrade implements eio.UpgradeHandler: the client moves to its
+// WebSocket's event loop (relocate.go), then each socket's upgrade
+// listeners run in the mailbox, in order with its events.
 func (c *client) OnUpgrade(transport string) {
+	c.relocate()
 	c.post(func() {
 		for _, s := range c.socketsNow() {
 			s.fireUpgrade(transport)

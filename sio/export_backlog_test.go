@@ -7,4 +7,8 @@ func LoopBacklog(s *Server, g int) int64 { return s.loopOf(g).Backlog() }
 func PostToLoop(s *Server, g int, f func()) { s.loopOf(g).Post(f) }
 
 // SocketGroup reports the loop group of s's client (tests only).
-func SocketGroup(s *Socket) int { return int(s.client.group) }
+func SocketGroup(s *Socket) int { return int(s.client.group.Load()) }
+
+// ConnGroup reports the loop of s's connection: its WebSocket's, or while
+// it polls, its handshake's (tests only).
+func ConnGroup(s *Socket) int { return s.client.sess.Group() % s.nsp.srv.groups }

@@ -63,7 +63,7 @@ type mailbox struct {
 
 // mailboxState holds a mailbox's flags, guarded by its mu. It lives in
 // the client's padding, beside closed, rather than in mailbox, so that a
-// client stays within 96 bytes (size_test.go).
+// client stays within its size class (size_test.go).
 type mailboxState uint8
 
 const (
@@ -92,7 +92,7 @@ func (s *mailboxState) set(f mailboxState, on bool) {
 // postPacket queues a received packet for handle. Safe from any goroutine.
 func (c *client) postPacket(p packet.Packet, atts [][]byte) {
 	if st := c.srv.stats.Load(); st != nil {
-		st.eventsIn.add(c.group, 1)
+		st.eventsIn.add(c.group.Load(), 1)
 	}
 	if c.resolveAck(&p, atts) { // acks skip the queue (socket.go)
 		return

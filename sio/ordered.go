@@ -54,13 +54,6 @@ func (s *Server) loopOf(g int) *loop.Loop {
 	return ls.src.Loop(g)
 }
 
-// queuedLoop returns the client's loop if writes must queue behind ops on it.
-func (c *client) queuedLoop() *loop.Loop {
-	if l := c.srv.loopOf(int(c.group)); l != nil && l.Pending() {
-		return l
-	}
-	return nil
-}
 
 // send sends a message (text and attachments) in order with queued
 // broadcasts. The inputs are copied if the send is deferred.
@@ -72,7 +65,7 @@ func (c *client) send(text []byte, atts ...[]byte) {
 	}
 	text = bytes.Clone(text)
 	atts = cloneAll(atts)
-	l.Post(func() { c.sendMessage(text, atts) })
+	c.postWrite(l, func() { c.sendMessage(text, atts) })
 }
 
 // closeSession closes the connection after the writes queued before it,
@@ -82,7 +75,7 @@ func (c *client) closeSession() {
 		s.releaseOutput()
 	}
 	if l := c.queuedLoop(); l != nil {
-		l.Post(c.sess.Close)
+		c.postWrite(l, c.sess.Close)
 		return
 	}
 	c.sess.Close()
@@ -106,12 +99,14 @@ type broadcastOp struct {
 	except   *Socket   // socket.broadcast's sender, or nil
 	volatile bool
 	preps    []*eio.Prepared
-	frames   []byte // WebSocket frames of every prep, back to back
-	owned    bool   // frames was allocated by Merge (else it is preps[0]'s)
+	frames   []byte     // WebSocket frames of every prep, back to back
+	owned    bool       // frames was allocated by Merge (else it is preps[0]'s)
+	loop     *loop.Loop // the loop it runs on
+	marks    []uint64   // every loop's mark when it was issued (Server.loopMarks); read-only, shared
 }
 
-func newBroadcastOp(members []*Socket, except *Socket, volatile bool, p *eio.Prepared) *broadcastOp {
-	o := &broadcastOp{members: members, except: except, volatile: volatile, frames: p.Frames()}
+func newBroadcastOp(members []*Socket, except *Socket, volatile bool, p *eio.Prepared, l *loop.Loop, marks []uint64) *broadcastOp {
+	o := &broadcastOp{members: members, except: except, volatile: volatile, frames: p.Frames(), loop: l, marks: marks}
 	o.preps = append(o.preps, p)
 	return o
 }
@@ -128,7 +123,33 @@ func (o *broadcastOp) Merge(next loop.Op) bool {
 	}
 	o.frames = append(o.frames, n.frames...)
 	o.preps = append(o.preps, n.preps...)
+	o.marks = laterMarks(o.marks, n.marks)
 	return true
+}
+
+// laterMarks returns marks at least as late as a and b, elementwise.
+func laterMarks(a, b []uint64) []uint64 {
+	switch {
+	case len(a) == 0:
+		return b
+	case len(b) == 0:
+		return a
+	}
+	later := true
+	for g := range a {
+		if b[g] < a[g] {
+			later = false
+			break
+		}
+	}
+	if later {
+		return b
+	}
+	m := make([]uint64, len(a))
+	for g := range m {
+		m[g] = max(a[g], b[g])
+	}
+	return m
 }
 
 func sameMembers(a, b []*Socket) bool {
@@ -146,12 +167,19 @@ func (o *broadcastOp) Run() {
 			dropped++
 			continue
 		}
-		s.writeBatch(o.frames, o.preps)
 		sent++
+		if r := s.client.reloc.Load(); r != nil && r.from != o.loop && !r.ready(r.markIn(o.marks)) {
+			// s moved here from a loop that has not yet run everything
+			// queued before this op (relocate.go).
+			frames, preps := o.frames, o.preps
+			r.forward(func() { s.writeBatch(frames, preps) })
+			continue
+		}
+		s.writeBatch(o.frames, o.preps)
 	}
 	if len(o.members) > 0 {
 		if st := o.members[0].nsp.srv.stats.Load(); st != nil {
-			st.countBroadcast(o.members[0].client.group, sent, dropped, len(o.preps), len(o.frames))
+			st.countBroadcast(o.members[0].client.group.Load(), sent, dropped, len(o.preps), len(o.frames))
 		}
 	}
 }

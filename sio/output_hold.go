@@ -105,7 +105,7 @@ func (s *Socket) releaseOutput() {
 		return
 	}
 	if l := s.client.queuedLoop(); l != nil {
-		l.Post(s.flushHold)
+		s.client.postWrite(l, s.flushHold)
 		return
 	}
 	s.flushHold()
@@ -129,11 +129,11 @@ func (s *Socket) flushHold() {
 func (s *Socket) send(text []byte, atts ...[]byte) {
 	s.traceOut(text, len(atts))
 	if st := s.nsp.srv.stats.Load(); st != nil {
-		st.countSend(s.client.group, text, atts)
+		st.countSend(s.client.group.Load(), text, atts)
 	}
 	if l := s.client.queuedLoop(); l != nil {
 		text, atts = bytes.Clone(text), cloneAll(atts)
-		l.Post(func() { s.write(text, atts) })
+		s.client.postWrite(l, func() { s.write(text, atts) })
 		return
 	}
 	s.write(text, atts)
@@ -150,7 +150,7 @@ func (s *Socket) write(text []byte, atts [][]byte) {
 // sendPrepared sends a prepared message to s in order with queued broadcasts.
 func (s *Socket) sendPrepared(p *eio.Prepared) {
 	if l := s.client.queuedLoop(); l != nil {
-		l.Post(func() { s.writePrepared(p) })
+		s.client.postWrite(l, func() { s.writePrepared(p) })
 		return
 	}
 	s.writePrepared(p)

@@ -53,6 +53,7 @@ type Server struct {
 	tlsServe    atomic.Pointer[func(eio.Exchange)] // its request handler
 	closing     bool                               // guarded by mu
 	loops       atomic.Pointer[loopSet]            // event loops ordering writes per group (ordered.go)
+	relocated   atomic.Bool                        // a client has moved to another group (relocate.go)
 	stats       atomic.Pointer[counters]           // nil until Stats is called (stats.go)
 	hooks       atomic.Pointer[serverHooks]        // nil until a hook is registered (hooks.go)
 }

@@ -14,7 +14,10 @@ func TestPerConnectionSizes(t *testing.T) {
 		size, max uintptr
 	}{
 		{"Socket", unsafe.Sizeof(Socket{}), 128},
-		{"client", unsafe.Sizeof(client{}), 96},
+		// 112 since the client holds its relocation (relocate.go), 96
+		// before: 16 bytes more per connection, well inside the noise of
+		// the idle benchmark's bytes per connection.
+		{"client", unsafe.Sizeof(client{}), 112},
 	} {
 		if c.size > c.max {
 			t.Errorf("%s is %d bytes, want <= %d", c.name, c.size, c.max)

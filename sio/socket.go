@@ -234,8 +234,9 @@ func (s *Socket) SetData(v any) {
 	s.nsp.srv.fireSetData(s)
 }
 
-// group is the event loop the socket was opened on (the hub's grouping).
-func (s *Socket) group() int { return int(s.client.group) }
+// group is the event loop that orders the socket's writes (the hub's
+// grouping): its connection's, from the upgrade on (relocate.go).
+func (s *Socket) group() int { return int(s.client.group.Load()) }
 
 // On registers f for event name (socket.on).
 func (s *Socket) On(name string, f func(*Event)) { s.listen(name, eventFunc(f)) }
