@@ -54,7 +54,6 @@ func (s *Server) loopOf(g int) *loop.Loop {
 	return ls.src.Loop(g)
 }
 
-
 // send sends a message (text and attachments) in order with queued
 // broadcasts. The inputs are copied if the send is deferred.
 func (c *client) send(text []byte, atts ...[]byte) {
