@@ -94,7 +94,7 @@ func TestBlockingAllowRequest(t *testing.T) {
 		if r.status != 200 || openRE.FindStringSubmatch(r.body) == nil {
 			t.Fatalf("handshake after the check: %d %q", r.status, r.body)
 		}
-		p := &pollClient{ts: ts, sid: openRE.FindStringSubmatch(r.body)[1]}
+		p := ts.pollSession(t, openRE.FindStringSubmatch(r.body)[1])
 		p.connect(t)
 	})
 

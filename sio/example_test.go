@@ -61,6 +61,10 @@ func dial(base string) *poller {
 	return &poller{url: base + "?EIO=4&transport=polling&sid=" + open.Sid}
 }
 
+// close ends the session with a close packet, as a client leaving does;
+// the server then need not wait for its next poll to say goodbye.
+func (p *poller) close() { httpCall("POST", p.url, "1") }
+
 // send posts packets in one payload (records separated by 0x1E).
 func (p *poller) send(packets ...string) {
 	if r := httpCall("POST", p.url, strings.Join(packets, "\x1e")); r != "ok" {
@@ -112,6 +116,7 @@ func Example() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send("40")
 	fmt.Println(hideIDs(c.recv()))
 	c.send(`421["chat","hello"]`)
@@ -132,6 +137,7 @@ func ExampleServer_OnConnection() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send("40")
 	fmt.Println(hideIDs(c.recv()))
 	fmt.Println(c.recv()) // the event, with a placeholder for the bytes
@@ -161,6 +167,7 @@ func ExampleEvent_Decode() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send("40")
 	c.recv()
 	c.send(`451-["upload","a.bin",{"_placeholder":true,"num":0}]`, "bAQID")
@@ -184,7 +191,9 @@ func ExampleBroadcastOperator_Except() {
 	defer srv.Close()
 
 	alice := dial("http://" + addr + "/socket.io/")
+	defer alice.close()
 	bob := dial("http://" + addr + "/socket.io/")
+	defer bob.close()
 	for _, c := range []*poller{alice, bob} {
 		c.send("40")
 		c.recv()
@@ -220,7 +229,9 @@ func ExampleSocket_Broadcast() {
 	defer srv.Close()
 
 	a := dial("http://" + addr + "/socket.io/")
+	defer a.close()
 	b := dial("http://" + addr + "/socket.io/")
+	defer b.close()
 	for _, c := range []*poller{a, b} {
 		c.send("40")
 		c.recv()
@@ -244,6 +255,7 @@ func ExampleServer_Of() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send("40/admin,")
 	fmt.Println(hideIDs(c.recv()))
 	fmt.Println(c.recv())
@@ -271,6 +283,7 @@ func ExampleNamespace_Use() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send(`40/private,{"token":"guess"}`)
 	fmt.Println(c.recv())
 	c.send(`40/private,{"token":"secret"}`)
@@ -304,6 +317,7 @@ func ExampleSocket_EmitWithAck() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send("40")
 	c.recv()
 	q := c.recv()
@@ -383,6 +397,7 @@ func ExampleServer_ServeHTTP() {
 	defer hs.Close()
 
 	c := dial(hs.URL + "/socket.io/")
+	defer c.close()
 	c.send("40")
 	fmt.Println(hideIDs(c.recv()))
 	c.send(`421["echo",{"kept":"as sent","n":1}]`)
@@ -411,6 +426,7 @@ func ExampleSocket_Use() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send("40")
 	c.recv()
 	c.send(`42["admin-only"]`, `421["echo","fine"]`)
@@ -432,6 +448,7 @@ func ExampleSocket_OnDisconnect() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send("40")
 	c.recv()
 	c.send("41") // the client leaves the namespace
@@ -455,6 +472,7 @@ func ExampleBroadcastOperator_FetchSockets() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send("40")
 	c.recv()
 	<-joined
@@ -490,6 +508,7 @@ func ExampleSocket_Context() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send("40")
 	c.recv()
 	c.send(`42["slow"]`, "41") // an event, then the client leaves
@@ -520,6 +539,7 @@ func ExampleTimeoutSocket_EmitWithAckFunc() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send("40")
 	c.recv() // the CONNECT answer
 	ping := c.recv()
@@ -585,6 +605,7 @@ func ExampleSocket_Conn() {
 	defer srv.Close()
 
 	c := dial("http://" + addr + "/socket.io/")
+	defer c.close()
 	c.send("40")
 	fmt.Println(<-transport)
 	// Output:

@@ -38,7 +38,7 @@ func TestPollingClientsSpreadOverLoops(t *testing.T) {
 		if m == nil {
 			t.Fatalf("handshake %q", body)
 		}
-		p := &pollClient{ts: ts, sid: m[1]}
+		p := ts.pollSession(t, m[1])
 		p.mustPost(t, "40/g,")
 		if _, body := p.get(t); !strings.HasPrefix(body, "40/g,") {
 			t.Fatalf("CONNECT reply %q", body)

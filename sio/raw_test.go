@@ -262,7 +262,31 @@ func (ts *testServer) openPolling(t testing.TB) *pollClient {
 	if m == nil {
 		t.Fatalf("handshake: body %q is not an open packet", body)
 	}
-	return &pollClient{ts: ts, sid: m[1]}
+	return ts.pollSession(t, m[1])
+}
+
+// pollSession returns the client of polling session sid and closes the
+// session when the test ends, before the server closes: a session left
+// between two polls would make Close wait eio.ShutdownGrace for it.
+func (ts *testServer) pollSession(t testing.TB, sid string) *pollClient {
+	p := &pollClient{ts: ts, sid: sid}
+	t.Cleanup(p.closeQuietly)
+	return p
+}
+
+// closeQuietly posts a close packet, whatever the session's state.
+func (p *pollClient) closeQuietly() {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url(), strings.NewReader("1"))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	if resp, err := p.ts.hc.Do(req); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 }
 
 func (p *pollClient) url() string {

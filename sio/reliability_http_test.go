@@ -129,7 +129,7 @@ func TestReliabilityA(t *testing.T) {
 				t.Errorf("Content-Type %q, want %q", ct, "text/plain; charset=UTF-8")
 			}
 			// Leave cleanly so the session count drops.
-			p := &pollClient{ts: ts, sid: m[1]}
+			p := ts.pollSession(t, m[1])
 			p.mustPost(t, "1")
 		})
 	})
