@@ -48,8 +48,8 @@
 //     read of a room after a leave takes its shard mutex once to rebuild the
 //     snapshot. AllRooms takes no lock. Rooms, Has and Registered take the
 //     member's shard mutex briefly.
-//   - Join, Leave and LeaveAll of one member are serialized by that member's
-//     shard mutex. Lock order: member shard, then one room shard (or the
+//   - Join, Leave, LeaveAll and Regrouped of one member are serialized by
+//     that member's shard mutex. Lock order: member shard, then one room shard (or the
 //     "all" set) at a time, then the hook queue mutex. Readers take at most
 //     one room shard mutex.
 //   - ForEachGroup calls fn with no hub lock held, so fn may call any hub
