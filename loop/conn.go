@@ -242,47 +242,7 @@ func (c *conn) processFrames() {
 		c.dec.Deflate = c.deflate() != nil
 	}
 	defer c.putDecoder()
-	off := 0
-	for off < len(buf) && c.mode == modeWS && !c.readWant.Load() {
-		n, msg, ok, err := c.dec.Decode(buf[off:])
-		if err != nil {
-			code := ws.StatusProtocolError
-			var ce *wsframe.CloseError
-			if errors.As(err, &ce) {
-				code = ce.Code
-			}
-			c.closeWS(int(code), err)
-			break
-		}
-		if n == 0 {
-			break
-		}
-		if ok {
-			switch msg.Kind {
-			case wsframe.KindText, wsframe.KindBinary:
-				if msg.Compressed {
-					if err := c.deliverCompressed(msg); err != nil {
-						var ce *wsframe.CloseError
-						errors.As(err, &ce)
-						c.closeWS(int(ce.Code), err)
-						break
-					}
-				} else {
-					c.fh.OnMessage(c, msg.Kind == wsframe.KindBinary, msg.Payload)
-				}
-			case wsframe.KindPing:
-				c.write(ws.OpPong, msg.Payload)
-			case wsframe.KindClose:
-				// Echo the peer's code (none for none), then close.
-				code := int(msg.CloseCode)
-				if msg.CloseCode == ws.StatusNoStatusRcvd {
-					code = 0
-				}
-				c.closeWS(code, nil)
-			}
-		}
-		off += n
-	}
+	off, _ := dispatchFrames(c.dec, buf, c)
 	if usePre {
 		if n := copy(x.pre, x.pre[off:]); n > 0 {
 			x.pre = x.pre[:n]
@@ -295,6 +255,28 @@ func (c *conn) processFrames() {
 		_, _ = c.gc.Discard(off)
 	}
 }
+
+// readMore, message, pong, protocolError and peerClosed make conn the
+// frameSink of dispatchFrames. Loop-only.
+func (c *conn) readMore() bool { return c.mode == modeWS && !c.readWant.Load() }
+
+func (c *conn) message(msg wsframe.Message) {
+	if !msg.Compressed {
+		c.fh.OnMessage(c, msg.Kind == wsframe.KindBinary, msg.Payload)
+		return
+	}
+	if err := c.deliverCompressed(msg); err != nil {
+		var ce *wsframe.CloseError
+		errors.As(err, &ce)
+		c.closeWS(int(ce.Code), err)
+	}
+}
+
+func (c *conn) pong(payload []byte) { c.write(ws.OpPong, payload) }
+
+func (c *conn) protocolError(code ws.StatusCode, err error) { c.closeWS(int(code), err) }
+
+func (c *conn) peerClosed(code ws.StatusCode) { c.closeWS(int(code), nil) }
 
 // putDecoder gives the decoder back to decPool unless the next frames
 // depend on its state. Messages it returned are invalid afterwards; the

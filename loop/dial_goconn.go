@@ -72,45 +72,7 @@ func (c *goConn) readLoop(pre []byte) {
 	buf = append(buf, pre...)
 	var rerr error
 	for {
-		off := 0
-		stop := false
-		for off < len(buf) && !stop {
-			c.waitResumed()
-			n, msg, ok, err := c.dec.Decode(buf[off:])
-			if err != nil {
-				code := ws.StatusProtocolError
-				var ce *wsframe.CloseError
-				if errors.As(err, &ce) {
-					code = ce.Code
-				}
-				c.closeWith(code, err)
-				stop = true
-				break
-			}
-			if n == 0 {
-				break
-			}
-			off += n
-			if !ok {
-				continue
-			}
-			switch msg.Kind {
-			case wsframe.KindText, wsframe.KindBinary:
-				c.fh.OnMessage(c, msg.Kind == wsframe.KindBinary, msg.Payload)
-			case wsframe.KindPing:
-				c.write(ws.OpPong, msg.Payload)
-			case wsframe.KindClose:
-				c.mu.Lock()
-				c.gotClose = true
-				c.mu.Unlock()
-				code := msg.CloseCode
-				if code == ws.StatusNoStatusRcvd {
-					code = 0
-				}
-				c.closeWith(code, nil)
-				stop = true
-			}
-		}
+		off, stop := dispatchFrames(&c.dec, buf, c)
 		if stop {
 			break
 		}
@@ -156,6 +118,28 @@ func (c *goConn) readLoop(pre []byte) {
 	delete(c.d.goConns, c)
 	c.d.mu.Unlock()
 	c.fh.OnClose(c, cause)
+}
+
+// readMore, message, pong, protocolError and peerClosed make goConn the
+// frameSink of dispatchFrames. Reader goroutine only.
+func (c *goConn) readMore() bool {
+	c.waitResumed()
+	return true
+}
+
+func (c *goConn) message(msg wsframe.Message) {
+	c.fh.OnMessage(c, msg.Kind == wsframe.KindBinary, msg.Payload)
+}
+
+func (c *goConn) pong(payload []byte) { c.write(ws.OpPong, payload) }
+
+func (c *goConn) protocolError(code ws.StatusCode, err error) { c.closeWith(code, err) }
+
+func (c *goConn) peerClosed(code ws.StatusCode) {
+	c.mu.Lock()
+	c.gotClose = true
+	c.mu.Unlock()
+	c.closeWith(code, nil)
 }
 
 func (c *goConn) writeLoop() {

@@ -115,39 +115,7 @@ func (c *clientConn) processFrames() {
 		_, _ = c.gc.Discard(len(buf))
 		buf = c.pre
 	}
-	off := 0
-	for off < len(buf) && !c.closed && !c.readWant.Load() {
-		n, msg, ok, err := c.dec.Decode(buf[off:])
-		if err != nil {
-			code := ws.StatusProtocolError
-			var ce *wsframe.CloseError
-			if errors.As(err, &ce) {
-				code = ce.Code
-			}
-			c.sendClose(code, err)
-			break
-		}
-		if n == 0 {
-			break
-		}
-		off += n
-		if !ok {
-			continue
-		}
-		switch msg.Kind {
-		case wsframe.KindText, wsframe.KindBinary:
-			c.fh.OnMessage(c, msg.Kind == wsframe.KindBinary, msg.Payload)
-		case wsframe.KindPing:
-			c.write(ws.OpPong, msg.Payload)
-		case wsframe.KindClose:
-			c.gotClose.Store(true)
-			code := msg.CloseCode
-			if code == ws.StatusNoStatusRcvd {
-				code = 0
-			}
-			c.sendClose(code, nil)
-		}
-	}
+	off, _ := dispatchFrames(&c.dec, buf, c)
 	if usePre {
 		if n := copy(c.pre, buf[off:]); n > 0 {
 			c.pre = c.pre[:n]
@@ -159,6 +127,23 @@ func (c *clientConn) processFrames() {
 	if off > 0 {
 		_, _ = c.gc.Discard(off)
 	}
+}
+
+// readMore, message, pong, protocolError and peerClosed make clientConn
+// the frameSink of dispatchFrames. Loop-only.
+func (c *clientConn) readMore() bool { return !c.closed && !c.readWant.Load() }
+
+func (c *clientConn) message(msg wsframe.Message) {
+	c.fh.OnMessage(c, msg.Kind == wsframe.KindBinary, msg.Payload)
+}
+
+func (c *clientConn) pong(payload []byte) { c.write(ws.OpPong, payload) }
+
+func (c *clientConn) protocolError(code ws.StatusCode, err error) { c.sendClose(code, err) }
+
+func (c *clientConn) peerClosed(code ws.StatusCode) {
+	c.gotClose.Store(true)
+	c.sendClose(code, nil)
 }
 
 // sendClose queues a close frame and closes the connection after it; cause

@@ -75,7 +75,12 @@ func TestOverloadAgainstSioloop(t *testing.T) {
 		// phase's (28.4 and 8.8 for 30 and 7.5 were seen with the full
 		// test suite and a CPU hog running). The rows' sum is checked
 		// exactly below.
-		if slack := max(want*0.15, 2); s.Offered < want-slack || s.Offered > want+slack {
+		// Under -race with other packages' tests running, a boundary was
+		// seen half a second off (11.5 for 7.5); a third of the gap
+		// between the phases' rates still tells a row of one phase from a
+		// row of the other.
+		gap := o.Overload.PublishPerS - o.Recovery.PublishPerS
+		if slack := max(want*0.15, 2, gap/3); s.Offered < want-slack || s.Offered > want+slack {
 			t.Errorf("second %d (%s) offered %.1f messages, want %.1f: not aligned with the phase", s.Second, s.Phase, s.Offered, want)
 		}
 	}
