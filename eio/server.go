@@ -11,7 +11,8 @@ import (
 )
 
 // Server is an Engine.IO v4 server. It is transport-agnostic: a provider
-// (package loop, or ServeHTTP for net/http) hands it requests through Handle.
+// (package loop, or package nethttp for net/http) hands it requests through
+// Handle.
 // Its methods are safe from any goroutine.
 type Server struct {
 	cfg    Config
