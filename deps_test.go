@@ -7,20 +7,24 @@ import (
 )
 
 // TestLayering is a statement of policy: imports point down only. gnet is
-// imported by package loop alone (sio reaches the event loops only through
-// loop, for ListenAndServe); hub, eio and wsframe never depend on the
-// packages above them, even indirectly.
+// imported by package loop alone (sio and nethttp reach the event loops only
+// through loop); hub, eio, wsframe and nethttp never depend on the packages
+// above them, even indirectly: nethttp is a transport provider beside loop,
+// which sio uses for ServeHTTP.
 func TestLayering(t *testing.T) {
 	const mod = "github.com/sioloop/sioloop/"
 	forbidden := map[string][]string{
 		"wsframe": {"github.com/panjf2000/gnet", mod + "eio", mod + "sio", mod + "loop", mod + "hub"},
 		"hub":     {"github.com/panjf2000/gnet", mod + "eio", mod + "sio", mod + "loop", mod + "wsframe"},
-		"eio":     {"github.com/panjf2000/gnet", mod + "sio", mod + "loop", mod + "hub"},
+		"eio":     {"github.com/panjf2000/gnet", mod + "sio", mod + "loop", mod + "hub", mod + "nethttp"},
+		"loop":    {mod + "sio", mod + "hub", mod + "nethttp"},
+		"nethttp": {mod + "sio", mod + "hub"},
 	}
 	direct := map[string][]string{
-		"sio":    {"github.com/panjf2000/gnet"},
-		"hub":    {"github.com/panjf2000/gnet"},
-		"client": {"github.com/panjf2000/gnet"},
+		"sio":     {"github.com/panjf2000/gnet"},
+		"hub":     {"github.com/panjf2000/gnet"},
+		"client":  {"github.com/panjf2000/gnet"},
+		"nethttp": {"github.com/panjf2000/gnet"},
 	}
 	for pkg, bad := range direct {
 		out, err := exec.Command("go", "list", "-f", `{{join .Imports " "}}`, "./"+pkg).Output()

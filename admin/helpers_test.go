@@ -3,9 +3,7 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"github.com/sioloop/sioloop/internal/testutil"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/sioloop/sioloop/admin"
 	"github.com/sioloop/sioloop/client"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"github.com/sioloop/sioloop/loop"
 	"github.com/sioloop/sioloop/sio"
 )
@@ -44,38 +43,14 @@ func startServer(t testing.TB, cfg sio.Config, opts admin.Options, setup func(*s
 	if err != nil {
 		t.Fatal(err)
 	}
-	var addr string
-	errc := make(chan error, 1)
-	for attempt := 0; ; attempt++ {
-		addr = freeAddr(t)
-		go func() { errc <- srv.ListenAndServe(addr, nil) }()
-		var err error
-		select {
-		case <-srv.Ready():
-		case err = <-errc:
-		case <-time.After(wait):
-			t.Fatalf("ListenAndServe(%s) not ready", addr)
-		}
-		if err == nil {
-			break
-		}
-		if attempt == 4 || !strings.Contains(err.Error(), "address already in use") {
-			t.Fatalf("ListenAndServe(%s): %v", addr, err)
-		}
-	}
+	addr, errc := testutil.ListenAndServe(t, freeAddr, srv.Ready(), wait,
+		func(addr string) error { return srv.ListenAndServe(addr, nil) })
 	t.Cleanup(func() {
 		_ = in.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
-		select {
-		case err := <-errc:
-			if err != nil && !errors.Is(err, loop.ErrServerClosed) {
-				t.Errorf("ListenAndServe returned %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("ListenAndServe did not return after Shutdown")
-		}
+		testutil.Returned(t, errc, 10*time.Second, loop.ErrServerClosed)
 	})
 	return srv, in, "http://" + addr
 }

@@ -3,21 +3,17 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/sioloop/sioloop/internal/testutil"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/sioloop/sioloop/admin"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"github.com/sioloop/sioloop/sio"
 )
-
-const chromiumPath = testutil.ChromiumPath
 
 func inCI() bool { return testutil.InCI() }
 
@@ -26,29 +22,10 @@ func inCI() bool { return testutil.InCI() }
 // pinned @socket.io/admin-ui are missing.
 func requireBrowser(t *testing.T, root string) (node, uiDir string) {
 	t.Helper()
-	var missing []string
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing = append(missing, "node")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		missing = append(missing, chromiumPath+" (apt-get install chromium)")
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "playwright-core", "package.json")); err != nil {
-		missing = append(missing, "node_modules/playwright-core (npm ci)")
-	}
-	uiDir = filepath.Join(root, "node_modules", "@socket.io", "admin-ui", "ui", "dist")
-	if _, err := os.Stat(filepath.Join(uiDir, "index.html")); err != nil {
-		missing = append(missing, "node_modules/@socket.io/admin-ui (npm ci)")
-	}
-	if len(missing) > 0 {
-		msg := "the Admin UI browser test needs " + strings.Join(missing, ", ") + "; .ci/setup installs them"
-		if inCI() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return node, uiDir
+	ui := filepath.Join("node_modules", "@socket.io", "admin-ui", "ui", "dist")
+	node = testutil.RequireBrowser(t, "the Admin UI browser test", root,
+		testutil.Need{Path: filepath.Join(ui, "index.html"), Install: "node_modules/@socket.io/admin-ui (npm ci)"})
+	return node, filepath.Join(root, ui)
 }
 
 // TestAdminUIInBrowser serves the Admin UI's own build from another origin
@@ -85,7 +62,7 @@ func TestAdminUIInBrowser(t *testing.T) {
 	spec, _ := json.Marshal(map[string]any{"sockets": []string{idA, idB}, "room": "lobby", "kick": idB})
 
 	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "ui.spec.mjs"), ui.URL, base, string(spec))
-	cmd.Env = append(os.Environ(), "CHROMIUM_PATH="+chromiumPath)
+	cmd.Env = testutil.BrowserEnv()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("ui.spec.mjs: %v\n%s", err, out)

@@ -6,7 +6,7 @@
 //
 // eio does no I/O of its own. A provider hands it HTTP requests as Exchange
 // values and WebSocket connections as WSConn values: package loop does so
-// from gnet event loops, and package sio's ServeHTTP from net/http.
+// from gnet event loops, and package nethttp from net/http.
 //
 // Goroutines. Server.Handle runs on the provider's goroutine (an event
 // loop) and never blocks. A Session's state is guarded by its mutex, so

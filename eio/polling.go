@@ -1,9 +1,178 @@
 package eio
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/sioloop/sioloop/internal/timer"
 )
+
+// Long-polling: the queue of packets that wait for the client's next GET,
+// and the GET and POST requests of a polling session.
+
+// recordSep separates packets in a polling payload.
+const recordSep = 0x1e
+
+// queuePool holds the buffers of polling queues.
+var queuePool bytebufferpool.Pool
+
+// record locates one queued polling packet in pollState.q.
+type record struct {
+	end    int
+	binary bool // "b"+base64 record
+}
+
+// pollState is the part of a Session that only long-polling and the
+// upgrade from it need. A session has one from its polling handshake until
+// it upgrades to WebSocket or ends; a session opened over WebSocket never
+// has one. All fields are guarded by Session.mu.
+type pollState struct {
+	q       *bytebufferpool.ByteBuffer // queued polling records, nil when empty
+	recs    []record
+	get     Exchange     // parked polling GET
+	probe   WSConn       // WebSocket being upgraded to
+	upTimer *timer.Timer // upgrade deadline, created by the first probe
+	// probed is set from the probe's answer (3probe) until the probe
+	// ends: every GET meanwhile is parked as late and released with a
+	// noop within lateGetWait, as engine.io's upgrade check releases
+	// polls every 100 ms. The client may have read the noop of the poll
+	// parked at the probe before the 3probe, and polled again.
+	probed bool
+	// late is set while get arrived after the probe was answered (see
+	// parkLate); lateTimer releases it with a noop if no upgrade follows.
+	late bool
+	// probeB64: the v3 client's upgrade request asked for binary as
+	// base64 text (session_v3.go).
+	probeB64  bool
+	lateTimer *timer.Timer
+	// group is the event-loop index of the handshake request's
+	// connection (Grouper), the session's Group while it polls.
+	group int32
+	// heldPost is a POST whose packets were delivered while input was
+	// paused: its answer waits for ResumeInput (or the upgrade, or the
+	// end of the session), so the client sends no more (see PauseInput).
+	// Session.posting stays set meanwhile: a second POST is an overlap.
+	heldPost Exchange
+}
+
+// pollOverflowLocked reports whether more than Config.MaxOutboundBytes
+// wait for the next poll. Called with mu held, after flushPollLocked.
+func (s *Session) pollOverflowLocked() bool {
+	p := s.poll
+	return p != nil && p.q != nil && len(p.q.B) > s.srv.cfg.MaxOutboundBytes
+}
+
+// closeSlowPoller ends a session whose client does not poll fast enough
+// for what the server sends, like a WebSocket whose queue is full; the
+// queue goes back to the pool.
+func (s *Session) closeSlowPoller() {
+	s.srv.slowPolls.Add(1)
+	s.srv.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "eio: slow polling client, session closed",
+		slog.String("sid", s.id), slog.String("remote", s.remote))
+	s.closeWith(codeTransportError, false)
+}
+
+// startRecordLocked readies the polling queue for one more record and
+// returns the poll state. The session is on polling and not closed.
+func (s *Session) startRecordLocked() *pollState {
+	p := s.poll
+	if p.q == nil {
+		p.q = queuePool.Get()
+	}
+	if len(p.recs) > 0 {
+		p.q.B = append(p.q.B, recordSep)
+	}
+	return p
+}
+
+func (s *Session) appendRecordsLocked(pr *Prepared) {
+	start := 0
+	for _, r := range pr.recs {
+		p := s.startRecordLocked()
+		p.q.B = append(p.q.B, pr.poll[start:r.end]...)
+		p.recs = append(p.recs, record{end: len(p.q.B), binary: r.binary})
+		start = r.end + 1
+	}
+}
+
+// queuedLocked reports whether packets wait for a poll.
+func (s *Session) queuedLocked() bool { return s.poll != nil && len(s.poll.recs) > 0 }
+
+// flushPollLocked answers the parked GET with as many queued packets as
+// fit in maxPayload (at least one).
+func (s *Session) flushPollLocked() { s.flushPollHeadersLocked(nil) }
+
+// flushPollHeadersLocked is flushPollLocked answering with the headers h
+// (the handshake's: CORS, cookie, InitialHeaders) when h is not nil.
+func (s *Session) flushPollHeadersLocked(h http.Header) {
+	p := s.poll
+	if p == nil || p.get == nil || len(p.recs) == 0 {
+		return
+	}
+	limit := int(s.srv.cfg.MaxPayload)
+	n := 1
+	for n < len(p.recs) && p.recs[n].end <= limit {
+		n++
+	}
+	end := p.recs[n-1].end
+	x := p.get
+	p.get = nil
+	if h == nil {
+		var ok bool
+		if h, ok = s.srv.pollHeaders(x); !ok {
+			// A header callback panicked: this poll gets a 500 and
+			// the packets wait for the next one.
+			s.srv.internalError(x, false)
+			return
+		}
+	} else {
+		setPollHeaders(h)
+	}
+	var v3 *bytebufferpool.ByteBuffer
+	body := p.q.B[:end]
+	if s.flags.v3() {
+		v3, body = s.pollBodyV3(h, p.recs[:n])
+	}
+	body, zb := s.srv.compressedPoll(x, h, body)
+	x.Respond(http.StatusOK, h, body)
+	if zb != nil {
+		zipBufs.Put(zb)
+	}
+	if v3 != nil {
+		scratchPool.Put(v3)
+	}
+	if n == len(p.recs) {
+		p.releaseQueue()
+		return
+	}
+	// Keep the rest; drop the separator after the sent prefix.
+	rest := copy(p.q.B, p.q.B[end+1:])
+	p.q.B = p.q.B[:rest]
+	m := copy(p.recs, p.recs[n:])
+	p.recs = p.recs[:m]
+	for i := range p.recs {
+		p.recs[i].end -= end + 1
+	}
+}
+
+// releaseQueue empties the polling queue and returns its buffer to the pool.
+func (p *pollState) releaseQueue() {
+	if p.q != nil {
+		p.q.Reset()
+		queuePool.Put(p.q)
+		p.q = nil
+	}
+	p.recs = p.recs[:0]
+}
+
+func setPollHeaders(h http.Header) {
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+}
 
 var okBody = []byte("ok")
 

@@ -280,3 +280,41 @@ func (s *Session) onWSClose(c WSConn, err error) {
 	}
 	s.finish(reason)
 }
+
+// liveWS boxes a WSConn for atomic.Pointer, with its held input (held.go).
+type liveWS struct {
+	c WSConn
+	// held is set while c's frames must wait in backlog for the goroutine
+	// that ends the hold (releaseHeld). Both are guarded by Session.mu.
+	held bool
+	// deflate: c negotiated permessage-deflate, which is fixed at its
+	// handshake. Found once here, not per broadcast recipient.
+	deflate bool
+	// b64: a v3 client that asked this WebSocket (its upgrade request)
+	// for binary as base64 text (session_v3.go).
+	b64     bool
+	backlog *backlog
+}
+
+// isWS reports whether c is the session's WebSocket transport. Called
+// with mu held.
+func (s *Session) isWS(c WSConn) bool { return s.ws != nil && s.ws.c == c }
+
+// isProbe reports whether c is the WebSocket being upgraded to. Called
+// with mu held.
+func (s *Session) isProbe(c WSConn) bool { return s.poll != nil && s.poll.probe == c }
+
+// setLiveLocked makes c the session's transport and publishes it for
+// SendPrepared; with held, c's frames wait until releaseHeld. The session
+// must have nothing queued for polling. Called with mu held.
+func (s *Session) setLiveLocked(c WSConn, held bool) {
+	if s.inputPaused {
+		pauseRead(c)
+	}
+	l := &liveWS{c: c, held: held, deflate: deflates(c)}
+	s.ws = l
+	s.transport = tWebSocket
+	if !s.flags.v3() { // v3 frames differ from the prepared ones (session_v3.go)
+		s.live.Store(l)
+	}
+}

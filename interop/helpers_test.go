@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sioloop/sioloop/internal/testutil"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sioloop/sioloop/eio"
+	"github.com/sioloop/sioloop/internal/testutil"
 	"github.com/sioloop/sioloop/loop"
 	"github.com/sioloop/sioloop/sio"
 )
@@ -66,7 +66,7 @@ func requireNode(t testing.TB) string {
 // tests open hundreds of those, and one of them took a port freeAddr had
 // just returned before the test listened on it ("address already in use").
 // redistest draws from 20000 up, so this stays below.
-func freeAddr(t *testing.T) string { return testutil.FreeAddrIn(t, 10000, 20000) }
+func freeAddr(t testing.TB) string { return testutil.FreeAddrIn(t, 10000, 20000) }
 
 // serveMode says how a test server is run.
 type serveMode string
@@ -97,39 +97,13 @@ func startSIO(t *testing.T, mode serveMode, cfg sio.Config, setup func(srv *sio.
 	}
 	switch mode {
 	case onLoops:
-		var addr string
-		errc := make(chan error, 1)
-		for attempt := 0; ; attempt++ {
-			// freeAddr's port may be taken by another test process
-			// between its check and this listen: draw another.
-			addr = freeAddr(t)
-			go func() { errc <- srv.ListenAndServe(addr, nil) }()
-			var err error
-			select {
-			case <-srv.Ready():
-			case err = <-errc:
-			case <-time.After(10 * time.Second):
-				t.Fatalf("ListenAndServe(%s) not ready within 10s", addr)
-			}
-			if err == nil {
-				break
-			}
-			if attempt == 4 || !strings.Contains(err.Error(), "address already in use") {
-				t.Fatalf("ListenAndServe(%s): %v", addr, err)
-			}
-		}
+		addr, errc := testutil.ListenAndServe(t, freeAddr, srv.Ready(), 10*time.Second,
+			func(addr string) error { return srv.ListenAndServe(addr, nil) })
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
 			_ = srv.Shutdown(ctx)
-			select {
-			case err := <-errc:
-				if err != nil && !errors.Is(err, loop.ErrServerClosed) {
-					t.Errorf("ListenAndServe returned %v", err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Errorf("ListenAndServe did not return within 5s of Shutdown")
-			}
+			testutil.Returned(t, errc, 5*time.Second, loop.ErrServerClosed)
 		})
 		return srv, "http://" + addr
 	case onLoopsTLS:

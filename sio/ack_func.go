@@ -66,15 +66,6 @@ func (s *Socket) emitWithAckFunc(timeout time.Duration, name string, f func(Mess
 	return nil
 }
 
-// takeAck removes the pending ack id and reports whether it was there.
-func (s *Socket) takeAck(id int64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.acks[id]
-	delete(s.acks, id)
-	return ok
-}
-
 // EmitWithAckFunc is EmitWithAck without blocking: it returns at once,
 // and f runs on a goroutine of its own once every targeted socket
 // answered, or the operator's Timeout passed (then with ErrAckTimeout and

@@ -94,7 +94,7 @@ func (c *client) postPacket(p packet.Packet, atts [][]byte) {
 	if st := c.srv.stats.Load(); st != nil {
 		st.eventsIn.add(c.group.Load(), 1)
 	}
-	if c.resolveAck(&p, atts) { // acks skip the queue (socket.go)
+	if c.resolveAck(&p, atts) { // acks skip the queue (ack.go)
 		return
 	}
 	if p.Type == packet.Disconnect {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -172,7 +173,7 @@ func TestReliabilityA(t *testing.T) {
 					body = []byte("40")
 				}
 				resp := rawHTTP(t, ts.addr, tc.method+" /socket.io/?"+tc.query+" HTTP/1.1\r\nHost: x\r\nContent-Length: "+
-					itoa(len(body))+"\r\n\r\n"+string(body))
+					strconv.Itoa(len(body))+"\r\n\r\n"+string(body))
 				if resp.status != tc.status || resp.body != tc.body {
 					t.Fatalf("got %d %q, want %d %q", resp.status, resp.body, tc.status, tc.body)
 				}
@@ -270,17 +271,6 @@ func TestReliabilityA(t *testing.T) {
 	})
 }
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
-}
-
 func TestReliabilityB(t *testing.T) {
 	checkLeaks(t)
 	ts := startServer(t, sio.Config{PingInterval: 20 * time.Second, PingTimeout: 20 * time.Second}, nil)
@@ -322,7 +312,7 @@ func TestReliabilityB(t *testing.T) {
 			payload := `42["x","` + strings.Repeat("a", 1000) + `"]`
 			// Content-Length is checked before the body is read.
 			resp := rawHTTP(t, small.addr, "POST "+strings.TrimPrefix(p.url(), "http://"+small.addr)+" HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: "+
-				itoa(len(payload))+"\r\n\r\n")
+				strconv.Itoa(len(payload))+"\r\n\r\n")
 			if resp.status != 413 {
 				t.Fatalf("status %d, want 413", resp.status)
 			}
@@ -439,8 +429,8 @@ func TestReliabilityB(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					s, b := p.post(t, `42["p`+itoa(i)+`"]`)
-					results[i] = itoa(s) + " " + b
+					s, b := p.post(t, `42["p`+strconv.Itoa(i)+`"]`)
+					results[i] = strconv.Itoa(s) + " " + b
 				}()
 			}
 			wg.Wait()

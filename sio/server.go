@@ -21,6 +21,7 @@ import (
 	"github.com/sioloop/sioloop/internal/packet"
 	"github.com/sioloop/sioloop/internal/timer"
 	"github.com/sioloop/sioloop/loop"
+	"github.com/sioloop/sioloop/nethttp"
 )
 
 // Server is a Socket.IO server (socket.io's Server). Create it with
@@ -39,6 +40,9 @@ type Server struct {
 	sseSlots chan struct{}
 	// client serves the browser client bundle; nil when it is disabled.
 	client *clientdist.Bundle
+	// http is ServeHTTP's provider, made once so that a request costs
+	// no method values.
+	http nethttp.Handler
 
 	mu        sync.RWMutex
 	nsps      map[string]*Namespace // guarded by mu
@@ -89,6 +93,7 @@ func NewServer(cfg Config) *Server {
 	default:
 		s.client = clientdist.Embedded()
 	}
+	s.http = nethttp.Handler{Serve: s.serveExchange, Enroller: s.enroller, MaxBodyBytes: cfg.MaxHTTPBufferSize}
 	s.root = s.Of("/")
 	s.engine.OnConnection(func(sess *eio.Session) { newClient(s, sess) })
 	return s

@@ -24,83 +24,6 @@ var reservedEvents = map[string]bool{
 	"newListener": true, "removeListener": true,
 }
 
-// listenerKind says which of a socket's callbacks a listener is.
-type listenerKind uint8
-
-const (
-	onEventKind         listenerKind = iota // f is func(*Event), for event name
-	onceEventKind                           // the same, removed when it fires
-	onAnyKind                               // func(*Event)
-	onAnyOutgoingKind                       // func(name string, args []any)
-	useKind                                 // func(*Event) error
-	onErrorKind                             // func(error)
-	onDisconnectKind                        // func(reason string)
-	onDisconnectingKind                     // func(reason string)
-	onUpgradeKind                           // func(transport string)
-)
-
-// listener is one registered callback. Every kind lives in one slice: a
-// socket usually has a few, and seven slice headers per connection cost
-// more than the name an entry carries. The kind is the dynamic type of f
-// (one of the func types below), so an entry is two words.
-type listener struct {
-	name string // event name (eventFunc, onceFunc)
-	f    any
-}
-
-// The func types of the listener kinds. Converting a func to one of them
-// and storing it in an interface does not allocate.
-type (
-	eventFunc         func(*Event)
-	onceFunc          func(*Event)
-	anyFunc           func(*Event)
-	anyOutgoingFunc   func(name string, args []any)
-	useFunc           func(*Event) error
-	errorFunc         func(error)
-	disconnectFunc    func(reason string)
-	disconnectingFunc func(reason string)
-	upgradeFunc       func(transport string)
-)
-
-func (l *listener) kind() listenerKind {
-	switch l.f.(type) {
-	case eventFunc:
-		return onEventKind
-	case onceFunc:
-		return onceEventKind
-	case anyFunc:
-		return onAnyKind
-	case anyOutgoingFunc:
-		return onAnyOutgoingKind
-	case useFunc:
-		return useKind
-	case errorFunc:
-		return onErrorKind
-	case disconnectFunc:
-		return onDisconnectKind
-	case disconnectingFunc:
-		return onDisconnectingKind
-	case upgradeFunc:
-		return onUpgradeKind
-	}
-	panic("sio: unknown listener type")
-}
-
-// fireReason calls f (a disconnectFunc or disconnectingFunc) with reason.
-func (l *listener) fireReason(reason string) {
-	switch f := l.f.(type) {
-	case disconnectFunc:
-		f(reason)
-	case disconnectingFunc:
-		f(reason)
-	}
-}
-
-// ackFunc receives a client's acknowledgement, or ErrDisconnected. It runs
-// on the transport goroutine (resolveAck) or in the mailbox, so it must
-// not block.
-type ackFunc func(m Message, err error)
-
 // Socket is a client's connection to one namespace (socket.io's Socket).
 type Socket struct {
 	nsp    *Namespace
@@ -119,8 +42,9 @@ type Socket struct {
 	left      bool              // rooms left after disconnect; guarded by mu
 	recovered bool              // guarded by mu
 	closed    bool              // disconnected (onclose began); guarded by mu
+	kinds     uint16            // a bit for each listenerKind in listeners; guarded by mu
 	extra     *socketExtra      // nil until needed; guarded by mu (set before publication for recovery)
-	listeners []listener        // in registration order; guarded by mu (append-only, or replaced)
+	listeners []listener        // in phase order (listeners.go); guarded by mu (append-only, or replaced)
 	acks      map[int64]ackFunc // guarded by mu
 }
 
@@ -238,96 +162,6 @@ func (s *Socket) SetData(v any) {
 // grouping): its connection's, from the upgrade on (relocate.go).
 func (s *Socket) group() int { return int(s.client.group.Load()) }
 
-// On registers f for event name (socket.on).
-func (s *Socket) On(name string, f func(*Event)) { s.listen(name, eventFunc(f)) }
-
-// Once registers f for the next event name only (socket.once).
-func (s *Socket) Once(name string, f func(*Event)) { s.listen(name, onceFunc(f)) }
-
-// listen registers f, of one of the listener func types.
-func (s *Socket) listen(name string, f any) {
-	s.mu.Lock()
-	if s.listeners == nil {
-		// Sockets usually get a few handlers at once: one array for the
-		// first four instead of three that become garbage as it grows.
-		s.listeners = make([]listener, 0, 4)
-	}
-	s.listeners = append(s.listeners, listener{name: name, f: f})
-	s.mu.Unlock()
-}
-
-// removeLocked drops the listeners drop selects, into a new array so that
-// snapshots taken before stay intact. Called with mu held.
-func (s *Socket) removeLocked(drop func(l *listener) bool) {
-	kept := s.listeners[:0:0]
-	for i := range s.listeners {
-		if !drop(&s.listeners[i]) {
-			kept = append(kept, s.listeners[i])
-		}
-	}
-	s.listeners = kept
-}
-
-// snapshot returns the listeners as of now; the slice is never modified.
-func (s *Socket) snapshot() []listener {
-	s.mu.Lock()
-	ls := s.listeners
-	s.mu.Unlock()
-	return ls
-}
-
-// Off removes every handler of event name (socket.removeAllListeners(name)).
-func (s *Socket) Off(name string) {
-	s.mu.Lock()
-	s.removeLocked(func(l *listener) bool { return l.kind() <= onceEventKind && l.name == name })
-	s.mu.Unlock()
-}
-
-// OnAny registers f for every incoming event, before the named handlers.
-func (s *Socket) OnAny(f func(*Event)) { s.listen("", anyFunc(f)) }
-
-// OffAny removes every OnAny handler.
-func (s *Socket) OffAny() {
-	s.mu.Lock()
-	s.removeLocked(func(l *listener) bool { return l.kind() == onAnyKind })
-	s.mu.Unlock()
-}
-
-// OnAnyOutgoing registers f for every event emitted to this socket.
-func (s *Socket) OnAnyOutgoing(f func(name string, args []any)) { s.listen("", anyOutgoingFunc(f)) }
-
-// Use adds a per-packet middleware (socket.use): it runs before the
-// handlers of every incoming event; an error stops the event and is passed
-// to the OnError handlers.
-func (s *Socket) Use(f func(*Event) error) { s.listen("", useFunc(f)) }
-
-// OnError registers f for errors returned by Use middleware.
-func (s *Socket) OnError(f func(error)) { s.listen("", errorFunc(f)) }
-
-// OnDisconnect registers f, told the disconnect reason once the socket has
-// left its rooms (the "disconnect" event).
-func (s *Socket) OnDisconnect(f func(reason string)) { s.listen("", disconnectFunc(f)) }
-
-// OnDisconnecting registers f, run before the socket leaves its rooms (the
-// "disconnecting" event; Rooms still lists them).
-func (s *Socket) OnDisconnecting(f func(reason string)) { s.listen("", disconnectingFunc(f)) }
-
-// fireReason calls the kind's func(reason string) listeners of ls, each
-// contained on its own: onclose must go on to leave the rooms and forget
-// the socket whatever a listener does.
-func (s *Socket) fireReason(ls []listener, kind listenerKind, reason string) {
-	for i := range ls {
-		if ls[i].kind() == kind {
-			s.fireOne(&ls[i], reason)
-		}
-	}
-}
-
-func (s *Socket) fireOne(l *listener, reason string) {
-	defer s.containPanic()
-	l.fireReason(reason)
-}
-
 // containPanic, deferred around application code run for the socket,
 // stops a panic there from ending the process: it logs the panic with the
 // socket id, the namespace and the stack, and closes the connection as
@@ -360,154 +194,6 @@ func (s *Socket) Emit(name string, args ...any) error {
 	return s.nsp.emitTo(s, name, args, packet.NoID, true, connected)
 }
 
-// EmitWithAck sends event name and waits for the client's acknowledgement
-// or the end of ctx (socket.timeout(ms).emitWithAck).
-func (s *Socket) EmitWithAck(ctx context.Context, name string, args ...any) (Message, error) {
-	if reservedEvents[name] {
-		return Message{}, ErrReservedEvent
-	}
-	ch := make(chan ackResult, 1)
-	id, err := s.registerAck(func(int64) ackFunc { return func(m Message, err error) { ch <- ackResult{m, err} } })
-	if err != nil {
-		return Message{}, err
-	}
-	s.fireOutgoing(name, args)
-	if err := s.nsp.emitTo(s, name, args, id, false, true); err != nil {
-		s.takeAck(id)
-		return Message{}, err
-	}
-	// The client cannot answer what waits for the connection handler
-	// that may be calling this.
-	s.releaseOutput()
-	select {
-	case r := <-ch:
-		return r.m, r.err
-	case <-ctx.Done():
-		s.takeAck(id)
-		return Message{}, ctx.Err()
-	}
-}
-
-// registerAck draws an ack id and stores the function build makes for it
-// (given the id), or returns ErrDisconnected. build runs under mu.
-func (s *Socket) registerAck(build func(id int64) ackFunc) (int64, error) {
-	id := s.nsp.nextAckID()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.connected {
-		return 0, ErrDisconnected
-	}
-	if s.acks == nil {
-		s.acks = map[int64]ackFunc{}
-	}
-	s.acks[id] = build(id)
-	return id, nil
-}
-
-type ackResult struct {
-	m   Message
-	err error
-}
-
-func (s *Socket) fireOutgoing(name string, args []any) {
-	for _, l := range s.snapshot() {
-		if f, ok := l.f.(anyOutgoingFunc); ok {
-			f(name, args)
-		}
-	}
-}
-
-// sendAck answers the client's ack id.
-func (s *Socket) sendAck(id int64, args []any) error {
-	b := getBuf()
-	defer putBuf(b)
-	body, atts, err := packet.AppendArgs(nil, "", args)
-	if err != nil {
-		return err
-	}
-	p := packet.Packet{Type: packet.Ack, Namespace: s.nsp.name, ID: id, Data: body}
-	if len(atts) > 0 {
-		p.Type = packet.BinaryAck
-		p.Attachments = len(atts)
-	}
-	b.B = packet.AppendEncode(b.B, &p)
-	s.send(b.B, atts...)
-	return nil
-}
-
-// Join adds the socket to rooms (socket.join). It does nothing once the
-// socket is disconnected, and a Join racing the disconnect cannot leave a
-// dead socket in a room.
-//
-// No lock of the socket is held while the adapter runs the room hooks, so
-// a hook may call any method of the socket. Join stays safe against the
-// disconnect by checking again after joining: onclose clears connected
-// before it leaves every room, so either that leave comes after this join
-// and removes it, or the second check sees the disconnect and Join undoes
-// its own join. In that second case the hooks report the join and then the
-// leave of a socket already disconnected.
-func (s *Socket) Join(rooms ...string) {
-	if !s.Connected() {
-		return
-	}
-	s.nsp.adapter.AddAll(s, rooms)
-	if !s.Connected() {
-		s.nsp.adapter.DelAll(s)
-	}
-}
-
-// Leave removes the socket from room (socket.leave).
-func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s, room) }
-
-// Rooms lists the socket's rooms, its own id room first; none once it is
-// disconnected.
-func (s *Socket) Rooms() []string {
-	s.mu.Lock()
-	left := s.left
-	s.mu.Unlock()
-	if left {
-		return nil
-	}
-	return s.nsp.adapter.SocketRooms(s)
-}
-
-// To selects rooms for a broadcast that excludes this socket (socket.to).
-func (s *Socket) To(rooms ...string) BroadcastOperator {
-	return s.Broadcast().To(rooms...)
-}
-
-// In is an alias of To.
-func (s *Socket) In(rooms ...string) BroadcastOperator { return s.To(rooms...) }
-
-// Except selects everyone but rooms and this socket.
-func (s *Socket) Except(rooms ...string) BroadcastOperator {
-	return s.Broadcast().Except(rooms...)
-}
-
-// Broadcast targets every socket of the namespace but this one
-// (socket.broadcast).
-func (s *Socket) Broadcast() BroadcastOperator {
-	return BroadcastOperator{nsp: s.nsp, exceptSocket: s}
-}
-
-// Volatile sends an event that may be dropped if the client is not ready.
-func (s *Socket) Volatile() *VolatileSocket { return &VolatileSocket{s: s} }
-
-// VolatileSocket emits volatile events to one socket.
-type VolatileSocket struct{ s *Socket }
-
-// Emit sends the event unless the transport is backed up or not writable.
-func (v *VolatileSocket) Emit(name string, args ...any) error {
-	if !v.s.client.sess.Writable() {
-		return nil
-	}
-	if !v.s.Connected() {
-		return ErrDisconnected
-	}
-	v.s.fireOutgoing(name, args)
-	return v.s.nsp.emitTo(v.s, name, args, packet.NoID, false, true)
-}
-
 // Disconnect disconnects the socket from its namespace; with closeConn the
 // whole connection is closed too (socket.disconnect(close)).
 func (s *Socket) Disconnect(closeConn bool) {
@@ -534,115 +220,6 @@ func (s *Socket) disconnectNamespace() {
 	s.onclose(ReasonServerNamespaceDisconnect)
 }
 
-// onEvent dispatches one event: Use middleware, OnError, OnAny and the
-// handlers, with a panic in any of them contained. Mailbox only.
-func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
-	defer s.containPanic()
-	// The event and its argument views come in one allocation.
-	ev := &Event{socket: s, id: p.ID}
-	args, err := packet.AppendSplitArgs(ev.argBuf[:0], p.Data)
-	if err != nil || len(args) == 0 {
-		s.client.closeSession()
-		return
-	}
-	name, err := packet.EventName(args[0])
-	if err != nil {
-		s.client.closeSession()
-		return
-	}
-	ev.Name = name
-	ev.args, ev.atts = args[1:], atts
-	s.mu.Lock()
-	if !s.connected {
-		s.mu.Unlock()
-		return
-	}
-	// ls is this event's view: a once handler removed below still runs.
-	ls := s.listeners
-	for i := range ls {
-		if _, once := ls[i].f.(onceFunc); once && ls[i].name == name {
-			s.removeLocked(func(l *listener) bool { return l.kind() == onceEventKind && l.name == name })
-			break
-		}
-	}
-	s.mu.Unlock()
-	for i := range ls {
-		use, ok := ls[i].f.(useFunc)
-		if !ok {
-			continue
-		}
-		if err := use(ev); err != nil {
-			for _, l := range s.snapshot() {
-				if f, ok := l.f.(errorFunc); ok {
-					f(err)
-				}
-			}
-			return
-		}
-	}
-	if st := s.nsp.srv.stats.Load(); st != nil {
-		start := time.Now()
-		defer func() { st.observeHandler(time.Since(start)) }()
-	}
-	for i := range ls {
-		if f, ok := ls[i].f.(anyFunc); ok {
-			f(ev)
-		}
-	}
-	for i := range ls {
-		if ls[i].name != name {
-			continue
-		}
-		switch f := ls[i].f.(type) {
-		case eventFunc:
-			f(ev)
-		case onceFunc:
-			f(ev)
-		}
-	}
-}
-
-// resolveAck delivers an ACK or BINARY_ACK packet at once, on the
-// transport goroutine, and reports whether it did. Queued in the mailbox,
-// the answer to an EmitWithAck made by one of this socket's handlers would
-// wait behind that very handler: with no deadline, the handler, its worker
-// and every later event of the connection would hang. The waiters it wakes
-// never block (a buffered channel, or the broadcast's counter under its
-// mutex), and p.Data and atts are copies the transport no longer uses. A
-// packet for a namespace the client has not joined goes through the
-// mailbox, which closes the connection as before.
-func (c *client) resolveAck(p *packet.Packet, atts [][]byte) bool {
-	return (p.Type == packet.Ack || p.Type == packet.BinaryAck) && c.deliverAck(p, atts)
-}
-
-// deliverAck is resolveAck's slow path, kept apart so that the check for
-// every other packet is inlined into the transport's hot path.
-func (c *client) deliverAck(p *packet.Packet, atts [][]byte) bool {
-	c.mu.Lock()
-	s := c.socketLocked(p.Namespace)
-	c.mu.Unlock()
-	if s == nil {
-		return false
-	}
-	s.onAck(*p, atts)
-	return true
-}
-
-// onAck delivers a client's acknowledgement to its waiter (an EmitWithAck,
-// one socket's or a broadcast's). Called on the transport goroutine by
-// resolveAck, or in the mailbox; the ackFunc must not block.
-func (s *Socket) onAck(p packet.Packet, atts [][]byte) {
-	s.mu.Lock()
-	f := s.acks[p.ID]
-	delete(s.acks, p.ID)
-	s.mu.Unlock()
-	if f == nil {
-		return // unknown id: ignored, as the reference does
-	}
-	m, err := newMessage(p.Data, atts, false)
-	f(m, err)
-}
-
 // onclose closes the socket for reason. Mailbox only.
 func (s *Socket) onclose(reason string) {
 	s.mu.Lock()
@@ -656,7 +233,7 @@ func (s *Socket) onclose(reason string) {
 	s.nsp.srv.logDebug("sio: socket disconnected", slog.String("sid", s.id), slog.String("namespace", s.nsp.name),
 		slog.String("reason", reason))
 	s.cancelContext()
-	s.fireReason(ls, onDisconnectingKind, reason)
+	s.fireReason(ls, disconnectingKind, reason)
 	s.nsp.srv.persist(s, reason)
 	s.nsp.remove(s)
 	s.client.remove(s)
@@ -669,7 +246,7 @@ func (s *Socket) onclose(reason string) {
 	for _, f := range acks {
 		f(Message{}, ErrDisconnected)
 	}
-	s.fireReason(ls, onDisconnectKind, reason)
+	s.fireReason(ls, disconnectKind, reason)
 }
 
 // Context returns a context that is cancelled, with ErrDisconnected as

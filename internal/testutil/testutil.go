@@ -1,5 +1,7 @@
 // Package testutil holds the helpers the packages' tests share: waiting
-// for a state no event announces, and drawing free loopback addresses. It
+// for a state no event announces, drawing free loopback addresses,
+// starting a server on one (serve.go), and the set-up of the browser
+// tests (browser.go). It
 // is imported by tests only and depends on the standard library alone, so
 // every package may use it.
 package testutil
@@ -63,10 +65,6 @@ func FreeAddrIn(t testing.TB, lo, hi int) string {
 	t.Fatalf("no free port in [%d, %d)", lo, hi)
 	return ""
 }
-
-// ChromiumPath is where Debian's chromium package puts the browser the
-// browser tests drive through playwright-core.
-const ChromiumPath = "/usr/bin/chromium"
 
 // InCI reports whether the tests run under CI (.ci/run sets CI=true),
 // where a missing tool (node, Chromium, an npm package, redis-server) is a

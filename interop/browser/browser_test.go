@@ -15,7 +15,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/sioloop/sioloop/internal/testutil"
 	"math/big"
 	"net"
 	"net/http"
@@ -27,36 +26,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sioloop/sioloop/internal/testutil"
 )
-
-const chromiumPath = testutil.ChromiumPath
-
-func inCI() bool { return testutil.InCI() }
 
 // requireTools skips on a developer machine and fails under CI when node,
 // Chromium or playwright-core are missing.
 func requireTools(t *testing.T, root string) string {
 	t.Helper()
-	var missing []string
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing = append(missing, "node")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		missing = append(missing, chromiumPath+" (apt-get install chromium)")
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "playwright-core", "package.json")); err != nil {
-		missing = append(missing, "node_modules/playwright-core (npm ci)")
-	}
-	if len(missing) == 0 {
-		return node
-	}
-	msg := "browser test needs " + strings.Join(missing, ", ") + "; .ci/setup installs them"
-	if inCI() {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return testutil.RequireBrowser(t, "the browser test", root)
 }
 
 // syncBuffer collects a subprocess's output while the test may read it.
@@ -205,7 +183,7 @@ func TestChatInBrowser(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			spec := exec.CommandContext(ctx, node, "chat.spec.mjs", base)
-			spec.Env = append(os.Environ(), "CHROMIUM_PATH="+chromiumPath)
+			spec.Env = testutil.BrowserEnv()
 			if run.parser == "msgpack" {
 				spec.Env = append(spec.Env, "BUNDLE_PATH=/socket.io/socket.io.msgpack.min.js")
 			}
