@@ -1,7 +1,8 @@
 // Package testutil holds the helpers the packages' tests share: waiting
-// for a state no event announces, and drawing free loopback addresses. It
-// is imported by tests only and depends on the standard library alone, so
-// every package may use it.
+// for a state no event announces, drawing free loopback addresses, and
+// self-signed certificates for TLS servers (cert.go). It is imported by
+// tests only and depends on the standard library alone, so every package
+// may use it.
 package testutil
 
 import (
