@@ -128,13 +128,23 @@ var (
 )
 
 // onMsgpack is OnMessage for MsgpackParser: every packet is one binary
-// message.
+// message, but for v3 clients, whose CONNECT, DISCONNECT and ERROR are
+// JSON text (parser.go).
 func (c *client) onMsgpack(data []byte, binary bool) {
 	if !binary {
-		c.protocolError(errMsgpackText)
+		if !c.v3 {
+			c.protocolError(errMsgpackText)
+			return
+		}
+		p, err := decodeJSONV3(data, c.srv.cfg.MaxAttachments)
+		if err != nil {
+			c.protocolError(err)
+			return
+		}
+		c.postPacket(p, nil)
 		return
 	}
-	p, atts, err := decodeMsgpack(data, c.srv.cfg.MaxAttachments)
+	p, atts, err := decodeMsgpack(data, c.srv.cfg.MaxAttachments, c.v3)
 	if err != nil {
 		c.protocolError(err)
 		return
