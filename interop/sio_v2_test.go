@@ -121,6 +121,7 @@ func TestSIOClientV2(t *testing.T) {
 				NspID           string
 				NspWelcome      map[string]string
 				Denied          any
+				Unknown         any
 				Transport       string
 			}
 			runNode(t, 30*time.Second, &got, "sio-v2.mjs", "basic", url, jsonArg(t, opts))
@@ -157,6 +158,9 @@ func TestSIOClientV2(t *testing.T) {
 			}
 			if got.Denied != "not you" {
 				t.Errorf("refused namespace error %#v, want \"not you\"", got.Denied)
+			}
+			if got.Unknown != "Invalid namespace" {
+				t.Errorf("unknown namespace error %#v, want \"Invalid namespace\"", got.Unknown)
 			}
 			if got.Transport != tc.want {
 				t.Errorf("transport %q, want %q", got.Transport, tc.want)

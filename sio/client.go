@@ -205,8 +205,14 @@ func (c *client) connect(name string, auth []byte) {
 	}
 	ns := c.srv.namespaceFor(name, auth)
 	if ns == nil {
-		c.sendPacket(&packet.Packet{Type: packet.ConnectError, Namespace: name, ID: packet.NoID,
-			Data: []byte(`{"message":"Invalid namespace"}`)})
+		data := []byte(`{"message":"Invalid namespace"}`)
+		if c.v3 {
+			// socket.io 2.x's ERROR carries the bare string
+			// (lib/client.js, Client.prototype.connect), which
+			// socket.io-msgpack-parser 2.x requires.
+			data = []byte(`"Invalid namespace"`)
+		}
+		c.sendPacket(&packet.Packet{Type: packet.ConnectError, Namespace: name, ID: packet.NoID, Data: data})
 		return
 	}
 	s := newSocket(ns, c, json.RawMessage(auth))

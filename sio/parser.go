@@ -22,6 +22,9 @@ const (
 	// message, the msgpack map {type, data, nsp, id}, binary arguments
 	// inside it as msgpack bin. Clients load socket.io.msgpack.min.js (the
 	// bundle the server serves) or pass `parser: require("socket.io-msgpack-parser")`.
+	// socket.io-client 2.x (Config.AllowEIO3) passes socket.io-msgpack-parser
+	// 2.x, which sends CONNECT, DISCONNECT and ERROR as JSON text; the
+	// server reads and writes those as that version does.
 	MsgpackParser
 )
 

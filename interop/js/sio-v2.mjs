@@ -73,6 +73,10 @@ const scenarios = {
     // (Manager.socket opens both on the same engine.)
     const denied = socket.io.socket("/denied");
     out.denied = (await once(denied, "error", 5000))[0];
+    // A namespace the server does not have: socket.io 2.x answers with
+    // the string "Invalid namespace".
+    const unknown = socket.io.socket("/nowhere");
+    out.unknown = (await once(unknown, "error", 5000))[0];
     out.transport = engine.transport.name;
     socket.close();
     return out;
