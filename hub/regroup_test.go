@@ -77,7 +77,7 @@ func TestExceptFindsRegroupedMember(t *testing.T) {
 	}
 	sel := &Selector[*rm]{Rooms: []string{"a"}, ExceptMember: ms[0], HasExceptMember: true}
 	h.Snapshot(&Selector[*rm]{Rooms: []string{"a"}}) // build the snapshot
-	ms[0].g.Store(1)                                  // moved, but Regrouped not yet called
+	ms[0].g.Store(1)                                 // moved, but Regrouped not yet called
 	var ids []int
 	h.ForEachGroup(sel, func(_ int, got []*rm) {
 		for _, m := range got {

@@ -83,12 +83,16 @@ func TestSIOClientV2(t *testing.T) {
 		mode       serveMode
 		transports []string
 		upgrade    bool
+		msgpack    bool // socket.io-msgpack-parser 2.2.1 on both sides
 		want       string
 	}{
 		{name: "loops/polling", mode: onLoops, transports: []string{"polling"}, want: "polling"},
 		{name: "loops/websocket", mode: onLoops, transports: []string{"websocket"}, want: "websocket"},
 		{name: "loops/upgrade", mode: onLoops, upgrade: true, want: "websocket"},
 		{name: "nethttp/upgrade", mode: onNetHTTP, upgrade: true, want: "websocket"},
+		{name: "msgpack/loops/polling", mode: onLoops, transports: []string{"polling"}, msgpack: true, want: "polling"},
+		{name: "msgpack/loops/websocket", mode: onLoops, transports: []string{"websocket"}, msgpack: true, want: "websocket"},
+		{name: "msgpack/nethttp/upgrade", mode: onNetHTTP, upgrade: true, msgpack: true, want: "websocket"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,6 +102,11 @@ func TestSIOClientV2(t *testing.T) {
 			// each, so that a loaded machine stalling the Node process
 			// for a moment does not end the session mid-test.
 			cfg := sio.Config{AllowEIO3: true, PingInterval: 300 * time.Millisecond, PingTimeout: 3 * time.Second}
+			opts := map[string]any{"transports": tc.transports, "upgrade": tc.upgrade}
+			if tc.msgpack {
+				cfg.Parser = sio.MsgpackParser
+				opts["parser"] = "msgpack"
+			}
 			_, url := startSIO(t, tc.mode, cfg, v2Server(rec))
 			var got struct {
 				ID, EngineID    string
@@ -112,9 +121,10 @@ func TestSIOClientV2(t *testing.T) {
 				NspID           string
 				NspWelcome      map[string]string
 				Denied          any
+				Unknown         any
 				Transport       string
 			}
-			runNode(t, 30*time.Second, &got, "sio-v2.mjs", "basic", url, jsonArg(t, map[string]any{"transports": tc.transports, "upgrade": tc.upgrade}))
+			runNode(t, 30*time.Second, &got, "sio-v2.mjs", "basic", url, jsonArg(t, opts))
 
 			if got.ID == "" || got.ID != got.EngineID {
 				t.Errorf("client socket id %q, want the engine id %q", got.ID, got.EngineID)
@@ -148,6 +158,9 @@ func TestSIOClientV2(t *testing.T) {
 			}
 			if got.Denied != "not you" {
 				t.Errorf("refused namespace error %#v, want \"not you\"", got.Denied)
+			}
+			if got.Unknown != "Invalid namespace" {
+				t.Errorf("unknown namespace error %#v, want \"Invalid namespace\"", got.Unknown)
 			}
 			if got.Transport != tc.want {
 				t.Errorf("transport %q, want %q", got.Transport, tc.want)

@@ -131,13 +131,23 @@ var (
 )
 
 // onMsgpack is OnMessage for MsgpackParser: every packet is one binary
-// message.
+// message, but for v3 clients, whose CONNECT, DISCONNECT and ERROR are
+// JSON text (parser.go).
 func (c *client) onMsgpack(data []byte, binary bool) {
 	if !binary {
-		c.protocolError(errMsgpackText)
+		if !c.v3 {
+			c.protocolError(errMsgpackText)
+			return
+		}
+		p, err := decodeJSONV3(data, c.srv.cfg.MaxAttachments)
+		if err != nil {
+			c.protocolError(err)
+			return
+		}
+		c.postPacket(p, nil)
 		return
 	}
-	p, atts, err := decodeMsgpack(data, c.srv.cfg.MaxAttachments)
+	p, atts, err := decodeMsgpack(data, c.srv.cfg.MaxAttachments, c.v3)
 	if err != nil {
 		c.protocolError(err)
 		return
@@ -198,8 +208,14 @@ func (c *client) connect(name string, auth []byte) {
 	}
 	ns := c.srv.namespaceFor(name, auth)
 	if ns == nil {
-		c.sendPacket(&packet.Packet{Type: packet.ConnectError, Namespace: name, ID: packet.NoID,
-			Data: []byte(`{"message":"Invalid namespace"}`)})
+		data := []byte(`{"message":"Invalid namespace"}`)
+		if c.v3 {
+			// socket.io 2.x's ERROR carries the bare string
+			// (lib/client.js, Client.prototype.connect), which
+			// socket.io-msgpack-parser 2.x requires.
+			data = []byte(`"Invalid namespace"`)
+		}
+		c.sendPacket(&packet.Packet{Type: packet.ConnectError, Namespace: name, ID: packet.NoID, Data: data})
 		return
 	}
 	s := newSocket(ns, c, json.RawMessage(auth))

@@ -20,7 +20,8 @@ import (
 //   - a socket's id is the Engine.IO id, prefixed with "/nsp#" outside
 //     the main namespace (socketIDV3);
 //   - a refusal by middleware carries the error's data, or its message
-//     as a JSON string (connectErrorDataV3).
+//     as a JSON string (connectErrorDataV3), and an unknown namespace is
+//     refused with the string "Invalid namespace" (client.connect).
 
 // startV3 marks c as a v3 client and connects it to "/", as socket.io
 // does on the connection of a v3 engine. Called by newClient, before any

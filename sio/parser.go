@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
 
@@ -21,6 +22,9 @@ const (
 	// message, the msgpack map {type, data, nsp, id}, binary arguments
 	// inside it as msgpack bin. Clients load socket.io.msgpack.min.js (the
 	// bundle the server serves) or pass `parser: require("socket.io-msgpack-parser")`.
+	// socket.io-client 2.x (Config.AllowEIO3) passes socket.io-msgpack-parser
+	// 2.x, which sends CONNECT, DISCONNECT and ERROR as JSON text; the
+	// server reads and writes those as that version does.
 	MsgpackParser
 )
 
@@ -79,8 +83,13 @@ func encodeMsgpack(dst, text []byte, atts [][]byte) ([]byte, error) {
 // decoder does (a map with an integer type 0 to 4, a string nsp, data of
 // the kind the type needs, an integer id or none; other keys ignored;
 // nothing after the map), then checks it as packet.Decode checks the text
-// form. The packet and the attachments do not alias b.
-func decodeMsgpack(b []byte, maxAttachments int) (packet.Packet, [][]byte, error) {
+// form. The packet and the attachments do not alias b. With v3 (a
+// socket.io-client 2.x client, whose socket.io-msgpack-parser 2.x sends
+// protocol v4 packets) it checks as that version's Decoder.checkPacket
+// does: types 0 to 6, BINARY_EVENT and BINARY_ACK read as EVENT and ACK
+// (the attachments are inside the map either way), no data in a CONNECT,
+// and a string in an ERROR.
+func decodeMsgpack(b []byte, maxAttachments int, v3 bool) (packet.Packet, [][]byte, error) {
 	r := msgpack.NewReader(b)
 	n, err := r.ReadMapHeader()
 	if err != nil {
@@ -124,9 +133,19 @@ func decodeMsgpack(b []byte, maxAttachments int) (packet.Packet, [][]byte, error
 		}
 		sawField = true
 	}
-	if !sawField || r.Len() != 0 || typ < int64(packet.Connect) || typ > int64(packet.ConnectError) || !hasNsp ||
+	maxType := int64(packet.ConnectError)
+	if v3 {
+		maxType = int64(packet.BinaryAck)
+	}
+	if !sawField || r.Len() != 0 || typ < int64(packet.Connect) || typ > maxType || !hasNsp ||
 		len(nsp) == 0 || nsp[0] != '/' {
 		return packet.Packet{}, nil, errMsgpackPacket
+	}
+	switch packet.Type(typ) {
+	case packet.BinaryEvent:
+		typ = int64(packet.Event)
+	case packet.BinaryAck:
+		typ = int64(packet.Ack)
 	}
 	// Data of the kind the type takes; undefined (notepack's fixext 1) is
 	// no data, as a missing key.
@@ -141,7 +160,7 @@ func decodeMsgpack(b []byte, maxAttachments int) (packet.Packet, [][]byte, error
 	}
 	switch packet.Type(typ) {
 	case packet.Connect:
-		if data != nil && kind != msgpack.Map {
+		if data != nil && (v3 || kind != msgpack.Map) {
 			return packet.Packet{}, nil, errMsgpackPacket
 		}
 	case packet.Disconnect:
@@ -149,7 +168,7 @@ func decodeMsgpack(b []byte, maxAttachments int) (packet.Packet, [][]byte, error
 			return packet.Packet{}, nil, errMsgpackPacket
 		}
 	case packet.ConnectError:
-		if kind != msgpack.String && kind != msgpack.Map {
+		if kind != msgpack.String && (v3 || kind != msgpack.Map) {
 			return packet.Packet{}, nil, errMsgpackPacket
 		}
 	default:
@@ -165,7 +184,14 @@ func decodeMsgpack(b []byte, maxAttachments int) (packet.Packet, [][]byte, error
 			return packet.Packet{}, nil, err
 		}
 	}
-	t := packet.Type(typ)
+	return textPacket(packet.Type(typ), nsp, id, js, atts, maxAttachments)
+}
+
+// textPacket builds the socket.io-parser text form of a packet read by
+// another parser (type, namespace, id, the data as JSON with placeholders
+// for atts) and decodes it with packet.Decode, so that every parser's
+// packets get the same checks. The attachments are copied.
+func textPacket(t packet.Type, nsp string, id int64, js []byte, atts [][]byte, maxAttachments int) (packet.Packet, [][]byte, error) {
 	if len(atts) > 0 {
 		switch t {
 		case packet.Event:
@@ -200,6 +226,12 @@ func (c *client) sendMessage(text []byte, atts [][]byte) {
 		c.sess.Send(text, atts...)
 		return
 	}
+	if c.v3 && len(text) > 0 && isJSONTypeV3(packet.Type(text[0]-'0')) {
+		if js, err := encodeJSONV3(text); err == nil {
+			c.sess.Send(js)
+		}
+		return
+	}
 	b := getBuf()
 	var err error
 	if b.B, err = encodeMsgpack(b.B[:0], text, atts); err == nil {
@@ -219,4 +251,95 @@ func (s *Server) prepare(text []byte, atts [][]byte) *eio.Prepared {
 		b = nil
 	}
 	return eio.PrepareBinary(b)
+}
+
+// socket.io-msgpack-parser 2.x (the one of socket.io 2.x and its
+// client) encodes CONNECT, DISCONNECT and ERROR packets as JSON in a text
+// message, JSON.stringify(packet), and the rest as msgpack; its Decoder
+// reads a text message as JSON and a binary one as msgpack, whatever the
+// type (index.js of socket.io-msgpack-parser 2.2.1). For v3 clients the
+// server writes those three types the same way and reads both forms.
+
+// isJSONTypeV3 reports whether socket.io-msgpack-parser 2.x sends packets
+// of type t as JSON text.
+func isJSONTypeV3(t packet.Type) bool {
+	return t == packet.Connect || t == packet.Disconnect || t == packet.ConnectError
+}
+
+// encodeJSONV3 returns the JSON text form of a CONNECT, DISCONNECT or
+// ERROR packet given in socket.io-parser's text form:
+// {"type":T,"data":D,"nsp":N}, data only when the packet has some.
+func encodeJSONV3(text []byte) ([]byte, error) {
+	p, err := packet.Decode(text, 0)
+	if err != nil {
+		return nil, err
+	}
+	nsp := p.Namespace
+	if nsp == "" {
+		nsp = "/"
+	}
+	ns, err := json.Marshal(nsp)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 32+len(ns)+len(p.Data))
+	b = strconv.AppendInt(append(b, `{"type":`...), int64(p.Type), 10)
+	if p.Data != nil {
+		b = append(append(b, `,"data":`...), p.Data...)
+	}
+	b = append(append(append(b, `,"nsp":`...), ns...), '}')
+	return b, nil
+}
+
+// decodeJSONV3 reads a text message of a v3 client with the msgpack
+// parser, as socket.io-msgpack-parser 2.x's Decoder does: JSON.parse,
+// then checkPacket (an integer type 0 to 6, a string nsp, data as the
+// type needs, an integer id or none).
+func decodeJSONV3(b []byte, maxAttachments int) (packet.Packet, error) {
+	var in struct {
+		Type *int64          `json:"type"`
+		Nsp  *string         `json:"nsp"`
+		Data json.RawMessage `json:"data"`
+		ID   *int64          `json:"id"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil || in.Type == nil || in.Nsp == nil {
+		return packet.Packet{}, errMsgpackPacket
+	}
+	t, nsp := packet.Type(*in.Type), *in.Nsp
+	if *in.Type < int64(packet.Connect) || *in.Type > int64(packet.BinaryAck) || len(nsp) == 0 || nsp[0] != '/' {
+		return packet.Packet{}, errMsgpackPacket
+	}
+	id := int64(packet.NoID)
+	if in.ID != nil {
+		if *in.ID < 0 || *in.ID > packet.MaxID {
+			return packet.Packet{}, errMsgpackPacket
+		}
+		id = *in.ID
+	}
+	var first byte
+	if len(in.Data) > 0 {
+		first = in.Data[0]
+	}
+	switch t {
+	case packet.Connect, packet.Disconnect:
+		if in.Data != nil {
+			return packet.Packet{}, errMsgpackPacket
+		}
+	case packet.ConnectError:
+		if first != '"' {
+			return packet.Packet{}, errMsgpackPacket
+		}
+	default:
+		// JSON has no binary: a BINARY_ type here has nothing attached.
+		if first != '[' {
+			return packet.Packet{}, errMsgpackPacket
+		}
+		if t == packet.BinaryEvent {
+			t = packet.Event
+		} else if t == packet.BinaryAck {
+			t = packet.Ack
+		}
+	}
+	p, _, err := textPacket(t, nsp, id, in.Data, nil, maxAttachments)
+	return p, err
 }

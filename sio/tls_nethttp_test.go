@@ -70,10 +70,7 @@ func TestNetHTTPTLSWebSocket(t *testing.T) {
 // WebSocket (wss://) and the fallback handler work, with the client's
 // address seen through the bridge.
 func TestListenAndServeTLS(t *testing.T) {
-	cert := httptest.NewUnstartedServer(nil)
-	cert.StartTLS() // only for its self-signed certificate
-	tlsCfg := cert.TLS.Clone()
-	cert.Close()
+	tlsCfg := httptestTLSConfig()
 
 	hss := make(chan *sio.Handshake, 2)
 	srv := sio.NewServer(sio.Config{Loops: 1})

@@ -7,7 +7,7 @@
 // storage, so three independent socket.io clients); page D forces polling.
 // Every expectation prints one "ok" or "FAIL" line; the exit code is 1 if
 // any failed, 2 on a crash or the overall time limit.
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.mjs";
 
 // The client bundle the page loads: BUNDLE_PATH is set for the msgpack
 // demo (socket.io.msgpack.min.js).
@@ -17,7 +17,6 @@ if (!base) {
   console.error("usage: node chat.spec.mjs http://host:port");
   process.exit(2);
 }
-const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const WAIT_MS = 15000; // per expectation; a healthy run needs well under 1s
 const QUIET_MS = 700; // how long "nothing arrives" is watched for
 
@@ -129,19 +128,7 @@ async function postScore(team, score) {
 
 let browser;
 try {
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 
   const [A, B, C, D] = await Promise.all([
     openPage(browser, "A", ""),

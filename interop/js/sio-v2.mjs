@@ -1,9 +1,12 @@
 // Scenarios run with socket.io-client 2.5.0 (Engine.IO protocol 3,
 // Socket.IO protocol 4; the npm alias socket.io-client-v2) against a
-// sioloop server with AllowEIO3, started by sio_v2_test.go.
+// sioloop server with AllowEIO3, started by sio_v2_test.go. With
+// opts.parser "msgpack" the client uses socket.io-msgpack-parser 2.2.1
+// (the alias socket.io-msgpack-parser-v2), the one of socket.io 2.x.
 //
 //   node sio-v2.mjs <scenario> <baseURL> [options as JSON]
 import ioV2 from "socket.io-client-v2";
+import msgpackV2 from "socket.io-msgpack-parser-v2";
 import { io as ioV4 } from "socket.io-client";
 import { hex, once, run } from "./lib.mjs";
 
@@ -26,6 +29,7 @@ const scenarios = {
   async basic() {
     const o = { reconnection: false, forceNew: true, query: { token: "t0" } };
     if (opts.transports) o.transports = opts.transports;
+    if (opts.parser === "msgpack") o.parser = msgpackV2;
     const socket = ioV2(url, o);
     const engine = socket.io.engine;
     const welcome = once(socket, "welcome", 5000);
@@ -69,6 +73,10 @@ const scenarios = {
     // (Manager.socket opens both on the same engine.)
     const denied = socket.io.socket("/denied");
     out.denied = (await once(denied, "error", 5000))[0];
+    // A namespace the server does not have: socket.io 2.x answers with
+    // the string "Invalid namespace".
+    const unknown = socket.io.socket("/nowhere");
+    out.unknown = (await once(unknown, "error", 5000))[0];
     out.transport = engine.transport.name;
     socket.close();
     return out;
