@@ -38,6 +38,8 @@ func main() {
 	redisAddr := flag.String("redis", "", "Redis host:port: use the classic Redis adapter (a cluster node)")
 	sndbuf := flag.Int("sndbuf", 0, "sio.Config.SocketSendBuffer: SO_SNDBUF of accepted connections, bytes (0: the kernel's autotuning)")
 	rcvbuf := flag.Int("rcvbuf", 0, "sio.Config.SocketRecvBuffer: SO_RCVBUF of accepted connections, bytes (0: the kernel's autotuning)")
+	loops := flag.Int("loops", 0, "sio.Config.Loops: event loops (0: one per CPU)")
+	recovery := flag.Bool("recovery", false, "turn on connection state recovery (sio.Config.ConnectionStateRecovery, defaults)")
 	flag.Parse()
 	if *memRate > 0 {
 		runtime.MemProfileRate = *memRate
@@ -46,7 +48,10 @@ func main() {
 		stop := startProfile(*cpuProfile)
 		defer stop()
 	}
-	cfg := sio.Config{SocketSendBuffer: *sndbuf, SocketRecvBuffer: *rcvbuf}
+	cfg := sio.Config{SocketSendBuffer: *sndbuf, SocketRecvBuffer: *rcvbuf, Loops: *loops}
+	if *recovery {
+		cfg.ConnectionStateRecovery = &sio.RecoveryConfig{}
+	}
 	if *redisAddr != "" {
 		ra, err := redis.New(context.Background(), redis.Config{Addr: *redisAddr})
 		if err != nil {
