@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -23,19 +26,116 @@ const maxPollBody = 8 << 20
 
 // pollConn is the polling side of a conn (-transport polling). Its GET
 // loop is the conn's reader: it alone runs onMessage. Sends from the reader
-// or the echo driver queue in out; the sender goroutine posts them.
+// or the echo driver queue in out; the sender goroutine posts them. Each
+// direction keeps one HTTP/1.1 connection of its own, as a browser's
+// polling transport does, and speaks HTTP on it directly: Go's http.Client
+// costs the tool more per request than the servers under test spend.
 type pollConn struct {
 	c      *conn
-	url    string // the polling request URL, with the session id once known
-	hc     *http.Client
-	tr     *http.Transport
+	dialer *net.Dialer
+	addr   string
+	path   string // the request path, with the session id once known
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	gets, posts httpConn
+
 	mu     sync.Mutex
-	out    []byte // packets waiting for the next POST, joined by 0x1e
+	out    []byte     // packets waiting for the next POST, joined by 0x1e
+	nconns []net.Conn // every connection dialed, for close; guarded by mu
 	wake   chan struct{}
 	closed bool
+}
+
+// httpConn is one keep-alive HTTP/1.1 connection used by one goroutine at
+// a time.
+type httpConn struct {
+	nc  net.Conn
+	br  *bufio.Reader
+	req []byte // request scratch
+	buf []byte // body scratch
+}
+
+// do sends one request and returns the response's status and body; the
+// body is valid until the next call. A connection the server closed is
+// dialed again once.
+func (h *httpConn) do(pc *pollConn, method string, body []byte) (int, []byte, error) {
+	for attempt := 0; ; attempt++ {
+		if h.nc == nil {
+			nc, err := pc.dialer.DialContext(pc.ctx, "tcp", pc.addr)
+			if err != nil {
+				return 0, nil, err
+			}
+			if !pc.track(nc) {
+				nc.Close()
+				return 0, nil, errPoolClosing
+			}
+			h.nc, h.br = nc, bufio.NewReaderSize(nc, 16<<10)
+		}
+		h.req = append(h.req[:0], method...)
+		h.req = append(h.req, ' ')
+		h.req = append(h.req, pc.path...)
+		h.req = append(h.req, " HTTP/1.1\r\nHost: "...)
+		h.req = append(h.req, pc.addr...)
+		if method == http.MethodPost {
+			h.req = append(h.req, "\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: "...)
+			h.req = strconv.AppendInt(h.req, int64(len(body)), 10)
+		}
+		h.req = append(h.req, "\r\n\r\n"...)
+		h.req = append(h.req, body...)
+		status, b, err := h.exchange(pc)
+		if err == nil {
+			return status, b, nil
+		}
+		h.close(pc)
+		if attempt > 0 || pc.ctx.Err() != nil {
+			return 0, nil, err
+		}
+	}
+}
+
+// exchange writes h.req and reads one response.
+func (h *httpConn) exchange(pc *pollConn) (int, []byte, error) {
+	if _, err := h.nc.Write(h.req); err != nil {
+		return 0, nil, err
+	}
+	resp, err := http.ReadResponse(h.br, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	n := resp.ContentLength
+	if n > maxPollBody {
+		return 0, nil, fmt.Errorf("sioperf: polling response of %d bytes", n)
+	}
+	if n >= 0 {
+		if int64(cap(h.buf)) < n {
+			h.buf = make([]byte, n)
+		}
+		h.buf = h.buf[:n]
+		if _, err := io.ReadFull(resp.Body, h.buf); err != nil {
+			return 0, nil, err
+		}
+	} else {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxPollBody))
+		if err != nil {
+			return 0, nil, err
+		}
+		h.buf = b
+	}
+	if resp.Close {
+		h.close(pc) // the body is read; dial again next time
+	}
+	return resp.StatusCode, h.buf, nil
+}
+
+// close closes the connection (its owner only).
+func (h *httpConn) close(pc *pollConn) {
+	if h.nc != nil {
+		pc.untrack(h.nc)
+		h.nc.Close()
+		h.nc, h.br = nil, nil
+	}
 }
 
 // errPollStatus reports a polling request the server answered with an
@@ -48,17 +148,9 @@ var errPollStatus = errors.New("sioperf: polling request refused")
 func (c *conn) runPolling(parent context.Context) {
 	p := c.p
 	defer p.live.Done()
-	d := p.dialers[c.idx%len(p.dialers)]
-	addr := p.addrs[c.idx%len(p.addrs)]
-	tr := &http.Transport{
-		DialContext:         d.DialContext,
-		MaxIdleConnsPerHost: 2,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-	}
 	ctx, cancel := context.WithCancel(parent)
-	pc := &pollConn{c: c, url: "http://" + addr + p.pollURL, tr: tr,
-		hc: &http.Client{Transport: tr}, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1)}
+	pc := &pollConn{c: c, dialer: p.dialers[c.idx%len(p.dialers)], addr: p.addrs[c.idx%len(p.addrs)],
+		path: p.pollURL, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1)}
 	c.poll = pc
 	defer pc.close()
 	hs := time.AfterFunc(time.Until(c.start.Add(p.spec.HandshakeTimeout)), func() {
@@ -77,7 +169,7 @@ func (c *conn) runPolling(parent context.Context) {
 		c.finish(err)
 		return
 	}
-	pc.url += "&sid=" + sid
+	pc.path += "&sid=" + sid
 	p.mu.Lock()
 	if p.closing.Load() {
 		p.mu.Unlock()
@@ -121,23 +213,15 @@ func (c *conn) runPolling(parent context.Context) {
 	}
 }
 
-// get performs one GET and returns its body.
+// get performs one GET and returns its body, valid until the next get.
+// Reader only.
 func (pc *pollConn) get() ([]byte, error) {
-	req, err := http.NewRequestWithContext(pc.ctx, http.MethodGet, pc.url, nil)
+	status, body, err := pc.gets.do(pc, http.MethodGet, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := pc.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPollBody))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: GET status %d: %q", errPollStatus, resp.StatusCode, body)
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("%w: GET status %d: %q", errPollStatus, status, body)
 	}
 	return body, nil
 }
@@ -183,20 +267,14 @@ func (pc *pollConn) sendLoop() {
 	}
 }
 
+// post sends one payload. Sender only.
 func (pc *pollConn) post(body []byte) error {
-	req, err := http.NewRequestWithContext(pc.ctx, http.MethodPost, pc.url, bytes.NewReader(body))
+	status, _, err := pc.posts.do(pc, http.MethodPost, body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	resp, err := pc.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%w: POST status %d", errPollStatus, resp.StatusCode)
+	if status != http.StatusOK {
+		return fmt.Errorf("%w: POST status %d", errPollStatus, status)
 	}
 	return nil
 }
@@ -211,5 +289,37 @@ func (pc *pollConn) close() {
 		return
 	}
 	pc.cancel()
-	pc.tr.CloseIdleConnections()
+	// The connections' owners may be blocked on them: closing them ends
+	// their requests with an error.
+	pc.mu.Lock()
+	conns := pc.nconns
+	pc.nconns = nil
+	pc.mu.Unlock()
+	for _, nc := range conns {
+		nc.Close()
+	}
+}
+
+// track records a connection just dialed so that close can end it; false
+// once closed.
+func (pc *pollConn) track(nc net.Conn) bool {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.closed {
+		return false
+	}
+	pc.nconns = append(pc.nconns, nc)
+	return true
+}
+
+// untrack forgets a connection its owner closed.
+func (pc *pollConn) untrack(nc net.Conn) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	for i, c := range pc.nconns {
+		if c == nc {
+			pc.nconns = append(pc.nconns[:i], pc.nconns[i+1:]...)
+			return
+		}
+	}
 }
