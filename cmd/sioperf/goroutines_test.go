@@ -12,11 +12,15 @@ import (
 )
 
 // startBenchServer runs sioloop's scenario server in this process: the
-// handlers of bench/server (package bench/scenario) on a sio.Server.
-func startBenchServer(t *testing.T) string {
+// handlers of bench/server (package bench/scenario) on a sio.Server, with
+// whatever more setup registers (nil: nothing).
+func startBenchServer(t *testing.T, setup func(*sio.Server)) string {
 	t.Helper()
 	srv := sio.NewServer(sio.Config{})
 	scenario.Register(srv)
+	if setup != nil {
+		setup(srv)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +58,7 @@ func goroutines() int {
 // process: its handlers run on worker goroutines that outlive a burst by
 // two seconds, so the echo check that starts many at once comes last.
 func TestLoopNeedsNoGoroutinePerConnection(t *testing.T) {
-	addr := startBenchServer(t)
+	addr := startBenchServer(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	const first, more = 50, 300

@@ -18,7 +18,7 @@ import (
 // the sustainable rate, then 2 s phases. It checks the mechanics (rows for
 // every second of every phase, totals that add up), not the server's speed.
 func TestOverloadAgainstSioloop(t *testing.T) {
-	addr := startBenchServer(t)
+	addr := startBenchServer(t, nil)
 	dir := t.TempDir()
 	res := runTool(t, "overload", "-addr", addr, "-subs", "200", "-start", "2000", "-max-steps", "2", "-bisect", "0",
 		"-warmup", "500ms", "-step", "500ms", "-duration", "2s", "-recovery", "2s", "-drain", "2s", "-settle-max", "2s",

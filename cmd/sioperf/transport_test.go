@@ -1,12 +1,9 @@
 package main
 
 import (
-	"net"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/sioloop/sioloop/bench/scenario"
 	"github.com/sioloop/sioloop/sio"
 )
 
@@ -21,34 +18,18 @@ type transportServer struct {
 func startTransportServer(t *testing.T) (string, *transportServer) {
 	t.Helper()
 	ts := &transportServer{opened: map[string]int{}, socket: map[string]int{}}
-	srv := sio.NewServer(sio.Config{})
-	scenario.Register(srv)
-	srv.OnEngineConnection(func(_, transport string) {
-		ts.mu.Lock()
-		ts.opened[transport]++
-		ts.mu.Unlock()
+	addr := startBenchServer(t, func(srv *sio.Server) {
+		srv.OnEngineConnection(func(_, transport string) {
+			ts.mu.Lock()
+			ts.opened[transport]++
+			ts.mu.Unlock()
+		})
+		srv.OnAnyConnection(func(s *sio.Socket) {
+			ts.mu.Lock()
+			ts.socket[s.Conn().Transport()]++
+			ts.mu.Unlock()
+		})
 	})
-	srv.OnAnyConnection(func(s *sio.Socket) {
-		ts.mu.Lock()
-		ts.socket[s.Conn().Transport()]++
-		ts.mu.Unlock()
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe(addr, nil) }()
-	select {
-	case <-srv.Ready():
-	case err := <-errc:
-		t.Fatal(err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("bench server not ready in 10s")
-	}
-	t.Cleanup(func() { srv.Close() })
 	return addr, ts
 }
 
