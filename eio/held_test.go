@@ -81,7 +81,7 @@ type fakeExchange struct {
 	resp chan string // "status body", once
 }
 
-func newExchange(t *testing.T, method, query, body string) *fakeExchange {
+func newExchange(t testing.TB, method, query, body string) *fakeExchange {
 	t.Helper()
 	r, err := http.NewRequest(method, "http://x/engine.io/?EIO=4&"+query, nil)
 	if err != nil {
@@ -118,7 +118,7 @@ func (x *fakeExchange) Upgrade(_ http.Header, h eio.FrameHandler) (eio.WSConn, e
 func (x *fakeExchange) frame(text string) { x.h.OnMessage(x.conn, false, []byte(text)) }
 
 // response waits for the answer to x.
-func (x *fakeExchange) response(t *testing.T) string {
+func (x *fakeExchange) response(t testing.TB) string {
 	t.Helper()
 	select {
 	case r := <-x.resp:
