@@ -49,6 +49,9 @@ type conn struct {
 	failed  error      // -io loop: the protocol error that closed it
 
 	echoID atomic.Uint64 // id of the echo in flight
+	// -echo-interval: an echo is in flight, and a tick of the client's
+	// schedule came meanwhile (paced.go).
+	echoBusy, echoOwed atomic.Bool
 
 	// Delivery counts of the current read batch, added to the shared
 	// counters once per batch rather than once per message (reader-owned).
@@ -424,6 +427,10 @@ func (c *conn) onEcho(m []byte, id uint64, checkID bool, nowUs int64) {
 		h.Record(nowUs - t)
 	}
 	p.echoDone.Add(1)
+	if p.echoPaced.Load() {
+		c.pacedReply(nowUs)
+		return
+	}
 	c.sendEcho(nowUs)
 }
 

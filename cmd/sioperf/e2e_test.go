@@ -467,6 +467,24 @@ func TestEcho(t *testing.T) {
 	}
 }
 
+// TestEchoPaced: with -echo-interval each client sends on its own
+// schedule, so the run completes about clients × duration / interval
+// round trips (fewer only if answers come late), never more.
+func TestEchoPaced(t *testing.T) {
+	srv := newTestServer(t, false)
+	addr := srv.start()
+	res := runTool(t, "echo", "-addr", addr, "-clients", "50", "-duration", "1s", "-echo-interval", "100ms")
+	if res.Error != "" {
+		t.Fatal(res.Error)
+	}
+	e := res.Echo
+	// 50 clients, 10 ticks each in 1 s: at most 500, and at least half of
+	// them on a loaded machine.
+	if e.Completed > 500 || e.Completed < 250 || e.Mismatched != 0 || e.Latency.Count != e.Completed {
+		t.Fatalf("paced echo %+v, want 250..500 round trips", e)
+	}
+}
+
 func TestIdleAnswersHeartbeats(t *testing.T) {
 	for _, mode := range ioModes {
 		t.Run(mode, func(t *testing.T) { testIdleAnswersHeartbeats(t, mode) })

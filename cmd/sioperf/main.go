@@ -80,6 +80,7 @@ type config struct {
 	RBufMax     int           `json:"rbuf_max"`
 	IO          string        `json:"io"`
 	Transport   string        `json:"transport,omitempty"`
+	EchoEvery   time.Duration `json:"echo_interval_ns,omitempty"`
 	Timeout     time.Duration `json:"timeout_ns"`
 
 	jsonOut    bool
@@ -133,6 +134,7 @@ func parseConfig(scenario string, args []string) (*config, error) {
 	fs.DurationVar(&c.HSTimeout, "handshake-timeout", 10*time.Second, "bound on one connection's handshake")
 	fs.IntVar(&c.RBufMax, "rbuf", 64<<10, "largest per-connection read buffer, bytes (-io goroutine)")
 	fs.StringVar(&c.IO, "io", ioLoop, "receive path: loop (event loops, no goroutine per connection) or goroutine (a reader goroutine per connection)")
+	fs.DurationVar(&c.EchoEvery, "echo-interval", 0, "echo: each client sends one echo per interval at its own random phase, at most one in flight (0: a closed loop, the next echo as soon as the answer comes)")
 	fs.StringVar(&c.Transport, "transport", transportWebSocket, "subscribers and echo clients: websocket (a WebSocket at once), upgrade (a polling handshake on its own connection, then the WebSocket upgrade, as io() in a browser) or polling (HTTP long-polling only, each client with its own connections, no compression); publishers always use websocket")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	fs.BoolVar(&c.jsonOut, "json", false, "print one JSON object per run on stdout")

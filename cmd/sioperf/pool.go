@@ -50,9 +50,10 @@ type openSpec struct {
 	HandshakeTimeout time.Duration `json:"handshake_timeout"`
 	RBufMax          int           `json:"rbuf_max"`
 	Pad              int           `json:"pad"`
-	IO               string        `json:"io,omitempty"`        // ioLoop (default) or ioGoroutine
-	SndBuf           int           `json:"sndbuf,omitempty"`    // SO_SNDBUF of each connection; 0: the kernel's autotuning
-	Transport        string        `json:"transport,omitempty"` // transportWebSocket (default) or transportUpgrade
+	IO               string        `json:"io,omitempty"`            // ioLoop (default) or ioGoroutine
+	SndBuf           int           `json:"sndbuf,omitempty"`        // SO_SNDBUF of each connection; 0: the kernel's autotuning
+	Transport        string        `json:"transport,omitempty"`     // transportWebSocket (default), transportUpgrade or transportPolling
+	EchoInterval     time.Duration `json:"echo_interval,omitempty"` // echo: each client's own schedule (paced.go); 0: closed loop
 }
 
 // openResult reports how opening went.
@@ -135,6 +136,7 @@ type pool struct {
 	protoErrors atomic.Int64
 
 	echoEndUs  atomic.Int64 // 0 when no echo run is active
+	echoPaced  atomic.Bool  // the run follows the clients' schedules (paced.go)
 	echoDone   atomic.Uint64
 	echoBad    atomic.Uint64
 	echoHist   atomic.Pointer[Hist]
@@ -461,9 +463,24 @@ func (p *pool) Echo(ctx context.Context, dur time.Duration) (echoReply, error) {
 	p.mu.Lock()
 	conns := append([]*conn(nil), p.conns...)
 	p.mu.Unlock()
-	for _, c := range conns {
-		c.sendEcho(time.Now().UnixMicro())
+	p.echoPaced.Store(p.spec.EchoInterval > 0)
+	pacing := make(chan struct{})
+	if p.spec.EchoInterval > 0 {
+		for _, c := range conns {
+			c.echoBusy.Store(false) // a late answer of an earlier run never cleared it
+			c.echoOwed.Store(false)
+		}
+		go func() {
+			defer close(pacing)
+			pace(ctx, conns, start, dur, p.spec.EchoInterval)
+		}()
+	} else {
+		close(pacing)
+		for _, c := range conns {
+			c.sendEcho(time.Now().UnixMicro())
+		}
 	}
+	defer func() { <-pacing }()
 	t := time.NewTimer(time.Until(start.Add(dur)))
 	select {
 	case <-t.C:

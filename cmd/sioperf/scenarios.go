@@ -163,6 +163,7 @@ func (cl *cluster) spec(count, first, rooms, concurrency int) openSpec {
 		Pad:              cl.cfg.Pad,
 		IO:               cl.cfg.IO,
 		Transport:        cl.cfg.Transport,
+		EchoInterval:     cl.cfg.EchoEvery,
 	}
 }
 
