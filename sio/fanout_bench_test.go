@@ -33,6 +33,7 @@ func (c *fakeWS) RemoteAddr() string                 { return "127.0.0.1:1" }
 type fakeExchange struct {
 	r    *http.Request
 	conn *fakeWS
+	ws   eio.WSConn // the connection Upgrade returns; conn when nil
 }
 
 func (x *fakeExchange) Method() string          { return x.r.Method }
@@ -50,20 +51,32 @@ func (x *fakeExchange) Respond(status int, h http.Header, b []byte) {
 func (x *fakeExchange) OnAbort(func()) {}
 func (x *fakeExchange) Upgrade(h http.Header, fh eio.FrameHandler) (eio.WSConn, error) {
 	x.conn.fh = fh
+	if x.ws != nil {
+		return x.ws, nil
+	}
 	return x.conn, nil
 }
 
 // connectFake opens a WebSocket-only session and joins namespace "/".
 func connectFake(tb testing.TB, srv *Server, group int) *fakeWS {
+	c := &fakeWS{group: group}
+	connectWS(srv, c, nil)
+	return c
+}
+
+// connectWS opens a WebSocket-only session on ws (c itself when nil),
+// whose frame handler c keeps, and joins namespace "/".
+func connectWS(srv *Server, c *fakeWS, ws eio.WSConn) {
 	r := httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=websocket", nil)
 	r.Header.Set("Connection", "Upgrade")
 	r.Header.Set("Upgrade", "websocket")
 	r.Header.Set("Sec-WebSocket-Version", "13")
 	r.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
-	c := &fakeWS{group: group}
-	srv.serveExchange(&fakeExchange{r: r, conn: c})
-	c.fh.OnMessage(c, false, []byte("40"))
-	return c
+	srv.serveExchange(&fakeExchange{r: r, conn: c, ws: ws})
+	if ws == nil {
+		ws = c
+	}
+	c.fh.OnMessage(ws, false, []byte("40"))
 }
 
 func waitSockets(tb testing.TB, ns *Namespace, n int) {
