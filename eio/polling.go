@@ -91,9 +91,10 @@ func (s *Session) startRecordLocked() *pollState {
 
 func (s *Session) appendRecordsLocked(pr *Prepared) {
 	start := 0
-	for _, r := range pr.recs {
+	poll, recs := pr.pollForm()
+	for _, r := range recs {
 		p := s.startRecordLocked()
-		p.q.B = append(p.q.B, pr.poll[start:r.end]...)
+		p.q.B = append(p.q.B, poll[start:r.end]...)
 		p.recs = append(p.recs, record{end: len(p.q.B), binary: r.binary})
 		start = r.end + 1
 	}

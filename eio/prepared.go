@@ -2,6 +2,7 @@ package eio
 
 import (
 	"encoding/base64"
+	"slices"
 	"sync"
 
 	"github.com/gobwas/ws"
@@ -10,56 +11,117 @@ import (
 )
 
 // Prepared is a message (one text packet and optional binary attachments)
-// encoded once for every transport, to be sent to many sessions. It is
-// immutable after Prepare and safe to share between goroutines.
+// encoded once, to be sent to many sessions. It is immutable after Prepare
+// and safe to share between goroutines.
+//
+// Only the WebSocket frames are built at once, since most recipients take
+// those; the polling form is built from them by the first polling
+// recipient, and the deflated frames by the first recipient that
+// negotiated permessage-deflate.
 type Prepared struct {
 	frames []byte   // WebSocket frames, header and payload, back to back
-	poll   []byte   // polling records separated by 0x1E
-	recs   []record // ends of the records in poll
+	text   []byte   // payload of the text frame ("4" and the text), in frames; nil for PrepareBinary
+	bins   [][]byte // payloads of the binary frames, in frames
 
-	// The frames for connections that negotiated permessage-deflate,
-	// built by the first such recipient (deflated).
+	pollOnce sync.Once
+	poll     []byte   // polling records separated by 0x1E
+	recs     []record // ends of the records in poll
+
 	dflOnce  sync.Once
 	dfl      []byte
 	dflThres int
 	dflLevel int
 }
 
+// BuildReserve is the room at the front of a buffer in which a text
+// message is built for SendBuilt or PrepareBuilt: the largest WebSocket
+// frame header and the Engine.IO packet type. The caller appends the
+// message's text after it, and the session frames the message in place,
+// so that the text is written once by its encoder and copied once, into
+// the connection's output.
+const BuildReserve = wsframe.MaxHeaderSize + 1
+
+// BeginBuild returns dst extended by BuildReserve bytes, after which the
+// caller appends a text message's text. The reserved bytes are the
+// session's to overwrite.
+func BeginBuild(dst []byte) []byte {
+	dst = slices.Grow(dst, BuildReserve)
+	return dst[:len(dst)+BuildReserve]
+}
+
+// BuildCap is the capacity a buffer needs for PrepareBuilt to frame a
+// message of textLen bytes of text and these binaries where it was built,
+// without moving the text.
+func BuildCap(textLen int, binaries [][]byte) int {
+	return BuildReserve + textLen + framesSize(binaries)
+}
+
 // Prepare encodes an Engine.IO message: text (without the type byte), then
 // each binary attachment. The inputs are copied.
 func Prepare(text []byte, binaries ...[]byte) *Prepared {
-	p := &Prepared{}
-	n := wsframe.MaxHeaderSize + 1 + len(text)
-	pn := 1 + len(text)
+	m := BeginBuild(make([]byte, 0, BuildCap(len(text), binaries)))
+	return PrepareBuilt(append(m, text...), binaries...)
+}
+
+// PrepareBuilt is Prepare of a text message built after BeginBuild: m is
+// BeginBuild's result with the text appended. It takes m, whose text is not
+// copied again: the caller must not use m afterwards, nor hand PrepareBuilt
+// a buffer that goes back to a pool. The binaries are copied; the text
+// is moved once if m has less capacity than BuildCap.
+func PrepareBuilt(m []byte, binaries ...[]byte) *Prepared {
+	m[wsframe.MaxHeaderSize] = typeMessage
+	h := wsframe.PutHeader(m, wsframe.MaxHeaderSize, ws.OpText, len(m)-wsframe.MaxHeaderSize)
+	p := &Prepared{frames: m[h:]}
+	if len(binaries) > 0 {
+		p.frames = slices.Grow(p.frames, framesSize(binaries))
+		p.bins = make([][]byte, len(binaries))
+		for i, b := range binaries {
+			p.frames = wsframe.AppendFrame(p.frames, ws.OpBinary, b)
+			p.bins[i] = p.frames[len(p.frames)-len(b):]
+		}
+	}
+	p.text = p.frames[wsframe.MaxHeaderSize-h : len(m)-h]
+	return p
+}
+
+// framesSize is the most the frames of binaries take.
+func framesSize(binaries [][]byte) int {
+	n := 0
 	for _, b := range binaries {
 		n += wsframe.MaxHeaderSize + len(b)
-		pn += 2 + base64.StdEncoding.EncodedLen(len(b))
 	}
-	p.frames = make([]byte, 0, n)
-	p.frames = appendMessageFrame(p.frames, text)
-	for _, b := range binaries {
-		p.frames = wsframe.AppendFrame(p.frames, ws.OpBinary, b)
-	}
-	p.poll = make([]byte, 0, pn)
-	p.poll = append(append(p.poll, typeMessage), text...)
-	p.recs = append(p.recs, record{end: len(p.poll)})
-	for _, b := range binaries {
-		p.poll = append(p.poll, recordSep, 'b')
-		p.poll = base64.StdEncoding.AppendEncode(p.poll, b)
-		p.recs = append(p.recs, record{end: len(p.poll), binary: true})
-	}
-	return p
+	return n
 }
 
 // PrepareBinary encodes one binary Engine.IO message (a packet of a binary
 // parser such as msgpack) once for every transport. b is copied.
 func PrepareBinary(b []byte) *Prepared {
-	p := &Prepared{}
-	p.frames = wsframe.AppendFrame(make([]byte, 0, wsframe.MaxHeaderSize+len(b)), ws.OpBinary, b)
-	p.poll = make([]byte, 0, 1+base64.StdEncoding.EncodedLen(len(b)))
-	p.poll = base64.StdEncoding.AppendEncode(append(p.poll, 'b'), b)
-	p.recs = append(p.recs, record{end: len(p.poll), binary: true})
+	p := &Prepared{frames: wsframe.AppendFrame(make([]byte, 0, wsframe.MaxHeaderSize+len(b)), ws.OpBinary, b)}
+	p.bins = [][]byte{p.frames[len(p.frames)-len(b):]}
 	return p
+}
+
+// pollForm returns the polling records, building them on first use.
+func (p *Prepared) pollForm() (poll []byte, recs []record) {
+	p.pollOnce.Do(func() {
+		n := len(p.text)
+		for _, b := range p.bins {
+			n += 2 + base64.StdEncoding.EncodedLen(len(b))
+		}
+		p.poll = make([]byte, 0, n)
+		if p.text != nil {
+			p.poll = append(p.poll, p.text...)
+			p.recs = append(p.recs, record{end: len(p.poll)})
+		}
+		for _, b := range p.bins {
+			if len(p.poll) > 0 {
+				p.poll = append(p.poll, recordSep)
+			}
+			p.poll = base64.StdEncoding.AppendEncode(append(p.poll, 'b'), b)
+			p.recs = append(p.recs, record{end: len(p.poll), binary: true})
+		}
+	})
+	return p.poll, p.recs
 }
 
 // Frames returns the WebSocket encoding. Do not modify it.
@@ -102,20 +164,4 @@ func deflates(c WSConn) bool {
 	}
 	_, _, on := d.Deflate()
 	return on
-}
-
-// appendMessageFrame appends a text frame holding "4"+text.
-func appendMessageFrame(dst, text []byte) []byte {
-	start := len(dst)
-	dst = append(dst, make([]byte, wsframe.MaxHeaderSize)...)
-	dst = append(dst, typeMessage)
-	dst = append(dst, text...)
-	end := start + wsframe.MaxHeaderSize
-	h := wsframe.PutHeader(dst, end, ws.OpText, 1+len(text))
-	if h != start {
-		// Close the gap left by a header shorter than the reserve.
-		n := copy(dst[start:], dst[h:])
-		dst = dst[:start+n]
-	}
-	return dst
 }

@@ -3,7 +3,11 @@ package eio
 import (
 	"encoding/base64"
 
+	"github.com/gobwas/ws"
+
 	"github.com/valyala/bytebufferpool"
+
+	"github.com/sioloop/sioloop/wsframe"
 )
 
 // What the server sends a session, on whichever transport it is on: a
@@ -38,6 +42,34 @@ func (s *Session) Send(text []byte, binaries ...[]byte) {
 	slow := false
 	if s.state == stateOpen {
 		s.sendLocked(typeMessage, text)
+		for _, b := range binaries {
+			s.sendBinaryLocked(b)
+		}
+		s.flushPollLocked()
+		slow = s.pollOverflowLocked()
+	}
+	s.mu.Unlock()
+	if slow {
+		s.closeSlowPoller()
+	}
+}
+
+// SendBuilt is Send of a text message built after BeginBuild: m is
+// BeginBuild's result with the text appended. A WebSocket gets it framed in
+// place, so the text is copied once, into the connection's output. s
+// writes into m's reserve and keeps nothing of m after the call. The
+// binaries are copied.
+func (s *Session) SendBuilt(m []byte, binaries ...[]byte) {
+	s.mu.Lock()
+	slow := false
+	if s.state == stateOpen {
+		if s.transport == tWebSocket && !s.ws.deflate {
+			m[wsframe.MaxHeaderSize] = typeMessage
+			h := wsframe.PutHeader(m, wsframe.MaxHeaderSize, ws.OpText, len(m)-wsframe.MaxHeaderSize)
+			s.ws.c.WriteFrames(m[h:])
+		} else {
+			s.sendLocked(typeMessage, m[BuildReserve:])
+		}
 		for _, b := range binaries {
 			s.sendBinaryLocked(b)
 		}

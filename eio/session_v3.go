@@ -114,19 +114,11 @@ func (s *Session) writeQueuedBinary(c WSConn, raw []byte, b64 bool) {
 // sendPreparedV3Locked sends the packets of p one at a time, in the v3
 // form. Called with mu held, the session open.
 func (s *Session) sendPreparedV3Locked(p *Prepared) {
-	start := 0
-	var raw []byte
-	for _, r := range p.recs {
-		rec := p.poll[start:r.end]
-		start = r.end + 1
-		if !r.binary {
-			s.sendLocked(rec[0], rec[1:])
-			continue
-		}
-		var err error
-		if raw, err = base64.StdEncoding.AppendDecode(raw[:0], rec[1:]); err == nil {
-			s.sendBinaryLocked(raw)
-		}
+	if p.text != nil {
+		s.sendLocked(p.text[0], p.text[1:])
+	}
+	for _, b := range p.bins {
+		s.sendBinaryLocked(b)
 	}
 	s.flushPollLocked()
 }

@@ -3,6 +3,7 @@ package sio
 import (
 	"context"
 
+	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/internal/packet"
 )
 
@@ -77,16 +78,12 @@ type ackResult struct {
 func (s *Socket) sendAck(id int64, args []any) error {
 	b := getBuf()
 	defer putBuf(b)
-	body, atts, err := packet.AppendArgs(nil, "", args)
-	if err != nil {
+	p := packet.Packet{Type: packet.Ack, Namespace: s.nsp.name, ID: id}
+	var atts [][]byte
+	var err error
+	if b.B, atts, err = packet.AppendArgsPacket(eio.BeginBuild(b.B[:0]), &p, "", args); err != nil {
 		return err
 	}
-	p := packet.Packet{Type: packet.Ack, Namespace: s.nsp.name, ID: id, Data: body}
-	if len(atts) > 0 {
-		p.Type = packet.BinaryAck
-		p.Attachments = len(atts)
-	}
-	b.B = packet.AppendEncode(b.B, &p)
 	s.send(b.B, atts...)
 	return nil
 }

@@ -273,7 +273,7 @@ func (c *client) connect(name string, auth []byte) {
 // sendPacket encodes and sends a packet without attachments.
 func (c *client) sendPacket(p *packet.Packet) {
 	b := getBuf()
-	b.B = packet.AppendEncode(b.B, p)
+	b.B = packet.AppendEncode(eio.BeginBuild(b.B[:0]), p)
 	c.send(b.B)
 	putBuf(b)
 }
@@ -281,7 +281,7 @@ func (c *client) sendPacket(p *packet.Packet) {
 // sendPacket encodes and sends a packet of s without attachments.
 func (s *Socket) sendPacket(p *packet.Packet) {
 	b := getBuf()
-	b.B = packet.AppendEncode(b.B, p)
+	b.B = packet.AppendEncode(eio.BeginBuild(b.B[:0]), p)
 	s.send(b.B)
 	putBuf(b)
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/sioloop/sioloop/eio"
 	"github.com/sioloop/sioloop/internal/packet"
 )
 
@@ -187,6 +188,19 @@ func (n *Namespace) nextAckID() int64 { return n.ackIDs.Add(1) - 1 }
 // own room as socket.io does, and is stored even if the socket is away
 // (send false) so that it is replayed when the client comes back.
 func (n *Namespace) emitTo(s *Socket, name string, args []any, id int64, record, send bool) error {
+	if send && !(record && id == packet.NoID && (n.sessionStore() != nil || n.srv.store != nil)) {
+		// Encoded in place, once: the common case.
+		b := getBuf()
+		defer putBuf(b)
+		p := packet.Packet{Type: packet.Event, Namespace: n.name, ID: id}
+		var atts [][]byte
+		var err error
+		if b.B, atts, err = packet.AppendArgsPacket(eio.BeginBuild(b.B[:0]), &p, name, args); err != nil {
+			return err
+		}
+		s.send(b.B, atts...)
+		return nil
+	}
 	body, atts, err := packet.AppendArgs(nil, name, args)
 	if err != nil {
 		return err
@@ -208,14 +222,15 @@ func (n *Namespace) emitTo(s *Socket, name string, args []any, id int64, record,
 }
 
 // encodeEvent encodes an EVENT or BINARY_EVENT packet of this namespace
-// with arguments body (a JSON array, the event name first) and ack id.
+// with arguments body (a JSON array, the event name first) and ack id, as
+// a message built after eio.BeginBuild in a new buffer.
 func (n *Namespace) encodeEvent(body []byte, atts [][]byte, id int64) []byte {
 	p := packet.Packet{Type: packet.Event, Namespace: n.name, ID: id, Data: body}
 	if len(atts) > 0 {
 		p.Type = packet.BinaryEvent
 		p.Attachments = len(atts)
 	}
-	return packet.AppendEncode(make([]byte, 0, len(body)+len(n.name)+24), &p)
+	return packet.AppendEncode(eio.BeginBuild(make([]byte, 0, eio.BuildCap(len(body)+len(n.name)+24, atts))), &p)
 }
 
 // To selects the sockets in rooms (io.to).

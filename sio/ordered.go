@@ -56,15 +56,15 @@ func (s *Server) loopOf(g int) *loop.Loop {
 
 // send sends a message (text and attachments) in order with queued
 // broadcasts. The inputs are copied if the send is deferred.
-func (c *client) send(text []byte, atts ...[]byte) {
+func (c *client) send(msg []byte, atts ...[]byte) {
 	l := c.queuedLoop()
 	if l == nil {
-		c.sendMessage(text, atts)
+		c.sendMessage(msg, atts)
 		return
 	}
-	text = bytes.Clone(text)
+	msg = bytes.Clone(msg)
 	atts = cloneAll(atts)
-	c.postWrite(l, func() { c.sendMessage(text, atts) })
+	c.postWrite(l, func() { c.sendMessage(msg, atts) })
 }
 
 // closeSession closes the connection after the writes queued before it,

@@ -47,10 +47,10 @@ type outputHold struct {
 	bytes    int
 }
 
-// heldMessage is one kept write: a message with its attachments (owned
-// copies), or a prepared broadcast.
+// heldMessage is one kept write: a built message with its attachments
+// (owned copies), or a prepared broadcast.
 type heldMessage struct {
-	text []byte
+	msg  []byte // eio.BuildReserve bytes, then the packet's text
 	atts [][]byte
 	prep *eio.Prepared
 }
@@ -67,9 +67,9 @@ func (h *outputHold) keep(s *Socket, m heldMessage) bool {
 		return false
 	}
 	if m.prep == nil {
-		m.text = bytes.Clone(m.text)
+		m.msg = bytes.Clone(m.msg)
 		m.atts = cloneAll(m.atts)
-		h.bytes += len(m.text)
+		h.bytes += len(m.msg)
 		for _, a := range m.atts {
 			h.bytes += len(a)
 		}
@@ -91,7 +91,7 @@ func (h *outputHold) writeOutLocked(s *Socket) {
 		if m.prep != nil {
 			sess.SendPrepared(m.prep)
 		} else {
-			s.client.sendMessage(m.text, m.atts)
+			s.client.sendMessage(m.msg, m.atts)
 		}
 	}
 	h.msgs, h.bytes, h.released = nil, 0, true
@@ -124,27 +124,28 @@ func (s *Socket) flushHold() {
 	h.mu.Unlock()
 }
 
-// send sends a message to s in order with queued broadcasts (ordered.go);
+// send sends a message built after eio.BeginBuild (msg: the reserve, then
+// the packet's text) to s in order with queued broadcasts (ordered.go);
 // the inputs are copied if the send is deferred.
-func (s *Socket) send(text []byte, atts ...[]byte) {
-	s.traceOut(text, len(atts))
+func (s *Socket) send(msg []byte, atts ...[]byte) {
+	s.traceOut(msg[eio.BuildReserve:], len(atts))
 	if st := s.nsp.srv.stats.Load(); st != nil {
-		st.countSend(s.client.group.Load(), text, atts)
+		st.countSend(s.client.group.Load(), msg[eio.BuildReserve:], atts)
 	}
 	if l := s.client.queuedLoop(); l != nil {
-		text, atts = bytes.Clone(text), cloneAll(atts)
-		s.client.postWrite(l, func() { s.write(text, atts) })
+		msg, atts = bytes.Clone(msg), cloneAll(atts)
+		s.client.postWrite(l, func() { s.write(msg, atts) })
 		return
 	}
-	s.write(text, atts)
+	s.write(msg, atts)
 }
 
-// write hands a message to the session, or to the hold.
-func (s *Socket) write(text []byte, atts [][]byte) {
-	if h := s.hold.Load(); h != nil && h.keep(s, heldMessage{text: text, atts: atts}) {
+// write hands a built message to the session, or to the hold.
+func (s *Socket) write(msg []byte, atts [][]byte) {
+	if h := s.hold.Load(); h != nil && h.keep(s, heldMessage{msg: msg, atts: atts}) {
 		return
 	}
-	s.client.sendMessage(text, atts)
+	s.client.sendMessage(msg, atts)
 }
 
 // sendPrepared sends a prepared message to s in order with queued broadcasts.

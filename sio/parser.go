@@ -219,13 +219,15 @@ func textPacket(t packet.Type, nsp string, id int64, js []byte, atts [][]byte, m
 	return p, cloneAll(atts), nil
 }
 
-// sendMessage hands one packet (text form, attachments) to the session in
-// the server's parser's encoding. Where writes reach the session only.
-func (c *client) sendMessage(text []byte, atts [][]byte) {
+// sendMessage hands one packet (msg: its text form built after
+// eio.BeginBuild; its attachments) to the session in the server's
+// parser's encoding. Where writes reach the session only.
+func (c *client) sendMessage(msg []byte, atts [][]byte) {
 	if c.srv.cfg.Parser != MsgpackParser {
-		c.sess.Send(text, atts...)
+		c.sess.SendBuilt(msg, atts...)
 		return
 	}
+	text := msg[eio.BuildReserve:]
 	if c.v3 && len(text) > 0 && isJSONTypeV3(packet.Type(text[0]-'0')) {
 		if js, err := encodeJSONV3(text); err == nil {
 			c.sess.Send(js)
@@ -240,13 +242,14 @@ func (c *client) sendMessage(text []byte, atts [][]byte) {
 	putBuf(b)
 }
 
-// prepare encodes a packet for many sessions in the server's parser's
-// encoding.
-func (s *Server) prepare(text []byte, atts [][]byte) *eio.Prepared {
+// prepare encodes a packet (msg: its text form built after
+// eio.BeginBuild, which prepare takes) for many sessions in the server's
+// parser's encoding.
+func (s *Server) prepare(msg []byte, atts [][]byte) *eio.Prepared {
 	if s.cfg.Parser != MsgpackParser {
-		return eio.Prepare(text, atts...)
+		return eio.PrepareBuilt(msg, atts...)
 	}
-	b, err := encodeMsgpack(nil, text, atts)
+	b, err := encodeMsgpack(nil, msg[eio.BuildReserve:], atts)
 	if err != nil {
 		b = nil
 	}

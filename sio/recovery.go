@@ -419,8 +419,7 @@ func (s *Server) resume(sock *Socket, c *claim) {
 		sock.nsp.adapter.AddAll(sock, c.saved.rooms)
 	}
 	for _, p := range missed {
-		text, atts := encodeStored(p)
-		sock.send(text, atts...)
+		sock.send(sock.nsp.encodeEvent(p.body, p.atts, packet.NoID), p.atts...)
 	}
 }
 
@@ -439,16 +438,6 @@ func selects(rooms, except []string, member map[string]bool) bool {
 		}
 	}
 	return false
-}
-
-// encodeStored rebuilds the EVENT packet of a stored event for replay.
-func encodeStored(p storedPacket) ([]byte, [][]byte) {
-	pk := packet.Packet{Type: packet.Event, Namespace: p.nsp.name, ID: packet.NoID, Data: p.body}
-	if len(p.atts) > 0 {
-		pk.Type = packet.BinaryEvent
-		pk.Attachments = len(p.atts)
-	}
-	return packet.AppendEncode(nil, &pk), p.atts
 }
 
 // savedCount is the number of saved sessions.

@@ -101,6 +101,36 @@ func AppendArgs(dst []byte, eventName string, args []any) (out []byte, attachmen
 	return append(dst, ']'), attachments, nil
 }
 
+// AppendArgsPacket appends a whole EVENT or ACK packet (p's Type, Namespace
+// and ID; p.Data is not used) whose data is eventName and args as
+// AppendArgs encodes them, written once in place. With attachments the
+// packet becomes a BINARY_EVENT or BINARY_ACK: its header, written first,
+// is then moved to take the attachment count, which shifts the data once.
+// On error dst is returned unextended and attachments is nil.
+func AppendArgsPacket(dst []byte, p *Packet, eventName string, args []any) (out []byte, attachments [][]byte, err error) {
+	start := len(dst)
+	head := Packet{Type: p.Type, Namespace: p.Namespace, ID: p.ID}
+	dst = AppendEncode(dst, &head)
+	if dst, attachments, err = AppendArgs(dst, eventName, args); err != nil {
+		return dst[:start], nil, err
+	}
+	if len(attachments) == 0 {
+		return dst, nil, nil
+	}
+	var num [24]byte
+	count := append(strconv.AppendInt(num[:0], int64(len(attachments)), 10), '-')
+	n := len(dst)
+	dst = append(dst, count...)
+	copy(dst[start+1+len(count):], dst[start+1:n])
+	copy(dst[start+1:], count)
+	if p.Type == Ack {
+		dst[start] = '0' + byte(BinaryAck)
+	} else {
+		dst[start] = '0' + byte(BinaryEvent)
+	}
+	return dst, attachments, nil
+}
+
 func appendPlaceholder(dst []byte, bin []byte, atts [][]byte) ([]byte, [][]byte) {
 	dst = append(dst, `{"_placeholder":true,"num":`...)
 	dst = strconv.AppendInt(dst, int64(len(atts)), 10)

@@ -268,3 +268,51 @@ func TestSplitArgsMatchesUnmarshal(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendArgsPacket checks the packet written in place against the one
+// AppendArgs and AppendEncode give in two steps, with and without
+// attachments, after a prefix that must be kept.
+func TestAppendArgsPacket(t *testing.T) {
+	cases := []struct {
+		p    Packet
+		name string
+		args []any
+	}{
+		{Packet{Type: Event, ID: NoID}, "chat", []any{"hi", 1}},
+		{Packet{Type: Event, Namespace: "/admin", ID: 12}, "q", []any{map[string]any{"a": []byte{1}}}},
+		{Packet{Type: Ack, Namespace: "/", ID: 7}, "", []any{[]byte{1, 2}, "x", []byte{3}}},
+		{Packet{Type: Ack, ID: 0}, "", nil},
+		{Packet{Type: Event, ID: NoID}, "many", func() []any {
+			a := make([]any, 12)
+			for i := range a {
+				a[i] = []byte{byte(i)}
+			}
+			return a
+		}()},
+	}
+	for _, c := range cases {
+		body, wantAtts, err := AppendArgs(nil, c.name, c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.p
+		want.Data = body
+		if len(wantAtts) > 0 {
+			want.Type = map[Type]Type{Event: BinaryEvent, Ack: BinaryAck}[c.p.Type]
+			want.Attachments = len(wantAtts)
+		}
+		got, atts, err := AppendArgsPacket([]byte("pre"), &c.p, c.name, c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := append([]byte("pre"), AppendEncode(nil, &want)...); !bytes.Equal(got, w) {
+			t.Errorf("got %q, want %q", got, w)
+		}
+		if len(atts) != len(wantAtts) {
+			t.Errorf("%d attachments, want %d", len(atts), len(wantAtts))
+		}
+	}
+	if got, atts, err := AppendArgsPacket([]byte("pre"), &Packet{Type: Event}, "bad", []any{make(chan int)}); err == nil || string(got) != "pre" || atts != nil {
+		t.Errorf("unencodable: %q, %v, %v", got, atts, err)
+	}
+}
