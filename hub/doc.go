@@ -42,7 +42,7 @@
 //
 // # Concurrency contract
 //
-// Every method of Hub and Prepared is safe to call from any goroutine.
+// Every method of Hub is safe to call from any goroutine.
 //
 //   - ForEachGroup, Count and Size take no lock in the common case; the first
 //     read of a room after a leave takes its shard mutex once to rebuild the
@@ -74,7 +74,4 @@
 // room is created (strings.Clone), so callers may pass names that alias
 // buffers they will reuse. Rooms and AllRooms return fresh slices owned by
 // the caller; LeaveAll hands over the member's internal slice.
-//
-// Prepared is a reference-counted buffer for bytes encoded once and written
-// to many recipients; the last Release returns it to its pool.
 package hub

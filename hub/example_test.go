@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/sioloop/sioloop/hub"
-	"github.com/valyala/bytebufferpool"
 )
 
 // conn stands in for a connection handle owned by event loop loop.
@@ -16,33 +15,28 @@ type conn struct {
 
 func (c *conn) Group() int { return c.loop }
 
-// Example shows a broadcast: encode once into a Prepared, hand every event
-// loop one reference and its share of the recipients, release when done.
+// Example shows a broadcast: the message is encoded once, and every event
+// loop is handed its share of the recipients to write it to.
 func Example() {
-	var frames bytebufferpool.Pool
 	h := hub.New(2, (*conn).Group)
 	alice, bob, carol := &conn{"alice", 0}, &conn{"bob", 1}, &conn{"carol", 1}
 	h.Join(alice, "lobby")
 	h.Join(bob, "lobby", "admins")
 	h.Join(carol, "admins")
 
-	p := hub.NewPrepared(&frames)
-	p.B.WriteString(`42["chat","hi"]`)
+	msg := []byte(`42["chat","hi"]`) // encoded once, shared read-only
 	// socket.broadcast.to("lobby").to("admins").emit from alice's socket.
 	sel := &hub.Selector[*conn]{Rooms: []string{"lobby", "admins"}, ExceptMember: alice, HasExceptMember: true}
 	h.ForEachGroup(sel, func(loop int, members []*conn) {
-		p.Retain() // one reference per loop task
 		// A real server posts one task to the loop here; members must be
 		// copied if the task outlives this call.
 		var names []string
 		for _, c := range members {
-			names = append(names, c.name) // the task would write p.Bytes() to c
+			names = append(names, c.name) // the task would write msg to c
 		}
 		slices.Sort(names) // order within a loop is unspecified
-		fmt.Printf("loop %d: %v <- %s\n", loop, names, p.Bytes())
-		p.Release() // the loop task's release, after its writes
+		fmt.Printf("loop %d: %v <- %s\n", loop, names, msg)
 	})
-	p.Release() // the creator's reference; the buffer goes back to frames
 	fmt.Println(h.Count(sel), "recipients")
 	// Output:
 	// loop 1: [bob carol] <- 42["chat","hi"]
