@@ -2,7 +2,6 @@ package client
 
 import (
 	"encoding/json"
-	"fmt"
 	"sync/atomic"
 
 	"github.com/sioloop/sioloop/internal/packet"
@@ -11,76 +10,34 @@ import (
 // Message is the arguments of an event or an acknowledgement, kept as raw
 // JSON until decoded, with their binary attachments. A Message owns its
 // bytes: it stays valid after the handler that received it returns.
-type Message struct {
-	args [][]byte // raw JSON of each argument, placeholders unresolved
-	atts [][]byte // binary attachments, in placeholder order
-}
-
-// newMessage splits the JSON array data into arguments.
-func newMessage(data []byte, atts [][]byte) (Message, error) {
-	if data == nil {
-		return Message{atts: atts}, nil
-	}
-	args, err := packet.SplitArgs(data)
-	if err != nil {
-		return Message{}, err
-	}
-	return Message{args: args, atts: atts}, nil
-}
+type Message struct{ a packet.Args }
 
 // Len is the number of arguments.
-func (m *Message) Len() int { return len(m.args) }
+func (m *Message) Len() int { return len(m.a.Raw) }
 
-// Arg returns argument i as raw JSON; binary attachments appear as
-// {"_placeholder":true,"num":n} (see Binary). Nil if out of range.
-func (m *Message) Arg(i int) json.RawMessage {
-	if i < 0 || i >= len(m.args) {
-		return nil
-	}
-	return m.args[i]
-}
+// Arg returns argument i as raw JSON (binary attachments appear as
+// {"_placeholder":true,"num":n}; see Binary). Nil if out of range.
+func (m *Message) Arg(i int) json.RawMessage { return m.a.Arg(i) }
 
 // Args returns every argument as raw JSON.
-func (m *Message) Args() []json.RawMessage {
-	out := make([]json.RawMessage, len(m.args))
-	for i, a := range m.args {
-		out[i] = a
-	}
-	return out
-}
+func (m *Message) Args() []json.RawMessage { return m.a.All() }
 
 // Binary returns argument i when it is a binary attachment.
-func (m *Message) Binary(i int) ([]byte, bool) {
-	if i < 0 || i >= len(m.args) {
-		return nil, false
-	}
-	return packet.BinaryArg(m.args[i], m.atts)
-}
+func (m *Message) Binary(i int) ([]byte, bool) { return m.a.Binary(i) }
 
 // Attachments returns the binary attachments in order.
-func (m *Message) Attachments() [][]byte { return m.atts }
+func (m *Message) Attachments() [][]byte { return m.a.Atts }
 
 // Decode decodes the arguments, in order, into the values pointed to by
 // ptrs (fewer pointers than arguments is fine; a nil pointer skips one).
-// Binary attachments decode into *[]byte, into []byte fields of structs,
-// and into *any (as []byte). Other values follow encoding/json.
-func (m *Message) Decode(ptrs ...any) error {
-	for i, p := range ptrs {
-		if p == nil {
-			continue
-		}
-		if i >= len(m.args) {
-			return fmt.Errorf("client: decode: argument %d missing (have %d)", i, len(m.args))
-		}
-		if err := m.decodeArg(i, p); err != nil {
-			return fmt.Errorf("client: decode argument %d: %w", i, err)
-		}
-	}
-	return nil
-}
+// Binary attachments decode into *[]byte, into []byte fields of structs, and
+// into *any (as []byte). Other values follow encoding/json.
+func (m *Message) Decode(ptrs ...any) error { return m.a.Decode("client", ptrs) }
 
-func (m *Message) decodeArg(i int, p any) error {
-	return packet.DecodeArg(m.args[i], m.atts, p)
+// newMessage splits the JSON array data into arguments.
+func newMessage(data []byte, atts [][]byte) (Message, error) {
+	a, err := packet.NewArgs(data, atts, false)
+	return Message{a}, err
 }
 
 // Event is one event received from the server.

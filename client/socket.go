@@ -580,20 +580,20 @@ func (s *Socket) onConnect(e *engine, sid, pid string) {
 // onEvent runs the handlers of one event.
 func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 	m, err := newMessage(p.Data, atts)
-	if err != nil || len(m.args) == 0 {
+	if err != nil || len(m.a.Raw) == 0 {
 		return
 	}
-	name, err := packet.EventName(m.args[0])
+	name, err := packet.EventName(m.a.Raw[0])
 	if err != nil {
 		return
 	}
-	m.args = m.args[1:]
+	m.a.Raw = m.a.Raw[1:]
 	ev := &Event{Message: m, Name: name, socket: s, id: p.ID}
 	s.mu.Lock()
-	if s.pid != "" && len(m.args) > 0 {
+	if s.pid != "" && len(m.a.Raw) > 0 {
 		// Connection state recovery: the server appends an offset to its
 		// events; remember the last one to resume from.
-		if last := m.args[len(m.args)-1]; len(last) > 0 && last[0] == '"' {
+		if last := m.a.Raw[len(m.a.Raw)-1]; len(last) > 0 && last[0] == '"' {
 			var off string
 			if json.Unmarshal(last, &off) == nil {
 				s.lastOffset = off

@@ -3,7 +3,6 @@ package sio
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync/atomic"
 
 	"github.com/sioloop/sioloop/internal/packet"
@@ -11,75 +10,33 @@ import (
 
 // Message is the arguments of an event or an acknowledgement, kept as raw
 // JSON until decoded, with their binary attachments.
-type Message struct {
-	args [][]byte // raw JSON of each argument, placeholders unresolved
-	atts [][]byte // binary attachments, in placeholder order
-}
-
-func newMessage(data []byte, atts [][]byte, skipName bool) (Message, error) {
-	args, err := packet.SplitArgs(data)
-	if err != nil {
-		return Message{}, err
-	}
-	if skipName && len(args) > 0 {
-		args = args[1:]
-	}
-	return Message{args: args, atts: atts}, nil
-}
+type Message struct{ a packet.Args }
 
 // Len is the number of arguments.
-func (m *Message) Len() int { return len(m.args) }
+func (m *Message) Len() int { return len(m.a.Raw) }
 
 // Arg returns argument i as raw JSON (binary attachments appear as
 // {"_placeholder":true,"num":n}; see Binary). Nil if out of range.
-func (m *Message) Arg(i int) json.RawMessage {
-	if i < 0 || i >= len(m.args) {
-		return nil
-	}
-	return m.args[i]
-}
+func (m *Message) Arg(i int) json.RawMessage { return m.a.Arg(i) }
 
 // Args returns every argument as raw JSON.
-func (m *Message) Args() []json.RawMessage {
-	out := make([]json.RawMessage, len(m.args))
-	for i, a := range m.args {
-		out[i] = a
-	}
-	return out
-}
+func (m *Message) Args() []json.RawMessage { return m.a.All() }
 
 // Binary returns argument i when it is a binary attachment.
-func (m *Message) Binary(i int) ([]byte, bool) {
-	if i < 0 || i >= len(m.args) {
-		return nil, false
-	}
-	return packet.BinaryArg(m.args[i], m.atts)
-}
+func (m *Message) Binary(i int) ([]byte, bool) { return m.a.Binary(i) }
 
 // Attachments returns the binary attachments in order.
-func (m *Message) Attachments() [][]byte { return m.atts }
+func (m *Message) Attachments() [][]byte { return m.a.Atts }
 
 // Decode decodes the arguments, in order, into the values pointed to by
 // ptrs (fewer pointers than arguments is fine; a nil pointer skips one).
 // Binary attachments decode into *[]byte, into []byte fields of structs, and
 // into *any (as []byte). Other values follow encoding/json.
-func (m *Message) Decode(ptrs ...any) error {
-	for i, p := range ptrs {
-		if p == nil {
-			continue
-		}
-		if i >= len(m.args) {
-			return fmt.Errorf("sio: decode: argument %d missing (have %d)", i, len(m.args))
-		}
-		if err := m.decodeArg(i, p); err != nil {
-			return fmt.Errorf("sio: decode argument %d: %w", i, err)
-		}
-	}
-	return nil
-}
+func (m *Message) Decode(ptrs ...any) error { return m.a.Decode("sio", ptrs) }
 
-func (m *Message) decodeArg(i int, p any) error {
-	return packet.DecodeArg(m.args[i], m.atts, p)
+func newMessage(data []byte, atts [][]byte, skipName bool) (Message, error) {
+	a, err := packet.NewArgs(data, atts, skipName)
+	return Message{a}, err
 }
 
 // Event is one event received from a client. It is valid only until its

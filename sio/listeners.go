@@ -183,7 +183,7 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 		return
 	}
 	ev.Name = name
-	ev.args, ev.atts = args[1:], atts
+	ev.a = packet.Args{Raw: args[1:], Atts: atts}
 	s.mu.Lock()
 	if !s.connected {
 		s.mu.Unlock()

@@ -104,7 +104,7 @@ func (n *Namespace) HandleServerSideEmit(p *Packet, ack func(*Packet)) {
 	if len(fs) == 0 {
 		return
 	}
-	m.args = m.args[1:]
+	m.a.Raw = m.a.Raw[1:]
 	e := &ServerSideEvent{Message: m, Name: name, ack: ack}
 	n.srv.sseSlots <- struct{}{}
 	go func() {
