@@ -52,10 +52,10 @@ type Namespace struct {
 	// about to be (attach to leaveChild); guarded by srv.mu
 	members int
 
+	handlers connHandlers
+
 	mu      sync.RWMutex
 	sockets map[string]*Socket                  // connected sockets by id; guarded by mu
-	mws     []func(*Socket) error               // guarded by mu
-	onConn  []func(*Socket)                     // guarded by mu
 	sse     map[string][]func(*ServerSideEvent) // OnServerSideEmit handlers; guarded by mu
 }
 
@@ -87,9 +87,7 @@ func (n *Namespace) Server() *Server { return n.srv }
 // before it connects; a non-nil error refuses the connection with a
 // connect_error (use *ConnectError to send data along).
 func (n *Namespace) Use(f func(*Socket) error) *Namespace {
-	n.mu.Lock()
-	n.mws = append(n.mws, f)
-	n.mu.Unlock()
+	n.handlers.use(f)
 	return n
 }
 
@@ -103,27 +101,17 @@ func (n *Namespace) Use(f func(*Socket) error) *Namespace {
 // on its socket sends the reply then, so that the client can answer; long
 // work belongs in a goroutine (the reply waits for f, as it waits for
 // middleware).
-func (n *Namespace) OnConnection(f func(*Socket)) {
-	n.mu.Lock()
-	n.onConn = append(n.onConn, f)
-	n.mu.Unlock()
-}
+func (n *Namespace) OnConnection(f func(*Socket)) { n.handlers.onConnection(f) }
 
+// runMiddlewares runs the parent's middleware, then the namespace's.
 func (n *Namespace) runMiddlewares(s *Socket) error {
-	n.mu.RLock()
-	mws := n.mws
-	n.mu.RUnlock()
+	mws := n.handlers.middlewares()
 	if n.parent != nil {
-		if err := n.parent.runMiddlewares(s); err != nil {
+		if err := runMiddlewares(n.parent.handlers.middlewares(), s); err != nil {
 			return err
 		}
 	}
-	for _, f := range mws {
-		if err := f(s); err != nil {
-			return err
-		}
-	}
-	return nil
+	return runMiddlewares(mws, s)
 }
 
 func (n *Namespace) add(s *Socket) {
@@ -139,16 +127,14 @@ func (n *Namespace) add(s *Socket) {
 	n.rooms.fire(&n.rooms.join, s.id, s.id)
 }
 
+// fireConnection runs the parent's connection handlers, then the
+// namespace's.
 func (n *Namespace) fireConnection(s *Socket) {
-	n.mu.RLock()
-	fs := n.onConn
-	n.mu.RUnlock()
+	fs := n.handlers.connectionHandlers()
 	if n.parent != nil {
-		n.parent.fireConnection(s)
+		fireConnection(n.parent.handlers.connectionHandlers(), s)
 	}
-	for _, f := range fs {
-		f(s)
-	}
+	fireConnection(fs, s)
 }
 
 func (n *Namespace) remove(s *Socket) {
@@ -306,25 +292,17 @@ type ParentNamespace struct {
 
 	children map[string]*Namespace // registered children; guarded by srv.mu
 
-	mu     sync.RWMutex
-	mws    []func(*Socket) error // guarded by mu
-	onConn []func(*Socket)       // guarded by mu
+	handlers connHandlers
 }
 
 // Use adds a middleware run for sockets of every child namespace.
 func (p *ParentNamespace) Use(f func(*Socket) error) *ParentNamespace {
-	p.mu.Lock()
-	p.mws = append(p.mws, f)
-	p.mu.Unlock()
+	p.handlers.use(f)
 	return p
 }
 
 // OnConnection registers f for sockets of every child namespace.
-func (p *ParentNamespace) OnConnection(f func(*Socket)) {
-	p.mu.Lock()
-	p.onConn = append(p.onConn, f)
-	p.mu.Unlock()
-}
+func (p *ParentNamespace) OnConnection(f func(*Socket)) { p.handlers.onConnection(f) }
 
 // Emit sends an event to every socket of every child namespace.
 func (p *ParentNamespace) Emit(name string, args ...any) error {
@@ -347,27 +325,6 @@ func (p *ParentNamespace) Children() []*Namespace {
 		out = append(out, c)
 	}
 	return out
-}
-
-func (p *ParentNamespace) runMiddlewares(s *Socket) error {
-	p.mu.RLock()
-	mws := p.mws
-	p.mu.RUnlock()
-	for _, f := range mws {
-		if err := f(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *ParentNamespace) fireConnection(s *Socket) {
-	p.mu.RLock()
-	fs := p.onConn
-	p.mu.RUnlock()
-	for _, f := range fs {
-		f(s)
-	}
 }
 
 // newChild returns a namespace name under p that is not registered: the
