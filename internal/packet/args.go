@@ -336,7 +336,7 @@ func AppendSplitArgs(dst [][]byte, arr []byte) ([][]byte, error) {
 		i++
 	} else {
 		for {
-			end, err := scanValue(arr, i, 1)
+			end, err := scanValue(arr, i, 1, nil)
 			if err != nil {
 				return dst[:start], err
 			}

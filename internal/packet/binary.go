@@ -25,12 +25,12 @@ const (
 	modeFind                  // remember the last placeholder finished
 )
 
-// walker is a JSON scanner that also recognizes placeholder objects. An object
-// is known to be a placeholder only at its closing brace, after its members
-// were walked, so the walker saves its state when an object opens and rolls
-// back whatever the members did when the object turns out to be a
-// placeholder: the reference replaces a placeholder whole and never looks
-// inside it.
+// walker is what the JSON scanner (scan.go) tells of placeholder objects.
+// An object is known to be a placeholder only at its closing brace, after
+// its members were scanned, so the scanner saves the walker's state when an
+// object opens, and the walker rolls back whatever the members did when the
+// object turns out to be a placeholder: the reference replaces a
+// placeholder whole and never looks inside it.
 type walker struct {
 	b    []byte
 	mode walkMode
@@ -46,127 +46,48 @@ type walker struct {
 	phOK                  bool
 }
 
-func (w *walker) value(i, depth int) (int, error) {
-	if i < len(w.b) {
-		switch w.b[i] {
-		case '{':
-			return w.object(i, depth+1)
-		case '[':
-			return w.array(i, depth+1)
-		}
-	}
-	return scanValue(w.b, i, depth)
+// walkState is what a placeholder's members may have changed, saved when
+// its object opens.
+type walkState struct {
+	out        int
+	last, subs int
+	bad        bool
 }
 
-func (w *walker) array(i, depth int) (int, error) {
-	if depth > MaxDepth {
-		return i, ErrDepth
-	}
-	b := w.b
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1, nil
-	}
-	for {
-		var err error
-		if i, err = w.value(i, depth); err != nil {
-			return i, err
-		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return i, ErrJSON
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return i, ErrJSON
-		}
-	}
+func (w *walker) save() walkState {
+	return walkState{out: len(w.out), last: w.last, subs: w.subs, bad: w.bad}
 }
 
-func (w *walker) object(start, depth int) (int, error) {
-	if depth > MaxDepth {
-		return start, ErrDepth
-	}
-	b := w.b
-	savedOut, savedLast, savedBad, savedSubs := len(w.out), w.last, w.bad, w.subs
-	isPH := false
-	numStart, numEnd := -1, -1
-
-	i := skipSpace(b, start+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1, nil
-	}
-	for {
-		var err error
-		if i >= len(b) || b[i] != '"' {
-			return i, ErrJSON
-		}
-		keyStart := i
-		if i, err = scanString(b, i); err != nil {
-			return i, err
-		}
-		key := b[keyStart:i]
-		i = skipSpace(b, i)
-		if i >= len(b) || b[i] != ':' {
-			return i, ErrJSON
-		}
-		valStart := skipSpace(b, i+1)
-		if i, err = w.value(valStart, depth); err != nil {
-			return i, err
-		}
-		switch {
-		case jsonStringIs(key, "_placeholder"):
-			isPH = string(b[valStart:i]) == "true"
-		case jsonStringIs(key, "num"):
-			numStart, numEnd = valStart, i
-		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return i, ErrJSON
-		}
-		if b[i] == ',' {
-			i = skipSpace(b, i+1)
-			continue
-		}
-		if b[i] != '}' {
-			return i, ErrJSON
-		}
-		i++
-		break
-	}
-	if !isPH {
-		return i, nil
-	}
-	w.out, w.last, w.bad, w.subs = w.out[:savedOut], savedLast, savedBad, savedSubs
-	num, ok := -1, false
-	if numStart >= 0 {
-		num, ok = placeholderNum(b[numStart:numEnd])
+// placeholder handles the placeholder object b[start:end] (scanObject found
+// its "_placeholder" true; num is its "num" member, nil when it has none):
+// what its members did is rolled back to saved, then the mode's work is
+// done on the whole object.
+func (w *walker) placeholder(start, end int, saved walkState, num []byte) {
+	w.out, w.last, w.bad, w.subs = w.out[:saved.out], saved.last, saved.bad, saved.subs
+	n, ok := -1, false
+	if num != nil {
+		n, ok = placeholderNum(num)
 	}
 	switch w.mode {
 	case modeCheck:
-		if !ok || num >= w.n {
+		if !ok || n >= w.n {
 			w.bad = true
 		}
 	case modeSubst:
-		if ok && num < len(w.atts) {
+		if ok && n < len(w.atts) {
 			if w.out == nil {
-				w.out = make([]byte, 0, substSize(b, w.atts))
+				w.out = make([]byte, 0, substSize(w.b, w.atts))
 			}
-			w.out = append(w.out, b[w.last:start]...)
+			w.out = append(w.out, w.b[w.last:start]...)
 			w.out = append(w.out, '"')
-			w.out = base64.StdEncoding.AppendEncode(w.out, w.atts[num])
+			w.out = base64.StdEncoding.AppendEncode(w.out, w.atts[n])
 			w.out = append(w.out, '"')
-			w.last = i
+			w.last = end
 			w.subs++
 		}
 	case modeFind:
-		w.phStart, w.phEnd, w.phNum, w.phOK = start, i, num, ok
+		w.phStart, w.phEnd, w.phNum, w.phOK = start, end, n, ok
 	}
-	return i, nil
 }
 
 // substSize is a capacity guess for substituting into b: enough when every
@@ -214,7 +135,7 @@ func floatIndex(f float64) (int, bool) {
 
 // run walks the single JSON value in w.b.
 func (w *walker) run() error {
-	end, err := w.value(skipSpace(w.b, 0), 0)
+	end, err := scanValue(w.b, skipSpace(w.b, 0), 0, w)
 	if err != nil {
 		return err
 	}

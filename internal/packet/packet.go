@@ -218,7 +218,7 @@ func Decode(b []byte, maxAttachments int) (Packet, error) {
 // surrounded by whitespace, and returns the value without the whitespace.
 func trimValue(b []byte) ([]byte, error) {
 	start := skipSpace(b, 0)
-	end, err := scanValue(b, start, 0)
+	end, err := scanValue(b, start, 0, nil)
 	if err != nil {
 		return nil, err
 	}

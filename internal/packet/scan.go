@@ -39,8 +39,9 @@ func Valid(b []byte) bool {
 }
 
 // scanValue scans the value starting at b[i]; depth is the number of
-// containers already open around it.
-func scanValue(b []byte, i, depth int) (int, error) {
+// containers already open around it. A non-nil w is told of every
+// placeholder object (binary.go).
+func scanValue(b []byte, i, depth int, w *walker) (int, error) {
 	if i >= len(b) {
 		return i, ErrJSON
 	}
@@ -48,9 +49,9 @@ func scanValue(b []byte, i, depth int) (int, error) {
 	case '"':
 		return scanString(b, i)
 	case '[':
-		return scanArray(b, i, depth+1)
+		return scanArray(b, i, depth+1, w)
 	case '{':
-		return scanObject(b, i, depth+1)
+		return scanObject(b, i, depth+1, w)
 	case 't':
 		return scanLiteral(b, i, "true")
 	case 'f':
@@ -150,7 +151,7 @@ func scanNumber(b []byte, i int) (int, error) {
 }
 
 // scanArray scans an array; b[i] is '[' and depth already counts it.
-func scanArray(b []byte, i, depth int) (int, error) {
+func scanArray(b []byte, i, depth int, w *walker) (int, error) {
 	if depth > MaxDepth {
 		return i, ErrDepth
 	}
@@ -160,7 +161,7 @@ func scanArray(b []byte, i, depth int) (int, error) {
 	}
 	for {
 		var err error
-		if i, err = scanValue(b, i, depth); err != nil {
+		if i, err = scanValue(b, i, depth, w); err != nil {
 			return i, err
 		}
 		i = skipSpace(b, i)
@@ -179,10 +180,19 @@ func scanArray(b []byte, i, depth int) (int, error) {
 }
 
 // scanObject scans an object; b[i] is '{' and depth already counts it.
-func scanObject(b []byte, i, depth int) (int, error) {
+// With w, it notes the "_placeholder" and "num" members (the last of
+// duplicate keys wins) and hands a placeholder to w once it is closed.
+func scanObject(b []byte, i, depth int, w *walker) (int, error) {
 	if depth > MaxDepth {
 		return i, ErrDepth
 	}
+	start := i
+	var saved walkState
+	if w != nil {
+		saved = w.save()
+	}
+	isPH := false
+	var num []byte
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
@@ -192,15 +202,26 @@ func scanObject(b []byte, i, depth int) (int, error) {
 		if i >= len(b) || b[i] != '"' {
 			return i, ErrJSON
 		}
+		keyStart := i
 		if i, err = scanString(b, i); err != nil {
 			return i, err
 		}
+		key := b[keyStart:i]
 		i = skipSpace(b, i)
 		if i >= len(b) || b[i] != ':' {
 			return i, ErrJSON
 		}
-		if i, err = scanValue(b, skipSpace(b, i+1), depth); err != nil {
+		valStart := skipSpace(b, i+1)
+		if i, err = scanValue(b, valStart, depth, w); err != nil {
 			return i, err
+		}
+		if w != nil {
+			switch {
+			case jsonStringIs(key, "_placeholder"):
+				isPH = string(b[valStart:i]) == "true"
+			case jsonStringIs(key, "num"):
+				num = b[valStart:i]
+			}
 		}
 		i = skipSpace(b, i)
 		if i >= len(b) {
@@ -210,6 +231,9 @@ func scanObject(b []byte, i, depth int) (int, error) {
 		case ',':
 			i = skipSpace(b, i+1)
 		case '}':
+			if isPH {
+				w.placeholder(start, i+1, saved, num)
+			}
 			return i + 1, nil
 		default:
 			return i, ErrJSON
