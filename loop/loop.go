@@ -14,8 +14,10 @@ import (
 const maxRounds = 8
 
 // Op is work queued on a Loop with Defer. Ops run on the loop goroutine one
-// at a time, in the order they were queued.
-type Op interface{ Run() }
+// at a time, in the order they were queued. It is an alias of the plain
+// interface, so that a package that queues work through an interface of
+// its own (sio's executor) need not name this package.
+type Op = interface{ Run() }
 
 // Merger is an Op that can absorb the op queued right after it, so that
 // one Run does the work of both (a broadcast walking its recipients once

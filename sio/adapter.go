@@ -264,41 +264,15 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) {
 		defer st.gate.RUnlock()
 		body = st.record(a.nsp, body, p.Attachments, opts, p.sole)
 	}
-	prep := a.nsp.srv.prepare(a.nsp.encodeEvent(body, p.Attachments, packet.NoID), p.Attachments)
+	d := a.nsp.srv.newDelivery(a.nsp.srv.prepare(a.nsp.encodeEvent(body, p.Attachments, packet.NoID), p.Attachments), opts)
 	if a.plain(opts) {
 		if groups, ok := a.hub.Snapshot(a.selector(opts)); ok {
-			// One room or everyone: hand each loop its share (ordered.go),
-			// with the loops' marks read after the snapshot (relocate.go).
-			marks := a.nsp.srv.loopMarks()
-			for g, ms := range groups {
-				if len(ms) == 0 {
-					continue
-				}
-				l := a.nsp.srv.loopOf(g)
-				op := newBroadcastOp(ms[:len(ms):len(ms)], opts.ExceptSocket, opts.Volatile, prep, l, marks)
-				if l != nil {
-					deferBroadcast(l, op)
-				} else {
-					op.Run()
-				}
-			}
+			// One room or everyone: each group's executor walks its share.
+			d.toGroups(groups)
 			return
 		}
 	}
-	volatile := opts.Volatile
-	st := a.nsp.srv.stats.Load()
-	a.forEach(opts, func(s *Socket) {
-		if volatile && !s.client.sess.Writable() {
-			if st != nil {
-				st.countBroadcast(s.client.group.Load(), 0, 1, 1, len(prep.Frames()))
-			}
-			return
-		}
-		s.sendPrepared(prep)
-		if st != nil {
-			st.countBroadcast(s.client.group.Load(), 1, 0, 1, len(prep.Frames()))
-		}
-	})
+	a.forEach(opts, d.to)
 }
 
 // BroadcastWithAck delivers p to this node's sockets opts selects, each

@@ -104,8 +104,8 @@ func (s *Socket) releaseOutput() {
 	if s.hold.Load() == nil {
 		return
 	}
-	if l := s.client.queuedLoop(); l != nil {
-		s.client.postWrite(l, s.flushHold)
+	if e := s.client.queuedExecutor(); e != nil {
+		s.client.postWrite(e, s.flushHold)
 		return
 	}
 	s.flushHold()
@@ -132,9 +132,9 @@ func (s *Socket) send(msg []byte, atts ...[]byte) {
 	if st := s.nsp.srv.stats.Load(); st != nil {
 		st.countSend(s.client.group.Load(), msg[eio.BuildReserve:], atts)
 	}
-	if l := s.client.queuedLoop(); l != nil {
+	if e := s.client.queuedExecutor(); e != nil {
 		msg, atts = bytes.Clone(msg), cloneAll(atts)
-		s.client.postWrite(l, func() { s.write(msg, atts) })
+		s.client.postWrite(e, func() { s.write(msg, atts) })
 		return
 	}
 	s.write(msg, atts)
@@ -150,8 +150,8 @@ func (s *Socket) write(msg []byte, atts [][]byte) {
 
 // sendPrepared sends a prepared message to s in order with queued broadcasts.
 func (s *Socket) sendPrepared(p *eio.Prepared) {
-	if l := s.client.queuedLoop(); l != nil {
-		s.client.postWrite(l, func() { s.writePrepared(p) })
+	if e := s.client.queuedExecutor(); e != nil {
+		s.client.postWrite(e, func() { s.writePrepared(p) })
 		return
 	}
 	s.writePrepared(p)

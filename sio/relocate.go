@@ -1,14 +1,10 @@
 package sio
 
-import (
-	"sync/atomic"
+import "sync/atomic"
 
-	"github.com/sioloop/sioloop/loop"
-)
-
-// A client's writes are ordered on the event loop of its group
-// (ordered.go). A polling client's group is the loop of its handshake's
-// connection; once it upgrades, its WebSocket may live on another loop. The
+// A client's writes are ordered on the executor of its group
+// (ordered.go): an event loop. A polling client's group is the loop of its
+// handshake's connection; once it upgrades, its WebSocket may live on another loop. The
 // client then relocates: its group becomes its WebSocket's loop, so that
 // broadcasts to it run where its connection is written, and its messages
 // keep their order across the move.
@@ -28,8 +24,8 @@ import (
 // relocation is how a client that moved follows what its old loop still
 // has queued.
 type relocation struct {
-	from      *loop.Loop // the loop that ordered the client's writes before
-	fromGroup int        // its group
+	from      executor // the executor that ordered the client's writes before
+	fromGroup int      // its group
 	// fwd is from's mark of the last write forwarded there; written on
 	// the client's new loop only.
 	fwd atomic.Uint64
@@ -43,7 +39,7 @@ func (r *relocation) ready(mark uint64) bool {
 
 // forward queues w, a write that is not ready, on the old loop. On the
 // client's new loop only.
-func (r *relocation) forward(w func()) { r.fwd.Store(r.from.PostMark(w)) }
+func (r *relocation) forward(w func()) { r.fwd.Store(r.from.DeferMark(writeOp(w))) }
 
 // relocate moves c's group to its WebSocket's loop after an upgrade; see
 // above. It does nothing without loops or when the loop is the same.
@@ -53,8 +49,8 @@ func (c *client) relocate() {
 	if to == old || c.reloc.Load() != nil {
 		return
 	}
-	from := c.srv.loopOf(old)
-	if from == nil || c.srv.loopOf(to) == nil {
+	from := c.srv.executorOf(old)
+	if from == nil || c.srv.executorOf(to) == nil {
 		return
 	}
 	// The flag first, so that a broadcast that finds c in its new group
@@ -73,33 +69,34 @@ func (c *client) relocate() {
 // regrouped drops the room snapshots that hold s in its old group.
 func (a *MemoryAdapter) regrouped(s *Socket) { a.hub.Regrouped(s) }
 
-// queuedLoop returns the loop a write to c issued now must be queued on
-// (with postWrite), or nil when it may be made at once: nothing queued
-// before it on the client's loop, nor, after a relocation, on the old one.
-func (c *client) queuedLoop() *loop.Loop {
-	l := c.srv.loopOf(int(c.group.Load()))
-	if l == nil {
+// queuedExecutor returns the executor a write to c issued now must be
+// queued on (with postWrite), or nil when it may be made at once: nothing
+// queued before it on the client's executor, nor, after a relocation, on
+// the old one.
+func (c *client) queuedExecutor() executor {
+	e := c.srv.executorOf(int(c.group.Load()))
+	if e == nil {
 		return nil
 	}
-	if l.Pending() {
-		return l
+	if e.Pending() {
+		return e
 	}
 	if r := c.reloc.Load(); r != nil && !r.ready(r.from.Mark()) {
-		return l
+		return e
 	}
 	return nil
 }
 
-// postWrite queues w, a write to c, on l (from queuedLoop) so that it
+// postWrite queues w, a write to c, on e (from queuedExecutor) so that it
 // follows the writes issued before it.
-func (c *client) postWrite(l *loop.Loop, w func()) {
+func (c *client) postWrite(e executor, w func()) {
 	r := c.reloc.Load()
-	if r == nil || r.from == l {
-		l.Post(w)
+	if r == nil || r.from == e {
+		post(e, w)
 		return
 	}
 	mark := r.from.Mark()
-	l.Post(func() {
+	post(e, func() {
 		if r.ready(mark) {
 			w()
 			return
@@ -118,16 +115,16 @@ func (r *relocation) markIn(marks []uint64) uint64 {
 	return r.from.Mark()
 }
 
-// loopMarks returns every loop's mark, for a broadcast's ops to carry, or
-// nil while no client has relocated.
-func (s *Server) loopMarks() []uint64 {
+// executorMarks returns every executor's mark, for a broadcast's ops to
+// carry, or nil while no client has relocated.
+func (s *Server) executorMarks() []uint64 {
 	if !s.relocated.Load() {
 		return nil
 	}
 	marks := make([]uint64, s.groups)
 	for g := range marks {
-		if l := s.loopOf(g); l != nil {
-			marks[g] = l.Mark()
+		if e := s.executorOf(g); e != nil {
+			marks[g] = e.Mark()
 		}
 	}
 	return marks

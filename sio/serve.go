@@ -25,7 +25,7 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 	}
 	s.ls = ls
 	s.mu.Unlock()
-	set := s.setLoops(ls)
+	set := s.setExecutors(loopExecutors{ls})
 	served := make(chan struct{})
 	go func() {
 		select {
@@ -42,7 +42,7 @@ func (s *Server) ListenAndServe(addr string, fallback http.Handler) error {
 		// It never listened (the address is in use, say): the server
 		// may ListenAndServe again, on loops of its own.
 		if set != nil {
-			s.loops.CompareAndSwap(set, nil)
+			s.executors.CompareAndSwap(set, nil)
 		}
 		s.mu.Lock()
 		if s.ls == ls {
@@ -126,6 +126,19 @@ func (s *Server) enroller() (*loop.Enroller, error) {
 		return nil, err
 	}
 	s.enroll = en
-	s.setLoops(en)
+	s.setExecutors(loopExecutors{en})
 	return en, nil
+}
+
+// loopExecutors makes the event loops of a loop server or an enroller the
+// executors of their groups (executor.go).
+type loopExecutors struct {
+	src interface{ Loop(i int) *loop.Loop }
+}
+
+func (e loopExecutors) executor(g int) executor {
+	if l := e.src.Loop(g); l != nil {
+		return l
+	}
+	return nil // not a nil *loop.Loop in an interface
 }

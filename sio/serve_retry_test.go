@@ -22,7 +22,7 @@ func TestListenAndServeAgainAfterAddrInUse(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "address already in use") {
 		t.Fatalf("ListenAndServe on a port in use: %v", err)
 	}
-	if srv.loops.Load() != nil {
+	if srv.executors.Load() != nil {
 		t.Fatal("the failed attempt's loops are still the server's")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -40,7 +40,7 @@ func TestListenAndServeAgainAfterAddrInUse(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("second ListenAndServe not ready")
 	}
-	if srv.loops.Load() == nil {
+	if srv.executors.Load() == nil {
 		t.Fatal("the serving loops are not recorded")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -56,7 +56,7 @@ type Server struct {
 	tlsListener net.Listener                       // guarded by mu
 	tlsServe    atomic.Pointer[func(eio.Exchange)] // its request handler
 	closing     bool                               // guarded by mu
-	loops       atomic.Pointer[loopSet]            // event loops ordering writes per group (ordered.go)
+	executors   atomic.Pointer[executorSet]        // the loops ordering writes per group (executor.go)
 	relocated   atomic.Bool                        // a client has moved to another group (relocate.go)
 	stats       atomic.Pointer[counters]           // nil until Stats is called (stats.go)
 	hooks       atomic.Pointer[serverHooks]        // nil until a hook is registered (hooks.go)
@@ -340,11 +340,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 	}
-	s.drainLoops(ctx)
+	s.drainExecutors(ctx)
 	// Polling clients between two polls take their close packet with the
 	// next one; then the answers must leave before the loops stop.
 	s.engine.Shutdown(ctx)
-	s.drainLoops(ctx)
+	s.drainExecutors(ctx)
 	for _, ns := range nsps {
 		if err := ns.adapter.Close(); err != nil {
 			s.cfg.Logger.Warn("sio: closing an adapter", slog.String("namespace", ns.name), slog.Any("error", err))
