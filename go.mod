@@ -1,6 +1,6 @@
 module github.com/sioloop/sioloop
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/gobwas/httphead v0.1.0
@@ -12,6 +12,7 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/redis/rueidis v1.0.79
 	github.com/valyala/bytebufferpool v1.0.0
+	golang.org/x/crypto v0.59.0
 )
 
 require (
@@ -24,7 +25,6 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect
-	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
