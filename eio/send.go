@@ -38,20 +38,14 @@ const volatileLimit = 64 << 10
 // Send sends one text message followed by binary messages, atomically with
 // respect to other sends. The bytes are copied.
 func (s *Session) Send(text []byte, binaries ...[]byte) {
-	s.mu.Lock()
-	slow := false
-	if s.state == stateOpen {
-		s.sendLocked(typeMessage, text)
-		for _, b := range binaries {
-			s.sendBinaryLocked(b)
-		}
-		s.flushPollLocked()
-		slow = s.pollOverflowLocked()
+	if !s.lockOpen() {
+		return
 	}
-	s.mu.Unlock()
-	if slow {
-		s.closeSlowPoller()
+	s.sendLocked(typeMessage, text)
+	for _, b := range binaries {
+		s.sendBinaryLocked(b)
 	}
+	s.unlockSent()
 }
 
 // SendBuilt is Send of a text message built after BeginBuild: m is
@@ -60,41 +54,29 @@ func (s *Session) Send(text []byte, binaries ...[]byte) {
 // writes into m's reserve and keeps nothing of m after the call. The
 // binaries are copied.
 func (s *Session) SendBuilt(m []byte, binaries ...[]byte) {
-	s.mu.Lock()
-	slow := false
-	if s.state == stateOpen {
-		if s.transport == tWebSocket && !s.ws.deflate {
-			m[wsframe.MaxHeaderSize] = typeMessage
-			h := wsframe.PutHeader(m, wsframe.MaxHeaderSize, ws.OpText, len(m)-wsframe.MaxHeaderSize)
-			s.ws.c.WriteFrames(m[h:])
-		} else {
-			s.sendLocked(typeMessage, m[BuildReserve:])
-		}
-		for _, b := range binaries {
-			s.sendBinaryLocked(b)
-		}
-		s.flushPollLocked()
-		slow = s.pollOverflowLocked()
+	if !s.lockOpen() {
+		return
 	}
-	s.mu.Unlock()
-	if slow {
-		s.closeSlowPoller()
+	if s.transport == tWebSocket && !s.ws.deflate {
+		m[wsframe.MaxHeaderSize] = typeMessage
+		h := wsframe.PutHeader(m, wsframe.MaxHeaderSize, ws.OpText, len(m)-wsframe.MaxHeaderSize)
+		s.ws.c.WriteFrames(m[h:])
+	} else {
+		s.sendLocked(typeMessage, m[BuildReserve:])
 	}
+	for _, b := range binaries {
+		s.sendBinaryLocked(b)
+	}
+	s.unlockSent()
 }
 
 // SendBinary sends one binary message. b is copied.
 func (s *Session) SendBinary(b []byte) {
-	s.mu.Lock()
-	slow := false
-	if s.state == stateOpen {
-		s.sendBinaryLocked(b)
-		s.flushPollLocked()
-		slow = s.pollOverflowLocked()
+	if !s.lockOpen() {
+		return
 	}
-	s.mu.Unlock()
-	if slow {
-		s.closeSlowPoller()
-	}
+	s.sendBinaryLocked(b)
+	s.unlockSent()
 }
 
 // SendPrepared sends a message encoded once for many sessions.
@@ -105,20 +87,37 @@ func (s *Session) SendPrepared(p *Prepared) {
 		p.writeTo(l)
 		return
 	}
-	s.mu.Lock()
-	slow := false
-	if s.state == stateOpen {
-		if s.flags.v3() {
-			s.sendPreparedV3Locked(p)
-			slow = s.pollOverflowLocked()
-		} else if s.transport == tWebSocket {
-			p.writeTo(s.ws)
-		} else {
-			s.appendRecordsLocked(p)
-			s.flushPollLocked()
-			slow = s.pollOverflowLocked()
-		}
+	if !s.lockOpen() {
+		return
 	}
+	switch {
+	case s.flags.v3():
+		s.sendPreparedV3Locked(p)
+	case s.transport == tWebSocket:
+		p.writeTo(s.ws)
+	default:
+		s.appendRecordsLocked(p)
+	}
+	s.unlockSent()
+}
+
+// lockOpen begins a send: it takes s.mu and reports whether the session
+// is open. When it is not, mu is released and nothing may be sent.
+func (s *Session) lockOpen() bool {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// unlockSent ends a send begun with lockOpen: a GET that waits takes what
+// was queued, and a polling client whose queue outgrew MaxOutboundBytes is
+// closed as a slow consumer, once mu is released.
+func (s *Session) unlockSent() {
+	s.flushPollLocked()
+	slow := s.pollOverflowLocked()
 	s.mu.Unlock()
 	if slow {
 		s.closeSlowPoller()
