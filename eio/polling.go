@@ -189,17 +189,31 @@ func (s *Session) handlePolling(x Exchange) {
 	}
 }
 
-func (s *Session) handleGet(x Exchange) {
+// lockPolling takes s.mu for a polling request and reports whether the
+// session still polls. When it does not, x is answered as engine.io
+// answers it (a closed session's id is unknown; a session on another
+// transport refuses polling requests) and mu is released.
+func (s *Session) lockPolling(x Exchange) bool {
 	s.mu.Lock()
+	var err *RequestError
 	switch {
 	case s.state == stateClosed:
-		s.mu.Unlock()
-		s.srv.fail(x, ErrUnknownSID, false)
-		return
+		err = ErrUnknownSID
 	case s.transport != tPolling:
-		s.mu.Unlock()
-		s.srv.fail(x, ErrBadRequest, false)
+		err = ErrBadRequest
+	default:
+		return true
+	}
+	s.mu.Unlock()
+	s.srv.fail(x, err, false)
+	return false
+}
+
+func (s *Session) handleGet(x Exchange) {
+	if !s.lockPolling(x) {
 		return
+	}
+	switch {
 	case s.poll.get != nil:
 		// Overlapping polls: the parked one gets a close packet, this one
 		// a bare 400, and the session ends (engine.io: "overlap from client").
@@ -285,21 +299,14 @@ func (s *Session) pollAborted(x Exchange) {
 func (s *Session) handlePost(x Exchange) {
 	binaryBody := x.Header("Content-Type") == "application/octet-stream"
 	if binaryBody && !s.isV3() { // v3 clients may post the binary payload form
-
 		s.srv.respond(x, http.StatusBadRequest, "", nil)
 		s.closeWith(codeTransportError, false)
 		return
 	}
-	s.mu.Lock()
+	if !s.lockPolling(x) {
+		return
+	}
 	switch {
-	case s.state == stateClosed:
-		s.mu.Unlock()
-		s.srv.fail(x, ErrUnknownSID, false)
-		return
-	case s.transport != tPolling:
-		s.mu.Unlock()
-		s.srv.fail(x, ErrBadRequest, false)
-		return
 	case s.posting:
 		s.mu.Unlock()
 		s.srv.respond(x, http.StatusBadRequest, "", nil)
