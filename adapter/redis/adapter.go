@@ -101,10 +101,7 @@ func (a *adapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) {
 func (a *adapter) BroadcastWithAck(ctx context.Context, p *sio.Packet, opts *sio.BroadcastOptions, onCount func(int), onAck func(sio.Message, error)) {
 	if !opts.Local {
 		id := newUID(6)
-		var timeoutMs int64
-		if d, ok := ctx.Deadline(); ok {
-			timeoutMs = max(time.Until(d).Milliseconds(), 1)
-		}
+		timeoutMs := clusterwire.TimeoutMs(ctx)
 		buf := encodePool.Get()
 		defer encodePool.Put(buf)
 		msg, err := encodeAckBroadcast(buf.B[:0], a.uid, id, a.ns.Name(), p, targetOf(opts), opts.Volatile, timeoutMs)
@@ -364,17 +361,10 @@ func (a *adapter) onRequest(payload []byte) {
 		if a.reqs.Has(req.RequestID) || req.Opts == nil {
 			return
 		}
-		local, _ := a.MemoryAdapter.FetchSockets(ctx, &sio.BroadcastOptions{Rooms: req.Opts.Rooms, Except: req.Opts.Except})
-		sockets := make([]remoteSocketJSON, 0, len(local))
-		for _, s := range local {
-			data, err := s.DataJSON()
-			if err != nil {
-				// socket.io never answers then (io#4484); the
-				// requester times out. Say why here.
-				a.f.failed("encode socket.data for fetchSockets", err)
-				return
-			}
-			sockets = append(sockets, remoteSocketJSON{ID: s.ID, Handshake: s.Handshake, Rooms: s.Rooms, Data: data})
+		sockets, err := clusterwire.LocalSockets[rooms](a.MemoryAdapter, req.Opts.Rooms, req.Opts.Except)
+		if err != nil {
+			a.f.failed("encode socket.data for fetchSockets", err)
+			return
 		}
 		a.respondJSON(req, map[string]any{"requestId": req.RequestID, "sockets": sockets})
 	case clusterwire.ReqServerSideEmit:

@@ -163,10 +163,7 @@ func (a *shardedAdapter) Broadcast(p *sio.Packet, opts *sio.BroadcastOptions) {
 func (a *shardedAdapter) BroadcastWithAck(ctx context.Context, p *sio.Packet, opts *sio.BroadcastOptions, onCount func(int), onAck func(sio.Message, error)) {
 	if !opts.Local {
 		id := newUID(16)
-		var timeoutMs int64
-		if d, ok := ctx.Deadline(); ok {
-			timeoutMs = max(time.Until(d).Milliseconds(), 1)
-		}
+		timeoutMs := clusterwire.TimeoutMs(ctx)
 		data, err := marshalData("packet", packetJSON(p), "requestId", id, "opts", clusterOpts(targetOf(opts), opts.Volatile, timeoutMs))
 		if err == nil {
 			a.reqs.AddAck(ctx, id, &clusterwire.Ack{OnCount: onCount, OnAck: onAck})

@@ -115,10 +115,7 @@ func (a *nsAdapter) queueFull() {
 func (a *nsAdapter) BroadcastWithAck(ctx context.Context, p *sio.Packet, opts *sio.BroadcastOptions, onCount func(int), onAck func(sio.Message, error)) {
 	if !opts.Local {
 		id := randomID()
-		var timeoutMs int64
-		if d, ok := ctx.Deadline(); ok {
-			timeoutMs = max(time.Until(d).Milliseconds(), 1)
-		}
+		timeoutMs := clusterwire.TimeoutMs(ctx)
 		data := appendBroadcastData(nil, p, targetOf(opts), opts.Volatile, id, timeoutMs)
 		a.reqs.AddAck(ctx, id, &clusterwire.Ack{OnCount: onCount, OnAck: onAck})
 		if err := a.publish(a.public, clusterwire.MsgBroadcast, data, p.Attachments); err != nil {
@@ -418,16 +415,10 @@ func firstArg(args []byte) []byte {
 // onFetch answers a FETCH_SOCKETS request with this node's sockets.
 func (a *nsAdapter) onFetch(requester string, d *wireData) {
 	t := d.Opts.target()
-	local, _ := a.MemoryAdapter.FetchSockets(context.Background(), &sio.BroadcastOptions{Rooms: t.rooms, Except: t.except, Local: true})
-	socks := make([]wireSocket, 0, len(local))
-	for _, s := range local {
-		data, err := s.DataJSON()
-		if err != nil {
-			// Node never answers then (io#4484); the requester times out.
-			a.r.failed("encode socket.data for fetchSockets", err)
-			return
-		}
-		socks = append(socks, wireSocket{ID: s.ID, Handshake: s.Handshake, Rooms: s.Rooms, Data: data})
+	socks, err := clusterwire.LocalSockets[clusterwire.Rooms](a.MemoryAdapter, t.rooms, t.except)
+	if err != nil {
+		a.r.failed("encode socket.data for fetchSockets", err)
+		return
 	}
 	list, err := json.Marshal(socks)
 	if err != nil {

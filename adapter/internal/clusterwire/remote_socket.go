@@ -1,6 +1,7 @@
 package clusterwire
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/sioloop/sioloop/sio"
@@ -36,4 +37,22 @@ func AppendRemoteSockets[R ~[]string](dst []*sio.RemoteSocket, ns *sio.Namespace
 		dst = append(dst, sio.NewRemoteSocket(ns, s.ID, hs, []string(s.Rooms), s.Data))
 	}
 	return dst
+}
+
+// LocalSockets lists the sockets of this node that rooms and except
+// select, as a fetchSockets answer carries them. A socket whose data does
+// not encode as JSON fails the whole answer: socket.io never answers then
+// (socket.io#4484) and the requester times out, so the caller says why and
+// sends nothing.
+func LocalSockets[R ~[]string](ma *sio.MemoryAdapter, rooms, except []string) ([]RemoteSocket[R], error) {
+	local, _ := ma.FetchSockets(context.Background(), &sio.BroadcastOptions{Rooms: rooms, Except: except, Local: true})
+	out := make([]RemoteSocket[R], 0, len(local))
+	for _, s := range local {
+		data, err := s.DataJSON()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, RemoteSocket[R]{ID: s.ID, Handshake: s.Handshake, Rooms: R(s.Rooms), Data: data})
+	}
+	return out, nil
 }
