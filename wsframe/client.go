@@ -27,7 +27,8 @@ func ClientHeaderSize(payloadLen int) int { return HeaderSize(payloadLen) + 4 }
 // payload itself is not modified. dst grows at most once.
 //
 // key must be unpredictable to the network (RFC 6455 §10.3): draw a fresh
-// one per frame from a strong source.
+// one per frame from a strong source. (A load tool that wants to spend no
+// CPU on masking passes the all-zero key, which leaves the payload as is.)
 func AppendClientFrame(dst []byte, op ws.OpCode, payload []byte, key [4]byte) []byte {
 	h := HeaderSize(len(payload))
 	dst = slices.Grow(dst, h+4+len(payload))
@@ -38,7 +39,9 @@ func AppendClientFrame(dst []byte, op ws.OpCode, payload []byte, key [4]byte) []
 	dst = append(dst, key[:]...)
 	start := len(dst)
 	dst = append(dst, payload...)
-	ws.Cipher(dst[start:], key, 0)
+	if key != ([4]byte{}) { // masking with zeros changes nothing
+		ws.Cipher(dst[start:], key, 0)
+	}
 	return dst
 }
 

@@ -21,7 +21,7 @@ func deliveryBatch(n, s int, tUs int64) []byte {
 	var b []byte
 	for i := 0; i < n; i++ {
 		p := appendBcast(nil, true, "r1", s, int64(i), tUs, pad(64))
-		b = appendFrame(b, ws.OpText, false, p)
+		b = wsframe.AppendFrame(b, ws.OpText, p)
 	}
 	return b
 }
@@ -59,8 +59,8 @@ func TestConsumeStrayAndErrors(t *testing.T) {
 	p := &pool{handshakes: newHist()}
 	c := &conn{p: p, state: stReady}
 	// A delivery without "s" is stray; one with a step beyond the table too.
-	b := appendFrame(nil, ws.OpText, false, []byte(`42["msg",{"t":5}]`))
-	b = appendFrame(b, ws.OpText, false, []byte(`42["msg",{"s":999,"t":5}]`))
+	b := wsframe.AppendFrame(nil, ws.OpText, []byte(`42["msg",{"t":5}]`))
+	b = wsframe.AppendFrame(b, ws.OpText, []byte(`42["msg",{"s":999,"t":5}]`))
 	if _, err := c.consume(b, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +68,11 @@ func TestConsumeStrayAndErrors(t *testing.T) {
 		t.Fatalf("stray %d total %d", p.stray.Load(), p.total.Load())
 	}
 	for _, bad := range [][]byte{
-		appendFrame(nil, ws.OpText, false, []byte("1")),         // Engine.IO close
-		appendFrame(nil, ws.OpText, false, []byte("41")),        // Socket.IO disconnect
-		appendFrame(nil, ws.OpContinuation, false, []byte("x")), // continuation first
+		wsframe.AppendFrame(nil, ws.OpText, []byte("1")),         // Engine.IO close
+		wsframe.AppendFrame(nil, ws.OpText, []byte("41")),        // Socket.IO disconnect
+		wsframe.AppendFrame(nil, ws.OpContinuation, []byte("x")), // continuation first
 		{0xc1, 0x00}, // RSV1
-		appendFrame(nil, ws.OpText, false, []byte(`44{"message":"denied"}`)), // connect error
+		wsframe.AppendFrame(nil, ws.OpText, []byte(`44{"message":"denied"}`)), // connect error
 	} {
 		if _, err := c.consume(bad, 10); err == nil {
 			t.Errorf("%q accepted", bad)
