@@ -426,7 +426,6 @@ func (c *conn) onEcho(m []byte, id uint64, checkID bool, nowUs int64) {
 	if h := p.echoHist.Load(); h != nil {
 		h.Record(nowUs - t)
 	}
-	p.echoDone.Add(1)
 	if p.echoPaced.Load() {
 		c.pacedReply(nowUs)
 		return

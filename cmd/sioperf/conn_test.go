@@ -191,7 +191,8 @@ func TestLoopHandshakeAndDeliveries(t *testing.T) {
 		t.Fatalf("last delivery %d before %d", st.lastUs.Load(), now)
 	}
 	// Echo: an ack for the request in flight sends the next request.
-	p.echoHist.Store(newHist())
+	eh := newHist()
+	p.echoHist.Store(eh)
 	p.echoEndUs.Store(clockUs() + 60e6)
 	c.sendEcho(clockUs())
 	_, n := w.last()
@@ -199,8 +200,8 @@ func TestLoopHandshakeAndDeliveries(t *testing.T) {
 	c.OnMessage(w, false, []byte(`437[{"t":`+stamp+`}]`)) // not the id in flight
 	c.OnMessage(w, false, []byte(`431[{"t":`+stamp+`}]`))
 	last, n2 := w.last()
-	if p.echoDone.Load() != 1 || p.echoBad.Load() != 1 || n2 != n+1 || !strings.HasPrefix(last, `422["echo",{"t":`) {
-		t.Fatalf("echo done %d bad %d, sent %q", p.echoDone.Load(), p.echoBad.Load(), last)
+	if eh.Summary().Count != 1 || p.echoBad.Load() != 1 || n2 != n+1 || !strings.HasPrefix(last, `422["echo",{"t":`) {
+		t.Fatalf("echo done %d bad %d, sent %q", eh.Summary().Count, p.echoBad.Load(), last)
 	}
 	// A Socket.IO disconnect is a protocol error: counted, the connection
 	// closed, and nothing after it handled.

@@ -137,7 +137,6 @@ type pool struct {
 
 	echoEndUs  atomic.Int64 // 0 when no echo run is active
 	echoPaced  atomic.Bool  // the run follows the clients' schedules (paced.go)
-	echoDone   atomic.Uint64
 	echoBad    atomic.Uint64
 	echoHist   atomic.Pointer[Hist]
 	handshakes *Hist
@@ -454,7 +453,6 @@ func (r *statsReply) fill(st *stepStats, withHist bool) {
 func (p *pool) Echo(ctx context.Context, dur time.Duration) (echoReply, error) {
 	h := newHist()
 	p.echoHist.Store(h)
-	p.echoDone.Store(0)
 	p.echoBad.Store(0)
 	d0 := p.disconnects.Load()
 	cpu0 := selfCPUNs()
@@ -488,10 +486,18 @@ func (p *pool) Echo(ctx context.Context, dur time.Duration) (echoReply, error) {
 	}
 	t.Stop()
 	p.echoEndUs.Store(0)
+	// The round trips completed are those the snapshot holds: a reader
+	// may still be recording one that passed the end check, and counting
+	// it apart would let the count and the histogram disagree.
+	snap := h.Snapshot()
+	var completed uint64
+	for _, b := range snap.Buckets {
+		completed += b[1]
+	}
 	return echoReply{
-		Completed:   p.echoDone.Load(),
+		Completed:   completed,
 		Mismatched:  p.echoBad.Load(),
-		Hist:        h.Snapshot(),
+		Hist:        snap,
 		Disconnects: p.disconnects.Load() - d0,
 		CPUNs:       selfCPUNs() - cpu0,
 	}, ctx.Err()
