@@ -559,6 +559,8 @@ func TestDisableUpgrade(t *testing.T) {
 	for _, fx := range servers(t) {
 		t.Run(fx.name, func(t *testing.T) {
 			s, _ := connect(t, fx.url, client.Options{DisableUpgrade: true}, "/", client.SocketOptions{})
+			// A bounded negative check, not a synchronisation: no upgrade
+			// within 300ms (an upgrade would start right after the open).
 			time.Sleep(300 * time.Millisecond)
 			if tr := s.Manager().Transport(); tr != client.Polling {
 				t.Fatalf("transport %q with DisableUpgrade", tr)

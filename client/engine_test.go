@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sioloop/sioloop/client"
+	"github.com/sioloop/sioloop/internal/testutil"
 )
 
 // fakePolling is a scripted Engine.IO polling server for behaviours a
@@ -161,7 +162,7 @@ func TestConnectFailures(t *testing.T) {
 				t.Fatalf("after attempts: %v", err)
 			}
 			// The first attempt, two retries, then the final error.
-			time.Sleep(20 * time.Millisecond)
+			testutil.Eventually(t, wait, "4 connect errors", func() bool { return errs.Load() >= 4 })
 			if n := errs.Load(); n != 4 {
 				t.Fatalf("%d connect errors, want 4", n)
 			}

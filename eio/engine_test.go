@@ -375,6 +375,9 @@ func TestCloseSemantics(t *testing.T) {
 		wg.Wait()
 		c.expectClose(t, -1)
 		eventually(t, "session removal", func() bool { return e.Count() == 0 })
+		eventually(t, "OnClose", func() bool { return calls.Load() >= 1 })
+		// A bounded negative check, not a synchronisation: no second
+		// OnClose within 50ms.
 		time.Sleep(50 * time.Millisecond)
 		if n := calls.Load(); n != 1 {
 			t.Fatalf("OnClose ran %d times", n)

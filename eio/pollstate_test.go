@@ -253,6 +253,8 @@ func TestSetHandler(t *testing.T) {
 	c.send(t, "1")
 	want := "msg:hello,bin:Bw==,upgrade:websocket,msg:ws,close:" + eio.ReasonTransportClose
 	eventually(t, "the handler's events", func() bool { return h.get() == want })
+	// A bounded negative check, not a synchronisation: nothing after the
+	// close within 20ms.
 	time.Sleep(20 * time.Millisecond)
 	if got := h.get(); got != want {
 		t.Fatalf("events %q, want %q", got, want)
@@ -291,6 +293,8 @@ func TestHandlerFuncOverride(t *testing.T) {
 	if got, want := f.get(), "msg:one,upgrade:websocket"; got != want {
 		t.Fatalf("funcs got %q, want %q", got, want)
 	}
+	// A bounded negative check, not a synchronisation: nothing after the
+	// close within 20ms.
 	time.Sleep(20 * time.Millisecond)
 	if got := h.get(); got != wantH {
 		t.Fatalf("handler got %q, want %q", got, wantH)

@@ -151,14 +151,17 @@ func TestKeepAliveAndPipelining(t *testing.T) {
 	eventually(t, "connection count 0", func() bool { return srv.Connections() == 0 })
 }
 
-// Every request split at every byte position parses the same.
+// Every request split at every byte position parses the same: the server
+// reads the first piece before the second is written, so the two cannot
+// arrive in one read.
 func TestRequestSplitEverywhere(t *testing.T) {
 	_, addr := serve(t, loop.Config{Handler: echoHandler})
 	req := "POST /split?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
 	for i := 1; i < len(req); i++ {
 		c := dial(t, addr)
+		peer := serverSide(t, c.conn)
 		c.write(t, req[:i])
-		time.Sleep(time.Millisecond)
+		peer.waitRead(t, uint64(i))
 		c.write(t, req[i:])
 		if resp, body := c.response(t); resp.StatusCode != 200 || body != "POST /split?x=1 hello" {
 			t.Fatalf("split at %d: %d %q", i, resp.StatusCode, body)
@@ -300,7 +303,7 @@ func TestIdleTimeoutSparesPendingRequests(t *testing.T) {
 }
 
 func TestOnAbortWhenClientLeaves(t *testing.T) {
-	aborted := make(chan struct{})
+	aborted, parked := make(chan struct{}), make(chan struct{})
 	var calls atomic.Int32
 	_, addr := serve(t, loop.Config{Handler: func(x eio.Exchange) {
 		x.OnAbort(func() {
@@ -308,16 +311,23 @@ func TestOnAbortWhenClientLeaves(t *testing.T) {
 				close(aborted)
 			}
 		})
+		close(parked)
 	}})
 	c := dial(t, addr)
 	c.write(t, "GET /park HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-parked: // the handler holds the request, OnAbort set
+	case <-time.After(wait):
+		t.Fatal("the request never reached the handler")
+	}
 	c.conn.Close()
 	select {
 	case <-aborted:
 	case <-time.After(wait):
 		t.Fatal("OnAbort never ran")
 	}
+	// A bounded negative check, not a synchronisation: no second call
+	// within 20ms.
 	time.Sleep(20 * time.Millisecond)
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("OnAbort ran %d times", n)
@@ -367,6 +377,8 @@ func (r *recorder) closed(t testing.TB) error {
 	t.Helper()
 	select {
 	case err := <-r.closeCh:
+		// A bounded negative check, not a synchronisation: no second
+		// OnClose within 20ms.
 		time.Sleep(20 * time.Millisecond)
 		if n := r.closes.Load(); n != 1 {
 			t.Fatalf("OnClose ran %d times", n)
@@ -504,13 +516,16 @@ func TestWebSocketEcho(t *testing.T) {
 }
 
 // A connection keeps its frame decoder only while a fragmented message is
-// under way: fragments that arrive in separate reads, with a character
-// split between them and a ping in the middle, still make one message, and
-// the messages after it decode as usual.
+// under way: fragments that arrive in separate reads (each written once the
+// server has read the one before), with a character split between them and
+// a ping in the middle, still make one message, and the messages after it
+// decode as usual.
 func TestWebSocketFragmentsAcrossReads(t *testing.T) {
 	_, addr, conns := wsServer(t, loop.Config{}, false)
 	c := upgrade(t, addr)
 	rec := (<-conns).rec
+	peer := serverSide(t, c.conn)
+	sent := peer.received(t) // the upgrade request, answered
 	for _, part := range [][]byte{
 		frameBytes(true, 0, ws.OpText, []byte("before"), false),
 		frameBytes(false, 0, ws.OpText, []byte("caf\xc3"), false),
@@ -520,7 +535,8 @@ func TestWebSocketFragmentsAcrossReads(t *testing.T) {
 		frameBytes(true, 0, ws.OpText, []byte("after"), false),
 	} {
 		c.write(t, string(part))
-		time.Sleep(5 * time.Millisecond) // one read each
+		sent += uint64(len(part))
+		peer.waitRead(t, sent) // one read (or more) each
 	}
 	eventually(t, "three messages", func() bool { return len(rec.messages()) == 3 })
 	if got := strings.Join(rec.messages(), "|"); got != "before|caf\u00e9 au lait|after" {
@@ -529,11 +545,14 @@ func TestWebSocketFragmentsAcrossReads(t *testing.T) {
 }
 
 // I5: a frame whose 14-byte header (64-bit length, mask) arrives one byte
-// per TCP segment is parsed correctly.
+// per read (each written once the server has read the one before) is
+// parsed correctly.
 func TestWebSocketHeaderTrickle(t *testing.T) {
 	_, addr, conns := wsServer(t, loop.Config{}, false)
 	c := upgrade(t, addr)
 	rec := (<-conns).rec
+	peer := serverSide(t, c.conn)
+	sent := peer.received(t) // the upgrade request, answered
 	payload := bytes.Repeat([]byte("z"), 70000)
 	fb := frameBytes(true, 0, ws.OpText, payload, false)
 	if hl := len(fb) - len(payload); hl != 14 {
@@ -541,7 +560,8 @@ func TestWebSocketHeaderTrickle(t *testing.T) {
 	}
 	for i := 0; i < 14; i++ {
 		c.write(t, string(fb[i:i+1]))
-		time.Sleep(2 * time.Millisecond)
+		sent++
+		peer.waitRead(t, sent)
 	}
 	c.write(t, string(fb[14:]))
 	eventually(t, "the message", func() bool { return len(rec.messages()) == 1 })

@@ -1,10 +1,13 @@
 package timer
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sioloop/sioloop/internal/testutil"
 )
 
 func TestFiresInOrderAndOnTime(t *testing.T) {
@@ -54,7 +57,9 @@ func TestStopAndReset(t *testing.T) {
 	b := w.NewTimer(func() { n.Add(10) })
 	b.Reset(time.Hour)
 	b.Reset(5 * time.Millisecond) // moved earlier
-	time.Sleep(50 * time.Millisecond)
+	// a, had Stop left it scheduled, is due before b and so would have
+	// run by the time b has.
+	testutil.Eventually(t, 10*time.Second, "b to fire", func() bool { return n.Load() >= 10 })
 	if got := n.Load(); got != 10 {
 		t.Fatalf("n = %d, want 10", got)
 	}
@@ -86,17 +91,15 @@ func TestManyConcurrent(t *testing.T) {
 	for w.Len() > 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond)
-	// Stopped timers may have fired before Stop; at least the unstopped ones ran.
+	// Stopped timers may have fired before Stop; at least the unstopped
+	// ones run (their callbacks after they leave the heap).
 	unstopped := 0
 	for i := 0; i < N/8; i++ {
 		if i%4 != 0 {
 			unstopped += 8
 		}
 	}
-	if got := n.Load(); int(got) < unstopped {
-		t.Fatalf("fired %d, want >= %d", got, unstopped)
-	}
+	testutil.Eventually(t, 10*time.Second, fmt.Sprintf("%d callbacks", unstopped), func() bool { return int(n.Load()) >= unstopped })
 	if w.Len() != 0 {
 		t.Fatalf("Len = %d", w.Len())
 	}

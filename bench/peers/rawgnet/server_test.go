@@ -150,10 +150,13 @@ func maskedFrame(op ws.OpCode, fin bool, payload []byte) []byte {
 }
 
 // TestFramesSplitAtEveryByte sends a frame in two writes split at every
-// position; the server must keep the partial frame and echo it whole.
+// position, the second once the server has read the first; the server must
+// keep the partial frame and echo it whole.
 func TestFramesSplitAtEveryByte(t *testing.T) {
 	addr := startServer(t, 1)
 	c := dial(t, addr)
+	peer := serverSide(t, c.nc)
+	sent := peer.received(t) // the upgrade request, answered
 	payloads := []string{
 		"e" + strings.Repeat("s", 20),  // 7-bit length
 		"e" + strings.Repeat("m", 200), // 16-bit length
@@ -164,10 +167,11 @@ func TestFramesSplitAtEveryByte(t *testing.T) {
 			if _, err := c.nc.Write(f[:i]); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(time.Millisecond) // separate reads on the server
+			peer.waitRead(t, sent+uint64(i)) // separate reads on the server
 			if _, err := c.nc.Write(f[i:]); err != nil {
 				t.Fatal(err)
 			}
+			sent += uint64(len(f))
 			if got := c.recv(t, 2*time.Second); got != p {
 				t.Fatalf("payload %d split at %d: got %d bytes", len(p), i, len(got))
 			}
@@ -187,6 +191,9 @@ func TestLargeFrame64BitLength(t *testing.T) {
 	}
 }
 
+// TestUpgradeSplitAtEveryByte sends the upgrade request and a frame in two
+// writes split every third byte, the second once the server has read the
+// first.
 func TestUpgradeSplitAtEveryByte(t *testing.T) {
 	addr := startServer(t, 1)
 	req := "GET /x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -198,9 +205,14 @@ func TestUpgradeSplitAtEveryByte(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nc.Write(full[:i])
-		time.Sleep(time.Millisecond)
-		nc.Write(full[i:])
+		peer := serverSide(t, nc)
+		if _, err := nc.Write(full[:i]); err != nil {
+			t.Fatal(err)
+		}
+		peer.waitRead(t, uint64(i))
+		if _, err := nc.Write(full[i:]); err != nil {
+			t.Fatal(err)
+		}
 		nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 		br := bufio.NewReader(nc)
 		status, err := br.ReadString('\n')
