@@ -13,9 +13,13 @@
 #
 # Environment (all optional):
 #   SERVERS    servers to run, default "sioloop node zishang rawgnet"
-#   SCENARIOS  cases to run, default "fanout1k fanout10k echo1k idle10k connect10k chat
-#              overload10k" (overload10k: twice the sustainable fanout rate
-#              for 20 s, then half of it, reported second by second)
+#   SCENARIOS  cases to run, default "fanout1k fanout10k echo1k echo1k-paced idle10k
+#              connect10k chat overload10k echo1k-polling fanout1k-polling
+#              echo1k-recovery fanout1k-recovery" (overload10k: twice the
+#              sustainable fanout rate for 20 s, then half of it, reported
+#              second by second; *-polling: long-polling only clients;
+#              *-recovery: the server with connection state recovery on,
+#              sioloop and node only)
 #   REPEATS    repeats, default 3
 #   SCALE      "full" (the contract's sizes, default) or "quick" (small sizes
 #              and short steps, for a smoke run of the whole pipeline)
@@ -31,7 +35,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 SERVERS=${SERVERS:-"sioloop node zishang rawgnet"}
-SCENARIOS=${SCENARIOS:-"fanout1k fanout10k echo1k idle10k connect10k chat overload10k"}
+SCENARIOS=${SCENARIOS:-"fanout1k fanout10k echo1k echo1k-paced idle10k connect10k chat overload10k echo1k-polling fanout1k-polling echo1k-recovery fanout1k-recovery"}
 REPEATS=${REPEATS:-3}
 SCALE=${SCALE:-full}
 SRC=${SRC:-127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5}
@@ -125,6 +129,9 @@ case_args() {
 		connect10k) echo "connect -conns 1000 -concurrency 256 -io goroutine -src $SRC" ;;
 		chat) echo "chat -subs 500 -rooms 25 -publishers 5 -rate 200 -warmup 500ms -duration 2s -drain 1s -p99 250ms" ;;
 		overload10k) echo "overload -subs 1000 -p99 1s -src $SRC $lad -duration 4s -recovery 2s" ;;
+		echo1k-paced) echo "echo -clients 100 -duration 2s -echo-interval 50ms" ;;
+		echo1k-polling | echo1k-recovery) echo "echo -clients 100 -duration 2s$(transport_of "$1")" ;;
+		fanout1k-polling | fanout1k-recovery) echo "fanout -subs 200 -p99 250ms $lad$(transport_of "$1")" ;;
 		*) return 1 ;;
 		esac
 		return
@@ -146,7 +153,42 @@ case_args() {
 	# bisection) finds the sustainable rate, then 2 s warm-up, 20 s at twice
 	# it, 5 s at half of it and a 5 s drain, reported per second.
 	overload10k) echo "overload -subs 10000 -p99 1s -overload 2 -duration 20s -recovery 5s -src $SRC" ;;
+	# Each client sends one echo every 50 ms at its own random phase
+	# (20,000 round trips/s offered, which every server here carries): the
+	# arrivals are spread, not batched across clients; the figure is server
+	# CPU per round trip.
+	echo1k-paced) echo "echo -clients 1000 -duration 8s -echo-interval 50ms" ;;
+	echo1k-polling | echo1k-recovery) echo "echo -clients 1000 -duration 8s$(transport_of "$1")" ;;
+	# Polling fan-out starts higher and is bounded in steps: every delivery
+	# is an HTTP response, so the ladder would spend minutes at rates far
+	# below any server's limit.
+	fanout1k-polling) echo "fanout -subs 1000 -p99 250ms -start 5000 -max-steps 14 -transport polling" ;;
+	fanout1k-recovery) echo "fanout -subs 1000 -p99 250ms" ;;
 	*) return 1 ;;
+	esac
+}
+
+# transport_of CASE prints the -transport argument of a polling case.
+transport_of() {
+	case $1 in
+	*-polling) echo " -transport polling" ;;
+	esac
+}
+
+# server_args SERVER CASE prints what a case adds to a server's command
+# line, and fails when the server cannot run the case.
+server_args() {
+	case $2 in
+	*-recovery)
+		case $1 in
+		sioloop) echo "-recovery" ;;
+		node) echo "--recovery on" ;;
+		*) return 1 ;;
+		esac
+		;;
+	*-polling)
+		[ "$1" != rawgnet ] # raw gnet speaks WebSocket only
+		;;
 	esac
 }
 
@@ -211,8 +253,13 @@ measure() { # measure SERVER CASE REPEAT
 		log "  $c/$s: skipped (raw mode has no rooms)"
 		return
 	fi
+	local extra
+	if ! extra=$(server_args "$s" "$c"); then
+		log "  $c/$s: skipped (the server has no such mode)"
+		return
+	fi
 	port=$((port + 1))
-	local cmd=${SERVER_CMD[$s]//PORT/$port}
+	local cmd="${SERVER_CMD[$s]//PORT/$port} $extra"
 	local tag="$c-$s-r$r"
 	# shellcheck disable=SC2086
 	taskset -c 1 $cmd >"$OUT/logs/$tag.server.log" 2>&1 &

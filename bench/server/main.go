@@ -26,6 +26,8 @@ func main() {
 	redisAddr := flag.String("redis", "", "Redis host:port: use the classic Redis adapter (a cluster node)")
 	sndbuf := flag.Int("sndbuf", 0, "sio.Config.SocketSendBuffer: SO_SNDBUF of accepted connections, bytes (0: the kernel's autotuning)")
 	rcvbuf := flag.Int("rcvbuf", 0, "sio.Config.SocketRecvBuffer: SO_RCVBUF of accepted connections, bytes (0: the kernel's autotuning)")
+	maxInput := flag.Int("max-queued-input", 0, "sio.Config.MaxQueuedInputBytes: bound on one connection's queued events, bytes (0: the default, 1 MiB)")
+	maxBacklog := flag.Int("max-backlog", 0, "sio.Config.MaxLoopBacklog: bound on one loop's queued broadcast work, recipient visits (0: the default, 1 Mi)")
 	loops := flag.Int("loops", 0, "sio.Config.Loops: event loops (0: one per CPU)")
 	recovery := flag.Bool("recovery", false, "turn on connection state recovery (sio.Config.ConnectionStateRecovery, defaults)")
 	flag.Parse()
@@ -36,7 +38,7 @@ func main() {
 		stop := startProfile(*cpuProfile)
 		defer stop()
 	}
-	cfg := sio.Config{SocketSendBuffer: *sndbuf, SocketRecvBuffer: *rcvbuf, Loops: *loops}
+	cfg := sio.Config{SocketSendBuffer: *sndbuf, SocketRecvBuffer: *rcvbuf, Loops: *loops, MaxQueuedInputBytes: *maxInput, MaxLoopBacklog: *maxBacklog}
 	if *recovery {
 		cfg.ConnectionStateRecovery = &sio.RecoveryConfig{}
 	}

@@ -195,7 +195,7 @@ func openBroadcast(ctx context.Context, cfg *config, cl *cluster, prog *progress
 	pspec := cl.spec(cfg.Publishers, cfg.Subs, 0, cfg.Concurrency)
 	pspec.IO = ioGoroutine
 	pspec.Transport = transportWebSocket // publishers are not the clients under test
-	pspec.SndBuf = cfg.PubSndBuf
+	pspec.SndBuf, pspec.RcvBuf = cfg.PubSndBuf, 0
 	// With several -addr nodes the publishers all use the first, so that a
 	// broadcast reaches the subscribers of the other nodes only through the
 	// cluster's adapter.

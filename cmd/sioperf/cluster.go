@@ -51,6 +51,7 @@ func (cl *cluster) spec(count, first, rooms, concurrency int) openSpec {
 		IO:               cl.cfg.IO,
 		Transport:        cl.cfg.Transport,
 		EchoInterval:     cl.cfg.EchoEvery,
+		RcvBuf:           cl.cfg.SubRcvBuf,
 	}
 }
 

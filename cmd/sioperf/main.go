@@ -28,6 +28,7 @@ type config struct {
 	Rooms       int           `json:"rooms,omitempty"`
 	Publishers  int           `json:"publishers,omitempty"`
 	PubSndBuf   int           `json:"pub_sndbuf,omitempty"`
+	SubRcvBuf   int           `json:"sub_rcvbuf,omitempty"`
 	Rate        float64       `json:"rate,omitempty"`
 	Overload    float64       `json:"overload,omitempty"`
 	Recovery    time.Duration `json:"recovery_ns,omitempty"`
@@ -84,6 +85,7 @@ func parseConfig(scenario string, args []string) (*config, error) {
 	fs.IntVar(&c.Rooms, "rooms", 100, "chat: rooms (subscriber i joins room i mod rooms)")
 	fs.IntVar(&c.Publishers, "publishers", 10, "chat/overload: publisher connections (overload: 1 unless given)")
 	fs.IntVar(&c.PubSndBuf, "pub-sndbuf", 0, "fanout/chat/overload: SO_SNDBUF of each publisher, bytes (0: the kernel's autotuning, which lets a publisher the server has stopped reading queue megabytes, seconds of its messages, in its own socket)")
+	fs.IntVar(&c.SubRcvBuf, "sub-rcvbuf", 0, "SO_RCVBUF of every connection but the publishers, bytes (0: the kernel's autotuning, which lets a subscriber that reads slower than the server writes queue megabytes, seconds of deliveries, in its own socket)")
 	fs.Float64Var(&c.Rate, "rate", 1000, "chat: published messages/s, all publishers together; overload: the sustainable rate in deliveries/s, as the fanout ladder counts (overload: 0 unless given, which finds it with a short ladder first)")
 	fs.Float64Var(&c.Overload, "overload", 2, "overload: the overload phase offers this factor times the sustainable rate")
 	fs.DurationVar(&c.Recovery, "recovery", 5*time.Second, "overload: the recovery phase at half the sustainable rate")

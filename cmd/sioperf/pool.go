@@ -52,6 +52,7 @@ type openSpec struct {
 	Pad              int           `json:"pad"`
 	IO               string        `json:"io,omitempty"`            // ioLoop (default) or ioGoroutine
 	SndBuf           int           `json:"sndbuf,omitempty"`        // SO_SNDBUF of each connection; 0: the kernel's autotuning
+	RcvBuf           int           `json:"rcvbuf,omitempty"`        // SO_RCVBUF of each connection; 0: the kernel's autotuning
 	Transport        string        `json:"transport,omitempty"`     // transportWebSocket (default), transportUpgrade or transportPolling
 	EchoInterval     time.Duration `json:"echo_interval,omitempty"` // echo: each client's own schedule (paced.go); 0: closed loop
 }
@@ -165,7 +166,7 @@ func (p *pool) prepare() error {
 		}
 	}
 	p.dialers = p.dialers[:0]
-	sndbuf := p.spec.SndBuf
+	sndbuf, rcvbuf := p.spec.SndBuf, p.spec.RcvBuf
 	control := func(bind bool) func(network, address string, c syscall.RawConn) error {
 		return func(network, address string, c syscall.RawConn) error {
 			if bind {
@@ -173,10 +174,7 @@ func (p *pool) prepare() error {
 					return err
 				}
 			}
-			if sndbuf > 0 {
-				return setSndBuf(c, sndbuf)
-			}
-			return nil
+			return setBuffers(c, sndbuf, rcvbuf)
 		}
 	}
 	for _, s := range p.spec.Srcs {

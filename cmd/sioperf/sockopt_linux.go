@@ -22,12 +22,22 @@ func bindNoPort(_, _ string, c syscall.RawConn) error {
 	return serr
 }
 
-// setSndBuf sets SO_SNDBUF on the socket behind c (Linux doubles the value
-// for its bookkeeping, and stops autotuning that socket's send buffer).
-func setSndBuf(c syscall.RawConn, n int) error {
+// setBuffers sets SO_SNDBUF and SO_RCVBUF on the socket behind c, each
+// only if positive. Linux doubles each value for its bookkeeping and stops
+// autotuning that buffer; SO_RCVBUF set before connect also fixes the
+// window scale the connection offers.
+func setBuffers(c syscall.RawConn, sndbuf, rcvbuf int) error {
+	if sndbuf <= 0 && rcvbuf <= 0 {
+		return nil
+	}
 	var serr error
 	err := c.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, n)
+		if sndbuf > 0 {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, sndbuf)
+		}
+		if serr == nil && rcvbuf > 0 {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
+		}
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,8 @@
 // --redis host:port sets @socket.io/redis-adapter 8.3.0 on a node-redis 4.7.1
 // pub/sub client pair, so that several processes on one Redis form a
 // cluster (bench/cluster.sh).
+// --recovery on turns on connectionStateRecovery with socket.io's defaults
+// (the bench/run.sh cases *-recovery).
 "use strict";
 
 const http = require("http");
@@ -28,7 +30,9 @@ const httpServer = http.createServer((req, res) => {
   res.writeHead(404);
   res.end();
 });
-const io = new Server(httpServer, { serveClient: false });
+const options = { serveClient: false };
+if (flag("recovery", "off") === "on") options.connectionStateRecovery = {};
+const io = new Server(httpServer, options);
 const redisAddr = flag("redis", "");
 let ready = Promise.resolve();
 if (redisAddr) {
