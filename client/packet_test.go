@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sioloop/sioloop/internal/packet"
+	"github.com/sioloop/sioloop/message"
 )
 
 // serverPackets are packets a Socket.IO server sends to a client. Some of
@@ -62,7 +63,7 @@ func TestBinaryMessage(t *testing.T) {
 	if !done || err != nil || !reflect.DeepEqual(atts, [][]byte{{7, 7}, {8}}) {
 		t.Fatalf("got %+v %v %v %v", got, atts, done, err)
 	}
-	m, err := newMessage(got.Data, atts)
+	m, err := message.Parse(got.Data, atts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestBinaryMessage(t *testing.T) {
 		t.Fatalf("non-placeholder %#v", notPH)
 	}
 	// In a plain EVENT a placeholder-shaped object is data.
-	plain, err := newMessage([]byte(`[{"_placeholder":true,"num":0}]`), nil)
+	plain, err := message.Parse([]byte(`[{"_placeholder":true,"num":0}]`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func FuzzMessage(f *testing.F) {
 		for i := range atts {
 			atts[i] = []byte{byte(i)}
 		}
-		m, err := newMessage(p.Data, atts)
+		m, err := message.Parse(p.Data, atts)
 		if err != nil {
 			t.Fatalf("%q: %v", p.Data, err)
 		}

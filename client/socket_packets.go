@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/sioloop/sioloop/internal/packet"
+	"github.com/sioloop/sioloop/message"
 )
 
 // What a socket receives: the packets of its namespace, the engine's
@@ -94,7 +95,7 @@ func (s *Socket) onPacket(e *engine, p packet.Packet, atts [][]byte) {
 		if a == nil {
 			return // unknown id: ignored, as socket.io-client does
 		}
-		m, err := newMessage(p.Data, atts)
+		m, err := message.Parse(p.Data, atts)
 		a.f(m, err)
 	case packet.Disconnect:
 		s.mu.Lock()
@@ -170,21 +171,21 @@ func (s *Socket) onConnect(e *engine, sid, pid string) {
 
 // onEvent runs the handlers of one event.
 func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
-	m, err := newMessage(p.Data, atts)
-	if err != nil || len(m.a.Raw) == 0 {
+	raw, err := packet.SplitArgs(p.Data)
+	if err != nil || len(raw) == 0 {
 		return
 	}
-	name, err := packet.EventName(m.a.Raw[0])
+	name, err := packet.EventName(raw[0])
 	if err != nil {
 		return
 	}
-	m.a.Raw = m.a.Raw[1:]
-	ev := &Event{Message: m, Name: name, socket: s, id: p.ID}
+	args := raw[1:]
+	ev := &Event{Message: message.FromArgs(args, atts), Name: name, socket: s, id: p.ID}
 	s.mu.Lock()
-	if s.pid != "" && len(m.a.Raw) > 0 {
+	if s.pid != "" && len(args) > 0 {
 		// Connection state recovery: the server appends an offset to its
 		// events; remember the last one to resume from.
-		if last := m.a.Raw[len(m.a.Raw)-1]; len(last) > 0 && last[0] == '"' {
+		if last := args[len(args)-1]; len(last) > 0 && last[0] == '"' {
 			var off string
 			if json.Unmarshal(last, &off) == nil {
 				s.lastOffset = off

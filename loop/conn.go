@@ -376,11 +376,7 @@ func (c *conn) onClose(err error) {
 
 // WriteMessage implements eio.WSConn.
 func (c *conn) WriteMessage(binary bool, p []byte) {
-	op := ws.OpText
-	if binary {
-		op = ws.OpBinary
-	}
-	c.write(op, p)
+	c.write(messageOp(binary), p)
 }
 
 // WriteFrames implements eio.WSConn.

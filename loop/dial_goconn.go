@@ -227,11 +227,7 @@ func (c *goConn) write(op ws.OpCode, p []byte) {
 
 // WriteMessage implements eio.WSConn.
 func (c *goConn) WriteMessage(binary bool, p []byte) {
-	op := ws.OpText
-	if binary {
-		op = ws.OpBinary
-	}
-	c.write(op, p)
+	c.write(messageOp(binary), p)
 }
 
 // WriteFrames implements eio.WSConn: b holds complete unmasked frames.

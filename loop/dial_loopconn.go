@@ -216,11 +216,7 @@ func (c *clientConn) onClose(err error) {
 
 // WriteMessage implements eio.WSConn: p is sent as one masked message.
 func (c *clientConn) WriteMessage(binary bool, p []byte) {
-	op := ws.OpText
-	if binary {
-		op = ws.OpBinary
-	}
-	c.write(op, p)
+	c.write(messageOp(binary), p)
 }
 
 // WriteFrames implements eio.WSConn: b holds complete unmasked frames;

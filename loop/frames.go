@@ -68,3 +68,11 @@ func dispatchFrames(dec *wsframe.Decoder, buf []byte, sink frameSink) (off int, 
 	}
 	return off, false
 }
+
+// messageOp is the opcode of a data message: binary or text.
+func messageOp(binary bool) ws.OpCode {
+	if binary {
+		return ws.OpBinary
+	}
+	return ws.OpText
+}

@@ -1,42 +1,25 @@
 package sio
 
 import (
-	"encoding/json"
 	"errors"
 	"sync/atomic"
 
 	"github.com/sioloop/sioloop/internal/packet"
+	"github.com/sioloop/sioloop/message"
 )
 
 // Message is the arguments of an event or an acknowledgement, kept as raw
-// JSON until decoded, with their binary attachments.
-type Message struct{ a packet.Args }
+// JSON until decoded, with their binary attachments: the type the Go client
+// hands its handlers too (package message documents its methods).
+type Message = message.Message
 
-// Len is the number of arguments.
-func (m *Message) Len() int { return len(m.a.Raw) }
-
-// Arg returns argument i as raw JSON (binary attachments appear as
-// {"_placeholder":true,"num":n}; see Binary). Nil if out of range.
-func (m *Message) Arg(i int) json.RawMessage { return m.a.Arg(i) }
-
-// Args returns every argument as raw JSON.
-func (m *Message) Args() []json.RawMessage { return m.a.All() }
-
-// Binary returns argument i when it is a binary attachment.
-func (m *Message) Binary(i int) ([]byte, bool) { return m.a.Binary(i) }
-
-// Attachments returns the binary attachments in order.
-func (m *Message) Attachments() [][]byte { return m.a.Atts }
-
-// Decode decodes the arguments, in order, into the values pointed to by
-// ptrs (fewer pointers than arguments is fine; a nil pointer skips one).
-// Binary attachments decode into *[]byte, into []byte fields of structs, and
-// into *any (as []byte). Other values follow encoding/json.
-func (m *Message) Decode(ptrs ...any) error { return m.a.Decode("sio", ptrs) }
-
+// newMessage reads a packet's arguments; with skipName the first element
+// of the array (an event's name) is left out.
 func newMessage(data []byte, atts [][]byte, skipName bool) (Message, error) {
-	a, err := packet.NewArgs(data, atts, skipName)
-	return Message{a}, err
+	if skipName {
+		return message.ParseEvent(data, atts)
+	}
+	return message.Parse(data, atts)
 }
 
 // Event is one event received from a client. It is valid only until its

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/sioloop/sioloop/internal/packet"
+	"github.com/sioloop/sioloop/message"
 )
 
 // listenerKind says which of a socket's callbacks a listener is, and so
@@ -183,7 +184,7 @@ func (s *Socket) onEvent(p packet.Packet, atts [][]byte) {
 		return
 	}
 	ev.Name = name
-	ev.a = packet.Args{Raw: args[1:], Atts: atts}
+	ev.Message = message.FromArgs(args[1:], atts)
 	s.mu.Lock()
 	if !s.connected {
 		s.mu.Unlock()

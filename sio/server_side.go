@@ -104,7 +104,9 @@ func (n *Namespace) HandleServerSideEmit(p *Packet, ack func(*Packet)) {
 	if len(fs) == 0 {
 		return
 	}
-	m.a.Raw = m.a.Raw[1:]
+	if m, err = p.Message(true); err != nil { // the arguments after the name
+		return
+	}
 	e := &ServerSideEvent{Message: m, Name: name, ack: ack}
 	n.srv.sseSlots <- struct{}{}
 	go func() {

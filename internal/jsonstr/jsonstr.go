@@ -85,3 +85,48 @@ func Hex4(b []byte) (rune, bool) {
 	}
 	return r, true
 }
+
+// AppendQuoted appends s to dst as a JSON string literal, in quotes. ASCII
+// is written as JSON requires: '"', '\\' and the control characters
+// escaped (AppendEscape), the rest as it is, 8 bytes at a time where it
+// can. At each byte of 0x80 or above, nonASCII(s[i:]) decides: it returns
+// how many bytes it takes and repl, the text that stands for them, or ""
+// to keep them as they are. That is where the two writers differ: U+2028,
+// U+2029 and invalid UTF-8.
+func AppendQuoted[T string | []byte](dst []byte, s T, nonASCII func(rest T) (n int, repl string)) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		for len(s)-i >= 8 {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if NonASCII(x) || Stop(x) {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
+		if c := s[i]; c < 0x80 {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = AppendEscape(dst, c)
+			i++
+			start = i
+			continue
+		}
+		n, repl := nonASCII(s[i:])
+		if repl != "" {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, repl...)
+			start = i + n
+		}
+		i += n
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -105,39 +105,16 @@ func plainJSONChunk(x uint64) bool { return !jsonstr.NonASCII(x) && !jsonstr.Sto
 // and U+2029 too). Invalid UTF-8 becomes U+FFFD once per maximal subpart,
 // as the WHATWG decoder (Buffer.toString, TextDecoder) does it.
 func appendJSONString(dst []byte, s []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		for len(s)-i >= 8 && plainJSONChunk(binary.LittleEndian.Uint64(s[i:])) {
-			i += 8
-		}
-		if i >= len(s) {
-			break
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = jsonstr.AppendEscape(dst, c)
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\uFFFD"...)
-			i += maximalSubpart(s[i:])
-			start = i
-			continue
-		}
-		i += size
+	return jsonstr.AppendQuoted(dst, s, stringifyNonASCII)
+}
+
+// stringifyNonASCII is appendJSONString's rule for the bytes at the start
+// of s: a valid rune stays raw, an invalid sequence becomes one U+FFFD.
+func stringifyNonASCII(s []byte) (int, string) {
+	if r, size := utf8.DecodeRune(s); r != utf8.RuneError || size != 1 {
+		return size, ""
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return maximalSubpart(s), "\uFFFD"
 }
 
 // maximalSubpart returns how many bytes of b, which starts with an invalid

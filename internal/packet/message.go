@@ -6,8 +6,8 @@ import (
 )
 
 // Args is the arguments of an event or an acknowledgement, kept as raw JSON
-// until decoded, with their binary attachments: what sio.Message and
-// client.Message wrap, so that both packages read arguments the same way.
+// until decoded, with their binary attachments: what message.Message (the
+// type of sio.Message and client.Message) wraps.
 type Args struct {
 	Raw  [][]byte // raw JSON of each argument, placeholders unresolved
 	Atts [][]byte // binary attachments, in placeholder order

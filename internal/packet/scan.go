@@ -328,55 +328,24 @@ func AppendUnquote(dst, raw []byte) ([]byte, error) {
 	return dst, nil
 }
 
-const hexDigits = "0123456789abcdef"
-
 // AppendQuote appends s as a JSON string literal to dst, byte for byte as
 // encoding/json does with HTML escaping off: '"', '\\' and control characters
 // are escaped, invalid UTF-8 becomes \ufffd, and U+2028/U+2029 are escaped
 // because JavaScript source cannot hold them raw.
 func AppendQuote(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Skip plain ASCII 8 bytes at a time.
-		for len(s)-i >= 8 {
-			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if jsonstr.NonASCII(x) || jsonstr.Stop(x) {
-				break
-			}
-			i += 8
-		}
-		if i >= len(s) {
-			break
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = jsonstr.AppendEscape(dst, c)
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
+	return jsonstr.AppendQuoted(dst, s, quoteNonASCII)
+}
+
+// quoteNonASCII is AppendQuote's rule for the rune at the start of s.
+func quoteNonASCII(s string) (int, string) {
+	r, size := utf8.DecodeRuneInString(s)
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return 1, `\ufffd`
+	case r == '\u2028':
+		return size, `\u2028`
+	case r == '\u2029':
+		return size, `\u2029`
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return size, ""
 }
