@@ -92,7 +92,9 @@ func Hex4(b []byte) (rune, bool) {
 // can. At each byte of 0x80 or above, nonASCII(s[i:]) decides: it returns
 // how many bytes it takes and repl, the text that stands for them, or ""
 // to keep them as they are. That is where the two writers differ: U+2028,
-// U+2029 and invalid UTF-8.
+// U+2029 and invalid UTF-8. A rule should take a whole run of bytes it
+// keeps in one call (it is called through a function value, once per
+// call, not inlined).
 func AppendQuoted[T string | []byte](dst []byte, s T, nonASCII func(rest T) (n int, repl string)) []byte {
 	dst = append(dst, '"')
 	start := 0

@@ -108,13 +108,22 @@ func appendJSONString(dst []byte, s []byte) []byte {
 	return jsonstr.AppendQuoted(dst, s, stringifyNonASCII)
 }
 
-// stringifyNonASCII is appendJSONString's rule for the bytes at the start
-// of s: a valid rune stays raw, an invalid sequence becomes one U+FFFD.
+// stringifyNonASCII is appendJSONString's rule for the non-ASCII bytes at
+// the start of s: the run of valid runes stays raw; an invalid sequence
+// becomes one U+FFFD.
 func stringifyNonASCII(s []byte) (int, string) {
-	if r, size := utf8.DecodeRune(s); r != utf8.RuneError || size != 1 {
-		return size, ""
+	n := 0
+	for n < len(s) && s[n] >= utf8.RuneSelf {
+		r, size := utf8.DecodeRune(s[n:])
+		if r == utf8.RuneError && size == 1 {
+			if n > 0 {
+				return n, "" // the run before it first
+			}
+			return maximalSubpart(s), "\uFFFD"
+		}
+		n += size
 	}
-	return maximalSubpart(s), "\uFFFD"
+	return n, ""
 }
 
 // maximalSubpart returns how many bytes of b, which starts with an invalid

@@ -121,3 +121,23 @@ func BenchmarkAppendArgsStructBinary(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+// BenchmarkAppendQuote writes a chat line as a JSON string: plain ASCII,
+// ASCII with escapes, and text that is mostly non-ASCII (each rune goes
+// through the writer's rule for non-ASCII bytes).
+func BenchmarkAppendQuote(b *testing.B) {
+	for _, c := range []struct{ name, s string }{
+		{"ascii", strings.Repeat("hello, world ", 8)},
+		{"escapes", strings.Repeat("say \"hi\"\n\t", 10)},
+		{"cjk", strings.Repeat("你好，世界。", 8)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			buf := make([]byte, 0, 512)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.s)))
+			for b.Loop() {
+				buf = AppendQuote(buf[:0], c.s)
+			}
+		})
+	}
+}

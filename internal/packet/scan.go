@@ -336,16 +336,29 @@ func AppendQuote(dst []byte, s string) []byte {
 	return jsonstr.AppendQuoted(dst, s, quoteNonASCII)
 }
 
-// quoteNonASCII is AppendQuote's rule for the rune at the start of s.
+// quoteNonASCII is AppendQuote's rule for the non-ASCII bytes at the
+// start of s: the run of valid runes other than U+2028 and U+2029 stays as
+// it is; those two and each invalid byte are escaped.
 func quoteNonASCII(s string) (int, string) {
-	r, size := utf8.DecodeRuneInString(s)
-	switch {
-	case r == utf8.RuneError && size == 1:
-		return 1, `\ufffd`
-	case r == '\u2028':
-		return size, `\u2028`
-	case r == '\u2029':
-		return size, `\u2029`
+	n := 0
+	for n < len(s) && s[n] >= utf8.RuneSelf {
+		r, size := utf8.DecodeRuneInString(s[n:])
+		repl := ""
+		switch {
+		case r == utf8.RuneError && size == 1:
+			repl = `\ufffd`
+		case r == '\u2028':
+			repl = `\u2028`
+		case r == '\u2029':
+			repl = `\u2029`
+		}
+		if repl != "" {
+			if n > 0 {
+				return n, "" // the run before it first
+			}
+			return size, repl
+		}
+		n += size
 	}
-	return size, ""
+	return n, ""
 }
