@@ -144,15 +144,21 @@ func (b *Bus) isClosed() bool {
 }
 
 func (p *publisher) push(channel string, payload []byte, shard bool) bool {
-	if p.down.Load() {
-		p.drop(1, "redis is down")
-		return false
-	}
 	n := len(channel) + len(payload)
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		p.drop(1, "bus closed")
+		return false
+	}
+	if p.down.Load() {
+		// Checked under mu: the sender marks Redis down and drops the
+		// queue under mu (dropQueued), so no message can be queued after
+		// that drop, where no one would take it until Redis is back (and
+		// Flush would wait for it all that time; a check before taking mu
+		// let one through, seen as an emitter Flush that timed out).
+		p.mu.Unlock()
+		p.drop(1, "redis is down")
 		return false
 	}
 	if p.bytes+n > p.max {
@@ -231,9 +237,14 @@ func (p *publisher) finish() {
 	p.mu.Unlock()
 }
 
-// dropQueued drops everything queued (Redis went down while it waited).
-func (p *publisher) dropQueued(why string) {
+// dropQueued drops everything queued (Redis went down while it waited);
+// with down it also marks Redis down, under the same lock as push's
+// second check.
+func (p *publisher) dropQueued(why string, down bool) {
 	p.mu.Lock()
+	if down {
+		p.down.Store(true)
+	}
 	n := len(p.q)
 	clear(p.q)
 	p.q = p.q[:0]
@@ -257,7 +268,7 @@ func (p *publisher) close() {
 	default:
 	}
 	<-p.done
-	p.dropQueued("bus closed")
+	p.dropQueued("bus closed", false)
 }
 
 // run is the sender goroutine.
@@ -294,9 +305,8 @@ func (p *publisher) run() {
 		if !ok {
 			// Redis did not answer: drop what queued up meanwhile and
 			// refuse new messages until a PING is answered.
-			p.down.Store(true)
 			downSince = time.Now()
-			p.dropQueued("redis is down")
+			p.dropQueued("redis is down", true)
 		}
 		p.finish()
 	}
