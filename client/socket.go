@@ -240,6 +240,26 @@ func (s *Socket) ConnectContext(ctx context.Context) error {
 	}
 }
 
+// takeWaitersLocked hands over the ConnectContext calls waiting for the
+// namespace when the attempt is final (none otherwise). Called with mu
+// held.
+func (s *Socket) takeWaitersLocked(final bool) []chan error {
+	if !final {
+		return nil
+	}
+	w := s.waiters
+	s.waiters = nil
+	return w
+}
+
+// wake answers each ConnectContext call taken by takeWaitersLocked (its
+// channel has room for the answer).
+func wake(waiters []chan error, err error) {
+	for _, w := range waiters {
+		w <- err
+	}
+}
+
 // Disconnect leaves the namespace (socket.disconnect()): a connected
 // socket tells the server and reports "io client disconnect"; the
 // connection closes when no other socket uses it. There is no automatic
@@ -248,8 +268,7 @@ func (s *Socket) Disconnect() {
 	s.mu.Lock()
 	e, was := s.eng, s.connected
 	s.eng, s.connected, s.id = nil, false, ""
-	waiters := s.waiters
-	s.waiters = nil
+	waiters := s.takeWaitersLocked(true)
 	s.mu.Unlock()
 	if was && e != nil {
 		b := bufPool.Get()
@@ -258,9 +277,7 @@ func (s *Socket) Disconnect() {
 		bufPool.Put(b)
 	}
 	s.m.deactivate(s)
-	for _, w := range waiters {
-		w <- ErrClosed
-	}
+	wake(waiters, ErrClosed)
 	if was {
 		s.mb.post(func() { s.fireDisconnect(ReasonClientDisconnect) })
 	}

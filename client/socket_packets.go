@@ -137,8 +137,7 @@ func (s *Socket) onConnect(e *engine, sid, pid string) {
 	s.eng = e
 	recv := s.recvBuf
 	s.recvBuf = nil
-	waiters := s.waiters
-	s.waiters = nil
+	waiters := s.takeWaitersLocked(true)
 	s.mu.Unlock()
 	for _, r := range recv {
 		s.onEvent(r.p, r.atts)
@@ -161,9 +160,7 @@ func (s *Socket) onConnect(e *engine, sid, pid string) {
 	}
 	fs := s.onConn
 	s.mu.Unlock()
-	for _, w := range waiters {
-		w <- nil
-	}
+	wake(waiters, nil)
 	for _, f := range fs {
 		f()
 	}
@@ -221,11 +218,7 @@ func (s *Socket) onEngineClose(e *engine, reason string, final bool) {
 	if s.eng == e {
 		s.eng, s.connected, s.id = nil, false, ""
 	}
-	var waiters []chan error
-	if final {
-		waiters = s.waiters
-		s.waiters = nil
-	}
+	waiters := s.takeWaitersLocked(final)
 	s.mu.Unlock()
 	if was {
 		s.fireDisconnect(reason)
@@ -233,28 +226,20 @@ func (s *Socket) onEngineClose(e *engine, reason string, final bool) {
 	}
 	err := errors.New("client: connection closed before the namespace connected: " + reason)
 	s.fireConnectError(err)
-	for _, w := range waiters {
-		w <- err
-	}
+	wake(waiters, err)
 }
 
 // onConnectFailure reports a failed attempt; final wakes ConnectContext.
 func (s *Socket) onConnectFailure(err error, final bool) {
 	s.mu.Lock()
 	connected := s.connected
-	var waiters []chan error
-	if final {
-		waiters = s.waiters
-		s.waiters = nil
-	}
+	waiters := s.takeWaitersLocked(final)
 	s.mu.Unlock()
 	if connected {
 		return
 	}
 	s.fireConnectError(err)
-	for _, w := range waiters {
-		w <- err
-	}
+	wake(waiters, err)
 }
 
 func (s *Socket) fireConnectError(err error) {
