@@ -253,14 +253,14 @@ func (c *client) connect(name string, auth []byte) {
 	c.stopConnectTimer()
 	// What the socket is sent waits until its connection handlers have
 	// run (output_hold.go), the CONNECT reply first.
-	s.holdOutput()
 	defer s.releaseOutput()
 	if claim != nil {
 		// The missed events, then CONNECT, as socket.io replays them.
+		s.holdOutput()
 		c.srv.resume(s, claim)
 		c.srv.sendConnect(s)
 	} else {
-		c.srv.sendConnect(s)
+		s.holdConnect()
 		ns.add(s)
 	}
 	c.srv.trackLive(s)

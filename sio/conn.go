@@ -27,7 +27,7 @@ func (c Conn) Close() { c.s.client.closeSession() }
 // long-polling to transport ("websocket"), as socket.conn.on("upgrade")
 // does. f runs in the socket's handler order; it is not called for a
 // connection opened over WebSocket, nor after the socket disconnected.
-func (c Conn) OnUpgrade(f func(transport string)) { c.s.listen(listener{kind: upgradeKind, f: f}) }
+func (c Conn) OnUpgrade(f func(transport string)) { c.s.listen(listener{f: upgradeFunc(f)}) }
 
 // OnUpgrade implements eio.UpgradeHandler: the client moves to its
 // WebSocket's event loop (relocate.go), then each socket's upgrade
@@ -48,8 +48,8 @@ func (s *Socket) fireUpgrade(transport string) {
 	}
 	defer s.containPanic()
 	for _, l := range s.snapshot() {
-		if l.kind == upgradeKind {
-			l.f.(func(string))(transport)
+		if f, ok := l.f.(upgradeFunc); ok {
+			f(transport)
 		}
 	}
 }

@@ -40,9 +40,15 @@ const maxHeldBytes = 1 << 20
 
 // outputHold is the output kept for one socket. Socket.hold points to it
 // while the hold lasts.
+//
+// A socket's CONNECT reply is usually all its hold ever keeps: connect, a
+// flag, stands for it, and the reply is encoded when the hold is written
+// out. Every connection would otherwise leave behind a copy of the reply
+// and a one-element slice for it (112 bytes of garbage per connect).
 type outputHold struct {
 	mu       sync.Mutex
 	released bool // written out: later writes go to the session; guarded by mu
+	connect  bool // the CONNECT reply comes first (holdConnect); guarded by mu
 	msgs     []heldMessage
 	bytes    int
 }
@@ -57,6 +63,21 @@ type heldMessage struct {
 
 // holdOutput starts holding s's output. Mailbox only, before s is published.
 func (s *Socket) holdOutput() { s.hold.Store(&outputHold{}) }
+
+// holdConnect starts holding s's output with its CONNECT reply first, as
+// holdOutput then Server.sendConnect would, without building the reply
+// until the hold is written out. Mailbox only, before s is published.
+func (s *Socket) holdConnect() { s.hold.Store(&outputHold{connect: true}) }
+
+// writeConnect writes s's CONNECT reply to its session now. Where writes
+// reach the session only.
+func (s *Socket) writeConnect() {
+	b := getBuf()
+	b.B = s.appendConnect(eio.BeginBuild(b.B[:0]))
+	s.account(b.B, nil)
+	s.client.sendMessage(b.B, nil)
+	putBuf(b)
+}
 
 // keep adds m to the hold unless it was released, and reports whether it
 // did. Called where the write would reach the session.
@@ -87,6 +108,9 @@ func (h *outputHold) keep(s *Socket, m heldMessage) bool {
 // hold. Called with mu held.
 func (h *outputHold) writeOutLocked(s *Socket) {
 	sess := s.client.sess
+	if h.connect {
+		s.writeConnect()
+	}
 	for _, m := range h.msgs {
 		if m.prep != nil {
 			sess.SendPrepared(m.prep)
@@ -94,7 +118,7 @@ func (h *outputHold) writeOutLocked(s *Socket) {
 			s.client.sendMessage(m.msg, m.atts)
 		}
 	}
-	h.msgs, h.bytes, h.released = nil, 0, true
+	h.msgs, h.bytes, h.connect, h.released = nil, 0, false, true
 	s.hold.Store(nil)
 }
 
@@ -128,16 +152,21 @@ func (s *Socket) flushHold() {
 // the packet's text) to s in order with queued broadcasts (ordered.go);
 // the inputs are copied if the send is deferred.
 func (s *Socket) send(msg []byte, atts ...[]byte) {
-	s.traceOut(msg[eio.BuildReserve:], len(atts))
-	if st := s.nsp.srv.stats.Load(); st != nil {
-		st.countSend(s.client.group.Load(), msg[eio.BuildReserve:], atts)
-	}
+	s.account(msg, atts)
 	if e := s.client.queuedExecutor(); e != nil {
 		msg, atts = bytes.Clone(msg), cloneAll(atts)
 		s.client.postWrite(e, func() { s.write(msg, atts) })
 		return
 	}
 	s.write(msg, atts)
+}
+
+// account traces and counts a built message sent to s.
+func (s *Socket) account(msg []byte, atts [][]byte) {
+	s.traceOut(msg[eio.BuildReserve:], len(atts))
+	if st := s.nsp.srv.stats.Load(); st != nil {
+		st.countSend(s.client.group.Load(), msg[eio.BuildReserve:], atts)
+	}
 }
 
 // write hands a built message to the session, or to the hold.

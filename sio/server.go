@@ -286,21 +286,28 @@ func (s *Server) handle(x eio.Exchange) bool {
 }
 
 // sendConnect answers a CONNECT with {"sid":...} ("pid" too when recovery
-// is on).
+// is on), in order with the socket's other writes.
 func (s *Server) sendConnect(sock *Socket) {
-	if sock.client.v3 {
+	b := getBuf()
+	b.B = sock.appendConnect(eio.BeginBuild(b.B[:0]))
+	sock.send(b.B)
+	putBuf(b)
+}
+
+// appendConnect appends sock's CONNECT reply packet to b.
+func (s *Socket) appendConnect(b []byte) []byte {
+	if s.client.v3 {
 		// Socket.IO protocol v4 has no payload (socket.io's protocol 3 branch).
-		sock.sendPacket(&packet.Packet{Type: packet.Connect, Namespace: sock.nsp.name, ID: packet.NoID})
-		return
+		return packet.AppendEncode(b, &packet.Packet{Type: packet.Connect, Namespace: s.nsp.name, ID: packet.NoID})
 	}
 	// Ids are URL-safe base64: no JSON escaping needed.
-	data := make([]byte, 0, 64)
-	data = append(append(append(data, `{"sid":"`...), sock.id...), '"')
-	if pid := sock.recoveryID(); pid != "" {
+	var arr [80]byte
+	data := append(append(append(arr[:0], `{"sid":"`...), s.id...), '"')
+	if pid := s.recoveryID(); pid != "" {
 		data = append(append(append(data, `,"pid":"`...), pid...), '"')
 	}
 	data = append(data, '}')
-	sock.sendPacket(&packet.Packet{Type: packet.Connect, Namespace: sock.nsp.name, ID: packet.NoID, Data: data})
+	return packet.AppendEncode(b, &packet.Packet{Type: packet.Connect, Namespace: s.nsp.name, ID: packet.NoID, Data: data})
 }
 
 // Close disconnects every client ("server shutting down") and stops the
