@@ -146,8 +146,9 @@ func (s *Socket) OnDisconnecting(f func(reason string)) {
 func (s *Socket) listen(l listener) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	phase := l.kind().phase()
-	s.kinds |= l.kind().bit()
+	k := l.kind()
+	phase := k.phase()
+	s.kinds |= k.bit()
 	at := len(s.listeners)
 	for at > 0 && s.listeners[at-1].kind().phase() > phase {
 		at--
