@@ -29,7 +29,10 @@ type Config struct {
 	// UpgradeTimeout bounds a polling→WebSocket upgrade. Default 10 s.
 	UpgradeTimeout time.Duration
 	// MaxPayload is maxHttpBufferSize: the largest message or polling body,
-	// in bytes, announced to clients as maxPayload. Default 1e6.
+	// in bytes, announced to clients as maxPayload. Default 1e6. A larger
+	// POST body is answered 413 and a larger WebSocket message closes the
+	// connection with 1009, as engine.io does, whatever larger limits the
+	// provider has (loop.Config.MaxBodyBytes, MaxMessageBytes).
 	MaxPayload int64
 	// Transports lists the enabled transports. Default polling and websocket.
 	Transports []string

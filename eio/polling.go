@@ -303,6 +303,14 @@ func (s *Session) handlePost(x Exchange) {
 		s.closeWith(codeTransportError, false)
 		return
 	}
+	if int64(len(x.Body())) > s.srv.cfg.MaxPayload {
+		// engine.io answers a body over maxHttpBufferSize 413 with no
+		// body; the client then drops the transport. The provider's own
+		// limit (loop.Config.MaxBodyBytes) may be larger than MaxPayload.
+		s.srv.respond(x, http.StatusRequestEntityTooLarge, "", nil)
+		s.closeWith(codeTransportError, false)
+		return
+	}
 	if !s.lockPolling(x) {
 		return
 	}

@@ -2,6 +2,7 @@ package eio
 
 import (
 	"bufio"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -410,6 +411,17 @@ func (s *Session) handlePacket(p []byte) bool {
 	switch p[0] {
 	case typeMessage:
 		s.deliver(p[1:], false)
+	case 'b':
+		// A binary message in base64, as a client with forceBase64 sends
+		// it in a WebSocket text frame (engine.io-parser's decodePacket
+		// reads it on every transport; polling bodies are decoded by
+		// DecodePayload before they get here).
+		raw, err := base64.StdEncoding.AppendDecode(nil, p[1:])
+		if err != nil {
+			s.closeWith(codeParseError, true)
+			return false
+		}
+		s.deliver(raw, true)
 	case typePong:
 		if !s.onPong() {
 			s.closeWith(codeTransportError, true) // the v3 server only answers pings

@@ -110,6 +110,13 @@ func (s *Session) upgradeTimedOut() {
 // onFrame handles a message from c, the session's WebSocket transport or
 // its upgrade probe.
 func (s *Session) onFrame(c WSConn, binary bool, p []byte) {
+	if int64(len(p)) > s.srv.cfg.MaxPayload {
+		// As ws with engine.io's maxPayload: a message over
+		// maxHttpBufferSize closes the connection with 1009. The
+		// provider's own limit (loop.Config.MaxMessageBytes) may be larger.
+		c.Close(1009)
+		return
+	}
 	s.mu.Lock()
 	isMain := s.isWS(c)
 	isProbe := s.isProbe(c)
