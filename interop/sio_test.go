@@ -99,6 +99,7 @@ func TestSIOEventsAcksTransports(t *testing.T) {
 		upgrade    bool
 		want       string
 		parser     sio.Parser
+		base64     bool // the client's forceBase64
 	}{
 		{name: "loops/polling", mode: onLoops, transports: []string{"polling"}, want: "polling"},
 		{name: "loops/websocket", mode: onLoops, transports: []string{"websocket"}, want: "websocket"},
@@ -110,6 +111,11 @@ func TestSIOEventsAcksTransports(t *testing.T) {
 		{name: "msgpack/loops/polling", mode: onLoops, transports: []string{"polling"}, want: "polling", parser: sio.MsgpackParser},
 		{name: "msgpack/loops/upgrade", mode: onLoops, transports: []string{"polling", "websocket"}, upgrade: true, want: "websocket", parser: sio.MsgpackParser},
 		{name: "msgpack/nethttp/websocket", mode: onNetHTTP, transports: []string{"websocket"}, want: "websocket", parser: sio.MsgpackParser},
+		// A client with forceBase64 sends and asks for binary as base64
+		// text, in WebSocket text frames too.
+		{name: "base64/loops/polling", mode: onLoops, transports: []string{"polling"}, want: "polling", base64: true},
+		{name: "base64/loops/websocket", mode: onLoops, transports: []string{"websocket"}, want: "websocket", base64: true},
+		{name: "base64/nethttp/upgrade", mode: onNetHTTP, transports: []string{"polling", "websocket"}, upgrade: true, want: "websocket", base64: true},
 		// Over TLS (https:// and wss://), on the loops and in net/http.
 		{name: "tls/loops/upgrade", mode: onLoopsTLS, transports: []string{"polling", "websocket"}, upgrade: true, want: "websocket"},
 		{name: "tls/nethttp/upgrade", mode: onNetHTTPTLS, transports: []string{"polling", "websocket"}, upgrade: true, want: "websocket"},
@@ -140,7 +146,7 @@ func TestSIOEventsAcksTransports(t *testing.T) {
 			if tc.parser == sio.MsgpackParser {
 				parser = "msgpack"
 			}
-			runNode(t, 20*time.Second, &got, "sio.mjs", "basic", url, jsonArg(t, map[string]any{"transports": tc.transports, "expectUpgrade": tc.upgrade, "parser": parser}))
+			runNode(t, 20*time.Second, &got, "sio.mjs", "basic", url, jsonArg(t, map[string]any{"transports": tc.transports, "expectUpgrade": tc.upgrade, "parser": parser, "forceBase64": tc.base64}))
 
 			// Client → server event with binary nested in an object and
 			// at the top level, acknowledged with binary nested likewise.

@@ -62,7 +62,10 @@ async function basic() {
   const parser = opts.parser === "msgpack" ? { parser: msgpackParser } : {};
   // The TLS servers have a self-signed certificate.
   const tls = url.startsWith("https:") ? { rejectUnauthorized: false } : {};
-  const socket = io(url, { transports: opts.transports, reconnection: false, forceNew: true, ...parser, ...tls });
+  // forceBase64: binary goes as base64 text, in polling bodies and in
+  // WebSocket text frames alike (the b64=1 query asks the same of the server).
+  const b64 = opts.forceBase64 ? { forceBase64: true } : {};
+  const socket = io(url, { transports: opts.transports, reconnection: false, forceNew: true, ...parser, ...tls, ...b64 });
   const r = { questions: [], ignored: 0 };
   socket.on("question", (q, cb) => {
     r.questions.push(plain(q));
