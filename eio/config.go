@@ -79,8 +79,9 @@ type Config struct {
 	// client has sent nothing since (no poll, no POST, no frame): without a
 	// bound, a flood of handshakes that are never followed up holds a
 	// session each until the ping timeout. Further handshakes are refused
-	// with 503 until some are followed up or time out. Default 16384;
-	// negative: no bound.
+	// with 503 until some are followed up or time out. Default 65536
+	// (a flood of never-followed handshakes then holds at most about
+	// 65536 sessions for a ping timeout); negative: no bound.
 	MaxPendingSessions int
 	// MaxOutboundBytes bounds the bytes queued for a long-polling client
 	// between its polls (the records its next GET would take). A client
@@ -90,9 +91,12 @@ type Config struct {
 	// outbound bytes exceed loop.Config.MaxOutboundBytes. Default 8 MiB
 	// (loop's default); values <= 0 select it.
 	MaxOutboundBytes int
-	// MaxPendingSessionsPerIP is the same bound per client address.
-	// Default 1024; negative: no bound. Behind a proxy every client has
-	// the proxy's address: raise it or disable it there.
+	// MaxPendingSessionsPerIP is the same bound per client address, so
+	// that one address cannot take every slot. Default 16384: a burst of
+	// that many clients from one address (a load tool, a NAT) all open at
+	// once, as against engine.io, which has no bound. Negative: no bound.
+	// Behind a proxy every client has the proxy's address: raise it or
+	// disable it there.
 	MaxPendingSessionsPerIP int
 }
 
@@ -145,10 +149,10 @@ func (c *Config) withDefaults() {
 		c.MaxOutboundBytes = 8 << 20
 	}
 	if c.MaxPendingSessions == 0 {
-		c.MaxPendingSessions = 16384
+		c.MaxPendingSessions = 65536
 	}
 	if c.MaxPendingSessionsPerIP == 0 {
-		c.MaxPendingSessionsPerIP = 1024
+		c.MaxPendingSessionsPerIP = 16384
 	}
 }
 

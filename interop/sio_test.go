@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -840,4 +841,29 @@ func TestSIORecoveryWhileAway(t *testing.T) {
 			t.Errorf("B saw %q, want %q (server: %s)", names("B"), want, got.Emitted)
 		}
 	})
+}
+
+// TestSIOBurstFromOneAddress opens 2,000 default clients at once from one
+// address. Every handshake is answered before any client follows its own
+// up, so all 2,000 can be pending together; engine.io has no bound there, and
+// ours (MaxPendingSessionsPerIP) must not refuse such a burst: each client
+// connects on its first attempt.
+func TestSIOBurstFromOneAddress(t *testing.T) {
+	requireNode(t)
+	const n = 2000
+	var connected atomic.Int64
+	_, url := startSIO(t, onLoops, sio.Config{}, func(srv *sio.Server) {
+		srv.OnConnection(func(*sio.Socket) { connected.Add(1) })
+	})
+	var got struct {
+		Connected int
+		Errors    map[string]int
+	}
+	runNode(t, 120*time.Second, &got, "sio.mjs", "burst", url, jsonArg(t, map[string]any{"n": n, "guardMs": 110000}))
+	if got.Connected != n || len(got.Errors) != 0 {
+		t.Fatalf("%d of %d connected; refused: %v", got.Connected, n, got.Errors)
+	}
+	if c := connected.Load(); c != n {
+		t.Fatalf("server saw %d connections, want %d", c, n)
+	}
 }

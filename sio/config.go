@@ -184,8 +184,8 @@ type Config struct {
 	MaxQueuedInputBytes int
 	// MaxPendingSessions and MaxPendingSessionsPerIP bound the Engine.IO
 	// sessions whose client has sent nothing since the handshake, in all
-	// and per client address (eio.Config has the details). Defaults 16384
-	// and 1024; negative: no bound.
+	// and per client address (eio.Config has the details). Defaults 65536
+	// and 16384; negative: no bound.
 	MaxPendingSessions      int
 	MaxPendingSessionsPerIP int
 	// Logger receives diagnostics. Nil discards them. Errors (a panic in

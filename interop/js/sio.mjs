@@ -443,9 +443,28 @@ async function structBinary() {
   return r;
 }
 
-const scenarios = { basic, structBinary, rooms, namespaces, reasons, silent, shutdown, recovery, recoveryPrivate, deflate };
+// burst: opts.n clients call io() at once from one address, as a load
+// tool or the users behind one NAT do (polling handshakes first, then the
+// upgrade); each must connect on its first attempt. Reports how many did
+// and the connect_error messages of the others.
+async function burst() {
+  const sockets = [];
+  const outcomes = [];
+  for (let i = 0; i < opts.n; i++) {
+    const socket = io(url, { reconnection: false, forceNew: true });
+    sockets.push(socket);
+    outcomes.push(connect(socket, 60000).then(() => null, (err) => `${err.message} ${err.description?.message ?? err.description ?? ""}`.trim()));
+  }
+  const errors = (await Promise.all(outcomes)).filter((e) => e !== null);
+  for (const socket of sockets) socket.disconnect();
+  const counts = {};
+  for (const e of errors) counts[e] = (counts[e] || 0) + 1;
+  return { connected: opts.n - errors.length, errors: counts };
+}
+
+const scenarios = { basic, burst, structBinary, rooms, namespaces, reasons, silent, shutdown, recovery, recoveryPrivate, deflate };
 if (!scenarios[scenario]) {
   console.error(`unknown scenario ${scenario}`);
   process.exit(2);
 }
-run(scenarios[scenario]);
+run(scenarios[scenario], opts.guardMs);
