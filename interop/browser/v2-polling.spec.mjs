@@ -56,14 +56,43 @@ try {
     const page = await browser.newPage();
     const errors = [];
     const polls = [];
+    // Requests to /socket.io/ sent, and those that ended (answered or
+    // failed): the page resolves on the ack, which comes in a GET, and the
+    // answer to the POST that carried the event may be reported after it.
+    let sent = 0;
+    let ended = 0;
+    let onEnded = () => {};
+    const ours = (req) => req.url().includes("/socket.io/");
     page.on("pageerror", (err) => errors.push(String(err)));
+    page.on("request", (req) => {
+      if (ours(req)) sent++;
+    });
+    page.on("requestfailed", (req) => {
+      if (!ours(req)) return;
+      ended++;
+      onEnded();
+    });
     page.on("response", (resp) => {
       const req = resp.request();
-      if (!req.url().includes("/socket.io/")) return;
+      if (!ours(req)) return;
+      ended++;
       polls.push(`${req.method()} ${req.headers()["content-type"] || "-"} -> ${resp.status()} ${resp.headers()["content-type"] || "-"}`);
+      onEnded();
     });
     await page.goto(base + "/");
     const out = await page.evaluate(exchange);
+    // Every request has ended once the page closed its socket (the last
+    // GET fails then); wait for their events, up to 10 s.
+    await new Promise((resolve) => {
+      const limit = setTimeout(resolve, 10000);
+      onEnded = () => {
+        if (ended >= sent) {
+          clearTimeout(limit);
+          resolve();
+        }
+      };
+      onEnded();
+    });
     out.base = base;
     out.polls = polls;
     out.errors = errors;
