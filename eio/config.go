@@ -75,10 +75,12 @@ type Config struct {
 	OnConnectionError func(r *http.Request, e *RequestError)
 	// Logger receives engine diagnostics. Nil discards.
 	Logger *slog.Logger
-	// MaxPendingSessions bounds the sessions opened by a handshake whose
-	// client has sent nothing since (no poll, no POST, no frame): without a
-	// bound, a flood of handshakes that are never followed up holds a
-	// session each until the ping timeout. Further handshakes are refused
+	// MaxPendingSessions bounds the sessions opened by a polling handshake
+	// whose client has sent nothing since (no poll, no POST, no frame):
+	// without a bound, a flood of handshakes that are never followed up
+	// holds a session each until the ping timeout, with no connection
+	// open. A WebSocket handshake's session is never pending: it ends with
+	// its connection. Further handshakes are refused
 	// with 503 until some are followed up or time out. Default 65536
 	// (a flood of never-followed handshakes then holds at most about
 	// 65536 sessions for a ping timeout); negative: no bound.

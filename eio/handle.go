@@ -155,10 +155,19 @@ func (s *Server) handshake(x Exchange, transport string, v3 bool) {
 		s.fail(x, ErrBadRequest, transport == WebSocket)
 		return
 	}
+	// Only a polling session counts as pending: it holds no connection
+	// until its client comes back. A WebSocket session lives and ends with
+	// its connection, which the file limit and the heartbeat bound.
 	ip := hostOf(x.RemoteAddr())
-	if !s.admitPending(ip) {
-		s.fail(x, ErrTooManyPending, transport == WebSocket)
+	pending := transport == Polling
+	if pending && !s.admitPending(ip) {
+		s.fail(x, ErrTooManyPending, false)
 		return
+	}
+	release := func() {
+		if pending {
+			s.releasePending(ip)
+		}
 	}
 	kind := tPolling
 	if transport == WebSocket {
@@ -168,14 +177,14 @@ func (s *Server) handshake(x Exchange, transport string, v3 bool) {
 	if v3 {
 		ss.flags = handshakeFlagsV3(x, kind)
 	}
-	ss.pending = true
+	ss.pending = pending
 	// The handshake headers; nil, not an empty map, when nothing is
 	// configured that could add one.
 	var h http.Header
 	if s.cfg.CORS != nil || s.cfg.Headers != nil || s.cfg.Cookie != nil || s.cfg.InitialHeaders != nil {
 		var ok bool
 		if h, ok = s.baseHeaders(x); !ok {
-			s.releasePending(ip)
+			release()
 			s.internalError(x, transport == WebSocket)
 			return
 		}
@@ -193,7 +202,7 @@ func (s *Server) handshake(x Exchange, transport string, v3 bool) {
 	}
 	if s.cfg.InitialHeaders != nil {
 		if !s.callUser(x, "InitialHeaders", func() { s.cfg.InitialHeaders(h, x.Request()) }) {
-			s.releasePending(ip)
+			release()
 			s.internalError(x, transport == WebSocket)
 			return
 		}

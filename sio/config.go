@@ -183,9 +183,9 @@ type Config struct {
 	// lag, so the default suits a million connections. Default 1 MiB.
 	MaxQueuedInputBytes int
 	// MaxPendingSessions and MaxPendingSessionsPerIP bound the Engine.IO
-	// sessions whose client has sent nothing since the handshake, in all
-	// and per client address (eio.Config has the details). Defaults 65536
-	// and 16384; negative: no bound.
+	// polling sessions whose client has sent nothing since the handshake,
+	// in all and per client address (eio.Config has the details).
+	// Defaults 65536 and 16384; negative: no bound.
 	MaxPendingSessions      int
 	MaxPendingSessionsPerIP int
 	// Logger receives diagnostics. Nil discards them. Errors (a panic in
